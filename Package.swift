@@ -1,0 +1,20 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Porter",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "PorterCore", targets: ["PorterCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The neutral model, byte plumbing, errors and the format registry. Depends only on a tiny C shim for
+        // Linux system calls Swift's Glibc module does not expose.
+        .target(name: "CPorterSys"),
+        .target(name: "PorterCore", dependencies: ["CPorterSys"]),
+        .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore"]),
+    ]
+)

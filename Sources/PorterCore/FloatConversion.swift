@@ -1,0 +1,128 @@
+/// Exact conversions between Porter's floating dtypes.
+///
+/// Narrowing rounds to nearest, ties to even; NaN stays NaN; finite values that round
+/// beyond the target's range become infinity and are counted as overflows.
+public enum FloatConversion {
+    /// bfloat16 bits → Float (exact).
+    @inlinable public static func bf16ToFloat(_ bits: UInt16) -> Float {
+        Float(bitPattern: UInt32(bits) << 16)
+    }
+
+    /// Float → bfloat16 bits, round to nearest even. NaN becomes a quiet NaN.
+    @inlinable public static func floatToBF16(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
+        let lsb = (bits >> 16) & 1
+        let rounded = bits &+ 0x7FFF &+ lsb
+        return UInt16(truncatingIfNeeded: rounded >> 16)
+    }
+
+    /// float16 bits → Float (exact).
+    @inlinable public static func f16ToFloat(_ bits: UInt16) -> Float {
+        Float(Float16(bitPattern: bits))
+    }
+
+    /// Float → float16 bits, round to nearest even.
+    @inlinable public static func floatToF16(_ value: Float) -> UInt16 {
+        Float16(value).bitPattern
+    }
+
+    /// Double → float16 bits, rounded once (not via Float, which would round twice).
+    @inlinable public static func doubleToF16(_ value: Double) -> UInt16 {
+        Float16(value).bitPattern
+    }
+
+    /// Double → bfloat16 bits, rounded once: the double is first rounded to float with
+    /// round-to-odd (which cannot create a false tie), then float → bf16 rounds to
+    /// nearest even.
+    public static func doubleToBF16(_ value: Double) -> UInt16 {
+        if value.isNaN { return 0x7FC0 }
+        let nearest = Float(value)
+        if Double(nearest) == value || value.isInfinite { return floatToBF16(nearest) }
+        var towardZero = nearest
+        if nearest.isInfinite || abs(Double(nearest)) > abs(value) {
+            towardZero = nearest > 0 ? nearest.nextDown : nearest.nextUp
+        }
+        return floatToBF16(Float(bitPattern: towardZero.bitPattern | 1))
+    }
+}
+
+/// Result of a dtype cast: the converted little-endian bytes and how many finite
+/// values became infinite because the target type cannot represent them.
+public struct CastResult: Sendable {
+    public var bytes: [UInt8]
+    public var overflowCount: Int
+}
+
+public enum CastError: Error, Sendable, Equatable {
+    case unsupported(from: DType, to: DType)
+}
+
+extension CastError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .unsupported(from, to): return "cannot cast \(from.rawValue) to \(to.rawValue): only f16, bf16, f32 and f64 convert"
+        }
+    }
+}
+
+extension FloatConversion {
+    /// Casts contiguous little-endian elements from one float dtype to another.
+    public static func cast(_ source: UnsafeRawBufferPointer, from: DType, to: DType) throws -> CastResult {
+        guard from.isCastableFloat, to.isCastableFloat else { throw CastError.unsupported(from: from, to: to) }
+        let count = source.count / from.byteSize
+        var out = [UInt8](repeating: 0, count: count * to.byteSize)
+        if from == to {
+            let n = count * to.byteSize
+            out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<n])) }
+            return CastResult(bytes: out, overflowCount: 0)
+        }
+        var overflows = 0
+        out.withUnsafeMutableBytes { dst in
+            for i in 0..<count {
+                // Read as Double (exact for every source kind).
+                let v: Double
+                switch from {
+                case .f16: v = Double(f16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian))
+                case .bf16: v = Double(bf16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian))
+                case .f32: v = Double(Float(bitPattern: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian))
+                default: v = Double(bitPattern: source.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
+                }
+                switch to {
+                case .f16:
+                    let h = from == .f64 ? doubleToF16(v) : floatToF16(Float(v))
+                    if v.isFinite && Float16(bitPattern: h).isInfinite { overflows += 1 }
+                    dst.storeBytes(of: h.littleEndian, toByteOffset: i * 2, as: UInt16.self)
+                case .bf16:
+                    let h = from == .f64 ? doubleToBF16(v) : floatToBF16(Float(v))
+                    if v.isFinite && bf16ToFloat(h).isInfinite { overflows += 1 }
+                    dst.storeBytes(of: h.littleEndian, toByteOffset: i * 2, as: UInt16.self)
+                case .f32:
+                    let f = Float(v)
+                    if v.isFinite && f.isInfinite { overflows += 1 }
+                    dst.storeBytes(of: f.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
+                default:
+                    dst.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 8, as: UInt64.self)
+                }
+            }
+        }
+        return CastResult(bytes: out, overflowCount: overflows)
+    }
+
+    /// Widens contiguous little-endian float elements (f16, bf16, f32, f64) to Float.
+    public static func toFloat32(_ source: UnsafeRawBufferPointer, dtype: DType) throws -> [Float] {
+        guard dtype.isCastableFloat else { throw CastError.unsupported(from: dtype, to: .f32) }
+        let count = source.count / dtype.byteSize
+        return [Float](unsafeUninitializedCapacity: count) { buf, n in
+            for i in 0..<count {
+                switch dtype {
+                case .f16: buf[i] = f16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                case .bf16: buf[i] = bf16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                case .f32: buf[i] = Float(bitPattern: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
+                default: buf[i] = Float(Double(bitPattern: source.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian))
+                }
+            }
+            n = count
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// Describes a format for `porter formats` and the registry.
+public struct FormatInfo: Sendable, Hashable {
+    /// Stable id used on the command line (`safetensors`, `pytorch`, `porter`).
+    public var id: String
+    public var name: String
+    /// Typical file names or extensions, for help text.
+    public var extensions: [String]
+    public var summary: String
+
+    public init(id: String, name: String, extensions: [String], summary: String) {
+        self.id = id
+        self.name = name
+        self.extensions = extensions
+        self.summary = summary
+    }
+}
+
+/// What a probe may look at: the path, the first bytes of a file, or a folder's listing.
+public struct ProbeInput: Sendable {
+    public let url: URL
+    public let isDirectory: Bool
+    /// First bytes of the file (up to 4096); empty for folders.
+    public let head: [UInt8]
+    /// File size in bytes (0 for folders).
+    public let size: Int
+    /// Entry names of a folder (not recursive); empty for files.
+    public let entries: Set<String>
+
+    public init(url: URL, isDirectory: Bool, head: [UInt8], size: Int, entries: Set<String>) {
+        self.url = url
+        self.isDirectory = isDirectory
+        self.head = head
+        self.size = size
+        self.entries = entries
+    }
+
+    public static let headLength = 4096
+
+    /// Reads what a probe needs from disk.
+    public static func load(_ url: URL) throws -> ProbeInput {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw CoreError.cannotOpen(path: url.path, reason: "no such file or folder")
+        }
+        if isDir.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+            return ProbeInput(url: url, isDirectory: true, head: [], size: 0, entries: Set(names))
+        }
+        let file = try OpenFile(path: url.path)
+        let head = try file.read(offset: 0, count: min(headLength, file.size))
+        return ProbeInput(url: url, isDirectory: false, head: head, size: file.size, entries: [])
+    }
+
+    public func headStarts(with magic: [UInt8]) -> Bool {
+        head.count >= magic.count && Array(head.prefix(magic.count)) == magic
+    }
+}
+
+/// How sure a probe is that it can read the input.
+public enum ProbeConfidence: Int, Sendable, Comparable {
+    case no = 0
+    /// The name or folder shape suggests it.
+    case likely = 1
+    /// Magic bytes or a defining file confirm it.
+    case certain = 2
+
+    public static func < (a: ProbeConfidence, b: ProbeConfidence) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Receives progress of long work. Implementations must be cheap to call.
+public protocol ProgressSink: Sendable {
+    func begin(_ label: String, totalUnits: Int64)
+    func advance(_ units: Int64)
+    func end()
+}
+
+/// A progress sink that ignores everything.
+public struct SilentProgress: ProgressSink {
+    public init() {}
+    public func begin(_ label: String, totalUnits: Int64) {}
+    public func advance(_ units: Int64) {}
+    public func end() {}
+}
+
+/// Options every reader accepts; format-specific ones go in `extra`.
+public struct ReadOptions: Sendable {
+    public var progress: any ProgressSink
+    /// Format-specific settings (`checkpoint`, `src-lang`, ...).
+    public var extra: [String: String]
+
+    public init(progress: any ProgressSink = SilentProgress(), extra: [String: String] = [:]) {
+        self.progress = progress
+        self.extra = extra
+    }
+}
+
+/// Options every writer accepts.
+public struct WriteOptions: Sendable {
+    public var progress: any ProgressSink
+    /// Split weights into shards of at most this many bytes (nil: one file).
+    public var maxShardSize: Int?
+    /// Format-specific settings.
+    public var extra: [String: String]
+
+    public init(progress: any ProgressSink = SilentProgress(), maxShardSize: Int? = nil, extra: [String: String] = [:]) {
+        self.progress = progress
+        self.maxShardSize = maxShardSize
+        self.extra = extra
+    }
+}
+
+/// Recognises and reads one input format into a `NeutralModel`.
+public protocol ModelReader: Sendable {
+    var info: FormatInfo { get }
+    func probe(_ input: ProbeInput) -> ProbeConfidence
+    func read(_ url: URL, options: ReadOptions) throws -> NeutralModel
+}
+
+/// Writes a `NeutralModel` in one output format.
+///
+/// `write` is given the final location's temporary twin (a sibling path); the
+/// pipeline renames it into place only when `write` returns, so writers never deal
+/// with atomicity or `--force`.
+public protocol ModelWriter: Sendable {
+    var info: FormatInfo { get }
+    /// True when the output is a folder rather than a single file.
+    func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool
+    func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws
+}
+
+public enum RegistryError: Error, Sendable, Equatable {
+    case unrecognised(path: String, known: [String])
+    case ambiguous(path: String, candidates: [String])
+    case unknownWriter(id: String, known: [String])
+    case unknownReader(id: String, known: [String])
+}
+
+extension RegistryError: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case let .unrecognised(path, known):
+            return "\(path): not a format Porter reads (tried: \(known.joined(separator: ", "))); see `porter formats`"
+        case let .ambiguous(path, candidates):
+            return "\(path): could be any of \(candidates.joined(separator: ", ")); name one with --from"
+        case let .unknownWriter(id, known):
+            return "no writer called '\(id)'; Porter writes: \(known.joined(separator: ", "))"
+        case let .unknownReader(id, known):
+            return "no reader called '\(id)'; Porter reads: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// The one place that knows every reader and writer. Detection asks every reader's
+/// probe and takes the most confident answer.
+public struct FormatRegistry: Sendable {
+    public var readers: [any ModelReader]
+    public var writers: [any ModelWriter]
+
+    public init(readers: [any ModelReader], writers: [any ModelWriter]) {
+        self.readers = readers
+        self.writers = writers
+    }
+
+    /// The reader for `url`, by probing, or by id when `format` is given.
+    public func reader(for url: URL, format: String? = nil) throws -> any ModelReader {
+        if let format {
+            guard let r = readers.first(where: { $0.info.id == format }) else {
+                throw RegistryError.unknownReader(id: format, known: readers.map(\.info.id))
+            }
+            return r
+        }
+        let input = try ProbeInput.load(url)
+        let scored = readers.map { ($0, $0.probe(input)) }.filter { $0.1 != .no }
+        guard let best = scored.map(\.1).max() else {
+            throw RegistryError.unrecognised(path: url.path, known: readers.map(\.info.id))
+        }
+        let top = scored.filter { $0.1 == best }
+        if top.count > 1 {
+            throw RegistryError.ambiguous(path: url.path, candidates: top.map(\.0.info.id))
+        }
+        return top[0].0
+    }
+
+    public func writer(_ id: String) throws -> any ModelWriter {
+        guard let w = writers.first(where: { $0.info.id == id }) else {
+            throw RegistryError.unknownWriter(id: id, known: writers.map(\.info.id))
+        }
+        return w
+    }
+}

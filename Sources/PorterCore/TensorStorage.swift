@@ -1,0 +1,68 @@
+import Foundation
+
+/// Where a storage's bytes are on the machine.
+public enum StorageBacking: Sendable {
+    /// A byte range of an open file; mapped only while someone reads it.
+    case file(OpenFile, offset: Int)
+    /// Bytes already in memory (small tensors, transform results).
+    case memory([UInt8])
+    /// Bytes produced on demand (deflated entries, computed transforms); cached once made.
+    case deferred(@Sendable () throws -> [UInt8])
+}
+
+/// One contiguous run of bytes that one or more tensors view (PyTorch's "storage").
+///
+/// Identity matters: two tensors over the same `TensorStorage` object alias each
+/// other, and writers that can express sharing keep it.
+public final class TensorStorage: @unchecked Sendable {
+    public let byteCount: Int
+    public let backing: StorageBacking
+    /// Names the storage in errors, e.g. `model.pt:archive/data/3`.
+    public let label: String
+    private let lock = NSLock()
+    private var cached: [UInt8]?
+
+    public init(byteCount: Int, backing: StorageBacking, label: String) {
+        self.byteCount = byteCount
+        self.backing = backing
+        self.label = label
+    }
+
+    /// A storage over `count` bytes at `offset` of `file`, checked against the file size.
+    public static func file(_ file: OpenFile, offset: Int, count: Int, label: String) throws -> TensorStorage {
+        try file.checkRange(offset: offset, count: count)
+        return TensorStorage(byteCount: count, backing: .file(file, offset: offset), label: label)
+    }
+
+    public static func memory(_ bytes: [UInt8], label: String) -> TensorStorage {
+        TensorStorage(byteCount: bytes.count, backing: .memory(bytes), label: label)
+    }
+
+    /// Calls `body` with the bytes in `range` (relative to the storage start).
+    public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard range.lowerBound >= 0, range.upperBound <= byteCount else {
+            throw CoreError.truncated(source: label, offset: range.lowerBound, needed: range.count, available: max(0, byteCount - range.lowerBound))
+        }
+        switch backing {
+        case let .file(file, offset):
+            return try file.withMappedBytes(offset: offset + range.lowerBound, count: range.count, body)
+        case let .memory(bytes):
+            return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case let .deferred(make):
+            let bytes = try materialized(make)
+            return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        }
+    }
+
+    private func materialized(_ make: @Sendable () throws -> [UInt8]) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached { return cached }
+        let bytes = try make()
+        guard bytes.count == byteCount else {
+            throw CoreError.storageFailed(source: label, reason: "produced \(bytes.count) bytes, expected \(byteCount)")
+        }
+        cached = bytes
+        return bytes
+    }
+}
