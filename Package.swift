@@ -15,6 +15,8 @@ let package = Package(
         // Linux system calls Swift's Glibc module does not expose.
         .target(name: "CPorterSys"),
         .target(name: "PorterCore", dependencies: ["CPorterSys"]),
-        .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore"]),
+        // Fixture lookup, golden files and tensor digests, for tests only.
+        .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
     ]
 )

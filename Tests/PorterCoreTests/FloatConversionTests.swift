@@ -36,3 +36,23 @@ import Testing
         #expect(back[0] == 0 && back[1] == -0.5 && back[2] == 3.140625)
     }
 }
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func knownVectors(input: String, digest: String) {
+        #expect(SHA256.hex(Array(input.utf8)) == digest)
+    }
+
+    @Test func incrementalEqualsOneShot() {
+        let bytes = (0..<1000).map { UInt8($0 % 251) }
+        var s = SHA256()
+        s.update(Array(bytes[0..<3])); s.update(Array(bytes[3..<200])); s.update(Array(bytes[200...]))
+        let digits: [Character] = Array("0123456789abcdef")
+        let hex = String(s.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+        #expect(hex == SHA256.hex(bytes))
+    }
+}
