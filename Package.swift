@@ -15,6 +15,10 @@ let package = Package(
         // Linux system calls Swift's Glibc module does not expose.
         .target(name: "CPorterSys"),
         .target(name: "PorterCore", dependencies: ["CPorterSys"]),
+        // safetensors (single file and sharded with an index), Porter's own on-disk form, and Hugging Face
+        // model folders. The neutral form and HF folders store their weights through the safetensors writer.
+        .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
