@@ -18,7 +18,9 @@ let package = Package(
         // safetensors (single file and sharded with an index), Porter's own on-disk form, and Hugging Face
         // model folders. The neutral form and HF folders store their weights through the safetensors writer.
         .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
+        .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
