@@ -19,8 +19,10 @@ let package = Package(
         // model folders. The neutral form and HF folders store their weights through the safetensors writer.
         .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
         .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
+        .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
