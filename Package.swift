@@ -15,6 +15,10 @@ let package = Package(
         // Linux system calls Swift's Glibc module does not expose.
         .target(name: "CPorterSys"),
         .target(name: "PorterCore", dependencies: ["CPorterSys"]),
+        // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
+        // with accounting of every tensor.
+        .target(name: "PorterMapping", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
