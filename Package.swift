@@ -28,6 +28,7 @@ let package = Package(
             "PorterPipeline", "PorterCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
