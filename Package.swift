@@ -29,14 +29,16 @@ let package = Package(
         .target(name: "PorterMapping", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
-        .target(name: "PorterPipeline", dependencies: ["PorterCore", "PorterMapping"]),
+        .target(name: "PorterPipeline", dependencies: [
+            "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
+        ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
         .executableTarget(name: "PorterCLI", dependencies: [
             "PorterPipeline", "PorterCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
+        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
