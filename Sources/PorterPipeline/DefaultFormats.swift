@@ -2,6 +2,7 @@ import Foundation
 import PorterCore
 import PorterHuggingFace
 import PorterNeutralFormat
+import PorterPyTorch
 import PorterSafetensors
 
 extension FormatRegistry {
@@ -13,11 +14,13 @@ extension FormatRegistry {
                 SafetensorsReader(),
                 PorterModelReader(),
                 HuggingFaceReader(),
+                PyTorchReader(),
             ],
             writers: [
                 SafetensorsWriter(),
                 PorterModelWriter(),
                 HuggingFaceWriter(),
+                PyTorchWriter(),
             ])
     }
 }
