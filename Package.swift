@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
         .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
-        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
