@@ -70,3 +70,13 @@ hid_t porter_h5t_make_f16le(void) {
     }
     return t;
 }
+
+hid_t porter_h5t_make_bf16le(void) {
+    hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    if (t < 0) return t;
+    if (H5Tset_fields(t, 15, 7, 8, 0, 7) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 127) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}

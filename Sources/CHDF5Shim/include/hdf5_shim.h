@@ -42,4 +42,6 @@ void porter_h5_silence_errors(void);
 int porter_h5_error_text(char *buf, size_t cap);
 /// A little-endian IEEE half float type (HDF5 has no predefined one): the caller closes it.
 hid_t porter_h5t_make_f16le(void);
+/// A little-endian bfloat16 type (sign 15, exponent 7..14, mantissa 0..6): the caller closes it.
+hid_t porter_h5t_make_bf16le(void);
 #endif
