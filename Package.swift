@@ -43,6 +43,14 @@ let package = Package(
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
+        // Runtime: executes the neutral graph on the CPU (float32, OpenBLAS through CBLAS; only PorterRuntime links
+        // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
+        // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS"]),
+        .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
+        .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterCore", "PorterTestSupport"]),
 
         // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
         // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
@@ -50,6 +58,6 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
-        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterTestSupport"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterTestSupport"]),
     ]
 )
