@@ -29,6 +29,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
+        // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
+        .target(name: "PorterVerifier", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterVerifierTests", dependencies: ["PorterVerifier", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
