@@ -30,8 +30,10 @@ let package = Package(
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
         // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
-        .target(name: "PorterVerifier", dependencies: ["PorterCore"]),
-        .testTarget(name: "PorterVerifierTests", dependencies: ["PorterVerifier", "PorterTestSupport"]),
+        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterVerifierTests", dependencies: [
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
+        ]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
