@@ -66,7 +66,7 @@ extension ReportWriter {
         if !w.mismatches.isEmpty {
             b.append("<table><tr><th>tensor</th><th>from</th><th>transforms</th><th>problem</th><th class=\"n\">max abs</th></tr>")
             for m in w.mismatches {
-                b.append("<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(h(m.transforms.joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>")
+                b.append("<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(m.transforms.isEmpty ? "–" : h(m.transforms.joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>")
             }
             b.append("</table>")
         }
@@ -135,11 +135,12 @@ extension ReportWriter {
         let left = 64.0, right = 16.0, top = 20.0, bottom = 110.0
         let plotW = width - left - right, plotH = height - top - bottom
         let floor = 1e-10
-        let values = layers.map { max($0.maxAbs, floor) }
-        var lo = (min(values.min() ?? floor, tolerance)).log10Floor
-        var hi = (max(values.max() ?? 1, tolerance)).log10Ceil
-        if hi <= lo { hi = lo + 1 }
+        // From a decade below the smallest non-zero error (or atol) to the largest; zeros sit on the axis.
+        let nonZero = layers.map(\.maxAbs).filter { $0 > 0 && $0.isFinite }
+        var lo = min(nonZero.min() ?? tolerance, tolerance).log10Floor - 1
+        var hi = max(nonZero.max() ?? tolerance, tolerance).log10Ceil
         lo = max(lo, -10)
+        if hi <= lo { hi = lo + 1 }
         func y(_ v: Double) -> Double {
             let l = Swift.min(Swift.max(log10(max(v, floor)), lo), hi)
             return top + plotH * (1 - (l - lo) / (hi - lo))

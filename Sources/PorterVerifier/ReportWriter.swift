@@ -24,11 +24,8 @@ public enum ReportWriter {
             let temp = directory.appendingPathComponent(".\(name).porter-\(UUID().uuidString.prefix(8)).tmp")
             do {
                 try data.write(to: temp)
-                if fm.fileExists(atPath: target.path) {
-                    _ = try fm.replaceItemAt(target, withItemAt: temp)
-                } else {
-                    try fm.moveItem(at: temp, to: target)
-                }
+                // rename(2) replaces an existing report atomically.
+                guard rename(temp.path, target.path) == 0 else { throw CoreError.cannotWrite(path: target.path, reason: posixMessage()) }
             } catch {
                 try? fm.removeItem(at: temp)
                 throw CoreError.cannotWrite(path: target.path, reason: error.localizedDescription)
@@ -103,7 +100,7 @@ public enum ReportWriter {
             out.append("| tensor | from | transforms | problem | max abs |")
             out.append("|---|---|---|---|---:|")
             for m in w.mismatches {
-                out.append("| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(md(m.transforms.joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |")
+                out.append("| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(m.transforms.isEmpty ? "–" : md(m.transforms.joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |")
             }
         }
         if !w.missing.isEmpty { out.append(""); out.append("Missing from the converted model: " + w.missing.map { "`\(md($0))`" }.joined(separator: ", ")) }

@@ -110,7 +110,7 @@ public enum WeightsCheck {
                 for i in 0..<av.count where av[i].isFinite && ev[i].isFinite { m = max(m, Double(abs(av[i] - ev[i]))) }
                 maxAbs = m
             }
-            let what = hadCast ? "differs from the source re-cast the same way" : "differs from its source"
+            let what = hadCast ? "differ from the source re-cast the same way" : "differ from its source"
             return fail("\(differing) of \(count) elements \(what)", differing: differing, maxAbs: maxAbs)
         } catch {
             return fail("could not be read: \(error.localizedDescription)")
