@@ -56,6 +56,7 @@ private func axisPadding(_ mode: JSONValue?, axis: Int, spatialRank: Int, input:
             }
             list = a
         }
+        if list.count == 1 { return (list[0], list[0]) }
         if list.count == spatialRank { return (list[axis], list[axis]) }
         if list.count == 2 * spatialRank { return (list[2 * axis], list[2 * axis + 1]) }
         throw ctx.bad("padding", "has \(list.count) numbers; expected \(spatialRank) (symmetric) or \(2 * spatialRank) (before/after per axis)")
