@@ -158,6 +158,9 @@ public struct Verifier: Sendable {
                                                               weights: Set(converted.tensors.names), tolerance: tolerance)
                 level.firstDivergence = local.isEmpty ? nil : first
                 level.layers = layers
+                if first == nil, !local.isEmpty {
+                    local.append("forward: no node output of the converted graph differs beyond tolerance by name (the two graphs name their values differently), so the first divergence cannot be located")
+                }
                 if let first, !local.isEmpty {
                     local.append("forward: first diverging node \(first.node) (\(first.op))" + (first.weights.isEmpty ? "" : ", reading \(first.weights.joined(separator: ", "))"))
                 }
