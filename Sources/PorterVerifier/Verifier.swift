@@ -159,7 +159,7 @@ public struct Verifier: Sendable {
                 level.firstDivergence = local.isEmpty ? nil : first
                 level.layers = layers
                 if first == nil, !local.isEmpty {
-                    local.append("forward: no node output of the converted graph differs beyond tolerance by name (the two graphs name their values differently), so the first divergence cannot be located")
+                    local.append("forward: the first diverging node could not be located: the two graphs share no node output names")
                 }
                 if let first, !local.isEmpty {
                     local.append("forward: first diverging node \(first.node) (\(first.op))" + (first.weights.isEmpty ? "" : ", reading \(first.weights.joined(separator: ", "))"))
