@@ -48,6 +48,13 @@ public enum WeightsCheck {
         // Produced tensors the summary promises but the converted model lacks.
         let present = Set(converted.tensors.names)
         for p in lineage where !present.contains(p.name) {
+            // A tie written once (formats that cannot share, transformers' tied heads) is fine
+            // as long as its target is there.
+            let tiedTo = p.transforms.compactMap { step -> String? in
+                if case let .tie(_, to)? = TensorTransform.parse(step) { return to }
+                return nil
+            }.last
+            if let tiedTo, present.contains(tiedTo) { continue }
             mismatches.append(WeightMismatch(name: p.name, sources: p.sources, transforms: p.transforms,
                                              problem: "the conversion produced it, but the converted model does not have it"))
         }

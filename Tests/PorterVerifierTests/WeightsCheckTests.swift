@@ -142,6 +142,17 @@ func replacing(_ model: NeutralModel, _ name: String, with tensor: TensorRef) ->
         #expect(gap.missing == ["b"] && gap.unexpected == ["b2"])
     }
 
+    @Test func aTieWrittenOnceIsNotAGapButAMissingTargetIs() throws {
+        let (source, mapped, summary) = try mapEveryRule()
+        var once = mapped
+        once.tensors.remove("lm_head.weight")
+        #expect(WeightsCheck.run(source: source, converted: once, summary: summary).status == .passed)
+        once.tensors.remove("embed")
+        let level = WeightsCheck.run(source: source, converted: once, summary: summary)
+        #expect(level.status == .failed)
+        #expect(Set(level.mismatches.map(\.name)) == ["embed", "lm_head.weight"])
+    }
+
     @Test func unknownProvenanceStepsFailClosed() throws {
         let source = try model([("a", floats([1, 2], [2]))])
         let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: ["keep", "quantize int4"])])
