@@ -34,6 +34,8 @@ let package = Package(
         .testTarget(name: "PorterVerifierTests", dependencies: [
             "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
         ]),
+        // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
+        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
