@@ -43,6 +43,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
+        // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
+        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterVerifierTests", dependencies: [
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
+        ]),
+        // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
+        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
