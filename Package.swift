@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
-        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterCore", "PorterTestSupport"]),
+        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
 
         // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
         // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
