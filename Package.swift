@@ -46,7 +46,8 @@ let package = Package(
         // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
         .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterVerifierTests", dependencies: [
-            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterSafetensors",
+            "PorterHuggingFace", "PorterCore", "PorterTestSupport",
         ]),
         // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
         .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
