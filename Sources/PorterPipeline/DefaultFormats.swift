@@ -1,0 +1,23 @@
+import Foundation
+import PorterCore
+import PorterHuggingFace
+import PorterNeutralFormat
+import PorterSafetensors
+
+extension FormatRegistry {
+    /// Every reader and writer this build of Porter has. Adding a format means adding
+    /// it here, and nowhere else.
+    public static var porterDefault: FormatRegistry {
+        FormatRegistry(
+            readers: [
+                SafetensorsReader(),
+                PorterModelReader(),
+                HuggingFaceReader(),
+            ],
+            writers: [
+                SafetensorsWriter(),
+                PorterModelWriter(),
+                HuggingFaceWriter(),
+            ])
+    }
+}
