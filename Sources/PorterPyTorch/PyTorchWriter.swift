@@ -118,7 +118,7 @@ public struct PyTorchWriter: ModelWriter {
                 // persistent id ('storage', class, key, 'cpu', numel)
                 p.raw([0x28])
                 p.unicode("storage")
-                if let typed { p.global("torch", typed) } else { p.global("torch", "UntypedStorage") }
+                if let typed { p.global("torch", typed) } else { p.global("torch.storage", "UntypedStorage") }
                 p.unicode(r.key)
                 p.unicode("cpu")
                 p.int(typed == nil ? r.byteCount : r.byteCount / r.dtype.byteSize)
