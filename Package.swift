@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "PorterCore", targets: ["PorterCore"]),
+        .library(name: "PorterPickle", targets: ["PorterPickle"]),
+        .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,5 +27,13 @@ let package = Package(
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
+
+        // PyTorch checkpoints: the allow-list pickle VM and scanner; torch zip / legacy / TorchScript
+        // readers and the PyTorch writer. CZlib is zlib (Debian zlib1g-dev) for deflated zip entries and CRC-32.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "PorterPickle", dependencies: ["PorterCore"]),
+        .target(name: "PorterPyTorch", dependencies: ["PorterCore", "PorterPickle", "CZlib"]),
+        .testTarget(name: "PorterPickleTests", dependencies: ["PorterPickle", "PorterTestSupport"]),
+        .testTarget(name: "PorterPyTorchTests", dependencies: ["PorterPyTorch", "PorterPickle", "PorterTestSupport"]),
     ]
 )
