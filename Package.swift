@@ -5,6 +5,7 @@ let package = Package(
     name: "Porter",
     platforms: [.macOS(.v13)],
     products: [
+        .executable(name: "porter", targets: ["PorterCLI"]),
         .library(name: "PorterCore", targets: ["PorterCore"]),
         .library(name: "PorterPickle", targets: ["PorterPickle"]),
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
@@ -17,13 +18,30 @@ let package = Package(
         // Linux system calls Swift's Glibc module does not expose.
         .target(name: "CPorterSys"),
         .target(name: "PorterCore", dependencies: ["CPorterSys"]),
+        // safetensors (single file and sharded with an index), Porter's own on-disk form, and Hugging Face
+        // model folders. The neutral form and HF folders store their weights through the safetensors writer.
+        .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
+        .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
+        .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
+        .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
         .target(name: "PorterMapping", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
         // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
         .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
-        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterTestSupport"]),
+        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterTestSupport"]),
+        // The default registry of readers and writers, and convert / inspect as library calls.
+        .target(name: "PorterPipeline", dependencies: ["PorterCore", "PorterMapping"]),
+        .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
+        // The `porter` command: argument handling only, one file per command.
+        .executableTarget(name: "PorterCLI", dependencies: [
+            "PorterPipeline", "PorterCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),

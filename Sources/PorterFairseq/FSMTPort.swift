@@ -129,8 +129,8 @@ public struct FSMTPort: Sendable {
         let tgtVocab = try FSMTVocabulary(dictionary: tgtDict, file: targetDictionaryFile)
         let tokenizer = FSMTConfigBuilder.tokenizerConfig(langs: resolvedLangs, modelMaxLength: maxLength, doLowerCase: options.doLowerCase)
         port.model.assets = [
-            Asset(kind: "vocab", fileName: "vocab-src.json", bytes: try srcVocab.jsonBytes()),
-            Asset(kind: "vocab", fileName: "vocab-tgt.json", bytes: try tgtVocab.jsonBytes()),
+            Asset(kind: "vocab-src", fileName: "vocab-src.json", bytes: try srcVocab.jsonBytes()),
+            Asset(kind: "vocab-tgt", fileName: "vocab-tgt.json", bytes: try tgtVocab.jsonBytes()),
             Asset(kind: "merges", fileName: "merges.txt", bytes: Array(bpeCodes.mergesText().utf8)),
             Asset(kind: "tokenizer-config", fileName: "tokenizer_config.json", bytes: Array(try tokenizer.encoded(pretty: true)) + [0x0A]),
         ]
