@@ -143,7 +143,9 @@ import PorterTestSupport
         #expect(port.checkpointFileBytes == facts["model_pt_bytes"]?.intValue)
         let dropped = Set(port.model.dropped.map(\.name))
         #expect(dropped.isSuperset(of: ["last_optimizer_state", "encoder.version", "decoder.version"]))
-        #expect(dropped.contains("encoder.embed_positions._float_tensor"))
+        // fairseq 0.12 no longer saves embed_positions._float_tensor; when a file has it, the mapping drops it.
+        let source = try Fixtures.json("fairseq/\(variant)/expected.json")["source_tensors"]?.objectValue ?? [:]
+        for name in source.keys where name.hasSuffix("_float_tensor") { #expect(dropped.contains(name)) }
         let card = String(decoding: try #require(port.model.assets.first { $0.fileName == "README.md" }).bytes, as: UTF8.self)
         #expect(card.contains("Training state dropped: \(total) bytes"))
         #expect(card.contains("last_optimizer_state"))
@@ -230,8 +232,15 @@ import PorterTestSupport
         try HuggingFaceWriter().write(port.model, to: out, options: WriteOptions())
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
         #expect(names == ["config.json", "model.safetensors", "vocab-src.json", "vocab-tgt.json", "merges.txt", "tokenizer_config.json", "README.md"])
-        let config = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("config.json")))
-        #expect(config == port.model.config)
+        let config = try #require(JSONValue.parse(Data(contentsOf: out.appendingPathComponent("config.json"))).objectValue)
+        let want = try #require(port.model.config.objectValue)
+        #expect(Set(config.keys) == Set(want.keys))
+        for (k, v) in want {
+            if let d = v.doubleValue { #expect(config[k]?.doubleValue == d, "\(k)") } else { #expect(config[k] == v, "\(k)") }
+        }
+        // Floats stay floats in the file (transformers' strict config rejects 1 for a float field).
+        let text = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(text.contains("\"length_penalty\" : 1.0"))
         if let dir = ProcessInfo.processInfo.environment["PORTER_WRITE_CHECK_DIR"], !dir.isEmpty {
             let dest = URL(fileURLWithPath: dir).appendingPathComponent(variant)
             try? FileManager.default.removeItem(at: dest)
