@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
         .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
-        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
@@ -34,14 +34,17 @@ let package = Package(
         .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
         .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
-        .target(name: "PorterPipeline", dependencies: ["PorterCore", "PorterMapping"]),
+        .target(name: "PorterPipeline", dependencies: [
+            "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
+            "PorterPickle", "PorterPyTorch",
+        ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
         .executableTarget(name: "PorterCLI", dependencies: [
             "PorterPipeline", "PorterCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterTestSupport"]),
+        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
@@ -53,5 +56,13 @@ let package = Package(
         .target(name: "PorterPyTorch", dependencies: ["PorterCore", "PorterPickle", "CZlib"]),
         .testTarget(name: "PorterPickleTests", dependencies: ["PorterPickle", "PorterTestSupport"]),
         .testTarget(name: "PorterPyTorchTests", dependencies: ["PorterPyTorch", "PorterPickle", "PorterTestSupport"]),
+        // Runtime: executes the neutral graph on the CPU (float32, OpenBLAS through CBLAS; only PorterRuntime links
+        // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
+        // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS"]),
+        .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
+        .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterCore", "PorterTestSupport"]),
     ]
 )

@@ -39,7 +39,13 @@ public struct PickleBigInt: Sendable, Hashable, CustomStringConvertible {
     /// Hexadecimal two's-complement form (most significant byte first), e.g. `0x1950a86a20f9469cfc6c`.
     public var description: String {
         if let v = int64Value { return String(v) }
-        return "0x" + littleEndianBytes.reversed().map { String($0, radix: 16).leftPadded(2) }.joined()
+        var bytes = littleEndianBytes
+        while bytes.count > 1 {
+            let top = bytes[bytes.count - 1], next = bytes[bytes.count - 2]
+            if (top == 0 && next & 0x80 == 0) || (top == 0xFF && next & 0x80 != 0) { bytes.removeLast() } else { break }
+        }
+        let hex = bytes.reversed().map { String($0, radix: 16).leftPadded(2) }.joined()
+        return "0x" + (hex.hasPrefix("0") ? String(hex.dropFirst()) : hex)
     }
 }
 
