@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "PorterCore", targets: ["PorterCore"]),
         .library(name: "PorterPickle", targets: ["PorterPickle"]),
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
+        .library(name: "PorterHDF5", targets: ["PorterHDF5"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +37,7 @@ let package = Package(
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterVerifier",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -45,6 +46,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
+        // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
+        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterVerifierTests", dependencies: [
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
+        ]),
+        // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
+        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
@@ -64,5 +72,13 @@ let package = Package(
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterCore", "PorterTestSupport"]),
+
+        // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
+        // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
+        // and the Keras `.h5` / `.keras` readers, writer and graph builder. Only PorterHDF5 links libhdf5.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterHDF5
 import PorterHuggingFace
 import PorterNeutralFormat
 import PorterPyTorch
@@ -15,12 +16,15 @@ extension FormatRegistry {
                 PorterModelReader(),
                 HuggingFaceReader(),
                 PyTorchReader(),
+                KerasH5Reader(),
+                KerasArchiveReader(),
             ],
             writers: [
                 SafetensorsWriter(),
                 PorterModelWriter(),
                 HuggingFaceWriter(),
                 PyTorchWriter(),
+                KerasH5Writer(),
             ])
     }
 }

@@ -23,10 +23,10 @@ func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
 }
 
 /// Applies `f` elementwise with broadcasting; parallel over outer rows when large.
-func broadcastBinary<T: Sendable>(_ a: [T], _ sa: [Int], _ b: [T], _ sb: [Int], out shape: [Int], zero: T, _ f: (T, T) -> T) -> [T] {
+func broadcastBinary<T: Sendable & BitwiseCopyable>(_ a: [T], _ sa: [Int], _ b: [T], _ sb: [Int], out shape: [Int], zero: T, _ f: (T, T) -> T) -> [T] {
     let count = shape.reduce(1, *)
     if count == 0 { return [] }
-    var result = [T](repeating: zero, count: count)
+    var result: [T] = uninitialized(count)
     // Fast paths: same shape; a scalar-like operand.
     if sa == shape && sb == shape {
         result.withUnsafeMutableBufferPointer { r in
@@ -78,7 +78,7 @@ func broadcastBinary<T: Sendable>(_ a: [T], _ sa: [Int], _ b: [T], _ sb: [Int], 
 /// Applies `f` to every element; parallel when large.
 func mapFloats(_ x: [Float], _ f: (Float) -> Float) -> [Float] {
     let n = x.count
-    var out = [Float](repeating: 0, count: n)
+    var out: [Float] = uninitialized(n)
     out.withUnsafeMutableBufferPointer { o in
         x.withUnsafeBufferPointer { p in
             nonisolated(unsafe) let (o, p) = (o, p)
@@ -114,8 +114,19 @@ private func unaryKernel(_ f: @escaping @Sendable (Float) -> Float) -> Kernel {
 
 @inline(__always) func sigmoidf(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
+/// erf by Abramowitz & Stegun 7.1.26 (max abs error ≈ 6e-7 in float32): several times
+/// faster than `erff`, used inside GELU where the error is far below float32 noise of the
+/// surrounding matrix products.
+@inline(__always) func fastErf(_ x: Float) -> Float {
+    let a = abs(x)
+    let t = 1 / (1 + 0.3275911 * a)
+    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+    let y = 1 - poly * expf(-a * a)
+    return x < 0 ? -y : y
+}
+
 /// GELU, erf form: x/2 · (1 + erf(x/√2)).
-@inline(__always) func geluErf(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+@inline(__always) func geluErf(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.70710678118654752)) }
 /// GELU, tanh form: x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))).
 @inline(__always) func geluTanh(_ x: Float) -> Float {
     0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))

@@ -25,6 +25,11 @@ public final class GraphExecutor: @unchecked Sendable {
     private let weights: [String: HostTensor]
     /// For each node index, the values whose last reader is that node (freed after it).
     private let releaseAfter: [[String]]
+    /// Execution plan with adjacent nodes fused where the intermediate has one reader.
+    private let fusedSteps: [FusedStep]
+
+    /// Set `PORTER_RUNTIME_PROFILE=1` to print wall time per op to stderr after each run.
+    private static let profiling = ProcessInfo.processInfo.environment["PORTER_RUNTIME_PROFILE"] == "1"
 
     /// Ops this runtime implements (the op set of `docs/ops.md`).
     public static var supportedOps: Set<String> { Set(Kernels.table.keys) }
@@ -63,6 +68,7 @@ public final class GraphExecutor: @unchecked Sendable {
         }
         self.weights = loaded
         self.releaseAfter = release
+        self.fusedSteps = FusedStep.plan(graph)
     }
 
     /// Runs the graph on `inputs` (by graph input name). With `captureIntermediates`,
@@ -77,24 +83,31 @@ public final class GraphExecutor: @unchecked Sendable {
             values[input.name] = value
         }
         var intermediates: [(node: String, op: String, output: String, value: HostTensor)] = []
-        for (index, node) in graph.nodes.enumerated() {
-            guard let kernel = Kernels.table[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
-            var args: [HostTensor?] = []
-            args.reserveCapacity(node.inputs.count)
-            for name in node.inputs {
-                if name.isEmpty { args.append(nil); continue }
-                guard let value = values[name] ?? weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
-                args.append(value)
+        var profile: [String: (seconds: Double, count: Int)] = [:]
+        let profiling = Self.profiling
+        // Fused steps skip storing values nobody else reads; capturing needs every value.
+        let steps = captureIntermediates ? graph.nodes.indices.map { FusedStep.node($0) } : fusedSteps
+        for step in steps {
+            let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            var done = false
+            if case .node = step {} else {
+                done = try runFused(step, values: &values)
             }
-            let results = try kernel(NodeContext(node: node, inputs: args))
-            guard results.count >= node.outputs.count else {
-                throw RuntimeError.badAttribute(node: node.name, attribute: "outputs", detail: "names \(node.outputs.count) outputs but the op made \(results.count)")
+            for index in step.nodeIndices {
+                if !done { try runNode(index, values: &values, capture: captureIntermediates ? { intermediates.append($0) } : nil) }
+                for name in releaseAfter[index] { values.removeValue(forKey: name) }
             }
-            for (name, value) in zip(node.outputs, results) {
-                values[name] = value
-                if captureIntermediates { intermediates.append((node: node.name, op: node.op, output: name, value: value)) }
+            if profiling {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                let label = step.label(graph)
+                profile[label, default: (0, 0)].seconds += seconds
+                profile[label, default: (0, 0)].count += 1
             }
-            for name in releaseAfter[index] { values.removeValue(forKey: name) }
+        }
+        if profiling {
+            let lines = profile.sorted { $0.value.seconds > $1.value.seconds }
+                .map { "  \($0.key): \(String(format: "%.4f", $0.value.seconds)) s over \($0.value.count) nodes" }
+            FileHandle.standardError.write(Data(("runtime profile (PORTER_RUNTIME_PROFILE=1):\n" + lines.joined(separator: "\n") + "\n").utf8))
         }
         var outputs: [String: HostTensor] = [:]
         for output in graph.outputs {
@@ -102,6 +115,28 @@ public final class GraphExecutor: @unchecked Sendable {
             outputs[output.name] = value
         }
         return ExecutionResult(outputs: outputs, intermediates: intermediates)
+    }
+
+    /// The value `name` as node `node` reads it.
+    func value(_ name: String, for node: GraphNode, in values: [String: HostTensor]) throws -> HostTensor? {
+        if name.isEmpty { return nil }
+        guard let value = values[name] ?? weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
+        return value
+    }
+
+    private func runNode(_ index: Int, values: inout [String: HostTensor],
+                         capture: (((node: String, op: String, output: String, value: HostTensor)) -> Void)?) throws {
+        let node = graph.nodes[index]
+        guard let kernel = Kernels.table[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
+        let args = try node.inputs.map { try value($0, for: node, in: values) }
+        let results = try kernel(NodeContext(node: node, inputs: args))
+        guard results.count >= node.outputs.count else {
+            throw RuntimeError.badAttribute(node: node.name, attribute: "outputs", detail: "names \(node.outputs.count) outputs but the op made \(results.count)")
+        }
+        for (name, value) in zip(node.outputs, results) {
+            values[name] = value
+            capture?((node: node.name, op: node.op, output: name, value: value))
+        }
     }
 }
 

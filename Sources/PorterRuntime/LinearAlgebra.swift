@@ -6,15 +6,15 @@ import CBLAS
 @inline(__always)
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1) {
     if m == 0 || n == 0 { return }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Batched matrix product over the last two axes with broadcast leading axes.
 func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA: Bool, transB: Bool,
-                   ctx: NodeContext) throws -> HostTensor {
+                   ctx: NodeContext, alpha: Float = 1) throws -> HostTensor {
     guard sa.count >= 2, sb.count >= 2 else { throw ctx.shapeError("matmul needs rank ≥ 2 operands", [sa, sb]) }
     let (ar, br) = (sa.count, sb.count)
     let m = transA ? sa[ar - 1] : sa[ar - 2]
@@ -25,14 +25,14 @@ func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA:
     let batchA = Array(sa.dropLast(2)), batchB = Array(sb.dropLast(2))
     guard let batch = broadcastShapes(batchA, batchB) else { throw ctx.shapeError("batch axes do not broadcast", [sa, sb]) }
     let batchCount = batch.reduce(1, *)
-    var out = [Float](repeating: 0, count: batchCount * m * n)
+    var out: [Float] = uninitialized(batchCount * m * n)
     let lda = sa[ar - 1], ldb = sb[br - 1]
     let matA = sa[ar - 2] * sa[ar - 1], matB = sb[br - 2] * sb[br - 1]
     // One large GEMM when B is shared and A's rows stack (x · W).
     if batchB.reduce(1, *) == 1 && !transA && batchA == batch {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
             sgemm(transA: false, transB: transB, m: batchCount * m, n: n, k: ka, a: pa.baseAddress!, lda: lda,
-                  b: pb.baseAddress!, ldb: ldb, beta: 0, c: po.baseAddress!, ldc: n)
+                  b: pb.baseAddress!, ldb: ldb, beta: 0, c: po.baseAddress!, ldc: n, alpha: alpha)
         } } }
         return HostTensor(shape: batch + [m, n], floats: out)
     }
@@ -54,7 +54,7 @@ func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA:
             for i in range {
                 let (oa, ob) = offsets(i)
                 sgemm(transA: transA, transB: transB, m: m, n: n, k: ka, a: pa.baseAddress! + oa, lda: lda,
-                      b: pb.baseAddress! + ob, ldb: ldb, beta: 0, c: po.baseAddress! + i * m * n, ldc: n)
+                      b: pb.baseAddress! + ob, ldb: ldb, beta: 0, c: po.baseAddress! + i * m * n, ldc: n, alpha: alpha)
             }
         }
     } } }
@@ -69,7 +69,7 @@ func linearForward(x: [Float], xShape: [Int], weight: [Float], wShape: [Int], bi
     guard inF == inFeatures else { throw ctx.shapeError("weight expects \(inF) input features, x has \(inFeatures)", [xShape, wShape]) }
     if let bias, bias.count != outF { throw ctx.shapeError("bias has \(bias.count) elements, expected \(outF)", [xShape, wShape, [bias.count]]) }
     let rows = xShape.dropLast().reduce(1, *)
-    var out = [Float](repeating: 0, count: rows * outF)
+    var out: [Float] = bias == nil && inF > 0 ? uninitialized(rows * outF) : [Float](repeating: 0, count: rows * outF)
     if let bias {
         out.withUnsafeMutableBufferPointer { po in
             bias.withUnsafeBufferPointer { pb in
@@ -93,7 +93,7 @@ func around(_ shape: [Int], axis: Int) -> (outer: Int, length: Int, inner: Int) 
 
 func softmax(_ x: [Float], shape: [Int], axis: Int) -> [Float] {
     let (outer, length, inner) = around(shape, axis: axis)
-    var out = [Float](repeating: 0, count: x.count)
+    var out: [Float] = uninitialized(x.count)
     if length == 0 { return out }
     x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
         nonisolated(unsafe) let (p, o) = (p, o)
@@ -172,7 +172,7 @@ let linearAlgebraKernels: [String: Kernel] = [
         for p in [gamma, beta].compactMap({ $0 }) where p.count != width {
             throw ctx.shapeError("scale/shift have \(p.count) elements, the normalised axes \(width)", [shape, [p.count]])
         }
-        var out = [Float](repeating: 0, count: x.count)
+        var out: [Float] = uninitialized(x.count)
         let one = [Float](repeating: 1, count: width), zero = [Float](repeating: 0, count: width)
         let g = gamma ?? one, b = beta ?? zero
         x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in g.withUnsafeBufferPointer { pg in b.withUnsafeBufferPointer { pb in

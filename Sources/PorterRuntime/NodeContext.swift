@@ -127,6 +127,12 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
     }
 }
 
+/// An array of `count` elements whose contents the caller overwrites entirely (no zero fill).
+@inline(__always)
+func uninitialized<T: BitwiseCopyable>(_ count: Int, of type: T.Type = T.self) -> [T] {
+    [T](unsafeUninitializedCapacity: count) { _, n in n = count }
+}
+
 /// Row-major strides of `shape`.
 func stridesOf(_ shape: [Int]) -> [Int] {
     var s = [Int](repeating: 1, count: shape.count)

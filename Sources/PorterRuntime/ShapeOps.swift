@@ -2,7 +2,7 @@ import Foundation
 import PorterCore
 
 /// Permutes axes: output axis i is input axis `perm[i]`.
-func permute<T: Sendable>(_ x: [T], shape: [Int], perm: [Int], zero: T) -> [T] {
+func permute<T: Sendable & BitwiseCopyable>(_ x: [T], shape: [Int], perm: [Int], zero: T) -> [T] {
     let rank = shape.count
     let count = x.count
     if count == 0 || rank <= 1 || perm == Array(0..<rank) { return x }
@@ -12,7 +12,7 @@ func permute<T: Sendable>(_ x: [T], shape: [Int], perm: [Int], zero: T) -> [T] {
     let inner = outShape[rank - 1]
     let innerStride = srcStrides[rank - 1]
     let outer = count / inner
-    var out = [T](repeating: zero, count: count)
+    var out: [T] = uninitialized(count)
     out.withUnsafeMutableBufferPointer { o in
         x.withUnsafeBufferPointer { p in
             nonisolated(unsafe) let (o, p) = (o, p)

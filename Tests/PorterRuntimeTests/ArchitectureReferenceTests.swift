@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// Without capture the executor fuses linear+activation, linear+residual and
+    /// matmul+scale+mask+softmax; with capture it runs node by node. Both agree.
+    @Test(arguments: ["bert", "gpt2", "fsmt"])
+    func fusedAndNodeByNodeExecutionAgree(name: String) throws {
+        let fixture = try Self.load(name)
+        let (graph, fused) = try Self.run(fixture)
+        let (_, plain) = try Self.run(fixture, capture: true)
+        #expect(plain.intermediates.count >= graph.nodes.count)
+        for output in graph.outputs {
+            let a = try #require(fused.outputs[output.name]), b = try #require(plain.outputs[output.name])
+            #expect(a.shape == b.shape)
+            #expect(Self.maxAbsDifference(a, b) <= 1e-5, "\(name) \(output.name)")
+        }
+    }
+
     @Test func aTransposedWeightIsCaught() throws {
         var fixture = try Self.load("bert")
         let name = "encoder.layer.1.attention.self.value.weight"
