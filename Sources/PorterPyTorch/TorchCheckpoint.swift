@@ -12,6 +12,8 @@ public struct TorchCheckpoint: Sendable {
         case torchscript
         /// Pre-1.6 `_use_new_zipfile_serialization=False` stream.
         case legacy
+        /// A bare pickle without storages.
+        case pickle
     }
 
     public var path: String
@@ -45,7 +47,7 @@ public struct TorchCheckpoint: Sendable {
                 throw PyTorchError.badPersistentID(path: file.path, offset: 0, reason: "a bare pickle cannot reference storage \(key)")
             }
             let root = try PickleVM.value(of: bytes, source: file.path, hooks: TorchUnpickler.hooks(path: file.path, table: table, byteOrder: .little))
-            return TorchCheckpoint(path: file.path, kind: .zip, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
+            return TorchCheckpoint(path: file.path, kind: .pickle, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
         }
         throw PyTorchError.notAZip(path: file.path, reason: "neither a zip archive, a legacy torch file nor a pickle")
     }
