@@ -170,3 +170,23 @@ import Testing
         #expect(ckpt.notes.contains { $0.contains("C long is 4") })
     }
 }
+
+@Suite struct ZipBombTests {
+    @Test func impossibleDeflateSizeIsRefusedBeforeAllocating() throws {
+        var bytes = try [UInt8](Data(contentsOf: Fixtures.url("pytorch/script_deflated.pt")))
+        // Declare a 4 GiB-1 plain size for the first deflated central directory record.
+        var cd = 0
+        while cd + 46 < bytes.count {
+            if bytes[cd] == 0x50 && bytes[cd + 1] == 0x4B && bytes[cd + 2] == 1 && bytes[cd + 3] == 2 && bytes[cd + 10] == 8 { break }
+            cd += 1
+        }
+        for i in 24..<28 { bytes[cd + i] = 0xFE }
+        let dir = try Fixtures.scratchDirectory("porter-zipbomb")
+        let url = dir.appendingPathComponent("bomb.pt")
+        try Data(bytes).write(to: url)
+        #expect { try ZipArchive(path: url.path) } throws: { error in
+            guard case let PyTorchError.badZip(_, offset, reason) = error else { return false }
+            return offset == cd && reason.contains("more than deflate can produce")
+        }
+    }
+}
