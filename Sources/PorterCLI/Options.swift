@@ -36,3 +36,23 @@ struct ReaderSettings: ParsableArguments {
         }, uniquingKeysWith: { _, last in last })
     }
 }
+
+/// Verification settings shared by `verify` and `convert --verify`.
+struct VerificationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Reference inputs and outputs recorded by the original framework (safetensors).", valueName: "file"))
+    var reference: String?
+
+    @Option(help: "Absolute tolerance (default depends on the dtype; see docs/verification.md).")
+    var atol: Double?
+
+    @Option(help: "Relative tolerance (default depends on the dtype).")
+    var rtol: Double?
+
+    @Option(help: ArgumentHelp("Write report.json, report.md and report.html into this folder.", valueName: "dir"))
+    var report: String?
+
+    func validate() throws {
+        if let atol, atol < 0 || !atol.isFinite { throw ValidationError("--atol must be a finite number ≥ 0") }
+        if let rtol, rtol < 0 || !rtol.isFinite { throw ValidationError("--rtol must be a finite number ≥ 0") }
+    }
+}

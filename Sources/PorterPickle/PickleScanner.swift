@@ -71,12 +71,13 @@ public struct PickleScanReport: Sendable, Codable {
         verdict = max(verdict, f.verdict)
     }
 
-    /// Exit status for `porter scan`: 0 safe, 1 dangerous, 4 review.
+    /// Exit status for `porter scan`: 0 safe, 4 review, 5 dangerous (1 stays "could not
+    /// read the file", as for every command).
     public var exitCode: Int32 {
         switch verdict {
         case .safe: return 0
-        case .dangerous: return 1
         case .review: return 4
+        case .dangerous: return 5
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import PorterCore
+import PorterHDF5
 import PorterHuggingFace
 import PorterNeutralFormat
+import PorterPyTorch
 import PorterSafetensors
 
 extension FormatRegistry {
@@ -13,11 +15,16 @@ extension FormatRegistry {
                 SafetensorsReader(),
                 PorterModelReader(),
                 HuggingFaceReader(),
+                PyTorchReader(),
+                KerasH5Reader(),
+                KerasArchiveReader(),
             ],
             writers: [
                 SafetensorsWriter(),
                 PorterModelWriter(),
                 HuggingFaceWriter(),
+                PyTorchWriter(),
+                KerasH5Writer(),
             ])
     }
 }

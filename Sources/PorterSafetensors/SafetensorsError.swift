@@ -83,7 +83,10 @@ extension SafetensorsError: LocalizedError {
         case let .gapInOffsets(file, tensor, begin, expected):
             return "\(file): tensor '\(tensor)' starts at data byte \(begin), leaving a hole after byte \(expected)"
         case let .bufferNotCovered(file, covered, bufferSize):
-            return "\(file): tensors cover \(covered) bytes of the \(bufferSize)-byte data buffer; it must be covered exactly to the end of the file"
+            if covered > bufferSize {
+                return "\(file): the tensors need \(covered) bytes of data but the file holds \(bufferSize) after the header (truncated?)"
+            }
+            return "\(file): tensors cover \(covered) bytes of the \(bufferSize)-byte data buffer; \(bufferSize - covered) bytes at the end belong to no tensor"
         case let .invalidMetadata(file, key):
             return "\(file): __metadata__ entry '\(key)' is not a string (safetensors metadata maps strings to strings)"
         case let .invalidAliases(file, reason):

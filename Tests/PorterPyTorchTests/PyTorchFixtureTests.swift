@@ -122,7 +122,7 @@ func aliasPairs(_ file: String) -> [[String]] {
         #expect(throws: PyTorchError.self) { try PyTorchSafety.refuseIfDangerous(url) }
         let report = try PickleScanner.scan(url: url)
         #expect(report.verdict == .dangerous)
-        #expect(report.exitCode == 1)
+        #expect(report.exitCode == 5)
         #expect(report.findings.contains { $0.reason.contains(Self.globals[file]!) })
         #expect(!FileManager.default.fileExists(atPath: payload), "payload ran: \(payload) exists")
     }
