@@ -6,9 +6,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "PorterCore", targets: ["PorterCore"]),
+        .library(name: "PorterTensorFlow", targets: ["PorterTensorFlow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only PorterTensorFlow depends on SwiftProtobuf (TensorFlow's checkpoint and SavedModel protobufs).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The neutral model, byte plumbing, errors and the format registry. Depends only on a tiny C shim for
@@ -18,5 +21,12 @@ let package = Package(
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
+        // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
+        .target(
+            name: "PorterTensorFlow",
+            dependencies: ["PorterCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
+        .testTarget(name: "PorterTensorFlowTests", dependencies: ["PorterTensorFlow", "PorterCore", "PorterTestSupport"]),
     ]
 )
