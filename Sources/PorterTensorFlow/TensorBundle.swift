@@ -222,6 +222,7 @@ public struct TensorBundle: Sendable {
     /// The elements of a string tensor (e.g. the object graph), after checking its crc32c.
     ///
     /// Layout: a varint64 length per element, a masked crc32c of the lengths, then the bytes.
+    /// The entry's crc32c covers the lengths (as uint32), the length checksum and the bytes.
     public func strings(_ name: String) throws -> [[UInt8]] {
         let e = try entry(name)
         guard e.dtype.rawValue == 7 else {
@@ -239,7 +240,12 @@ public struct TensorBundle: Sendable {
             let length = try r.readVarint()
             guard length <= UInt64(size) else { throw bad("string of \(length) bytes in a \(size)-byte entry") }
             lengths.append(Int(length))
-            withUnsafeBytes(of: length.littleEndian) { crc = CRC32C.extend(crc, $0) }
+            // The lengths are checksummed as little-endian uint32 (uint64 only above 4 GiB).
+            if length <= UInt64(UInt32.max) {
+                withUnsafeBytes(of: UInt32(length).littleEndian) { crc = CRC32C.extend(crc, $0) }
+            } else {
+                withUnsafeBytes(of: length.littleEndian) { crc = CRC32C.extend(crc, $0) }
+            }
         }
         let storedLengthCRC = try r.readLE(UInt32.self)
         guard storedLengthCRC == CRC32C.mask(crc) else {

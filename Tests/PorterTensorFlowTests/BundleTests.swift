@@ -19,7 +19,7 @@ enum Expected {
     }
 
     /// Every numeric tensor equals what `tf.train.load_checkpoint(...).get_tensor` returned, bit for bit.
-    @Test(arguments: ["saver/model.ckpt", "object/ckpt", "keras_mlp/variables/variables", "keras_cnn/variables/variables",
+    @Test(arguments: ["saver/model.ckpt", "object/ckpt-1", "keras_mlp/variables/variables", "keras_cnn/variables/variables",
                       "bert_tf1/bert_model.ckpt", "hf_tf_bert/ckpt"])
     func tensorsMatchTensorFlow(bundleName: String) throws {
         let expected = Expected.bundle(bundleName)
