@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "PorterCore", targets: ["PorterCore"]),
         .library(name: "PorterPickle", targets: ["PorterPickle"]),
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
+        .library(name: "PorterHDF5", targets: ["PorterHDF5"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,10 +31,13 @@ let package = Package(
         // with accounting of every tensor.
         .target(name: "PorterMapping", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
+        // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
+        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
+        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterVerifier",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -69,5 +73,13 @@ let package = Package(
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
+
+        // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
+        // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
+        // and the Keras `.h5` / `.keras` readers, writer and graph builder. Only PorterHDF5 links libhdf5.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
     ]
 )

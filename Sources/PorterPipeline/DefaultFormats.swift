@@ -1,5 +1,7 @@
 import Foundation
 import PorterCore
+import PorterFairseq
+import PorterHDF5
 import PorterHuggingFace
 import PorterNeutralFormat
 import PorterPyTorch
@@ -15,12 +17,16 @@ extension FormatRegistry {
                 PorterModelReader(),
                 HuggingFaceReader(),
                 PyTorchReader(),
+                FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
+                KerasH5Reader(),
+                KerasArchiveReader(),
             ],
             writers: [
                 SafetensorsWriter(),
                 PorterModelWriter(),
                 HuggingFaceWriter(),
                 PyTorchWriter(),
+                KerasH5Writer(),
             ])
     }
 }
