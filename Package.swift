@@ -56,7 +56,7 @@ let package = Package(
             "PorterHuggingFace", "PorterCore", "PorterTestSupport",
         ]),
         // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
-        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
+        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier", "PorterRuntime", "PorterArchitectures"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),

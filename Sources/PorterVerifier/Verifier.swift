@@ -159,7 +159,11 @@ public struct Verifier: Sendable {
                 level.firstDivergence = local.isEmpty ? nil : first
                 level.layers = layers
                 if first == nil, !local.isEmpty {
-                    local.append("forward: the first diverging node could not be located: the two graphs share no node output names")
+                    let names = Set(e.intermediates.map(\.output))
+                    let aligned = a.intermediates.contains { names.contains($0.output) }
+                    local.append(aligned
+                        ? "forward: run node by node, no node output differs beyond tolerance, so the first divergence cannot be located"
+                        : "forward: the first diverging node could not be located: the two graphs share no node output names")
                 }
                 if let first, !local.isEmpty {
                     local.append("forward: first diverging node \(first.node) (\(first.op))" + (first.weights.isEmpty ? "" : ", reading \(first.weights.joined(separator: ", "))"))

@@ -29,6 +29,7 @@ public enum WeightsCheck {
         var unexpected: [String] = []
         var consumed = Set<String>()
         var bitExact = 0, castExact = 0, checked = 0
+        var jobs: [(TensorEntry, ConversionSummary.ProducedTensor)] = []
         for entry in converted.tensors {
             guard let produced = byName[entry.name] else {
                 unexpected.append(entry.name)
@@ -39,10 +40,26 @@ public enum WeightsCheck {
             for step in produced.transforms {
                 if case let .concat(_, names)? = TensorTransform.parse(step) { consumed.formUnion(names) }
             }
-            switch compare(entry, produced, source: source) {
-            case .exact: bitExact += 1
-            case .castExact: castExact += 1
-            case let .mismatch(m): mismatches.append(m)
+            jobs.append((entry, produced))
+        }
+        // Tensors are independent: compare them on all cores, largest first so the tail is short.
+        let work = jobs
+        let order = work.indices.sorted { work[$0].0.tensor.byteCount > work[$1].0.tensor.byteCount }
+        let outcomes = OutcomeSlots(count: jobs.count)
+        let next = OutcomeSlots.Counter()
+        let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, jobs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let k = next.take(below: order.count) {
+                let (entry, produced) = work[order[k]]
+                outcomes.set(order[k], compare(entry, produced, source: source))
+            }
+        }
+        for i in jobs.indices {
+            switch outcomes.get(i) {
+            case .exact?: bitExact += 1
+            case .castExact?: castExact += 1
+            case let .mismatch(m)?: mismatches.append(m)
+            case nil: break
             }
         }
         // Produced tensors the summary promises but the converted model lacks.
@@ -87,24 +104,33 @@ public enum WeightsCheck {
             return fail("its source tensor \(produced.sources.first ?? "(none)") is not in the source model")
         }
         let steps = stepsToReplay(produced.transforms, sourceSteps: start.provenance.transforms)
-        let expected: TensorRef
+        var expected: TensorRef
         do {
             expected = try TransformReplay.apply(steps, to: start.tensor, tensor: entry.name) { source.tensors[$0]?.tensor }
         } catch {
             return fail(error.localizedDescription)
         }
         let actual = entry.tensor
+        var hadCast = steps.contains { if case .cast? = TensorTransform.parse($0) { return true }; return false }
+        if expected.dtype != actual.dtype, !hadCast, expected.dtype.isCastableFloat, actual.dtype.isCastableFloat {
+            // A float dtype change the provenance does not state (e.g. `porter verify` without
+            // `--dtype`): check it as that cast, so the values must be the correctly rounded ones.
+            do { expected = try expected.cast(to: actual.dtype, name: entry.name) } catch { return fail(error.localizedDescription) }
+            hadCast = true
+        }
         guard expected.dtype == actual.dtype else {
             return fail("dtype is \(actual.dtype.rawValue), the replayed source is \(expected.dtype.rawValue)")
         }
         guard expected.shape == actual.shape else {
             return fail("shape is \(actual.shape), the replayed source is \(expected.shape)")
         }
-        let hadCast = steps.contains { if case .cast? = TensorTransform.parse($0) { return true }; return false }
         do {
+            let same = try actual.withContiguousBytes { a in
+                try expected.withContiguousBytes { e in a.count == e.count && (a.count == 0 || memcmp(a.baseAddress!, e.baseAddress!, a.count) == 0) }
+            }
+            if same { return hadCast ? .castExact : .exact }
             let a = try actual.contiguousBytes()
             let e = try expected.contiguousBytes()
-            if a == e { return hadCast ? .castExact : .exact }
             let size = actual.dtype.byteSize
             var differing = 0
             let count = a.count / max(size, 1)
@@ -121,6 +147,36 @@ public enum WeightsCheck {
             return fail("\(differing) of \(count) elements \(what)", differing: differing, maxAbs: maxAbs)
         } catch {
             return fail("could not be read: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Results of the parallel comparison, one slot per tensor.
+final class OutcomeSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [WeightsCheck.Outcome?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ outcome: WeightsCheck.Outcome) {
+        lock.lock(); defer { lock.unlock() }
+        slots[i] = outcome
+    }
+
+    func get(_ i: Int) -> WeightsCheck.Outcome? {
+        lock.lock(); defer { lock.unlock() }
+        return slots[i]
+    }
+
+    /// Hands out 0, 1, 2, … to workers.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.lock(); defer { lock.unlock() }
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
         }
     }
 }

@@ -9,6 +9,8 @@
 import Foundation
 import PorterCore
 import PorterVerifier
+import PorterRuntime
+import PorterArchitectures
 
 var layers = 12
 let args = Array(CommandLine.arguments.dropFirst())
@@ -88,13 +90,20 @@ do {
     let verifier = Verifier()
     for (label, converted, summary) in [("f32→f16 cast", half, ConversionSummary(dtype: "f16", produced: produced)),
                                         ("one query weight transposed", broken, nil)] as [(String, NeutralModel, ConversionSummary?)] {
+        // Where the time goes: loading each model into the runtime (weights widened to f32).
+        var load = 0.0
+        for m in [source, converted] {
+            let graph = try ArchitectureRegistry.standard.buildGraph(config: m.config, tensorNames: Set(m.tensors.names))
+            load += try seconds { _ = try GraphExecutor(graph: graph, weights: m.tensors) }
+        }
         var report: VerificationReport?
+        let w = seconds { _ = WeightsCheck.run(source: source, converted: converted, summary: summary) }
         let t = seconds { report = verifier.verify(source: source, converted: converted, summary: summary) }
         let r = report!
         let out: JSONValue = [
             "case": .string(label), "layers": .int(Int64(layers)), "parameters": .int(Int64(source.tensors.parameterCount)),
             "passed": .bool(r.passed), "first_divergence": r.forward.firstDivergence.map { .string($0.node) } ?? nil,
-            "seconds": .double((t * 1000).rounded() / 1000),
+            "weights_seconds": .double((w * 1000).rounded() / 1000), "runtime_load_seconds": .double((load * 1000).rounded() / 1000), "seconds": .double((t * 1000).rounded() / 1000),
         ]
         print(String(decoding: try out.encoded(pretty: false), as: UTF8.self))
     }

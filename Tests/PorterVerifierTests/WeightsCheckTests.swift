@@ -153,6 +153,23 @@ func replacing(_ model: NeutralModel, _ name: String, with tensor: TensorRef) ->
         #expect(Set(level.mismatches.map(\.name)) == ["embed", "lm_head.weight"])
     }
 
+    @Test func anUnstatedFloatCastIsCheckedAsThatCast() throws {
+        let source = try model([("a", floats([0.1, 1.0 / 3], [2]))])
+        let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: ["keep"])])
+        let half = try floats([0.1, 1.0 / 3], [2]).cast(to: .f16, name: "a")
+        let ok = WeightsCheck.run(source: source, converted: replacing(source, "a", with: half), summary: summary)
+        #expect(ok.status == .passed && ok.castExact == 1)
+        // One ulp off the correctly rounded value still fails.
+        let bits: [UInt16] = [Float16(Float(0.1)).bitPattern, Float16(Float(1.0 / 3)).bitPattern + 1]
+        let off = TensorRef.memory(bits.withUnsafeBytes { Array($0) }, dtype: .f16, shape: [2], label: "a")
+        let bad = WeightsCheck.run(source: source, converted: replacing(source, "a", with: off), summary: summary)
+        #expect(bad.mismatches.first?.differingElements == 1)
+        // Integer dtype changes are not casts.
+        let ints = TensorRef.memory([UInt8](repeating: 0, count: 8), dtype: .i32, shape: [2], label: "a")
+        let wrong = WeightsCheck.run(source: source, converted: replacing(source, "a", with: ints), summary: summary)
+        #expect(wrong.mismatches.first?.problem.contains("dtype is i32") == true)
+    }
+
     @Test func unknownProvenanceStepsFailClosed() throws {
         let source = try model([("a", floats([1, 2], [2]))])
         let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: ["keep", "quantize int4"])])
