@@ -114,15 +114,30 @@ extension FloatConversion {
         guard dtype.isCastableFloat else { throw CastError.unsupported(from: dtype, to: .f32) }
         let count = source.count / dtype.byteSize
         return [Float](unsafeUninitializedCapacity: count) { buf, n in
-            for i in 0..<count {
-                switch dtype {
-                case .f16: buf[i] = f16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-                case .bf16: buf[i] = bf16ToFloat(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-                case .f32: buf[i] = Float(bitPattern: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
-                default: buf[i] = Float(Double(bitPattern: source.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian))
+            n = count
+            guard count > 0, let base = source.baseAddress else { return }
+            switch dtype {
+            case .f32:
+                #if _endian(little)
+                UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: base, byteCount: count * 4)
+                #else
+                for i in 0..<count {
+                    buf[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)))
+                }
+                #endif
+            case .f16:
+                for i in 0..<count {
+                    buf[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))))
+                }
+            case .bf16:
+                for i in 0..<count {
+                    buf[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))) << 16)
+                }
+            default:
+                for i in 0..<count {
+                    buf[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))))
                 }
             }
-            n = count
         }
     }
 }

@@ -56,3 +56,20 @@ import Testing
         #expect(hex == SHA256.hex(bytes))
     }
 }
+
+@Suite struct WideningTests {
+    @Test(arguments: [DType.f16, .bf16, .f32, .f64])
+    func wideningIsExactForRepresentableValues(dtype: DType) throws {
+        let values: [Float] = [0, -0.0, 1, -2.5, 0.375, 1024, -32768, .infinity]
+        let bytes = try values.withUnsafeBytes { try FloatConversion.cast($0, from: .f32, to: dtype) }.bytes
+        let back = try bytes.withUnsafeBytes { try FloatConversion.toFloat32($0, dtype: dtype) }
+        #expect(back == values)
+        #expect(back[1].sign == .minus)
+    }
+
+    @Test func wideningRefusesIntegers() {
+        #expect(throws: CastError.unsupported(from: .i32, to: .f32)) {
+            _ = try [UInt8](repeating: 0, count: 8).withUnsafeBytes { try FloatConversion.toFloat32($0, dtype: .i32) }
+        }
+    }
+}
