@@ -45,7 +45,7 @@ public final class TerminalProgress: ProgressSink, @unchecked Sendable {
         guard force || now.timeIntervalSince(lastDraw) > 0.1 else { return }
         lastDraw = now
         let pct = total > 0 ? Int(done * 100 / total) : 0
-        let line = "\r\u{1B}[2K\(label) \(pct)% (\(ByteCountText.format(Int(done))) of \(ByteCountText.format(Int(total))))"
+        let line = "\r\u{1B}[2K\(label) \(pct)%"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
