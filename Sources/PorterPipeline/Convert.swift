@@ -139,8 +139,10 @@ public struct Pipeline: Sendable {
         if let target = request.dtype.dtype {
             model = try Self.cast(model, to: target, tally: tally)
         }
-        let writeOptions = WriteOptions(progress: request.progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
         try AtomicOutput.write(to: request.output, force: request.force) { temp in
+            // Writers name the path they are given; show users the real output name.
+            let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
+            let writeOptions = WriteOptions(progress: progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
             try writer.write(model, to: temp, options: writeOptions)
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,

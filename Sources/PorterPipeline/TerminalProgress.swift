@@ -50,6 +50,23 @@ public final class TerminalProgress: ProgressSink, @unchecked Sendable {
     }
 }
 
+/// Passes progress on with one name in labels replaced (a temporary path by the real one).
+struct RenamingProgress: ProgressSink {
+    let base: any ProgressSink
+    let from: String
+    let to: String
+
+    init(_ base: any ProgressSink, from: String, to: String) {
+        self.base = base
+        self.from = from
+        self.to = to
+    }
+
+    func begin(_ label: String, totalUnits: Int64) { base.begin(label.replacingOccurrences(of: from, with: to), totalUnits: totalUnits) }
+    func advance(_ units: Int64) { base.advance(units) }
+    func end() { base.end() }
+}
+
 /// Parses sizes like `500MB`, `5GB`, `10GiB`, `4096` (bytes).
 public enum ByteSize {
     public static func parse(_ text: String) -> Int? {
