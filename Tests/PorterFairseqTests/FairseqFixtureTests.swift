@@ -213,6 +213,21 @@ import PorterTestSupport
         #expect(message.contains("no-model.pt") && message.contains("'model'"))
     }
 
+    /// check_fairseq_port.py loaded Porter's folders with transformers at generation time; its facts must be
+    /// about the checkpoints committed now and must say the port matched fairseq.
+    @Test(arguments: variants)
+    func transformersMatchedFairseqAtGenerationTime(variant: String) throws {
+        let check = try #require(Fixtures.json("fairseq/generator.json")["facts"]?["transformers_check"]?[variant],
+                                 "run fixtures/generate/check_fairseq_port.py")
+        let data = try Data(contentsOf: Fixtures.url("fairseq/\(variant)/model.pt"))
+        let digest = data.withUnsafeBytes { SHA256.hex($0) }
+        #expect(check["model_pt_sha256"]?.stringValue == digest, "facts are about another checkpoint: rerun the check")
+        #expect(try #require(check["logits_max_abs_diff"]?.doubleValue) <= 1e-5)
+        #expect(try #require(check["encoder_out_max_abs_diff"]?.doubleValue) <= 1e-5)
+        #expect(check["tokenizer_ids_equal_fairseq"] == true)
+        #expect(check["sentences"] == 5)
+    }
+
     @Test func probeRecognisesTheFolder() throws {
         let reader = Self.reader()
         #expect(reader.probe(try ProbeInput.load(Fixtures.url("fairseq/separate"))) == .certain)
