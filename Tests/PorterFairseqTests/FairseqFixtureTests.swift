@@ -264,3 +264,20 @@ import PorterTestSupport
         }
     }
 }
+
+@Suite struct ModelCardTests {
+    @Test func refreshedCardRecordsCommandVerificationAndSavings() throws {
+        let port = try FairseqFixtureTests.port("separate")
+        let model = FSMTModelCard.refreshing(port.model, command: "porter convert fixtures/fairseq/separate --to hf -o out",
+                                             verification: ["weights: 87/87 bit-exact", "reference: logits max abs 7e-7"])
+        let card = String(decoding: try #require(model.assets.first { $0.fileName == "README.md" }).bytes, as: UTF8.self)
+        #expect(model.assets.filter { $0.fileName == "README.md" }.count == 1)
+        #expect(card.contains("porter convert fixtures/fairseq/separate --to hf -o out"))
+        #expect(card.contains("- reference: logits max abs 7e-7"))
+        // The same figures as the card made at read time.
+        #expect(card.contains("Training state dropped: \(port.trainingStateBytes) bytes."))
+        let saved = try #require(port.checkpointFileBytes) - port.weightBytes
+        #expect(card.contains("(\(saved) bytes smaller)"))
+        #expect(card.contains("| `last_optimizer_state` | 101376 |"))
+    }
+}
