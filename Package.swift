@@ -37,7 +37,7 @@ let package = Package(
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterVerifier",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterVerifier",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -49,7 +49,8 @@ let package = Package(
         // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
         .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterVerifierTests", dependencies: [
-            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterCore", "PorterTestSupport",
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterSafetensors",
+            "PorterHuggingFace", "PorterCore", "PorterTestSupport",
         ]),
         // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
         .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier"]),
@@ -71,7 +72,7 @@ let package = Package(
         .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
-        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterCore", "PorterTestSupport"]),
+        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
 
         // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
         // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
@@ -79,6 +80,6 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
-        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterTestSupport"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
     ]
 )

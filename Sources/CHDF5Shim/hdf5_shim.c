@@ -80,3 +80,5 @@ hid_t porter_h5t_make_bf16le(void) {
     }
     return t;
 }
+
+ssize_t porter_h5f_open_object_count(hid_t file) { return H5Fget_obj_count(file, H5F_OBJ_ALL); }

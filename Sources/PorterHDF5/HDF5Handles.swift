@@ -106,6 +106,9 @@ final class H5File: @unchecked Sendable {
         self.rawFile = nil
     }
 
+    /// Ids open on this file (the file's own included): 1 when nothing leaked.
+    var openObjectCount: Int { Int(porter_h5f_open_object_count(handle.id)) }
+
     // MARK: objects
 
     /// True when every component of `path` (relative to the root, `/`-separated) exists.

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterFairseq
 import PorterHDF5
 import PorterHuggingFace
 import PorterNeutralFormat
@@ -16,6 +17,7 @@ extension FormatRegistry {
                 PorterModelReader(),
                 HuggingFaceReader(),
                 PyTorchReader(),
+                FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
                 KerasH5Reader(),
                 KerasArchiveReader(),
             ],

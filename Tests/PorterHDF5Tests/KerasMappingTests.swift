@@ -78,6 +78,34 @@ struct KerasMappingTests {
         }
     }
 
+    @Test("hf-pt-to-tf-h5 maps a base model's unprefixed names when config.model_type is bert")
+    func unprefixedBase() throws {
+        let source = try readFixture("tf_bert_tiny/tf_model.h5")
+        let (pt, _) = try applyMapping("hf-tf-h5-to-pt", source)
+        // transformers' BertModel state dict: the same names without the `bert.` prefix.
+        var bare = NeutralModel(sourceFormat: "test", sourceFiles: [], config: ["model_type": "bert"])
+        for e in pt.tensors {
+            #expect(e.name.hasPrefix("bert."))
+            var entry = e
+            entry.name = String(e.name.dropFirst("bert.".count))
+            try bare.tensors.add(entry)
+        }
+        let (tf, acc) = try applyMapping("hf-pt-to-tf-h5", bare)
+        #expect(acc.unmapped.isEmpty)
+        #expect(Set(tf.tensors.names) == Set(source.tensors.names))
+        var unknown = bare
+        unknown.config = ["model_type": "gpt2"]
+        #expect(throws: MappingError.self) { _ = try applyMapping("hf-pt-to-tf-h5", unknown) }
+        if let dir = ProcessInfo.processInfo.environment["PORTER_WRITE_CHECK_DIR"] {
+            // For check_hdf5_writer.py: transformers must load this PT → TF file too.
+            let out = URL(fileURLWithPath: dir).appendingPathComponent("tf_bert_from_pt")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            try KerasH5Writer().write(tf, to: out.appendingPathComponent("tf_model.h5"), options: WriteOptions())
+            try? FileManager.default.removeItem(at: out.appendingPathComponent("config.json"))
+            try FileManager.default.copyItem(at: Fixtures.url("hdf5/tf_bert_tiny/config.json"), to: out.appendingPathComponent("config.json"))
+        }
+    }
+
     @Test("keras-to-pytorch: Dense → Linear [out, in], BatchNorm, Conv2D OIHW; depthwise kernels left unmapped")
     func kerasToPyTorch() throws {
         let mlp = try readFixture("mlp_sequential.h5")

@@ -2,6 +2,7 @@ import Foundation
 import PorterArchitectures
 import PorterCore
 import PorterRuntime
+import PorterSafetensors
 import PorterTestSupport
 import Testing
 
@@ -16,8 +17,8 @@ import Testing
 
     static func load(_ name: String) throws -> Loaded {
         Loaded(config: try Fixtures.json("architectures/\(name)/config.json"),
-               weights: try TestSafetensors.load(Fixtures.url("architectures/\(name)/model.safetensors")),
-               reference: try TestSafetensors.load(Fixtures.url("architectures/\(name)/reference.safetensors")))
+               weights: try SafetensorsReader().readFile(Fixtures.url("architectures/\(name)/model.safetensors")).tensors,
+               reference: try SafetensorsReader().readFile(Fixtures.url("architectures/\(name)/reference.safetensors")).tensors)
     }
 
     static func run(_ fixture: Loaded, weights: TensorStore? = nil, capture: Bool = false) throws -> (Graph, ExecutionResult) {

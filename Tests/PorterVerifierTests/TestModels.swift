@@ -1,35 +1,18 @@
 import Foundation
 import PorterCore
 import PorterTestSupport
+import PorterSafetensors
+import PorterHuggingFace
 
-/// Loads a committed safetensors fixture into tensors (test helper for trusted fixture
-/// files, not a product reader: the verifier takes already-read models).
+/// A committed safetensors fixture, read with Porter's safetensors reader.
 func loadSafetensors(_ url: URL) throws -> TensorStore {
-    let data = try [UInt8](Data(contentsOf: url))
-    guard data.count >= 8 else { throw CoreError.truncated(source: url.path, offset: 0, needed: 8, available: data.count) }
-    var headerLength = 0
-    for i in 0..<8 { headerLength |= Int(data[i]) << (8 * i) }
-    let header = try JSONValue.parse(Data(data[8..<(8 + headerLength)]))
-    let body = Array(data[(8 + headerLength)...])
-    var store = TensorStore()
-    for (name, info) in (header.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) where name != "__metadata__" {
-        guard let dtypeName = info["dtype"]?.stringValue, let dtype = DType(safetensorsName: dtypeName),
-              let dims = info["shape"]?.arrayValue?.compactMap(\.intValue),
-              let offsets = info["data_offsets"]?.arrayValue?.compactMap(\.intValue), offsets.count == 2 else {
-            throw CoreError.storageFailed(source: url.path, reason: "bad header entry \(name)")
-        }
-        let tensor = TensorRef.memory(Array(body[offsets[0]..<offsets[1]]), dtype: dtype, shape: Shape(dims), label: name)
-        try store.add(TensorEntry(name: name, tensor: tensor, provenance: Provenance(sourceFile: url.path, sourceName: name)))
-    }
-    return store
+    try SafetensorsReader().read(url).tensors
 }
 
-/// A transformers folder (config.json + model.safetensors) under fixtures/.
+/// A transformers folder (config.json + model.safetensors) under fixtures/, read with
+/// Porter's Hugging Face folder reader.
 func loadHFFolder(_ relative: String) throws -> NeutralModel {
-    let folder = Fixtures.url(relative)
-    let config = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("config.json")))
-    let tensors = try loadSafetensors(folder.appendingPathComponent("model.safetensors"))
-    return NeutralModel(sourceFormat: "hf", sourceFiles: ["fixtures/" + relative], tensors: tensors, config: config)
+    try HuggingFaceReader().read(Fixtures.url(relative))
 }
 
 /// An f32 tensor over the given values.

@@ -35,6 +35,8 @@ hid_t porter_h5t_std_i64le(void);
 hid_t porter_h5t_std_u64le(void);
 hid_t porter_h5t_c_s1(void);
 size_t porter_h5t_variable(void);
+/// Number of ids (file, datasets, groups, types, attributes) open on this file, the file itself included.
+ssize_t porter_h5f_open_object_count(hid_t file);
 /// Silences HDF5's automatic error printing on the calling thread (the stack is per thread).
 void porter_h5_silence_errors(void);
 /// Walks the calling thread's error stack, innermost first, writing "func: message" lines
