@@ -6,6 +6,7 @@ import PorterHuggingFace
 import PorterNeutralFormat
 import PorterPyTorch
 import PorterSafetensors
+import PorterTensorFlow
 
 extension FormatRegistry {
     /// Every reader and writer this build of Porter has. Adding a format means adding
@@ -20,6 +21,8 @@ extension FormatRegistry {
                 FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
                 KerasH5Reader(),
                 KerasArchiveReader(),
+                TensorFlowCheckpointReader(),
+                TensorFlowSavedModelReader(),
             ],
             writers: [
                 SafetensorsWriter(),
