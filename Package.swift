@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
         // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
         .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
-        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterTestSupport"]),
+        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterArchitectures", "PorterRuntime", "PorterPipeline", "PorterPyTorch", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",

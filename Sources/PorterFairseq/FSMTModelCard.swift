@@ -20,18 +20,37 @@ public struct FSMTModelCard: Sendable {
     public var verification: [String]
 
     public init(port: FSMTPort, porterVersion: String, command: String? = nil, verification: [String] = []) {
-        sourceFiles = port.model.sourceFiles
-        langs = port.model.config["langs"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        self.porterVersion = porterVersion
-        self.command = command
-        dropped = port.model.dropped
+        self.init(model: port.model, porterVersion: porterVersion, command: command, verification: verification)
         trainingStateBytes = port.trainingStateBytes
         checkpointFileBytes = port.checkpointFileBytes
-        weightBytes = port.weightBytes
-        tensorCount = port.model.tensors.count
-        parameterCount = port.model.tensors.parameterCount
-        notes = port.model.notes
+    }
+
+    /// A card for a model `FairseqReader` produced (possibly cast or otherwise changed
+    /// since). Training state is the dropped entries named by a top-level checkpoint key
+    /// (no `.`); the checkpoint size is read from the first source file.
+    public init(model: NeutralModel, porterVersion: String = PorterVersion.current, command: String? = nil, verification: [String] = []) {
+        sourceFiles = model.sourceFiles
+        langs = model.config["langs"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        self.porterVersion = porterVersion
+        self.command = command
+        dropped = model.dropped
+        trainingStateBytes = model.dropped.filter { !$0.name.contains(".") }.reduce(0) { $0 + $1.byteCount }
+        checkpointFileBytes = model.sourceFiles.first.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int }
+        weightBytes = model.tensors.uniqueByteCount
+        tensorCount = model.tensors.count
+        parameterCount = model.tensors.parameterCount
+        notes = model.notes
         self.verification = verification
+    }
+
+    /// `model` with its `README.md` asset replaced by a card that records `command` and
+    /// `verification` (what the pipeline calls after converting and verifying).
+    public static func refreshing(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel {
+        var out = model
+        let card = FSMTModelCard(model: model, command: command, verification: verification)
+        out.assets.removeAll { $0.fileName == "README.md" }
+        out.assets.append(Asset(kind: "model-card", fileName: "README.md", bytes: Array(card.markdown().utf8)))
+        return out
     }
 
     public func markdown() -> String {

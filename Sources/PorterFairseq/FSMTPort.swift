@@ -57,7 +57,7 @@ public struct FSMTPort: Sendable {
                             sourceDictionary srcDictIn: FairseqDictionary, sourceDictionaryFile: String,
                             targetDictionary tgtDictIn: FairseqDictionary, targetDictionaryFile: String,
                             bpeCodes: BPECodes, mapping: Mapping, options: FSMTPortOptions = FSMTPortOptions(),
-                            checkpointFileBytes: Int? = nil, porterVersion: String = "unknown") throws -> FSMTPort {
+                            checkpointFileBytes: Int? = nil, porterVersion: String = PorterVersion.current) throws -> FSMTPort {
         let file = checkpoint.file
         let args = try checkpoint.modelArgs()
 

@@ -84,7 +84,7 @@ public struct FairseqReader: ModelReader {
     public var porterVersion: String
     public static let mappingName = "fairseq-to-fsmt"
 
-    public init(mappingSearchPaths: [URL] = FairseqReader.defaultMappingSearchPaths, porterVersion: String = "unknown") {
+    public init(mappingSearchPaths: [URL] = FairseqReader.defaultMappingSearchPaths, porterVersion: String = PorterVersion.current) {
         self.mappingSearchPaths = mappingSearchPaths
         self.porterVersion = porterVersion
     }

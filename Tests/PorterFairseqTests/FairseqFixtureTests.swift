@@ -213,6 +213,21 @@ import PorterTestSupport
         #expect(message.contains("no-model.pt") && message.contains("'model'"))
     }
 
+    /// check_fairseq_port.py loaded Porter's folders with transformers at generation time; its facts must be
+    /// about the checkpoints committed now and must say the port matched fairseq.
+    @Test(arguments: variants)
+    func transformersMatchedFairseqAtGenerationTime(variant: String) throws {
+        let check = try #require(Fixtures.json("fairseq/generator.json")["facts"]?["transformers_check"]?[variant],
+                                 "run fixtures/generate/check_fairseq_port.py")
+        let data = try Data(contentsOf: Fixtures.url("fairseq/\(variant)/model.pt"))
+        let digest = data.withUnsafeBytes { SHA256.hex($0) }
+        #expect(check["model_pt_sha256"]?.stringValue == digest, "facts are about another checkpoint: rerun the check")
+        #expect(try #require(check["logits_max_abs_diff"]?.doubleValue) <= 1e-5)
+        #expect(try #require(check["encoder_out_max_abs_diff"]?.doubleValue) <= 1e-5)
+        #expect(check["tokenizer_ids_equal_fairseq"] == true)
+        #expect(check["sentences"] == 5)
+    }
+
     @Test func probeRecognisesTheFolder() throws {
         let reader = Self.reader()
         #expect(reader.probe(try ProbeInput.load(Fixtures.url("fairseq/separate"))) == .certain)
@@ -247,5 +262,22 @@ import PorterTestSupport
             try FileManager.default.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: out, to: dest)
         }
+    }
+}
+
+@Suite struct ModelCardTests {
+    @Test func refreshedCardRecordsCommandVerificationAndSavings() throws {
+        let port = try FairseqFixtureTests.port("separate")
+        let model = FSMTModelCard.refreshing(port.model, command: "porter convert fixtures/fairseq/separate --to hf -o out",
+                                             verification: ["weights: 87/87 bit-exact", "reference: logits max abs 7e-7"])
+        let card = String(decoding: try #require(model.assets.first { $0.fileName == "README.md" }).bytes, as: UTF8.self)
+        #expect(model.assets.filter { $0.fileName == "README.md" }.count == 1)
+        #expect(card.contains("porter convert fixtures/fairseq/separate --to hf -o out"))
+        #expect(card.contains("- reference: logits max abs 7e-7"))
+        // The same figures as the card made at read time.
+        #expect(card.contains("Training state dropped: \(port.trainingStateBytes) bytes."))
+        let saved = try #require(port.checkpointFileBytes) - port.weightBytes
+        #expect(card.contains("(\(saved) bytes smaller)"))
+        #expect(card.contains("| `last_optimizer_state` | 101376 |"))
     }
 }
