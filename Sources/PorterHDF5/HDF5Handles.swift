@@ -392,6 +392,9 @@ final class H5File: @unchecked Sendable {
             throw HDF5Error.unsupportedType(file: self.path, path: display(path), type: typeDescription(ftype.id))
         }
         let space = try H5.handle(H5Dget_space(d.id), .dataspace, file: self.path, path: display(path), "H5Dget_space")
+        guard H5Sget_simple_extent_type(space.id) != H5S_NULL else {
+            throw HDF5Error.unsupportedType(file: self.path, path: display(path), type: "an empty (null) dataspace, which holds no tensor")
+        }
         let rank = H5Sget_simple_extent_ndims(space.id)
         guard rank >= 0, rank <= 32 else {
             throw HDF5Error.operationFailed(file: self.path, path: display(path), operation: "H5Sget_simple_extent_ndims", detail: "rank \(rank)")
