@@ -83,7 +83,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
-        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
         .target(
             name: "PorterTensorFlow",

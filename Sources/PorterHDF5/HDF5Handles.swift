@@ -156,20 +156,44 @@ final class H5File: @unchecked Sendable {
         return names
     }
 
+    /// Most objects a tree walk visits (a crafted file can make a small file look huge).
+    static let maxWalkObjects = 1_000_000
+    /// Deepest group nesting a walk follows.
+    static let maxWalkDepth = 64
+
     /// Every dataset under `path`, depth first in name order, as paths relative to `path`.
-    func datasets(under path: String, prefix: String = "") throws -> [String] {
+    /// Each group is entered once (hard links can make cycles), depth and object count are capped.
+    func datasets(under path: String) throws -> [String] {
         var out: [String] = []
+        var visited = Set<UInt>()
+        var count = 0
+        try walk(path, prefix: "", depth: 0, visited: &visited, count: &count, into: &out)
+        return out
+    }
+
+    private func walk(_ path: String, prefix: String, depth: Int, visited: inout Set<UInt>, count: inout Int, into out: inout [String]) throws {
+        guard depth < Self.maxWalkDepth else {
+            throw HDF5Error.operationFailed(file: self.path, path: display(path), operation: "walking groups", detail: "groups nest deeper than \(Self.maxWalkDepth) levels")
+        }
+        let g = try open(path)
+        var info = H5O_info_t()
+        if H5Oget_info2(g.id, &info, H5O_INFO_BASIC) >= 0 {
+            guard visited.insert(info.addr).inserted else { return }  // a hard-link cycle or a group seen before
+        }
         for name in try members(of: path) {
+            count += 1
+            guard count <= Self.maxWalkObjects else {
+                throw HDF5Error.tooLarge(file: self.path, path: display(path), bytes: count, limit: Self.maxWalkObjects)
+            }
             let full = path.isEmpty || path == "/" ? name : path + "/" + name
             let rel = prefix.isEmpty ? name : prefix + "/" + name
             let h = try open(full)
             switch H5Iget_type(h.id) {
             case H5I_DATASET: out.append(rel)
-            case H5I_GROUP: out += try datasets(under: full, prefix: rel)
+            case H5I_GROUP: try walk(full, prefix: rel, depth: depth + 1, visited: &visited, count: &count, into: &out)
             default: continue
             }
         }
-        return out
     }
 
     func display(_ path: String) -> String { path.hasPrefix("/") ? path : "/" + path }
@@ -368,6 +392,9 @@ final class H5File: @unchecked Sendable {
             throw HDF5Error.unsupportedType(file: self.path, path: display(path), type: typeDescription(ftype.id))
         }
         let space = try H5.handle(H5Dget_space(d.id), .dataspace, file: self.path, path: display(path), "H5Dget_space")
+        guard H5Sget_simple_extent_type(space.id) != H5S_NULL else {
+            throw HDF5Error.unsupportedType(file: self.path, path: display(path), type: "an empty (null) dataspace, which holds no tensor")
+        }
         let rank = H5Sget_simple_extent_ndims(space.id)
         guard rank >= 0, rank <= 32 else {
             throw HDF5Error.operationFailed(file: self.path, path: display(path), operation: "H5Sget_simple_extent_ndims", detail: "rank \(rank)")

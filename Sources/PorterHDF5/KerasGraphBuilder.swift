@@ -200,7 +200,9 @@ public struct KerasGraphBuilder {
     private mutating func activation(_ layer: String, cls: String, _ act: String, _ x: String, _ out: String) throws -> String {
         let r = ranks[x]
         switch act {
-        case "linear", "": emit(layer + "/identity", "identity", [x], out, rank: r)
+        case "linear", "":
+            if x == out { return out }
+            emit(layer + "/identity", "identity", [x], out, rank: r)
         case "relu", "sigmoid", "tanh", "relu6", "silu": emit(layer + "/" + act, act, [x], out, rank: r)
         case "swish": emit(layer + "/silu", "silu", [x], out, rank: r)
         case "exponential": emit(layer + "/exp", "exp", [x], out, rank: r)
@@ -216,6 +218,9 @@ public struct KerasGraphBuilder {
         if let a = v?.arrayValue { let x = a.compactMap(\.intValue); return x.count == a.count ? x : nil }
         return d
     }
+
+    /// True when the layer's own activation is the identity (no extra node needed).
+    private func isLinear(_ config: JSONValue) -> Bool { ["linear", ""].contains(activationName(config)) }
 
     private func activationName(_ config: JSONValue) -> String {
         if let s = config["activation"]?.stringValue { return s }
@@ -237,7 +242,7 @@ public struct KerasGraphBuilder {
             let kernel = try weight(layer, "kernel", 0)!
             let useBias = config["use_bias"]?.boolValue ?? true
             let bias = useBias ? try weight(layer, "bias", 1) : nil
-            let pre = out + ":linear"
+            let pre = isLinear(config) ? out : out + ":linear"
             emit(name, "linear", [x, kernel] + (bias.map { [$0] } ?? []), pre, ["weight_layout": "in_out"], rank: r)
             return try activation(name, cls: cls, activationName(config), pre, out)
 
@@ -260,7 +265,7 @@ public struct KerasGraphBuilder {
                 input = padded
                 padding = "valid"
             }
-            let pre = out + ":conv"
+            let pre = isLinear(config) ? out : out + ":conv"
             let attrs: [String: JSONValue] = [
                 "strides": .array((ints(config["strides"], count: spatial, default: [Int](repeating: 1, count: spatial)) ?? []).map { .int(Int64($0)) }),
                 "dilations": .array(dilations.map { .int(Int64($0)) }),
@@ -291,7 +296,7 @@ public struct KerasGraphBuilder {
                 "data_format": .string(dataFormat),
                 "kernel_layout": "HWIM",
             ]
-            let pre = out + ":conv"
+            let pre = isLinear(config) ? out : out + ":conv"
             if separable {
                 let pk = try weight(layer, "pointwise_kernel", 1)!
                 let mid = out + ":depthwise"

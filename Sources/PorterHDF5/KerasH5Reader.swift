@@ -22,13 +22,22 @@ public struct KerasH5Reader: ModelReader {
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
-        if input.isDirectory { return .no }
+        if input.isDirectory {
+            // A transformers TF folder (tf_model.h5 + config.json) without safetensors weights.
+            let tf = input.entries.contains("tf_model.h5") && !input.entries.contains("model.safetensors")
+                && !input.entries.contains("model.safetensors.index.json")
+            return tf ? .likely : .no
+        }
         if input.headStarts(with: hdf5Signature) { return .certain }
         let ext = input.url.pathExtension.lowercased()
         return ext == "h5" || ext == "hdf5" ? .likely : .no
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try read(url.appendingPathComponent("tf_model.h5"), options: options)
+        }
         let file = try H5File(path: url.path)
         var model = try KerasWeightsLoader.load(file, sourceFile: url.path, format: info.id)
         // transformers folders keep config.json beside tf_model.h5.

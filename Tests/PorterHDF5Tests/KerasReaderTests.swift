@@ -149,5 +149,10 @@ struct KerasReaderTests {
         let k3 = try ProbeInput.load(Fixtures.url("hdf5/keras3_mlp.keras"))
         #expect(KerasArchiveReader().probe(k3) == .certain)
         #expect(KerasH5Reader().probe(k3) == .no)
+        let folder = try ProbeInput.load(Fixtures.url("hdf5/tf_bert_tiny"))
+        #expect(KerasH5Reader().probe(folder) == .likely)
+        let model = try KerasH5Reader().read(Fixtures.url("hdf5/tf_bert_tiny"), options: ReadOptions())
+        #expect(model.config["model_type"]?.stringValue == "bert")
+        #expect(model.tensors.count == 23)
     }
 }

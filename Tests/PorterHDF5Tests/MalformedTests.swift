@@ -70,3 +70,13 @@ struct MalformedTests {
         #expect(throws: CoreError.self) { try KerasH5Reader().read(URL(fileURLWithPath: "/nonexistent/x.h5"), options: ReadOptions()) }
     }
 }
+
+@Suite("Malformed HDF5 structure")
+struct MalformedStructureTests {
+    @Test("a group hard-linked into itself is walked once, not forever")
+    func groupCycle() throws {
+        let model = try readFixture("malformed/group_cycle.h5")
+        #expect(model.tensors.names == ["a/x"])
+        #expect(model.metadata["keras_layout"] == "plain-hdf5")
+    }
+}
