@@ -10,9 +10,12 @@ let package = Package(
         .library(name: "PorterPickle", targets: ["PorterPickle"]),
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
         .library(name: "PorterHDF5", targets: ["PorterHDF5"]),
+        .library(name: "PorterTensorFlow", targets: ["PorterTensorFlow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only PorterTensorFlow depends on SwiftProtobuf (TensorFlow's checkpoint and SavedModel protobufs).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The neutral model, byte plumbing, errors and the format registry. Depends only on a tiny C shim for
@@ -37,7 +40,7 @@ let package = Package(
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterVerifier",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -81,5 +84,12 @@ let package = Package(
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
         .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
+        // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
+        .target(
+            name: "PorterTensorFlow",
+            dependencies: ["PorterCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
+        .testTarget(name: "PorterTensorFlowTests", dependencies: ["PorterTensorFlow", "PorterCore", "PorterTestSupport"]),
     ]
 )

@@ -18,9 +18,18 @@ struct FromOption: ParsableArguments {
     var from: String?
 }
 
-/// Reader settings passed through as `KEY=VALUE` (format-specific).
+/// Reader settings: the common named ones, and any other as `--read-option KEY=VALUE`.
 struct ReaderSettings: ParsableArguments {
-    @Option(name: .customLong("read-option"), help: ArgumentHelp("Format-specific reader setting.", valueName: "key=value"))
+    @Option(help: ArgumentHelp("fairseq: the checkpoint file in the folder (default: the only or best *.pt).", valueName: "file"))
+    var checkpoint: String?
+
+    @Option(help: ArgumentHelp("fairseq: source language (picks dict.<lang>.txt).", valueName: "lang"))
+    var srcLang: String?
+
+    @Option(help: ArgumentHelp("fairseq: target language.", valueName: "lang"))
+    var tgtLang: String?
+
+    @Option(name: .customLong("read-option"), help: ArgumentHelp("Other format-specific reader setting.", valueName: "key=value"))
     var readOptions: [String] = []
 
     func validate() throws {
@@ -30,10 +39,14 @@ struct ReaderSettings: ParsableArguments {
     }
 
     var dictionary: [String: String] {
-        Dictionary(readOptions.map { o in
+        var settings = Dictionary(readOptions.map { o in
             let parts = o.split(separator: "=", maxSplits: 1)
             return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
         }, uniquingKeysWith: { _, last in last })
+        settings["checkpoint"] = checkpoint ?? settings["checkpoint"]
+        settings["src-lang"] = srcLang ?? settings["src-lang"]
+        settings["tgt-lang"] = tgtLang ?? settings["tgt-lang"]
+        return settings
     }
 }
 

@@ -53,6 +53,13 @@ struct Random {
     }
 }
 
+/// User + system CPU time of this process (all threads), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func entry(_ name: String, _ shape: [Int], _ rng: inout Random, fill: Float? = nil) -> TensorEntry {
     let count = shape.reduce(1, *)
     var values = [Float](repeating: fill ?? 0, count: count)
@@ -105,12 +112,14 @@ do {
         "token_type_ids": HostTensor(shape: [o.batch, o.seq], int64s: [Int64](repeating: 0, count: n)),
     ]
     for _ in 0..<o.warmup { _ = try executor.run(inputs) }
-    var times: [Double] = []
+    var times: [Double] = [], cpuTimes: [Double] = []
     var checksum: Double = 0
     for _ in 0..<o.iterations {
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = processCPUSeconds()
         let result = try executor.run(inputs)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        cpuTimes.append(processCPUSeconds() - cpuStart)
         checksum = result.outputs["last_hidden_state"]!.floatValues.prefix(1000).reduce(0) { $0 + Double(abs($1)) }
         guard checksum.isFinite else { throw UsageError(message: "output is not finite") }
     }
@@ -120,6 +129,7 @@ do {
         "layers": .int(Int64(o.layers)), "threads": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)),
         "seconds": .array(times.map { .double(($0 * 1e4).rounded() / 1e4) }),
         "median": .double((sorted[sorted.count / 2] * 1e4).rounded() / 1e4), "min": .double((sorted[0] * 1e4).rounded() / 1e4),
+        "cpu_seconds_median": .double((cpuTimes.sorted()[cpuTimes.count / 2] * 1e4).rounded() / 1e4),
     ]
     print(String(decoding: try report.encoded(pretty: false), as: UTF8.self))
 } catch let e as UsageError {

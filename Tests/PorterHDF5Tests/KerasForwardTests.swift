@@ -15,6 +15,7 @@ let forwardFixtures: [(file: String, io: String, tolerance: Float)] = [
     ("cnn_functional.h5", "cnn_functional", 1e-4),
     ("zoo_functional.h5", "zoo_functional", 1e-4),
     ("keras3_mlp.keras", "keras3_mlp", 1e-4),
+    ("keras3_functional.keras", "keras3_functional", 1e-4),
     ("mlp_f16.h5", "mlp_f16", 1e-3),
 ]
 

@@ -118,6 +118,19 @@ struct KerasGraphTests {
         }
     }
 
+    @Test("Keras 3 Functional: dict-style inbound nodes, depthwise/separable/layer-norm vars by position")
+    func keras3Functional() throws {
+        let model = try readFixture("keras3_functional.keras")
+        let g = try #require(model.graph, "\(model.notes)")
+        checkWellFormed(g, model)
+        #expect(g.inputs == [GraphValue(name: "img", dtype: .f32, shape: [-1, 6, 6, 2])])
+        #expect(node(g, "res")?.inputs == ["bn", "dw"])
+        #expect(node(g, "cat")?.inputs == ["gmp", "ln"])
+        #expect(node(g, "dw")?.attributes["kernel_layout"] == "HWIM")
+        #expect(node(g, "sep/pointwise")?.inputs.count == 3)
+        #expect(g.outputs.map(\.name) == ["out"])
+    }
+
     @Test("Keras 3 config.json graph uses the layers/<name>/vars/<i> weights")
     func keras3Graph() throws {
         let model = try readFixture("keras3_mlp.keras")
