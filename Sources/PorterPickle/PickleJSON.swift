@@ -57,6 +57,7 @@ enum PickleJSONConverter {
             return .object(["__tensor__": .string(t.dtype.rawValue), "shape": .array(t.shape.dims.map { .int(Int64($0)) })])
         case let .object(o):
             let cls = o.type.description
+            if o.type.name == "scalar", o.type.module.hasPrefix("numpy"), let n = numpyScalar(o) { return n }
             let state = o.stateDict
             if o.type.module.hasPrefix("omegaconf") {
                 if let content = state?["_content"] {
@@ -79,6 +80,32 @@ enum PickleJSONConverter {
                 out["entries"] = .object(d)
             }
             return .object(out)
+        }
+    }
+
+    /// `numpy.core.multiarray.scalar(dtype, bytes)` for bool, int and float kinds, as a JSON number.
+    static func numpyScalar(_ o: PickleObject) -> JSONValue? {
+        guard let args = o.args.sequenceItems, args.count == 2, case let .object(dt) = args[0], case let .bytes(raw) = args[1],
+              dt.type.name == "dtype", let code = dt.args.sequenceItems?.first?.stringValue, let kind = code.first,
+              let width = Int(code.dropFirst()), width == raw.count, [1, 2, 4, 8].contains(width) else { return nil }
+        var bytes = raw
+        if let order = dt.state?.sequenceItems?.dropFirst().first?.stringValue, order == ">" { bytes.reverse() }
+        var bits: UInt64 = 0
+        for (i, b) in bytes.enumerated() { bits |= UInt64(b) << (8 * UInt64(i)) }
+        switch kind {
+        case "b": return .bool(bits != 0)
+        case "u": return bits <= UInt64(Int64.max) ? .int(Int64(bits)) : .string(String(bits))
+        case "i":
+            let shift = UInt64(64 - 8 * width)
+            return .int(Int64(bitPattern: bits << shift) >> Int64(shift))
+        case "f":
+            switch width {
+            case 8: let d = Double(bitPattern: bits); return d.isFinite ? .double(d) : .string(String(d))
+            case 4: let d = Double(Float(bitPattern: UInt32(bits))); return d.isFinite ? .double(d) : .string(String(d))
+            case 2: let d = Double(Float(Float16(bitPattern: UInt16(bits)))); return d.isFinite ? .double(d) : .string(String(d))
+            default: return nil
+            }
+        default: return nil
         }
     }
 }

@@ -95,6 +95,14 @@ public enum PickleSafety {
         "torch._dynamo": "compiles code", "torch.fx": "builds code", "numpy.testing": "runs code",
         "joblib": "nested unpickling", "yaml": "unsafe loaders", "shelve": "nested unpickling",
         "copyreg": "registry mutation", "copy_reg": "registry mutation",
+        "_posixsubprocess": "runs processes", "_winapi": "operating-system calls", "msvcrt": "operating-system calls",
+        "winreg": "registry access", "_ctypes": "calls native code", "fcntl": "file descriptors", "resource": "process limits",
+        "mmap": "raw memory", "select": "file descriptors", "ssl": "network access", "asyncore": "network access",
+        "asynchat": "network access", "sqlite3": "file access", "dbm": "file access", "zipfile": "file access",
+        "tarfile": "file access", "builtins.open": "file access", "torch.utils.cpp_extension": "compiles native code",
+        "torch.package": "loads code", "torch._inductor": "compiles code", "torch.distributed": "network access",
+        "torch.multiprocessing": "runs processes", "numpy.f2py": "compiles code", "numpy.distutils": "runs code",
+        "numpy.ctypeslib": "calls native code",
     ]
 
     /// Dangerous single names in otherwise allowed modules.

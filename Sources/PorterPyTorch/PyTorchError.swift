@@ -13,7 +13,6 @@ public enum PyTorchError: Error, Sendable, Equatable {
     case unsupportedTensor(path: String, offset: Int, function: String, reason: String)
     case badTensorArguments(path: String, offset: Int, reason: String)
     case duplicateName(path: String, name: String)
-    case noTensors(path: String)
     case badIndex(path: String, reason: String)
     case missingShard(path: String, shard: String)
     case dangerousFile(path: String, findings: [String])
@@ -34,7 +33,6 @@ extension PyTorchError: LocalizedError {
         case let .unsupportedTensor(path, offset, function, reason): return "\(path): tensor built by \(function) at byte \(offset) of the pickle is not supported: \(reason)"
         case let .badTensorArguments(path, offset, reason): return "\(path): tensor at byte \(offset) of the pickle: \(reason)"
         case let .duplicateName(path, name): return "\(path): two tensors flatten to the name \(name)"
-        case let .noTensors(path): return "\(path): the checkpoint holds no tensors"
         case let .badIndex(path, reason): return "\(path): bad shard index: \(reason)"
         case let .missingShard(path, shard): return "\(path): the index names shard \(shard), which is missing beside it"
         case let .dangerousFile(path, findings): return "\(path): refused: \(findings.joined(separator: "; ")). Porter never runs code from model files; run `porter scan` for the full inventory"

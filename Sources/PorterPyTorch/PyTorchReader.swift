@@ -102,11 +102,15 @@ extension PickleScanner {
             if hasCode { report.notes.append("TorchScript code in code/ is not run by Porter (torch.jit.load would compile it)") }
             return report
         }
-        let bytes = try file.read(offset: 0, count: min(file.size, TorchCheckpoint.maxPickleBytes))
-        if head.starts(with: TorchCheckpoint.legacyMagic) {
-            return PickleScanner.scanPickleSequence(bytes, path: url.path, format: "torch-legacy", maxCount: 5)
+        let ranOffEnd: (PickleScanReport) -> Bool = { r in
+            r.findings.contains { $0.reason.hasPrefix("malformed pickle: ends without STOP") || $0.reason.hasPrefix("malformed pickle: truncated") }
         }
-        var report = PickleScanner.scanPickleSequence(bytes, path: url.path)
+        if head.starts(with: TorchCheckpoint.legacyMagic) {
+            return try TorchCheckpoint.withPicklePrefix(file, {
+                PickleScanner.scanPickleSequence($0, path: url.path, format: "torch-legacy", maxCount: 5)
+            }, needsMore: ranOffEnd)
+        }
+        var report = try TorchCheckpoint.withPicklePrefix(file, { PickleScanner.scanPickleSequence($0, path: url.path) }, needsMore: ranOffEnd)
         if head.first != 0x80 {
             report.add(ScanFinding(verdict: .review, reason: "not a recognised pickle, torch zip or legacy torch file", pickle: "", offset: 0))
         }

@@ -93,10 +93,32 @@ public struct TorchCheckpoint: Sendable {
         return TorchCheckpoint(path: file.path, kind: isScript ? .torchscript : .zip, root: root, constants: constants, byteOrder: byteOrder, notes: notes)
     }
 
+    /// Reads a growing prefix of the file (16 MiB, then ×4, at most 1 GiB) until `parse`
+    /// no longer runs off its end, so the storages after the pickles are never loaded.
+    static func withPicklePrefix<T>(_ file: OpenFile, _ parse: ([UInt8]) throws -> T, needsMore: (T) -> Bool = { _ in false }) throws -> T {
+        let limit = min(file.size, maxPickleBytes)
+        var count = min(limit, 16 << 20)
+        while true {
+            let bytes = try file.read(offset: 0, count: count)
+            do {
+                let result = try parse(bytes)
+                if count < limit && needsMore(result) { count = min(limit, count * 4); continue }
+                return result
+            } catch let e as PickleError where count < limit {
+                switch e {
+                case .truncated, .missingStop: count = min(limit, count * 4)
+                default: throw e
+                }
+            }
+        }
+    }
+
     static func openLegacy(_ file: OpenFile) throws -> TorchCheckpoint {
+        try withPicklePrefix(file) { try openLegacy(file, pickleBytes: $0) }
+    }
+
+    static func openLegacy(_ file: OpenFile, pickleBytes bytes: [UInt8]) throws -> TorchCheckpoint {
         let path = file.path
-        // The pickles are at the start; read up to the first 1 GiB of them.
-        let bytes = try file.read(offset: 0, count: min(file.size, maxPickleBytes))
         var position = 0
         func next(_ what: String, hooks: PickleHooks = PickleHooks()) throws -> PickleValue {
             let (v, end) = try PickleVM.load(bytes, source: "\(path) (\(what))", start: position, hooks: hooks)

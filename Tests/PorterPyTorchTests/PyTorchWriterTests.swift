@@ -190,3 +190,28 @@ import Testing
         }
     }
 }
+
+@Suite struct LegacyLargePickleTests {
+    /// An object pickle larger than the first 16 MiB read: the reader and scanner grow their window.
+    @Test func pickleLongerThanFirstWindowIsRead() throws {
+        let legacy = try [UInt8](Data(contentsOf: Fixtures.url("pytorch/legacy.pt")))
+        var end = 0
+        for _ in 0..<3 { end = try PickleVM.load(legacy, source: "legacy", start: end).end }
+        let big = 17 << 20
+        var object: [UInt8] = [0x80, 0x02, 0x7D, 0x58, 3, 0, 0, 0] + Array("big".utf8) + [0x42]
+        withUnsafeBytes(of: UInt32(big).littleEndian) { object += $0 }
+        var file = Array(legacy[0..<end]) + object
+        file += [UInt8](repeating: 0xAB, count: big)
+        file += [0x73, 0x2E, 0x80, 0x02, 0x5D, 0x2E]  // SETITEM STOP; keys: []
+        let dir = try Fixtures.scratchDirectory("porter-legacy-big")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("big.pt")
+        try Data(file).write(to: url)
+        let ckpt = try TorchCheckpoint.open(url)
+        guard case let .bytes(b)? = ckpt.root.dictValue?["big"] else { Issue.record("bytes expected"); return }
+        #expect(b.count == big)
+        let report = try PickleScanner.scan(url: url)
+        #expect(report.verdict == .safe, "\(report.findings)")
+        #expect(report.pickles.count == 5)
+    }
+}
