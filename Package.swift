@@ -9,9 +9,13 @@ let package = Package(
         .library(name: "PorterCore", targets: ["PorterCore"]),
         .library(name: "PorterPickle", targets: ["PorterPickle"]),
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
+        .library(name: "PorterHDF5", targets: ["PorterHDF5"]),
+        .library(name: "PorterTensorFlow", targets: ["PorterTensorFlow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only PorterTensorFlow depends on SwiftProtobuf (TensorFlow's checkpoint and SavedModel protobufs).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The neutral model, byte plumbing, errors and the format registry. Depends only on a tiny C shim for
@@ -30,10 +34,13 @@ let package = Package(
         // with accounting of every tensor.
         .target(name: "PorterMapping", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
+        // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
+        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
+        .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -42,6 +49,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
+        // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
+        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .testTarget(name: "PorterVerifierTests", dependencies: [
+            "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterSafetensors",
+            "PorterHuggingFace", "PorterCore", "PorterTestSupport",
+        ]),
+        // porter-bench-verify: times Verifier.verify on a BERT-base-shaped model (built with -c release).
+        .executableTarget(name: "porter-bench-verify", dependencies: ["PorterCore", "PorterVerifier", "PorterRuntime", "PorterArchitectures"]),
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
@@ -61,5 +76,20 @@ let package = Package(
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
+
+        // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
+        // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
+        // and the Keras `.h5` / `.keras` readers, writer and graph builder. Only PorterHDF5 links libhdf5.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
+        // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
+        .target(
+            name: "PorterTensorFlow",
+            dependencies: ["PorterCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
+        .testTarget(name: "PorterTensorFlowTests", dependencies: ["PorterTensorFlow", "PorterCore", "PorterTestSupport"]),
     ]
 )

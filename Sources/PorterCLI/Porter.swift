@@ -11,7 +11,7 @@ struct PorterCommand: ParsableCommand {
         Exit codes: 0 success, 1 error, 2 usage error, 3 verification failed.
         """,
         version: PorterVersion.current,
-        subcommands: [InspectCommand.self, ConvertCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, VerifyCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self]
     )
 }
 

@@ -65,9 +65,76 @@ public enum JSONValue: Sendable, Hashable, Codable {
         try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
-    /// Encodes deterministically: sorted keys, optionally pretty-printed.
+    /// Encodes deterministically: sorted keys, optionally pretty-printed, in the layout of
+    /// `JSONValue.encoder(pretty:)`, except that a float with an integral value keeps its
+    /// `.0` (`1.0`, as Python's `json` writes it): Foundation's encoder writes `1`, which
+    /// strict readers (transformers' config dataclasses) take for an int.
     public func encoded(pretty: Bool = true) throws -> Data {
-        try JSONValue.encoder(pretty: pretty).encode(self)
+        var out = ""
+        try JSONValue.write(self, into: &out, pretty: pretty, indent: 0)
+        return Data(out.utf8)
+    }
+
+    private static func write(_ v: JSONValue, into out: inout String, pretty: Bool, indent: Int) throws {
+        switch v {
+        case .null: out += "null"
+        case let .bool(b): out += b ? "true" : "false"
+        case let .int(i): out += String(i)
+        case let .double(d):
+            guard d.isFinite else {
+                throw EncodingError.invalidValue(d, .init(codingPath: [], debugDescription: "JSON has no \(d)"))
+            }
+            out += d == 0 ? (d.sign == .minus ? "-0.0" : "0.0") : "\(d)"
+        case let .string(s): writeString(s, into: &out)
+        case let .array(items):
+            out += "["
+            if pretty { out += "\n" }
+            for (i, item) in items.enumerated() {
+                if pretty { out += String(repeating: "  ", count: indent + 1) }
+                try write(item, into: &out, pretty: pretty, indent: indent + 1)
+                if i < items.count - 1 { out += "," }
+                if pretty { out += "\n" }
+            }
+            if pretty { out += items.isEmpty ? "\n" + String(repeating: "  ", count: indent) : String(repeating: "  ", count: indent) }
+            out += "]"
+        case let .object(members):
+            out += "{"
+            if pretty { out += "\n" }
+            let sorted = members.sorted { $0.key < $1.key }
+            for (i, (k, item)) in sorted.enumerated() {
+                if pretty { out += String(repeating: "  ", count: indent + 1) }
+                writeString(k, into: &out)
+                out += pretty ? " : " : ":"
+                try write(item, into: &out, pretty: pretty, indent: indent + 1)
+                if i < sorted.count - 1 { out += "," }
+                if pretty { out += "\n" }
+            }
+            if pretty { out += sorted.isEmpty ? "\n" + String(repeating: "  ", count: indent) : String(repeating: "  ", count: indent) }
+            out += "}"
+        }
+    }
+
+    private static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"
+            case "\u{c}": out += "\\f"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
     }
 
     /// Porter's JSON encoder: sorted keys, no escaped slashes, optionally pretty.

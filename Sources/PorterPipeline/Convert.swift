@@ -67,6 +67,9 @@ public struct ConvertResult: Sendable {
     public var overflows: [String: Int]
     /// Bytes on disk of the output (file, or all files of the folder).
     public var outputBytes: Int
+    /// The cast requested, and whether unmapped tensors were allowed (for verification).
+    public var dtype: DTypeChoice
+    public var allowUnmapped: Bool
 
     /// One paragraph for a terminal.
     public func summary() -> String {
@@ -142,7 +145,8 @@ public struct Pipeline: Sendable {
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
                              sourceModel: source, convertedModel: model, accounting: accounting,
-                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output))
+                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output),
+                             dtype: request.dtype, allowUnmapped: request.allowUnmapped)
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.

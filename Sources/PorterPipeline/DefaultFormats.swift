@@ -1,9 +1,12 @@
 import Foundation
 import PorterCore
+import PorterFairseq
+import PorterHDF5
 import PorterHuggingFace
 import PorterNeutralFormat
 import PorterPyTorch
 import PorterSafetensors
+import PorterTensorFlow
 
 extension FormatRegistry {
     /// Every reader and writer this build of Porter has. Adding a format means adding
@@ -15,12 +18,18 @@ extension FormatRegistry {
                 PorterModelReader(),
                 HuggingFaceReader(),
                 PyTorchReader(),
+                FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
+                KerasH5Reader(),
+                KerasArchiveReader(),
+                TensorFlowCheckpointReader(),
+                TensorFlowSavedModelReader(),
             ],
             writers: [
                 SafetensorsWriter(),
                 PorterModelWriter(),
                 HuggingFaceWriter(),
                 PyTorchWriter(),
+                KerasH5Writer(),
             ])
     }
 }

@@ -118,7 +118,7 @@ public struct PyTorchWriter: ModelWriter {
                 // persistent id ('storage', class, key, 'cpu', numel)
                 p.raw([0x28])
                 p.unicode("storage")
-                if let typed { p.global("torch", typed) } else { p.global("torch", "UntypedStorage") }
+                if let typed { p.global("torch", typed) } else { p.global("torch.storage", "UntypedStorage") }
                 p.unicode(r.key)
                 p.unicode("cpu")
                 p.int(typed == nil ? r.byteCount : r.byteCount / r.dtype.byteSize)
@@ -185,6 +185,8 @@ struct ZipWriter {
     var central: [UInt8] = []
     var count = 0
     static let alignment = 64
+    /// Sizes and offsets from which ZIP64 records are used (lowered only by tests).
+    var zip64Threshold = 0xFFFF_FFFF
 
     init(out: OutputFile) { self.out = out }
 
@@ -197,7 +199,7 @@ struct ZipWriter {
     mutating func addStreamed(name: String, size: Int, crc: UInt32, _ writeData: () throws -> Void) throws {
         let offset = out.bytesWritten
         let nameBytes = Array(name.utf8)
-        let big = size >= 0xFFFF_FFFF || offset >= 0xFFFF_FFFF
+        let big = size >= zip64Threshold || offset >= zip64Threshold
         var extra: [UInt8] = []
         if big {
             extra += le16(0x0001) + le16(16) + le64(UInt64(size)) + le64(UInt64(size))
@@ -228,7 +230,7 @@ struct ZipWriter {
         let cdOffset = out.bytesWritten
         try out.write(central)
         let cdSize = central.count
-        let needs64 = cdOffset >= 0xFFFF_FFFF || count >= 0xFFFF
+        let needs64 = cdOffset >= zip64Threshold || count >= 0xFFFF
         if needs64 {
             let recordOffset = out.bytesWritten
             var r = le32(0x06064B50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0)

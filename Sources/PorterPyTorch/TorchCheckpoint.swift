@@ -12,6 +12,8 @@ public struct TorchCheckpoint: Sendable {
         case torchscript
         /// Pre-1.6 `_use_new_zipfile_serialization=False` stream.
         case legacy
+        /// A bare pickle without storages.
+        case pickle
     }
 
     public var path: String
@@ -45,7 +47,7 @@ public struct TorchCheckpoint: Sendable {
                 throw PyTorchError.badPersistentID(path: file.path, offset: 0, reason: "a bare pickle cannot reference storage \(key)")
             }
             let root = try PickleVM.value(of: bytes, source: file.path, hooks: TorchUnpickler.hooks(path: file.path, table: table, byteOrder: .little))
-            return TorchCheckpoint(path: file.path, kind: .zip, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
+            return TorchCheckpoint(path: file.path, kind: .pickle, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
         }
         throw PyTorchError.notAZip(path: file.path, reason: "neither a zip archive, a legacy torch file nor a pickle")
     }
@@ -110,10 +112,16 @@ public struct TorchCheckpoint: Sendable {
             throw PyTorchError.badLegacy(path: path, offset: position, reason: "protocol version is not 1001")
         }
         let sysInfo = try next("sys_info")
-        var byteOrder = ByteOrder.little
+        // torch writes legacy storage bytes and counts little-endian whatever the machine
+        // (THPStorage_writeFileRaw swaps on big-endian hosts); sys_info only records the host.
+        let byteOrder = ByteOrder.little
+        var savedOnBigEndian = false
         var notes: [String] = ["legacy (pre-1.6) torch serialization"]
         if let d = sysInfo.dictValue {
-            if d["little_endian"]?.boolValue == false { byteOrder = .big }
+            if d["little_endian"]?.boolValue == false {
+                savedOnBigEndian = true
+                notes.append("saved on a big-endian machine (sys_info); storages are little-endian in the file")
+            }
             if let sizes = d["type_sizes"]?.dictValue, let long = sizes["long"]?.intValue, long != 8 {
                 notes.append("saved where C long is \(long) bytes (sys_info type_sizes)")
             }
@@ -140,8 +148,13 @@ public struct TorchCheckpoint: Sendable {
         for key in keys {
             let header = try file.read(offset: cursor, count: 8)
             var r = ByteReader(header, source: path, baseOffset: cursor)
-            let numel = try Int.checked(try r.readLE(UInt64.self), source: path, what: "element count of storage \(key)")
+            var numel = try Int.checked(try r.readLE(UInt64.self), source: path, what: "element count of storage \(key)")
             let size = ((seen.dtypes[key] ?? nil)?.byteSize) ?? 1
+            if savedOnBigEndian, numel.multipliedReportingOverflow(by: size).overflow || numel * size > file.size - cursor - 8 {
+                // Torch before 1.0 wrote the count in the host's byte order.
+                var be = ByteReader(header, source: path, baseOffset: cursor)
+                numel = try Int.checked(try be.readBE(UInt64.self), source: path, what: "element count of storage \(key)")
+            }
             let (bytesCount, o) = numel.multipliedReportingOverflow(by: size)
             guard !o else { throw CoreError.sizeOverflow(source: path, what: "storage \(key)") }
             try file.checkRange(offset: cursor + 8, count: bytesCount)

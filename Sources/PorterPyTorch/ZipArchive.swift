@@ -99,6 +99,11 @@ public struct ZipArchive: Sendable {
             guard entry.localHeaderOffset <= size, entry.compressedSize <= size else {
                 throw PyTorchError.badZip(path: path, offset: at, reason: "entry \(name) lies outside the file")
             }
+            // Deflate expands at most ~1032:1; a larger declared size is a zip bomb or corruption,
+            // and must not decide how much memory Porter allocates.
+            if method == 8, entry.size / 1032 > entry.compressedSize + 1 {
+                throw PyTorchError.badZip(path: path, offset: at, reason: "entry \(name) declares \(entry.size) bytes from \(entry.compressedSize) deflated bytes, more than deflate can produce")
+            }
             names[name] = list.count
             list.append(entry)
         }

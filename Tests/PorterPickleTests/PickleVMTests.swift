@@ -184,3 +184,47 @@ import Testing
         #expect(v.jsonValue() == ["self": "<cycle>"])
     }
 }
+
+@Suite struct PickleVMProtocol1Tests {
+    func load(_ bytes: [UInt8], hooks: PickleHooks = PickleHooks()) throws -> PickleValue {
+        try PickleVM.value(of: bytes, source: "p1.pkl", hooks: hooks)
+    }
+
+    @Test func instObjDupPopMarkAndPut() throws {
+        // (i mylib\nThing\n  with one arg; OBJ of a GLOBAL class; DUP; POP_MARK; text PUT/GET.
+        var p = Array("(I5\nimylib\nThing\n".utf8)          // INST mylib.Thing(5)
+        p += Array("p0\n0".utf8)                             // PUT 0, POP
+        p += Array("(cmylib\nOther\nI1\no".utf8)             // OBJ mylib.Other(1)
+        p += [0x32, 0x30]                                    // DUP, POP
+        p += Array("(I9\nI9\n1".utf8)                        // MARK, two ints, POP_MARK
+        p += Array("g0\n".utf8) + [0x86, 0x2E]             // GET 0, TUPLE2, STOP
+        let v = try load(p)
+        let items = try #require(v.sequenceItems)
+        #expect(items[0].objectValue?.type.description == "mylib.Other")
+        #expect(items[0].objectValue?.args.sequenceItems?.first?.intValue == 1)
+        #expect(items[1].objectValue?.type.description == "mylib.Thing")
+        #expect(items[1].objectValue?.creation == .inst)
+    }
+
+    @Test func instOfDangerousClassIsRefused() {
+        let p = Array("(S'touch x'\nios\nsystem\n.".utf8)
+        #expect { try load(p) } throws: { error in
+            guard case let PickleError.dangerousGlobal(_, offset, global, _) = error else { return false }
+            return global == "os.system" && offset == 12
+        }
+    }
+
+    @Test func refusePolicyRefusesUnknownGlobals() {
+        let p: [UInt8] = [0x80, 0x02] + Array("cmylib\nNet\n".utf8) + [0x2E]
+        #expect(throws: PickleError.self) { try load(p, hooks: PickleHooks(unknownGlobals: .refuse)) }
+        #expect(throws: Never.self) { try load(p) }
+    }
+
+    @Test func codecsEncodeMakesBytes() throws {
+        // How protocol 2 pickles bytes: _codecs.encode('\xff\x00', 'latin1').
+        let p: [UInt8] = [0x80, 0x02] + Array("c_codecs\nencode\n".utf8) + [0x58, 4, 0, 0, 0, 0xC3, 0xBF, 0x00, 0x41]
+            + [0x58, 6, 0, 0, 0] + Array("latin1".utf8) + [0x86, 0x52, 0x2E]
+        guard case let .bytes(b) = try load(p) else { Issue.record("bytes expected"); return }
+        #expect(b == [0xFF, 0x00, 0x41])
+    }
+}

@@ -104,3 +104,89 @@ import Testing
         #expect(throws: PyTorchError.missingShard(path: index.path, shard: "missing.bin")) { _ = try PyTorchReader().read(index, options: ReadOptions()) }
     }
 }
+
+@Suite struct ZipRoundTripTests {
+    @Test func zip64RecordsAreWrittenAndRead() throws {
+        let dir = try Fixtures.scratchDirectory("porter-zip64")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("z.zip")
+        let out = try OutputFile(path: url.path)
+        var zip = ZipWriter(out: out)
+        zip.zip64Threshold = 0  // force ZIP64 everywhere
+        let payloads: [(String, [UInt8])] = [("top/a", Array(0..<200).map { UInt8($0) }), ("top/b", []), ("top/c", [7, 7, 7])]
+        for (name, bytes) in payloads { try zip.add(name: name, bytes: bytes) }
+        try zip.finish()
+        try out.close()
+        let data = try [UInt8](Data(contentsOf: url))
+        #expect(data.indices.contains { data[$0] == 0x50 && $0 + 3 < data.count && data[$0 + 1] == 0x4B && data[$0 + 2] == 6 && data[$0 + 3] == 6 })
+        let archive = try ZipArchive(path: url.path)
+        #expect(archive.commonPrefix == "top/")
+        for (name, bytes) in payloads {
+            let e = try #require(archive.entry(name))
+            #expect(try archive.read(e) == bytes)
+            #expect(try archive.dataOffset(of: e) % 64 == 0)
+        }
+    }
+
+    @Test func torchFilesUseZip64AndAreRead() throws {
+        // torch.save always writes a ZIP64 end record; reading any fixture goes through it.
+        let data = try [UInt8](Data(contentsOf: Fixtures.url("pytorch/tied.pt")))
+        #expect(data.indices.contains { data[$0] == 0x50 && $0 + 3 < data.count && data[$0 + 1] == 0x4B && data[$0 + 2] == 6 && data[$0 + 3] == 7 })
+        #expect(try ZipArchive(path: Fixtures.url("pytorch/tied.pt").path).entries.count > 3)
+    }
+}
+
+@Suite struct LegacyMalformedTests {
+    func variant(_ edit: (inout [UInt8]) -> Void) throws -> URL {
+        var bytes = try [UInt8](Data(contentsOf: Fixtures.url("pytorch/legacy.pt")))
+        edit(&bytes)
+        let dir = try Fixtures.scratchDirectory("porter-legacy-bad")
+        let url = dir.appendingPathComponent("bad.pt")
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    @Test func wrongProtocolVersionIsRefused() throws {
+        // The protocol pickle follows the 14-byte magic pickle + STOP: `80 02 4d e9 03 2e` (1001).
+        let url = try variant { b in
+            let i = (15..<(b.count - 1)).first { b[$0] == 0x4D && b[$0 + 1] == 0xE9 && b[$0 + 2] == 0x03 }!
+            b[i + 1] = 0xEA
+        }
+        #expect { try TorchCheckpoint.open(url) } throws: { if case PyTorchError.badLegacy = $0 { return true }; return false }
+    }
+
+    @Test func truncatedStoragesAreRefused() throws {
+        let url = try variant { $0.removeLast(9) }
+        #expect { try TorchCheckpoint.open(url) } throws: { error in
+            if case CoreError.truncated = error { return true }
+            return false
+        }
+    }
+
+    @Test func sysInfoOfBigEndianHostKeepsLittleEndianStorages() throws {
+        let ckpt = try TorchCheckpoint.open(Fixtures.url("pytorch/legacy_sysinfo_be.pt"))
+        #expect(ckpt.byteOrder == .little)
+        #expect(ckpt.notes.contains { $0.contains("big-endian machine") })
+        #expect(ckpt.notes.contains { $0.contains("C long is 4") })
+    }
+}
+
+@Suite struct ZipBombTests {
+    @Test func impossibleDeflateSizeIsRefusedBeforeAllocating() throws {
+        var bytes = try [UInt8](Data(contentsOf: Fixtures.url("pytorch/script_deflated.pt")))
+        // Declare a 4 GiB-1 plain size for the first deflated central directory record.
+        var cd = 0
+        while cd + 46 < bytes.count {
+            if bytes[cd] == 0x50 && bytes[cd + 1] == 0x4B && bytes[cd + 2] == 1 && bytes[cd + 3] == 2 && bytes[cd + 10] == 8 { break }
+            cd += 1
+        }
+        for i in 24..<28 { bytes[cd + i] = 0xFE }
+        let dir = try Fixtures.scratchDirectory("porter-zipbomb")
+        let url = dir.appendingPathComponent("bomb.pt")
+        try Data(bytes).write(to: url)
+        #expect { try ZipArchive(path: url.path) } throws: { error in
+            guard case let PyTorchError.badZip(_, offset, reason) = error else { return false }
+            return offset == cd && reason.contains("more than deflate can produce")
+        }
+    }
+}

@@ -31,6 +31,10 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Carry over tensors no mapping rule matches, under their own names, instead of failing.")
     var allowUnmapped = false
 
+    @Flag(help: "Verify the written output against the source (weights, forward pass, --reference); exit 3 on failure.")
+    var verify = false
+
+    @OptionGroup var verification: VerificationOptions
     @OptionGroup var from: FromOption
     @OptionGroup var settings: ReaderSettings
     @OptionGroup var force: ForceOption
@@ -39,6 +43,9 @@ struct ConvertCommand: ParsableCommand {
     func validate() throws {
         if let s = maxShardSize, ByteSize.parse(s) == nil {
             throw ValidationError("--max-shard-size: '\(s)' is not a size like 500MB or 5GB")
+        }
+        if !verify && (verification.reference != nil || verification.report != nil || verification.atol != nil || verification.rtol != nil) {
+            throw ValidationError("--reference, --report, --atol and --rtol go with --verify")
         }
         if URL(fileURLWithPath: source).standardizedFileURL == URL(fileURLWithPath: output).standardizedFileURL {
             throw ValidationError("the output must differ from the source")
@@ -51,7 +58,14 @@ struct ConvertCommand: ParsableCommand {
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
             allowUnmapped: allowUnmapped, force: force.force, readOptions: settings.dictionary,
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet))
-        let result = try Pipeline().convert(request)
+        let pipeline = Pipeline()
+        let result = try pipeline.convert(request)
         if !quiet.quiet { print(result.summary(), terminator: "") }
+        guard verify else { return }
+        let report = try pipeline.verify(result, request: VerifyRequest(
+            reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
+            reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force))
+        if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
+        if !report.passed { throw ExitCode(3) }
     }
 }

@@ -1,0 +1,49 @@
+#ifndef PORTER_HDF5_SHIM_H
+#define PORTER_HDF5_SHIM_H
+#include <hdf5.h>
+
+// HDF5's H5P_DEFAULT, H5T_NATIVE_*, H5T_STD_* and H5F_ACC_* are macros (some expand to
+// global variables after H5open()); Swift cannot import them, so they are functions here.
+hid_t porter_h5p_default(void);
+hid_t porter_h5s_all(void);
+hid_t porter_h5e_default(void);
+hid_t porter_h5p_file_access(void);
+hid_t porter_h5p_dataset_create(void);
+hid_t porter_h5p_link_create(void);
+unsigned porter_h5f_acc_rdonly(void);
+unsigned porter_h5f_acc_trunc(void);
+unsigned porter_h5f_acc_excl(void);
+hid_t porter_h5t_native_int8(void);
+hid_t porter_h5t_native_uint8(void);
+hid_t porter_h5t_native_int16(void);
+hid_t porter_h5t_native_uint16(void);
+hid_t porter_h5t_native_int32(void);
+hid_t porter_h5t_native_uint32(void);
+hid_t porter_h5t_native_int64(void);
+hid_t porter_h5t_native_uint64(void);
+hid_t porter_h5t_native_float(void);
+hid_t porter_h5t_native_double(void);
+hid_t porter_h5t_ieee_f32le(void);
+hid_t porter_h5t_ieee_f64le(void);
+hid_t porter_h5t_std_i8le(void);
+hid_t porter_h5t_std_u8le(void);
+hid_t porter_h5t_std_i16le(void);
+hid_t porter_h5t_std_u16le(void);
+hid_t porter_h5t_std_i32le(void);
+hid_t porter_h5t_std_u32le(void);
+hid_t porter_h5t_std_i64le(void);
+hid_t porter_h5t_std_u64le(void);
+hid_t porter_h5t_c_s1(void);
+size_t porter_h5t_variable(void);
+/// Number of ids (file, datasets, groups, types, attributes) open on this file, the file itself included.
+ssize_t porter_h5f_open_object_count(hid_t file);
+/// Silences HDF5's automatic error printing on the calling thread (the stack is per thread).
+void porter_h5_silence_errors(void);
+/// Walks the calling thread's error stack, innermost first, writing "func: message" lines
+/// (at most cap-1 bytes, NUL-terminated) into buf. Returns the number of records.
+int porter_h5_error_text(char *buf, size_t cap);
+/// A little-endian IEEE half float type (HDF5 has no predefined one): the caller closes it.
+hid_t porter_h5t_make_f16le(void);
+/// A little-endian bfloat16 type (sign 15, exponent 7..14, mantissa 0..6): the caller closes it.
+hid_t porter_h5t_make_bf16le(void);
+#endif

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Failures reading or writing HDF5 / Keras files. Every case names the file and the
+/// HDF5 object path (or archive entry) where it happened.
+public enum HDF5Error: Error, Sendable, Equatable {
+    /// The file does not carry an HDF5 superblock.
+    case notHDF5(file: String)
+    /// libhdf5 refused to open the file (truncated, corrupt); `detail` is HDF5's error stack.
+    case cannotOpen(file: String, detail: String)
+    /// A group or dataset the layout requires is absent.
+    case missingObject(file: String, path: String)
+    case missingAttribute(file: String, path: String, attribute: String)
+    /// An attribute exists but does not hold what the layout requires.
+    case badAttribute(file: String, path: String, attribute: String, reason: String)
+    /// A dataset's element type has no Porter dtype (strings, compounds, other enums).
+    case unsupportedType(file: String, path: String, type: String)
+    /// libhdf5 failed on an object; `detail` is HDF5's error stack.
+    case operationFailed(file: String, path: String, operation: String, detail: String)
+    /// A layer group lists weights (`weight_names`) but the attribute is absent.
+    case missingWeightNames(file: String, layerPath: String)
+    /// `weight_names` names a dataset that is not in the file.
+    case missingWeight(file: String, layerPath: String, weightName: String)
+    /// A dataset or attribute larger than Porter accepts.
+    case tooLarge(file: String, path: String, bytes: Int, limit: Int)
+    /// The Keras `model_config` / `config.json` is not valid JSON of the expected shape.
+    case invalidModelConfig(file: String, reason: String)
+    /// A `.keras` zip archive problem, at a byte offset of the archive.
+    case archive(file: String, offset: Int, reason: String)
+    /// The model cannot be written in this layout (a name that maps to no layer, a dtype HDF5 lacks).
+    case cannotWrite(file: String, tensor: String, reason: String)
+}
+
+extension HDF5Error: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case let .notHDF5(file):
+            return "\(file): not an HDF5 file (no HDF5 signature 89 48 44 46 0d 0a 1a 0a at byte 0, 512, 1024, …)"
+        case let .cannotOpen(file, detail):
+            return "\(file): libhdf5 cannot open it (truncated or corrupt?): \(detail)"
+        case let .missingObject(file, path):
+            return "\(file): object \(path) is missing"
+        case let .missingAttribute(file, path, attribute):
+            return "\(file): \(path) has no attribute '\(attribute)'"
+        case let .badAttribute(file, path, attribute, reason):
+            return "\(file): attribute '\(attribute)' of \(path): \(reason)"
+        case let .unsupportedType(file, path, type):
+            return "\(file): dataset \(path) has element type \(type), which Porter does not carry"
+        case let .operationFailed(file, path, operation, detail):
+            return "\(file): \(operation) failed on \(path): \(detail)"
+        case let .missingWeightNames(file, layerPath):
+            return "\(file): layer group \(layerPath) has no 'weight_names' attribute; the file is not a Keras weights layout"
+        case let .missingWeight(file, layerPath, weightName):
+            return "\(file): layer group \(layerPath) lists weight '\(weightName)' in weight_names but no such dataset exists (\(layerPath)/\(weightName))"
+        case let .tooLarge(file, path, bytes, limit):
+            return "\(file): \(path) holds \(bytes) bytes, more than Porter's limit of \(limit)"
+        case let .invalidModelConfig(file, reason):
+            return "\(file): Keras model config: \(reason)"
+        case let .archive(file, offset, reason):
+            return "\(file): .keras archive at byte \(offset): \(reason)"
+        case let .cannotWrite(file, tensor, reason):
+            return "\(file): cannot write tensor \(tensor): \(reason)"
+        }
+    }
+}

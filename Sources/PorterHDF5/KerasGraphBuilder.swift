@@ -1,0 +1,476 @@
+import Foundation
+import PorterCore
+
+/// Why a Keras model config could not become a neutral graph. Weights are still read.
+public enum KerasGraphError: Error, Sendable, Equatable {
+    /// A layer class outside the supported set (a `Lambda` is never run: it is code).
+    case unsupportedLayer(layer: String, className: String)
+    /// A supported layer with a setting Porter cannot express.
+    case unsupportedSetting(layer: String, className: String, setting: String)
+    /// A layer needs a weight the file does not hold.
+    case missingWeight(layer: String, role: String)
+    /// The config is not a Sequential or Functional model of the expected shape.
+    case badConfig(reason: String)
+}
+
+extension KerasGraphError: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case let .unsupportedLayer(layer, className) where className == "Lambda":
+            return "layer '\(layer)' is a Lambda (Python code in the model file); Porter never runs code from a model, so it cannot build this graph"
+        case let .unsupportedLayer(layer, className):
+            return "layer '\(layer)' is a \(className), which Porter's graph builder does not support"
+        case let .unsupportedSetting(layer, className, setting):
+            return "layer '\(layer)' (\(className)): \(setting) is not supported"
+        case let .missingWeight(layer, role):
+            return "layer '\(layer)' needs its \(role) weight, which the file does not hold"
+        case let .badConfig(reason):
+            return "model config: \(reason)"
+        }
+    }
+}
+
+/// Where a Keras layer's weights are in the tensor store.
+public enum KerasLayerWeights: Sendable {
+    /// Keras 2 / tf-keras: tensors named `<layer>/<...>/<role>:0`.
+    case keras2(TensorStore)
+    /// Keras 3: per layer name, the tensor names of `vars/0`, `vars/1`, … in order.
+    case keras3(TensorStore, [String: [String]])
+
+    var store: TensorStore {
+        switch self {
+        case let .keras2(s): return s
+        case let .keras3(s, _): return s
+        }
+    }
+
+    /// The tensor name of a layer's weight by role (Keras 2) or position (Keras 3).
+    func find(layer: String, role: String, index: Int) -> String? {
+        switch self {
+        case let .keras2(store):
+            let prefix = layer + "/"
+            return store.names.first { name in
+                guard name.hasPrefix(prefix) else { return false }
+                let last = name.split(separator: "/").last.map(String.init) ?? ""
+                let bare = last.split(separator: ":").first.map(String.init) ?? last
+                return bare == role
+            }
+        case let .keras3(_, byLayer):
+            guard let list = byLayer[layer], index < list.count, !list[index].isEmpty else { return nil }
+            return list[index]
+        }
+    }
+}
+
+/// Builds a neutral `Graph` (ops of docs/ops.md, channels_last, Keras kernel layouts
+/// `HWIO`/`WIO`/`HWIM`, linear `in_out`) from a Keras Sequential or Functional config,
+/// tf-keras 2 (`model_config`) or Keras 3 (`config.json`). Nothing in the config is
+/// executed; a Lambda or unknown layer is an error naming it.
+public struct KerasGraphBuilder {
+    public let weights: KerasLayerWeights
+    private var nodes: [GraphNode] = []
+    private var inputs: [GraphValue] = []
+    /// Rank of each value, where known.
+    private var ranks: [String: Int] = [:]
+    private var dtypes: [String: DType] = [:]
+
+    public init(weights: KerasLayerWeights) { self.weights = weights }
+
+    /// Builds the graph for a config `{"class_name": "Sequential"|"Functional"|"Model", "config": {...}}`.
+    public func build(_ modelConfig: JSONValue) throws -> Graph {
+        var b = self
+        return try b.run(modelConfig)
+    }
+
+    private mutating func run(_ root: JSONValue) throws -> Graph {
+        guard let cls = root["class_name"]?.stringValue, let config = root["config"] else {
+            throw KerasGraphError.badConfig(reason: "no class_name/config at the top")
+        }
+        guard let layers = config["layers"]?.arrayValue else { throw KerasGraphError.badConfig(reason: "\(cls) has no layers list") }
+        var outputs: [String] = []
+        switch cls {
+        case "Sequential":
+            var current: String?
+            for (i, layer) in layers.enumerated() {
+                let lcls = layer["class_name"]?.stringValue ?? "?"
+                let lcfg = layer["config"] ?? [:]
+                let name = lcfg["name"]?.stringValue ?? "layer_\(i)"
+                if lcls == "InputLayer" {
+                    current = try addInput(name: name, config: lcfg)
+                    continue
+                }
+                if current == nil {
+                    guard let shape = lcfg["batch_input_shape"] ?? lcfg["batch_shape"] else {
+                        throw KerasGraphError.badConfig(reason: "Sequential model has no input shape (no InputLayer, no batch_input_shape on \(name))")
+                    }
+                    current = try addInput(name: "input", config: ["batch_input_shape": shape, "dtype": lcfg["dtype"] ?? "float32"])
+                }
+                current = try addLayer(cls: lcls, name: name, config: lcfg, inputs: [current!], outputName: name)
+            }
+            guard let last = current else { throw KerasGraphError.badConfig(reason: "empty Sequential model") }
+            outputs = [last]
+        case "Functional", "Model":
+            for layer in layers {
+                let lcls = layer["class_name"]?.stringValue ?? "?"
+                let lcfg = layer["config"] ?? [:]
+                guard let name = layer["name"]?.stringValue ?? lcfg["name"]?.stringValue else {
+                    throw KerasGraphError.badConfig(reason: "a layer without a name")
+                }
+                if lcls == "InputLayer" {
+                    _ = try addInput(name: name, config: lcfg)
+                    continue
+                }
+                let calls = try inboundCalls(layer["inbound_nodes"], layer: name)
+                for (k, args) in calls.enumerated() {
+                    _ = try addLayer(cls: lcls, name: k == 0 ? name : "\(name)#\(k)", config: lcfg, inputs: args, outputName: valueName(name, k))
+                }
+            }
+            outputs = try refs(config["output_layers"], what: "output_layers")
+        default:
+            throw KerasGraphError.badConfig(reason: "top-level class \(cls) is not Sequential or Functional")
+        }
+        let outs = outputs.map { GraphValue(name: $0, dtype: .f32, shape: [Int](repeating: -1, count: ranks[$0] ?? 0)) }
+        return Graph(inputs: inputs, outputs: outs, nodes: nodes, origin: "keras model_config (\(cls))")
+    }
+
+    private func valueName(_ layer: String, _ node: Int) -> String { node == 0 ? layer : "\(layer)#\(node)" }
+
+    /// `[[layer, node, tensor, …], …]` or Keras 3's flat `[layer, node, tensor]`.
+    private func refs(_ value: JSONValue?, what: String) throws -> [String] {
+        guard let arr = value?.arrayValue else { throw KerasGraphError.badConfig(reason: "no \(what)") }
+        if let first = arr.first, first.stringValue != nil { return [try ref(value!)] }
+        return try arr.map { try ref($0) }
+    }
+
+    private func ref(_ v: JSONValue) throws -> String {
+        guard let a = v.arrayValue, a.count >= 3, let layer = a[0].stringValue, let node = a[1].intValue, let t = a[2].intValue else {
+            throw KerasGraphError.badConfig(reason: "bad tensor reference \(v)")
+        }
+        guard t == 0 else { throw KerasGraphError.badConfig(reason: "layer \(layer) has several outputs, which Porter does not support") }
+        return valueName(layer, node)
+    }
+
+    /// Each call of a layer: the value names it consumes (tf-keras lists or Keras 3 dicts).
+    private func inboundCalls(_ value: JSONValue?, layer: String) throws -> [[String]] {
+        guard let nodes = value?.arrayValue else { return [] }
+        return try nodes.map { node -> [String] in
+            if let list = node.arrayValue {  // tf-keras: [[name, node, tensor, kwargs], …]
+                return try list.map { try ref($0) }
+            }
+            guard let args = node["args"]?.arrayValue else { throw KerasGraphError.badConfig(reason: "layer \(layer): inbound node without args") }
+            var out: [String] = []
+            func collect(_ v: JSONValue) throws {
+                if let hist = v["config"]?["keras_history"] { out.append(try ref(hist)); return }
+                if let list = v.arrayValue { for x in list { try collect(x) } }
+            }
+            for a in args { try collect(a) }
+            return out
+        }
+    }
+
+    private mutating func addInput(name: String, config: JSONValue) throws -> String {
+        guard let shape = (config["batch_input_shape"] ?? config["batch_shape"])?.arrayValue else {
+            throw KerasGraphError.badConfig(reason: "InputLayer \(name) has no batch_input_shape")
+        }
+        let dims = shape.map { $0.intValue ?? -1 }
+        let dt = (config["dtype"]?.stringValue ?? config["dtype"]?["config"]?["name"]?.stringValue ?? "float32")
+        let dtype: DType = dt.hasPrefix("int") || dt.hasPrefix("uint") ? .i64 : .f32
+        inputs.append(GraphValue(name: name, dtype: dtype, shape: dims))
+        ranks[name] = dims.count
+        dtypes[name] = dtype
+        return name
+    }
+
+    // MARK: layers
+
+    private mutating func emit(_ name: String, _ op: String, _ ins: [String], _ out: String, _ attrs: [String: JSONValue] = [:], rank: Int?) {
+        nodes.append(GraphNode(name: name, op: op, inputs: ins, outputs: [out], attributes: attrs))
+        if let rank { ranks[out] = rank }
+    }
+
+    private func weight(_ layer: String, _ role: String, _ index: Int, required: Bool = true) throws -> String? {
+        let name = weights.find(layer: layer, role: role, index: index)
+        if name == nil && required { throw KerasGraphError.missingWeight(layer: layer, role: role) }
+        return name
+    }
+
+    private func shapeOf(_ tensor: String) -> [Int] { weights.store[tensor]?.tensor.shape.dims ?? [] }
+
+    /// Emits the layer's activation, if any, producing `out`; returns `out`.
+    private mutating func activation(_ layer: String, cls: String, _ act: String, _ x: String, _ out: String) throws -> String {
+        let r = ranks[x]
+        switch act {
+        case "linear", "": emit(layer + "/identity", "identity", [x], out, rank: r)
+        case "relu", "sigmoid", "tanh", "relu6", "silu": emit(layer + "/" + act, act, [x], out, rank: r)
+        case "swish": emit(layer + "/silu", "silu", [x], out, rank: r)
+        case "exponential": emit(layer + "/exp", "exp", [x], out, rank: r)
+        case "gelu": emit(layer + "/gelu", "gelu", [x], out, ["approximate": "none"], rank: r)
+        case "softmax": emit(layer + "/softmax", "softmax", [x], out, ["axis": -1], rank: r)
+        default: throw KerasGraphError.unsupportedSetting(layer: layer, className: cls, setting: "activation '\(act)'")
+        }
+        return out
+    }
+
+    private func ints(_ v: JSONValue?, count: Int, default d: [Int]? = nil) -> [Int]? {
+        if let i = v?.intValue { return [Int](repeating: i, count: count) }
+        if let a = v?.arrayValue { let x = a.compactMap(\.intValue); return x.count == a.count ? x : nil }
+        return d
+    }
+
+    private func activationName(_ config: JSONValue) -> String {
+        if let s = config["activation"]?.stringValue { return s }
+        // Keras 3 may serialise an activation as {"class_name": ..., "config": {"name": ...}}.
+        return config["activation"]?["config"]?["name"]?.stringValue ?? "linear"
+    }
+
+    private mutating func addLayer(cls: String, name: String, config: JSONValue, inputs ins: [String], outputName out: String) throws -> String {
+        let layer = config["name"]?.stringValue ?? name
+        guard let x = ins.first else { throw KerasGraphError.badConfig(reason: "layer \(name) has no inputs") }
+        let r = ranks[x]
+        let dataFormat = config["data_format"]?.stringValue ?? "channels_last"
+        func single() throws {
+            guard ins.count == 1 else { throw KerasGraphError.badConfig(reason: "layer \(name) (\(cls)) takes one input, got \(ins.count)") }
+        }
+        switch cls {
+        case "Dense":
+            try single()
+            let kernel = try weight(layer, "kernel", 0)!
+            let useBias = config["use_bias"]?.boolValue ?? true
+            let bias = useBias ? try weight(layer, "bias", 1) : nil
+            let pre = out + ":linear"
+            emit(name, "linear", [x, kernel] + (bias.map { [$0] } ?? []), pre, ["weight_layout": "in_out"], rank: r)
+            return try activation(name, cls: cls, activationName(config), pre, out)
+
+        case "Conv1D", "Conv2D":
+            try single()
+            let spatial = cls == "Conv1D" ? 1 : 2
+            let kernel = try weight(layer, "kernel", 0)!
+            let useBias = config["use_bias"]?.boolValue ?? true
+            let bias = useBias ? try weight(layer, "bias", 1) : nil
+            var padding = config["padding"]?.stringValue ?? "valid"
+            var input = x
+            let dilations = ints(config["dilation_rate"], count: spatial, default: [Int](repeating: 1, count: spatial))!
+            if padding == "causal" {
+                guard spatial == 1, dataFormat == "channels_last" else {
+                    throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "causal padding with \(dataFormat)")
+                }
+                let k = shapeOf(kernel).first ?? 1
+                let padded = out + ":causal_pad"
+                emit(name + "/causal_pad", "pad", [x], padded, ["pads": [0, 0, .int(Int64((k - 1) * dilations[0])), 0, 0, 0]], rank: r)
+                input = padded
+                padding = "valid"
+            }
+            let pre = out + ":conv"
+            let attrs: [String: JSONValue] = [
+                "strides": .array((ints(config["strides"], count: spatial, default: [Int](repeating: 1, count: spatial)) ?? []).map { .int(Int64($0)) }),
+                "dilations": .array(dilations.map { .int(Int64($0)) }),
+                "padding": .string(padding),
+                "groups": .int(Int64(config["groups"]?.intValue ?? 1)),
+                "data_format": .string(dataFormat),
+                "kernel_layout": .string(spatial == 1 ? "WIO" : "HWIO"),
+            ]
+            emit(name, spatial == 1 ? "conv1d" : "conv2d", [input, kernel] + (bias.map { [$0] } ?? []), pre, attrs, rank: r)
+            return try activation(name, cls: cls, activationName(config), pre, out)
+
+        case "DepthwiseConv2D", "SeparableConv2D":
+            try single()
+            let separable = cls == "SeparableConv2D"
+            guard let dk = weights.find(layer: layer, role: "depthwise_kernel", index: 0)
+                ?? (separable ? nil : weights.find(layer: layer, role: "kernel", index: 0)) else {
+                throw KerasGraphError.missingWeight(layer: layer, role: "depthwise_kernel")
+            }
+            let kshape = shapeOf(dk)
+            guard kshape.count == 4 else { throw KerasGraphError.badConfig(reason: "layer \(name): depthwise kernel of shape \(kshape)") }
+            let useBias = config["use_bias"]?.boolValue ?? true
+            let bias = useBias ? try weight(layer, "bias", separable ? 2 : 1) : nil
+            let common: [String: JSONValue] = [
+                "strides": .array((ints(config["strides"], count: 2, default: [1, 1]) ?? []).map { .int(Int64($0)) }),
+                "dilations": .array((ints(config["dilation_rate"], count: 2, default: [1, 1]) ?? []).map { .int(Int64($0)) }),
+                "padding": .string(config["padding"]?.stringValue ?? "valid"),
+                "groups": .int(Int64(kshape[2])),
+                "data_format": .string(dataFormat),
+                "kernel_layout": "HWIM",
+            ]
+            let pre = out + ":conv"
+            if separable {
+                let pk = try weight(layer, "pointwise_kernel", 1)!
+                let mid = out + ":depthwise"
+                emit(name + "/depthwise", "conv2d", [x, dk], mid, common, rank: r)
+                emit(name + "/pointwise", "conv2d", [mid, pk] + (bias.map { [$0] } ?? []), pre,
+                     ["strides": [1, 1], "dilations": [1, 1], "padding": "valid", "groups": 1, "data_format": .string(dataFormat), "kernel_layout": "HWIO"], rank: r)
+            } else {
+                emit(name, "conv2d", [x, dk] + (bias.map { [$0] } ?? []), pre, common, rank: r)
+            }
+            return try activation(name, cls: cls, activationName(config), pre, out)
+
+        case "BatchNormalization":
+            try single()
+            let scale = config["scale"]?.boolValue ?? true
+            let center = config["center"]?.boolValue ?? true
+            var i = 0
+            let gamma = scale ? try weight(layer, "gamma", i) : nil
+            if scale { i += 1 }
+            let beta = center ? try weight(layer, "beta", i) : nil
+            if center { i += 1 }
+            let mean = try weight(layer, "moving_mean", i)!
+            let variance = try weight(layer, "moving_variance", i + 1)!
+            let axisValue = config["axis"]?.intValue ?? config["axis"]?.arrayValue?.first?.intValue ?? -1
+            if let a = config["axis"]?.arrayValue, a.count != 1 {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "normalising over several axes \(a)")
+            }
+            emit(name, "batch_norm", [x, gamma ?? "", beta ?? "", mean, variance], out,
+                 ["epsilon": .double(config["epsilon"]?.doubleValue ?? 1e-3), "axis": .int(Int64(axisValue))], rank: r)
+            return out
+
+        case "LayerNormalization":
+            try single()
+            let scale = config["scale"]?.boolValue ?? true
+            let center = config["center"]?.boolValue ?? true
+            let gamma = scale ? try weight(layer, "gamma", 0) : nil
+            let beta = center ? try weight(layer, "beta", scale ? 1 : 0) : nil
+            var axes = ints(config["axis"], count: 1, default: [-1])!
+            if let rank = r { axes = axes.map { $0 < 0 ? $0 + rank : $0 }.sorted() }
+            // layer_norm normalises from `axis` to the end: the axes must be the trailing ones.
+            let start: Int
+            if axes == [-1] { start = -1 } else {
+                guard let rank = r, let first = axes.first, axes == Array(first..<rank) else {
+                    throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "axis \(axes) (only trailing axes)")
+                }
+                start = first - rank
+            }
+            emit(name, "layer_norm", [x, gamma ?? "", beta ?? ""], out,
+                 ["axis": .int(Int64(start)), "epsilon": .double(config["epsilon"]?.doubleValue ?? 1e-3)], rank: r)
+            return out
+
+        case "Embedding":
+            try single()
+            let table = try weight(layer, "embeddings", 0)!
+            emit(name, "gather", [table, x], out, ["axis": 0], rank: r.map { $0 + 1 })
+            return out
+
+        case "Activation":
+            try single()
+            return try activation(name, cls: cls, activationName(config), x, out)
+
+        case "ReLU":
+            try single()
+            let maxValue = config["max_value"]?.doubleValue
+            let slope = config["negative_slope"]?.doubleValue ?? 0
+            let threshold = config["threshold"]?.doubleValue ?? 0
+            guard slope == 0, threshold == 0 else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "negative_slope \(slope) / threshold \(threshold)")
+            }
+            switch maxValue {
+            case nil: emit(name, "relu", [x], out, rank: r)
+            case 6?: emit(name, "relu6", [x], out, rank: r)
+            default: throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "max_value \(maxValue!)")
+            }
+            return out
+
+        case "Softmax":
+            try single()
+            let axis = config["axis"]?.intValue ?? config["axis"]?.arrayValue?.first?.intValue ?? -1
+            emit(name, "softmax", [x], out, ["axis": .int(Int64(axis))], rank: r)
+            return out
+
+        case "Add", "Multiply", "Subtract":
+            guard ins.count >= 2 else { throw KerasGraphError.badConfig(reason: "layer \(name) (\(cls)) needs at least two inputs") }
+            let op = cls == "Add" ? "add" : cls == "Multiply" ? "mul" : "sub"
+            var acc = ins[0]
+            for (i, other) in ins.dropFirst().enumerated() {
+                let target = i == ins.count - 2 ? out : "\(out):\(op)\(i)"
+                emit(ins.count == 2 ? name : "\(name)/\(i)", op, [acc, other], target, rank: ins.compactMap { ranks[$0] }.max())
+                acc = target
+            }
+            return out
+
+        case "Concatenate":
+            guard ins.count >= 1 else { throw KerasGraphError.badConfig(reason: "layer \(name): no inputs") }
+            emit(name, "concat", ins, out, ["axis": .int(Int64(config["axis"]?.intValue ?? -1))], rank: r)
+            return out
+
+        case "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D":
+            try single()
+            let spatial = cls.hasSuffix("1D") ? 1 : 2
+            let pool = ints(config["pool_size"], count: spatial, default: [Int](repeating: 2, count: spatial))!
+            let strides = ints(config["strides"], count: spatial, default: pool) ?? pool
+            emit(name, cls.hasPrefix("Max") ? "max_pool" : "avg_pool", [x], out,
+                 ["kernel": .array(pool.map { .int(Int64($0)) }), "strides": .array(strides.map { .int(Int64($0)) }),
+                  "padding": .string(config["padding"]?.stringValue ?? "valid"), "data_format": .string(dataFormat)], rank: r)
+            return out
+
+        case "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+             "GlobalAvgPool1D", "GlobalAvgPool2D":
+            try single()
+            let keep = config["keepdims"]?.boolValue ?? false
+            let op = cls.contains("Max") ? "global_max_pool" : "global_avg_pool"
+            emit(name, op, [x], out, ["data_format": .string(dataFormat), "keepdims": .bool(keep)], rank: keep ? r : 2)
+            return out
+
+        case "Flatten":
+            try single()
+            var input = x
+            if dataFormat == "channels_first", let rank = r, rank > 2 {
+                // Keras moves channels last before flattening.
+                let perm = [0] + Array(2..<rank) + [1]
+                input = out + ":channels_last"
+                emit(name + "/to_channels_last", "transpose", [x], input, ["perm": .array(perm.map { .int(Int64($0)) })], rank: rank)
+            } else if dataFormat == "channels_first", r == nil {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "channels_first on an input of unknown rank")
+            }
+            emit(name, "flatten", [input], out, ["axis": 1], rank: 2)
+            return out
+
+        case "Reshape":
+            try single()
+            guard let target = ints(config["target_shape"], count: 1) else {
+                throw KerasGraphError.badConfig(reason: "layer \(name): Reshape without target_shape")
+            }
+            emit(name, "reshape", [x], out, ["shape": .array(([0] + target).map { .int(Int64($0)) })], rank: target.count + 1)
+            return out
+
+        case "Permute":
+            try single()
+            guard let dims = ints(config["dims"], count: 1) else { throw KerasGraphError.badConfig(reason: "layer \(name): Permute without dims") }
+            emit(name, "transpose", [x], out, ["perm": .array(([0] + dims).map { .int(Int64($0)) })], rank: dims.count + 1)
+            return out
+
+        case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout":
+            try single()
+            emit(name, "identity", [x], out, rank: r)
+            return out
+
+        case "ZeroPadding1D", "ZeroPadding2D":
+            try single()
+            let spatial = cls == "ZeroPadding1D" ? 1 : 2
+            var perAxis: [[Int]] = []
+            let p = config["padding"]
+            if let i = p?.intValue {
+                perAxis = [[Int]](repeating: [i, i], count: spatial)
+            } else if let a = p?.arrayValue {
+                if a.allSatisfy({ $0.intValue != nil }) {
+                    let v = a.compactMap(\.intValue)
+                    perAxis = spatial == 1 ? [v] : v.map { [$0, $0] }
+                } else {
+                    perAxis = a.map { ($0.arrayValue ?? []).compactMap(\.intValue) }
+                }
+            }
+            guard perAxis.count == spatial, perAxis.allSatisfy({ $0.count == 2 }) else {
+                throw KerasGraphError.badConfig(reason: "layer \(name): padding \(p ?? .null)")
+            }
+            var pads: [Int] = [0, 0]  // batch
+            let fmt = spatial == 1 ? "channels_last" : dataFormat
+            if fmt == "channels_first" { pads += [0, 0] }
+            for a in perAxis { pads += a }
+            if fmt == "channels_last" { pads += [0, 0] }
+            emit(name, "pad", [x], out, ["pads": .array(pads.map { .int(Int64($0)) }), "value": 0.0], rank: spatial + 2)
+            return out
+
+        case "Functional", "Sequential", "Model":
+            throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "a nested model used as a layer")
+
+        default:
+            throw KerasGraphError.unsupportedLayer(layer: name, className: cls)
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import PorterCore
+
+/// The HDF5 file signature.
+public let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+/// Reads Keras 2 / tf-keras `.h5` files (full models with `model_config` and
+/// `model_weights`, and `save_weights` files with `layer_names` at the root),
+/// transformers' `tf_model.h5`, and plain HDF5 files (every dataset by path).
+///
+/// Tensor names are the dataset paths under the weights root, `<layer>/<weight name>`
+/// (`dense/dense/kernel:0`, `bert/tf_bert_model/bert/.../weight:0`), so a file written back
+/// by `KerasH5Writer` has the same layout. Optimizer state is dropped with its reason.
+/// When `model_config` is present, the Keras layer graph is built (`KerasGraphBuilder`);
+/// a layer Porter cannot express leaves the graph nil with a note naming it.
+public struct KerasH5Reader: ModelReader {
+    public init() {}
+
+    public var info: FormatInfo {
+        FormatInfo(id: "keras-h5", name: "Keras / transformers HDF5", extensions: [".h5", ".hdf5", ".keras.h5", "tf_model.h5"],
+                   summary: "Keras 2 full-model and weights files, transformers tf_model.h5, plain HDF5 datasets (libhdf5)")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        if input.isDirectory { return .no }
+        if input.headStarts(with: hdf5Signature) { return .certain }
+        let ext = input.url.pathExtension.lowercased()
+        return ext == "h5" || ext == "hdf5" ? .likely : .no
+    }
+
+    public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        let file = try H5File(path: url.path)
+        var model = try KerasWeightsLoader.load(file, sourceFile: url.path, format: info.id)
+        // transformers folders keep config.json beside tf_model.h5.
+        if model.graph == nil, model.metadata["keras_model_config"] == nil {
+            let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
+            if let data = try? Data(contentsOf: sibling), let json = try? JSONValue.parse(data), json["model_type"] != nil {
+                model.config = json
+                model.sourceFiles.append(sibling.path)
+                model.notes.append("config from \(sibling.lastPathComponent) beside the weights (transformers model type \(json["model_type"]?.stringValue ?? "?"))")
+            }
+        }
+        return model
+    }
+}
+
+/// Reads Keras 3 `.keras` archives: `config.json` (the layer graph), `metadata.json`,
+/// and `model.weights.h5` (`layers/<layer>/vars/<i>`), which is copied out to a private
+/// temporary file that libhdf5 opens and that is unlinked at once.
+public struct KerasArchiveReader: ModelReader {
+    public init() {}
+
+    public var info: FormatInfo {
+        FormatInfo(id: "keras", name: "Keras 3 archive", extensions: [".keras"],
+                   summary: "Keras 3 .keras zip (config.json, metadata.json, model.weights.h5)")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        guard !input.isDirectory, input.headStarts(with: [0x50, 0x4B, 0x03, 0x04]) else { return .no }
+        if input.url.pathExtension.lowercased() == "keras" { return .certain }
+        // The first local header's name: Keras writes metadata.json, config.json, model.weights.h5.
+        guard input.head.count >= 30 else { return .no }
+        let n = Int(input.head[26]) | Int(input.head[27]) << 8
+        guard 30 + n <= input.head.count else { return .no }
+        let name = String(decoding: input.head[30..<(30 + n)], as: UTF8.self)
+        return ["metadata.json", "config.json", "model.weights.h5"].contains(name) ? .likely : .no
+    }
+
+    public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        let archive = try OpenFile(path: url.path)
+        let zip = try StoredZip(file: archive)
+        let configBytes = try zip.read("config.json")
+        let config: JSONValue
+        do { config = try JSONValue.parse(Data(configBytes)) } catch {
+            throw HDF5Error.invalidModelConfig(file: url.path + ":config.json", reason: "not JSON (\(error.localizedDescription))")
+        }
+        var metadata: [String: String] = [:]
+        if zip.entries["metadata.json"] != nil, let meta = try? JSONValue.parse(Data(zip.read("metadata.json"))) {
+            for (k, v) in meta.objectValue ?? [:] { if let s = v.stringValue { metadata[k] = s } }
+        }
+        // Copy the weights entry to a temporary file (kernel copy), open it, unlink it.
+        let weights = try zip.storedRange("model.weights.h5")
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("porter-keras-\(UUID().uuidString).weights.h5")
+        let out = try OutputFile(path: temp.path)
+        defer { try? FileManager.default.removeItem(at: temp) }
+        try out.copy(from: archive, offset: weights.offset, count: weights.count)
+        try out.close()
+        let h5: H5File
+        do { h5 = try H5File(path: temp.path) } catch HDF5Error.cannotOpen(_, let detail) {
+            throw HDF5Error.cannotOpen(file: url.path + ":model.weights.h5", detail: detail)
+        } catch HDF5Error.notHDF5 {
+            throw HDF5Error.notHDF5(file: url.path + ":model.weights.h5")
+        }
+        var model = try KerasWeightsLoader.loadKeras3(h5, sourceFile: url.path, config: config, format: info.id)
+        for (k, v) in metadata { model.metadata[k] = v }
+        return model
+    }
+}
+
+/// Turns an open HDF5 file in one of Keras' layouts into a `NeutralModel`.
+enum KerasWeightsLoader {
+    static func load(_ file: H5File, sourceFile: String, format: String) throws -> NeutralModel {
+        var model = NeutralModel(sourceFormat: format, sourceFiles: [sourceFile])
+        for key in ["keras_version", "backend"] {
+            if let v = try file.stringAttribute(key, on: "/") { model.metadata[key] = v }
+        }
+        var kerasConfig: JSONValue?
+        if let text = try file.stringAttribute("model_config", on: "/") {
+            do { kerasConfig = try JSONValue.parse(Data(text.utf8)) } catch {
+                throw HDF5Error.invalidModelConfig(file: sourceFile, reason: "root attribute model_config is not JSON")
+            }
+            model.config = kerasConfig ?? .null
+            model.metadata["keras_model_config"] = "present"
+        }
+        if try file.hasAttribute("training_config", on: "/") {
+            model.notes.append("training_config (loss, optimizer settings) is not carried over")
+        }
+        let root = file.exists("model_weights") ? "model_weights" : ""
+        var wanted = Set<String>()
+        if let layers = try file.kerasListAttribute("layer_names", on: root) {
+            model.metadata["keras_layout"] = root.isEmpty ? "weights-only" : "full-model"
+            var layerGroups = layers
+            if file.exists(join(root, "top_level_model_weights")), !layers.contains("top_level_model_weights") {
+                layerGroups.append("top_level_model_weights")
+            }
+            for layer in layerGroups {
+                let layerPath = join(root, layer)
+                guard file.exists(layerPath) else { throw HDF5Error.missingObject(file: sourceFile, path: file.display(layerPath)) }
+                guard let weightNames = try file.kerasListAttribute("weight_names", on: layerPath) else {
+                    throw HDF5Error.missingWeightNames(file: sourceFile, layerPath: file.display(layerPath))
+                }
+                for wn in weightNames {
+                    let path = join(layerPath, wn)
+                    guard file.isDataset(path) else {
+                        throw HDF5Error.missingWeight(file: sourceFile, layerPath: file.display(layerPath), weightName: wn)
+                    }
+                    let name = layer + "/" + wn
+                    try add(&model, name: name, path: path, file: file, sourceFile: sourceFile)
+                    wanted.insert(path)
+                }
+                // Datasets in a layer group that weight_names does not list are not weights Keras loads.
+                for rel in try file.datasets(under: layerPath) where !wanted.contains(join(layerPath, rel)) {
+                    let d = try file.describeDataset(join(layerPath, rel))
+                    model.dropped.append(DroppedTensor(name: layer + "/" + rel, reason: "not listed in the layer's weight_names, so Keras does not load it",
+                                                       byteCount: (d.shape.elementCount ?? 0) * d.dtype.byteSize, sourceFile: sourceFile))
+                }
+            }
+        } else {
+            model.metadata["keras_layout"] = "plain-hdf5"
+            model.notes.append("no layer_names attribute: not a Keras weights layout; every dataset is read under its HDF5 path")
+            for rel in try file.datasets(under: "") where !rel.hasPrefix("optimizer_weights/") {
+                try add(&model, name: rel, path: rel, file: file, sourceFile: sourceFile)
+            }
+        }
+        try dropOptimizer(&model, file: file, under: "optimizer_weights", sourceFile: sourceFile)
+        if let kerasConfig {
+            do {
+                model.graph = try KerasGraphBuilder(weights: .keras2(model.tensors)).build(kerasConfig)
+            } catch {
+                model.notes.append("no graph: \(error.localizedDescription); the model is verified at the weights level only")
+            }
+        }
+        return model
+    }
+
+    static func loadKeras3(_ file: H5File, sourceFile: String, config: JSONValue, format: String) throws -> NeutralModel {
+        var model = NeutralModel(sourceFormat: format, sourceFiles: [sourceFile], config: config)
+        model.metadata["keras_layout"] = "keras3"
+        var byLayer: [String: [String]] = [:]
+        for rel in try file.datasets(under: "") {
+            if rel.hasPrefix("optimizer/") { continue }
+            try add(&model, name: rel, path: rel, file: file, sourceFile: sourceFile)
+            // `.../vars/<i>` under a group whose `vars` carries the layer's name.
+            let parts = rel.split(separator: "/").map(String.init)
+            if parts.count >= 2, parts[parts.count - 2] == "vars", let index = Int(parts[parts.count - 1]) {
+                let varsPath = parts.dropLast().joined(separator: "/")
+                if let layerName = try file.stringAttribute("name", on: varsPath) {
+                    var list = byLayer[layerName, default: []]
+                    while list.count <= index { list.append("") }
+                    list[index] = rel
+                    byLayer[layerName] = list
+                }
+            }
+        }
+        try dropOptimizer(&model, file: file, under: "optimizer", sourceFile: sourceFile)
+        do {
+            model.graph = try KerasGraphBuilder(weights: .keras3(model.tensors, byLayer)).build(config)
+        } catch {
+            model.notes.append("no graph: \(error.localizedDescription); the model is verified at the weights level only")
+        }
+        return model
+    }
+
+    private static func add(_ model: inout NeutralModel, name: String, path: String, file: H5File, sourceFile: String) throws {
+        let tensor = try file.tensor(path)
+        try tensor.validate(name: "\(sourceFile):\(file.display(path))")
+        do {
+            try model.tensors.add(TensorEntry(name: name, tensor: tensor, provenance: Provenance(sourceFile: sourceFile, sourceName: file.display(path))))
+        } catch {
+            throw HDF5Error.badAttribute(file: sourceFile, path: file.display(path), attribute: "weight_names", reason: "names \(name) twice")
+        }
+    }
+
+    private static func dropOptimizer(_ model: inout NeutralModel, file: H5File, under group: String, sourceFile: String) throws {
+        guard file.exists(group) else { return }
+        for rel in try file.datasets(under: group) {
+            let d = try file.describeDataset(join(group, rel))
+            model.dropped.append(DroppedTensor(name: group + "/" + rel, reason: "optimizer state, not a model weight",
+                                               byteCount: (d.shape.elementCount ?? 0) * d.dtype.byteSize, sourceFile: sourceFile))
+        }
+    }
+
+    static func join(_ a: String, _ b: String) -> String { a.isEmpty ? b : a + "/" + b }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import PorterCore
+import PorterMapping
+import PorterVerifier
+
+/// Settings of a verification run (`porter verify`, `porter convert --verify`).
+public struct VerifyRequest: Sendable {
+    /// A safetensors file of named inputs and outputs recorded by the original framework.
+    public var reference: URL?
+    public var atol: Double?
+    public var rtol: Double?
+    /// Folder for report.json / report.md / report.html (nil: no files).
+    public var reportDirectory: URL?
+    public var force: Bool
+    /// When verifying two files after the fact: the mapping the conversion used, replayed
+    /// on the source so each converted tensor is checked against the right source tensor.
+    public var mapping: String?
+    public var allowUnmapped: Bool
+    public var dtype: DTypeChoice
+    public var timestamped: Bool
+
+    public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
+                mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true) {
+        self.reference = reference
+        self.atol = atol
+        self.rtol = rtol
+        self.reportDirectory = reportDirectory
+        self.force = force
+        self.mapping = mapping
+        self.allowUnmapped = allowUnmapped
+        self.dtype = dtype
+        self.timestamped = timestamped
+    }
+}
+
+extension Pipeline {
+    /// Verifies `converted` (as written to disk) against `source`.
+    public func verify(source: URL, converted: URL, request: VerifyRequest) throws -> VerificationReport {
+        let (_, sourceModel) = try read(source)
+        let (_, convertedOnDisk) = try read(converted)
+        // Replay the mapping and cast in memory to know which source each tensor came from.
+        let tally = OverflowTally()
+        var expected = sourceModel
+        var accounting: MappingAccounting?
+        if let name = request.mapping {
+            let mapping = try Mapping.load(name, searchPaths: mappingSearchPaths)
+            (expected, accounting) = try MappingEngine(mapping).apply(to: sourceModel, allowUnmapped: request.allowUnmapped, tally: tally)
+        }
+        if let target = request.dtype.dtype { expected = try Self.cast(expected, to: target, tally: tally) }
+        let summary = ConversionSummary(convertedInMemory: expected, source: sourceModel, mapping: accounting?.mapping,
+                                        dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
+                                        unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:])
+        let convertedModel = Self.withConfig(convertedOnDisk, from: expected)
+        return try runVerifier(source: sourceModel, sourcePath: source, converted: convertedModel, convertedPath: converted,
+                               summary: summary, request: request)
+    }
+
+    /// Verifies the output of a finished conversion, re-read from disk.
+    public func verify(_ result: ConvertResult, request: VerifyRequest) throws -> VerificationReport {
+        let (_, written) = try read(result.output)
+        let onDisk = Self.withConfig(written, from: result.convertedModel)
+        let summary = ConversionSummary(
+            convertedInMemory: result.convertedModel, source: result.sourceModel, mapping: result.accounting?.mapping,
+            dtype: result.dtype == .keep ? nil : result.dtype.rawValue,
+            dropped: Array(result.convertedModel.dropped.dropFirst(result.sourceModel.dropped.count)),
+            unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows)
+        return try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
+                               summary: summary, request: request)
+    }
+
+    func runVerifier(source: NeutralModel, sourcePath: URL, converted: NeutralModel, convertedPath: URL,
+                     summary: ConversionSummary, request: VerifyRequest) throws -> VerificationReport {
+        var reference: ReferenceOutputs?
+        if let url = request.reference {
+            let (_, model) = try read(url)
+            reference = ReferenceOutputs(path: url.path, model: model)
+        }
+        if let dir = request.reportDirectory, !request.force, FileManager.default.fileExists(atPath: dir.path) {
+            throw CoreError.outputExists(path: dir.path)
+        }
+        var options = Verifier.Options(atol: request.atol, rtol: request.rtol)
+        options.createdAt = request.timestamped ? Verifier.timestamp() : nil
+        var report = Verifier(options: options).verify(source: source, converted: converted, reference: reference, summary: summary)
+        report.source.path = sourcePath.path
+        report.converted.path = convertedPath.path
+        if let dir = request.reportDirectory {
+            try AtomicOutput.write(to: dir, force: request.force) { temp in try ReportWriter.write(report, to: temp) }
+        }
+        return report
+    }
+
+    /// Output formats without a config (a bare `.bin` or `.safetensors`) still describe the
+    /// same architecture: verification then builds the converted graph from the config the
+    /// conversion carried, and says so.
+    static func withConfig(_ onDisk: NeutralModel, from intended: NeutralModel) -> NeutralModel {
+        var model = onDisk
+        if (model.config.objectValue ?? [:]).isEmpty, let cfg = intended.config.objectValue, !cfg.isEmpty {
+            model.config = intended.config
+            model.notes.append("the output format stores no config; the converted graph was built from the source's config")
+        }
+        if model.graph == nil, let graph = intended.graph, Self.weightNames(of: graph).allSatisfy({ model.tensors[$0] != nil }) {
+            model.graph = graph
+            model.notes.append("the output format stores no graph; the converted model ran the source's graph over its own weights")
+        }
+        return model
+    }
+
+    /// Names a graph reads that are neither graph inputs nor node outputs: its weights.
+    static func weightNames(of graph: Graph) -> Set<String> {
+        var produced = Set(graph.inputs.map(\.name))
+        var weights = Set<String>()
+        for node in graph.nodes {
+            for input in node.inputs where !input.isEmpty && !produced.contains(input) { weights.insert(input) }
+            produced.formUnion(node.outputs)
+        }
+        return weights
+    }
+
+    static func unmapped(_ accounting: MappingAccounting?, allowed: Bool) -> [ConversionSummary.Unmapped] {
+        (accounting?.unmapped ?? []).map { .init(name: $0.name, byteCount: $0.byteCount, carriedOver: allowed) }
+    }
+}
+
+extension VerificationReport {
+    /// A few lines for a terminal: verdict, each level, where outputs first diverge.
+    public func terminalSummary() -> String {
+        var lines = ["verification \(passed ? "PASSED" : "FAILED")"]
+        lines.append("  weights:   \(weights.status.rawValue) (\(weights.checked) checked, \(weights.bitExact) bit-exact, \(weights.castExact) exact after cast)")
+        var f = "  forward:   \(forward.status.rawValue)"
+        if let reason = forward.reason { f += " (\(reason))" }
+        lines.append(f)
+        for o in forward.outputs {
+            lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(Self.short(o.metrics.cosine))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
+        }
+        if let d = forward.firstDivergence {
+            lines.append("    first divergence: node \(d.node) (\(d.op)), max abs \(Self.short(d.metrics.maxAbs))\(d.weights.isEmpty ? "" : ", weights \(d.weights.joined(separator: ", "))")")
+        }
+        if let r = reference {
+            var line = "  reference: \(r.status.rawValue) (\(r.path))"
+            if let reason = r.reason { line += " (\(reason))" }
+            lines.append(line)
+            for o in r.outputs {
+                lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(Self.short(o.metrics.cosine))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
+            }
+        }
+        lines.append("  tolerance: atol \(tolerance.atol), rtol \(tolerance.rtol) (\(tolerance.overridden ? "set" : "default for \(tolerance.basis)"))")
+        for failure in failures.prefix(10) { lines.append("  failure: \(failure)") }
+        if failures.count > 10 { lines.append("  … \(failures.count - 10) more failures in the report") }
+        for note in notes { lines.append("  note: \(note)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func short(_ v: Double) -> String { String(format: "%.3g", v) }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import PorterCore
+
+/// Reads TensorFlow tensor bundles: TF1 `Saver` checkpoints, `tf.train.Checkpoint`
+/// files and a SavedModel's `variables/` folder.
+///
+/// Accepts the prefix (`model.ckpt`), its `.index` file, a folder holding
+/// `variables/variables.index`, or a folder with a `checkpoint` state file.
+public struct TensorFlowCheckpointReader: ModelReader {
+    public init() {}
+
+    public var info: FormatInfo {
+        FormatInfo(id: "tensorflow-checkpoint", name: "TensorFlow checkpoint (tensor bundle)",
+                   extensions: [".index", ".data-00000-of-00001"],
+                   summary: "TF1 Saver and tf.train.Checkpoint bundles: CRC-checked, sharded, partitioned variables reassembled")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        let path = input.url.path
+        if input.isDirectory {
+            if input.entries.contains("saved_model.pb") { return .likely }  // the SavedModel reader is certain
+            if input.entries.contains("variables"),
+               FileManager.default.fileExists(atPath: input.url.appendingPathComponent("variables/variables.index").path) {
+                return .certain
+            }
+            if input.entries.contains("checkpoint"), input.entries.contains(where: { $0.hasSuffix(".index") }) { return .likely }
+            return .no
+        }
+        if path.hasSuffix(".index") {
+            if input.size >= SSTable.footerLength, input.size == input.head.count {
+                var r = ByteReader(input.head, source: path)
+                if (try? r.seek(to: input.size - 8)) != nil, let magic = try? r.readLE(UInt64.self), magic == SSTable.magic {
+                    return .certain
+                }
+                return .no
+            }
+            let prefix = String(path.dropLast(".index".count))
+            let siblings = (try? FileManager.default.contentsOfDirectory(atPath: input.url.deletingLastPathComponent().path)) ?? []
+            let base = (prefix as NSString).lastPathComponent
+            return siblings.contains(where: { $0.hasPrefix(base + ".data-") }) ? .certain : .likely
+        }
+        if FileManager.default.fileExists(atPath: path + ".index") { return .certain }
+        return .no
+    }
+
+    /// The bundle prefix `url` denotes (see the type's documentation).
+    public static func prefix(for url: URL) throws -> String {
+        let path = url.path
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if exists && isDir.boolValue {
+            let variables = url.appendingPathComponent("variables/variables").path
+            if FileManager.default.fileExists(atPath: variables + ".index") { return variables }
+            let state = url.appendingPathComponent("checkpoint")
+            if let text = try? String(contentsOf: state, encoding: .utf8) {
+                for line in text.split(separator: "\n") where line.hasPrefix("model_checkpoint_path:") {
+                    let value = line.dropFirst("model_checkpoint_path:".count).trimmingCharacters(in: .whitespaces)
+                        .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    let p = value.hasPrefix("/") ? value : url.appendingPathComponent(value).path
+                    if FileManager.default.fileExists(atPath: p + ".index") { return p }
+                }
+            }
+            let indexes = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".index") }
+            if indexes.count == 1 { return url.appendingPathComponent(String(indexes[0].dropLast(6))).path }
+            throw TensorFlowError.notABundle(path: path, reason: "the folder holds \(indexes.count) .index files and no variables/variables.index")
+        }
+        if path.hasSuffix(".index") { return String(path.dropLast(6)) }
+        if let r = path.range(of: #"\.data-\d{5}-of-\d{5}$"#, options: .regularExpression) { return String(path[..<r.lowerBound]) }
+        if FileManager.default.fileExists(atPath: path + ".index") { return path }
+        throw TensorFlowError.notABundle(path: path, reason: "\(path).index does not exist")
+    }
+
+    public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        let bundle = try TensorBundle(prefix: try Self.prefix(for: url))
+        let naming = try CheckpointNaming(bundle: bundle)
+        return try bundle.neutralModel(sourceFormat: info.id, naming: naming, progress: options.progress)
+    }
+}

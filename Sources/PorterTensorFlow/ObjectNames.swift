@@ -1,0 +1,123 @@
+import Foundation
+import PorterCore
+
+/// What to do with one checkpoint key when building a neutral model.
+public enum CheckpointKeyDecision: Sendable, Equatable {
+    /// Carry the tensor under this name.
+    case keep(String)
+    /// Leave it out, for this reason.
+    case drop(String)
+}
+
+/// Turns `tf.train.Checkpoint` keys (`model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE`)
+/// into layer/variable names using the checkpoint's object graph, and drops
+/// optimizer slots, optimizer state, `save_counter` and Keras metrics with reasons.
+/// Name-based (TF1 Saver) checkpoints have no object graph and keep their names.
+public struct CheckpointNaming: Sendable {
+    public static let variableSuffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+    /// Checkpoint key → object graph node id.
+    let nodeOfKey: [String: Int]
+    /// Slot variable node id → (slot name, original variable node id).
+    let slotOf: [Int: (String, Int)]
+    /// Node id → preferred name (SavedModel variable names), when known.
+    let preferredName: [Int: String]
+    /// Node id → a checkpoint key of the node, for naming slot owners.
+    let keyOfNode: [Int: String]
+    public let isObjectBased: Bool
+
+    /// Naming for a bundle; reads its object graph when it has one.
+    public init(bundle: TensorBundle, preferredNames: [Int: String] = [:]) throws {
+        guard bundle.names.contains(TensorBundle.objectGraphKey) else {
+            nodeOfKey = [:]; slotOf = [:]; preferredName = [:]; keyOfNode = [:]; isObjectBased = false
+            return
+        }
+        let elements = try bundle.strings(TensorBundle.objectGraphKey)
+        guard elements.count == 1 else {
+            throw TensorFlowError.malformedEntry(file: bundle.indexPath, key: TensorBundle.objectGraphKey, reason: "holds \(elements.count) strings, expected 1")
+        }
+        let graph: Tensorflow_TrackableObjectGraph
+        do { graph = try Tensorflow_TrackableObjectGraph(serializedBytes: elements[0], options: protobufOptions) } catch {
+            throw TensorFlowError.malformedEntry(file: bundle.indexPath, key: TensorBundle.objectGraphKey, reason: "not a TrackableObjectGraph: \(error)")
+        }
+        var nodeOfKey: [String: Int] = [:], keyOfNode: [Int: String] = [:], slotOf: [Int: (String, Int)] = [:]
+        for (id, node) in graph.nodes.enumerated() {
+            for attr in node.attributes {
+                nodeOfKey[attr.checkpointKey] = id
+                if attr.name == "VARIABLE_VALUE" { keyOfNode[id] = attr.checkpointKey }
+            }
+            for slot in node.slotVariables {
+                slotOf[Int(slot.slotVariableNodeID)] = (slot.slotName, Int(slot.originalVariableNodeID))
+            }
+        }
+        self.nodeOfKey = nodeOfKey
+        self.keyOfNode = keyOfNode
+        self.slotOf = slotOf
+        self.preferredName = preferredNames
+        isObjectBased = true
+    }
+
+    /// The decision for checkpoint key `key`.
+    public func decide(_ key: String) -> CheckpointKeyDecision {
+        guard isObjectBased else { return .keep(key) }
+        if key == TensorBundle.objectGraphKey {
+            return .drop("the checkpoint's object graph (read to name the variables)")
+        }
+        if key.contains("/.OPTIMIZER_SLOT/") {
+            if let node = nodeOfKey[key], let (slot, original) = slotOf[node], let owner = keyOfNode[original] {
+                return .drop("optimizer slot '\(slot)' of \(stripped(owner))")
+            }
+            return .drop("optimizer slot variable")
+        }
+        if key == "save_counter" + Self.variableSuffix { return .drop("tf.train.Checkpoint's save counter") }
+        if key.hasPrefix("optimizer/") || key.contains("/optimizer/") { return .drop("optimizer state (not a model weight)") }
+        if key.hasPrefix("keras_api/metrics/") || key.contains("/keras_api/metrics/") { return .drop("Keras metric state (not a model weight)") }
+        if key.hasSuffix(Self.variableSuffix) {
+            if let node = nodeOfKey[key], let name = preferredName[node] { return .keep(name) }
+            return .keep(stripped(key))
+        }
+        return .keep(key)
+    }
+
+    func stripped(_ key: String) -> String {
+        key.hasSuffix(Self.variableSuffix) ? String(key.dropLast(Self.variableSuffix.count)) : key
+    }
+}
+
+extension TensorBundle {
+    /// The bundle's tensors as a neutral model: numeric tensors carried (zero-copy when
+    /// saved whole), strings/resources/variants and optimizer/bookkeeping state dropped
+    /// with reasons.
+    public func neutralModel(sourceFormat: String, naming: CheckpointNaming, progress: any ProgressSink = SilentProgress()) throws -> NeutralModel {
+        var model = NeutralModel(sourceFormat: sourceFormat, sourceFiles: [indexPath] + shardPaths)
+        var used: [String: String] = [:]
+        progress.begin("reading \(prefix)", totalUnits: Int64(names.count))
+        defer { progress.end() }
+        for key in names {
+            progress.advance(1)
+            let e = try entry(key)
+            let decision = naming.decide(key)
+            if case let .drop(reason) = decision {
+                model.dropped.append(DroppedTensor(name: key, reason: reason, byteCount: Int(e.size), sourceFile: indexPath))
+                continue
+            }
+            guard Self.dtype(e.dtype.rawValue) != nil else {
+                let kind = Self.dtypeName(e.dtype.rawValue)
+                model.dropped.append(DroppedTensor(name: key, reason: "\(kind) tensor: Porter carries numeric tensors only", byteCount: Int(e.size), sourceFile: indexPath))
+                continue
+            }
+            guard case var .keep(name) = decision else { continue }
+            if let other = used[name] {
+                model.notes.append("'\(key)' and '\(other)' both map to '\(name)'; kept the first under that name and this one under its key")
+                name = key
+            }
+            used[name] = key
+            let ref = try tensor(key)
+            try model.tensors.add(TensorEntry(name: name, tensor: ref, provenance: Provenance(sourceFile: prefix, sourceName: key)))
+        }
+        model.metadata["tensorflow.bundle.shards"] = String(shards.count)
+        model.metadata["tensorflow.checkpoint.kind"] = naming.isObjectBased ? "object-based" : "name-based"
+        if bigEndian { model.notes.append("the bundle is big-endian; tensors are byte-swapped when read") }
+        return model
+    }
+}

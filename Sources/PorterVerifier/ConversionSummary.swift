@@ -1,0 +1,95 @@
+import Foundation
+import PorterCore
+
+/// What a conversion did with every tensor, as plain data the pipeline fills in. The
+/// verifier replays `produced` against the source model and puts the whole summary in
+/// the report.
+public struct ConversionSummary: Sendable, Codable, Equatable {
+    /// A tensor of the converted model and how it was made.
+    public struct ProducedTensor: Sendable, Codable, Equatable {
+        /// Name in the converted model.
+        public var name: String
+        /// Names in the source model it was made from (several for a concat).
+        public var sources: [String]
+        /// Provenance steps in order, in the mapping engine's words (`rename a → b`,
+        /// `transpose [1, 0]`, `cast f32→f16`, ...). Steps the source tensor already carried
+        /// when read are skipped on replay.
+        public var transforms: [String]
+
+        public init(name: String, sources: [String], transforms: [String]) {
+            self.name = name
+            self.sources = sources
+            self.transforms = transforms
+        }
+    }
+
+    /// A source tensor deliberately not carried over.
+    public struct Dropped: Sendable, Codable, Equatable {
+        public var name: String
+        public var reason: String
+        public var byteCount: Int
+
+        public init(name: String, reason: String, byteCount: Int) {
+            self.name = name
+            self.reason = reason
+            self.byteCount = byteCount
+        }
+    }
+
+    /// A source tensor no mapping rule matched.
+    public struct Unmapped: Sendable, Codable, Equatable {
+        public var name: String
+        public var byteCount: Int
+        /// True when it was carried over under its source name (`--allow-unmapped`).
+        public var carriedOver: Bool
+
+        public init(name: String, byteCount: Int, carriedOver: Bool) {
+            self.name = name
+            self.byteCount = byteCount
+            self.carriedOver = carriedOver
+        }
+    }
+
+    /// Mapping name, nil when none was applied.
+    public var mapping: String?
+    /// Requested `--dtype` (`keep`, `f16`, ...), nil when not stated.
+    public var dtype: String?
+    public var produced: [ProducedTensor]
+    public var dropped: [Dropped]
+    public var unmapped: [Unmapped]
+    /// Tensor name → values that overflowed to infinity in a cast.
+    public var overflows: [String: Int]
+
+    public init(mapping: String? = nil, dtype: String? = nil, produced: [ProducedTensor] = [], dropped: [Dropped] = [],
+                unmapped: [Unmapped] = [], overflows: [String: Int] = [:]) {
+        self.mapping = mapping
+        self.dtype = dtype
+        self.produced = produced
+        self.dropped = dropped
+        self.unmapped = unmapped
+        self.overflows = overflows
+    }
+
+    /// Builds `produced` from the provenance of the converted model as it was in memory
+    /// before writing (after mapping and casts). Source names in provenance
+    /// (`a + b` for a concat) are resolved to names of `source`'s tensors.
+    public init(convertedInMemory converted: NeutralModel, source: NeutralModel, mapping: String? = nil, dtype: String? = nil,
+                dropped: [DroppedTensor] = [], unmapped: [Unmapped] = [], overflows: [String: Int] = [:]) {
+        var byProvenanceName: [String: String] = [:]
+        for entry in source.tensors where byProvenanceName[entry.provenance.sourceName] == nil {
+            byProvenanceName[entry.provenance.sourceName] = entry.name
+        }
+        let produced = converted.tensors.map { entry -> ProducedTensor in
+            let names = entry.provenance.sourceName.components(separatedBy: " + ").map { name in
+                source.tensors[name] != nil ? name : (byProvenanceName[name] ?? name)
+            }
+            return ProducedTensor(name: entry.name, sources: names, transforms: entry.provenance.transforms)
+        }
+        self.init(mapping: mapping, dtype: dtype, produced: produced,
+                  dropped: dropped.map { Dropped(name: $0.name, reason: $0.reason, byteCount: $0.byteCount) },
+                  unmapped: unmapped, overflows: overflows)
+    }
+
+    public var droppedBytes: Int { dropped.reduce(0) { $0 + $1.byteCount } }
+    public var unmappedBytes: Int { unmapped.reduce(0) { $0 + $1.byteCount } }
+}

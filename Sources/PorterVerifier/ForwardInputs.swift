@@ -1,0 +1,105 @@
+import Foundation
+import PorterCore
+import PorterRuntime
+
+/// SplitMix64: a small, fast, fully specified PRNG, so seeded inputs are the same on
+/// every machine and every run.
+public struct SeededGenerator: Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..<bound` (bound > 0), without modulo bias.
+    public mutating func next(below bound: UInt64) -> UInt64 {
+        precondition(bound > 0)
+        let limit = UInt64.max - UInt64.max % bound
+        while true {
+            let v = next()
+            if v < limit { return v % bound }
+        }
+    }
+
+    /// Uniform in [-1, 1).
+    public mutating func nextSignedUnit() -> Float {
+        Float(next() >> 40) / Float(1 << 23) - 1
+    }
+}
+
+/// Makes the seeded inputs of the forward level from a graph's input list.
+///
+/// - int64 inputs read by `gather` draw ids uniformly from `[0, rows)` of the smallest
+///   table they index (else `[0, config.vocab_size)`);
+/// - inputs read by `attention_mask` are all ones except the last `max(1, seq/4)`
+///   positions of the last row (padding), where id inputs get `config.pad_token_id`;
+/// - other int64 inputs are zeros; float inputs are uniform in [-1, 1).
+///
+/// Dynamic dimensions (-1) become `batch` for the first axis and `sequence` elsewhere.
+public enum ForwardInputs {
+    public static func make(graphs: [Graph], weights: [TensorStore], config: JSONValue, batch: Int, sequence: Int,
+                            seed: UInt64) -> ([String: HostTensor], [InputDescription]) {
+        var rng = SeededGenerator(seed: seed)
+        var inputs: [String: HostTensor] = [:]
+        var described: [InputDescription] = []
+        var seen = Set<String>()
+        let padRows = batch > 1 ? 1 : 0
+        let padLength = max(1, sequence / 4)
+        let padToken = config["pad_token_id"]?.intValue
+        let all = graphs.flatMap(\.inputs).filter { seen.insert($0.name).inserted }
+        for value in all {
+            let shape = value.shape.enumerated().map { i, d in d >= 0 ? d : (i == 0 ? batch : sequence) }
+            let count = shape.reduce(1, *)
+            let masks = graphs.contains { g in g.nodes.contains { ["attention_mask"].contains($0.op) && $0.inputs.first == value.name } }
+            if value.dtype.isFloatingPoint {
+                let floats = (0..<count).map { _ in rng.nextSignedUnit() }
+                inputs[value.name] = HostTensor(shape: shape, floats: floats)
+                described.append(InputDescription(name: value.name, dtype: "f32", shape: shape, origin: "seeded uniform in [-1, 1)"))
+                continue
+            }
+            if masks {
+                var v = [Int64](repeating: 1, count: count)
+                if shape.count == 2, padRows > 0 {
+                    let (rows, seq) = (shape[0], shape[1])
+                    for j in max(0, seq - padLength)..<seq { v[(rows - 1) * seq + j] = 0 }
+                }
+                inputs[value.name] = HostTensor(shape: shape, int64s: v)
+                described.append(InputDescription(name: value.name, dtype: "i64", shape: shape,
+                                                  origin: padRows > 0 ? "ones; last row padded over its last \(min(padLength, sequence)) position(s)" : "ones"))
+                continue
+            }
+            var rows: Int?
+            for (g, store) in zip(graphs, weights) {
+                for node in g.nodes where node.op == "gather" && node.inputs.count == 2 && node.inputs[1] == value.name {
+                    if let t = store[node.inputs[0]]?.tensor, let r = t.shape.dims.first { rows = min(rows ?? r, r) }
+                }
+            }
+            if rows == nil, value.name.hasSuffix("input_ids") { rows = config["vocab_size"]?.intValue }
+            guard let bound = rows, bound > 0 else {
+                inputs[value.name] = HostTensor(shape: shape, int64s: [Int64](repeating: 0, count: count))
+                described.append(InputDescription(name: value.name, dtype: "i64", shape: shape, origin: "zeros"))
+                continue
+            }
+            var ids = (0..<count).map { _ in Int64(rng.next(below: UInt64(bound))) }
+            var origin = "seeded ids in [0, \(bound))"
+            if let pad = padToken, pad >= 0, pad < bound, value.name.hasSuffix("input_ids"), shape.count == 2, padRows > 0 {
+                // Keep pad ids out of the real tokens, and put them where the mask pads.
+                let (r, seq) = (shape[0], shape[1])
+                if bound > 1 {
+                    for i in 0..<ids.count where ids[i] == Int64(pad) { ids[i] = Int64((pad + 1) % bound) }
+                }
+                for j in max(0, seq - padLength)..<seq { ids[(r - 1) * seq + j] = Int64(pad) }
+                origin += "; pad id \(pad) in the padded positions"
+            }
+            inputs[value.name] = HostTensor(shape: shape, int64s: ids)
+            described.append(InputDescription(name: value.name, dtype: "i64", shape: shape, origin: origin))
+        }
+        return (inputs, described)
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import PorterCore
+
+/// Level 1: replays each converted tensor's provenance on the source tensors and
+/// compares bytes. Casts are replayed with `FloatConversion.cast` (through
+/// `TensorRef.cast`), so a correct cast compares bit-exact too. Tensors are read one at
+/// a time, so memory stays bounded by the largest tensor.
+public enum WeightsCheck {
+    /// Checks `converted` against `source`. Without a summary, tensors are matched by
+    /// name and a dtype change between two float kinds counts as a cast.
+    public static func run(source: NeutralModel, converted: NeutralModel, summary: ConversionSummary?) -> WeightsLevel {
+        let lineage: [ConversionSummary.ProducedTensor]
+        if let summary {
+            lineage = summary.produced
+        } else {
+            lineage = converted.tensors.compactMap { entry in
+                guard let s = source.tensors[entry.name] else { return nil }
+                var steps: [String] = []
+                if s.tensor.dtype != entry.tensor.dtype, s.tensor.dtype.isCastableFloat, entry.tensor.dtype.isCastableFloat {
+                    steps.append("cast \(s.tensor.dtype.rawValue)→\(entry.tensor.dtype.rawValue)")
+                }
+                return ConversionSummary.ProducedTensor(name: entry.name, sources: [entry.name], transforms: steps)
+            }
+        }
+        var byName: [String: ConversionSummary.ProducedTensor] = [:]
+        for p in lineage where byName[p.name] == nil { byName[p.name] = p }
+
+        var mismatches: [WeightMismatch] = []
+        var unexpected: [String] = []
+        var consumed = Set<String>()
+        var bitExact = 0, castExact = 0, checked = 0
+        var jobs: [(TensorEntry, ConversionSummary.ProducedTensor)] = []
+        for entry in converted.tensors {
+            guard let produced = byName[entry.name] else {
+                unexpected.append(entry.name)
+                continue
+            }
+            checked += 1
+            for s in produced.sources { consumed.insert(s) }
+            for step in produced.transforms {
+                if case let .concat(_, names)? = TensorTransform.parse(step) { consumed.formUnion(names) }
+            }
+            jobs.append((entry, produced))
+        }
+        // Tensors are independent: compare them on all cores, largest first so the tail is short.
+        let work = jobs
+        let order = work.indices.sorted { work[$0].0.tensor.byteCount > work[$1].0.tensor.byteCount }
+        let outcomes = OutcomeSlots(count: jobs.count)
+        let next = OutcomeSlots.Counter()
+        let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, jobs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let k = next.take(below: order.count) {
+                let (entry, produced) = work[order[k]]
+                outcomes.set(order[k], compare(entry, produced, source: source))
+            }
+        }
+        for i in jobs.indices {
+            switch outcomes.get(i) {
+            case .exact?: bitExact += 1
+            case .castExact?: castExact += 1
+            case let .mismatch(m)?: mismatches.append(m)
+            case nil: break
+            }
+        }
+        // Produced tensors the summary promises but the converted model lacks.
+        let present = Set(converted.tensors.names)
+        for p in lineage where !present.contains(p.name) {
+            // A tie written once (formats that cannot share, transformers' tied heads) is fine
+            // as long as its target is there.
+            let tiedTo = p.transforms.compactMap { step -> String? in
+                if case let .tie(_, to)? = TensorTransform.parse(step) { return to }
+                return nil
+            }.last
+            if let tiedTo, present.contains(tiedTo) { continue }
+            mismatches.append(WeightMismatch(name: p.name, sources: p.sources, transforms: p.transforms,
+                                             problem: "the conversion produced it, but the converted model does not have it"))
+        }
+        let dropped = Set((summary?.dropped.map(\.name) ?? []))
+        let missing = source.tensors.names.filter { !consumed.contains($0) && !dropped.contains($0) }
+        let passed = mismatches.isEmpty && missing.isEmpty && unexpected.isEmpty
+        return WeightsLevel(status: passed ? .passed : .failed, checked: checked, bitExact: bitExact, castExact: castExact,
+                            mismatches: mismatches, missing: missing, unexpected: unexpected)
+    }
+
+    enum Outcome {
+        case exact, castExact
+        case mismatch(WeightMismatch)
+    }
+
+    /// Steps to replay: the produced steps minus the prefix the source tensor already carried.
+    static func stepsToReplay(_ produced: [String], sourceSteps: [String]) -> [String] {
+        if !sourceSteps.isEmpty, produced.count >= sourceSteps.count, Array(produced.prefix(sourceSteps.count)) == sourceSteps {
+            return Array(produced.dropFirst(sourceSteps.count))
+        }
+        return produced
+    }
+
+    static func compare(_ entry: TensorEntry, _ produced: ConversionSummary.ProducedTensor, source: NeutralModel) -> Outcome {
+        func fail(_ problem: String, differing: Int? = nil, maxAbs: Double? = nil) -> Outcome {
+            .mismatch(WeightMismatch(name: entry.name, sources: produced.sources, transforms: produced.transforms,
+                                     problem: problem, differingElements: differing, maxAbs: maxAbs))
+        }
+        guard let first = produced.sources.first, let start = source.tensors[first] else {
+            return fail("its source tensor \(produced.sources.first ?? "(none)") is not in the source model")
+        }
+        let steps = stepsToReplay(produced.transforms, sourceSteps: start.provenance.transforms)
+        var expected: TensorRef
+        do {
+            expected = try TransformReplay.apply(steps, to: start.tensor, tensor: entry.name) { source.tensors[$0]?.tensor }
+        } catch {
+            return fail(error.localizedDescription)
+        }
+        let actual = entry.tensor
+        var hadCast = steps.contains { if case .cast? = TensorTransform.parse($0) { return true }; return false }
+        if expected.dtype != actual.dtype, !hadCast, expected.dtype.isCastableFloat, actual.dtype.isCastableFloat {
+            // A float dtype change the provenance does not state (e.g. `porter verify` without
+            // `--dtype`): check it as that cast, so the values must be the correctly rounded ones.
+            do { expected = try expected.cast(to: actual.dtype, name: entry.name) } catch { return fail(error.localizedDescription) }
+            hadCast = true
+        }
+        guard expected.dtype == actual.dtype else {
+            return fail("dtype is \(actual.dtype.rawValue), the replayed source is \(expected.dtype.rawValue)")
+        }
+        guard expected.shape == actual.shape else {
+            return fail("shape is \(actual.shape), the replayed source is \(expected.shape)")
+        }
+        do {
+            let same = try actual.withContiguousBytes { a in
+                try expected.withContiguousBytes { e in a.count == e.count && (a.count == 0 || memcmp(a.baseAddress!, e.baseAddress!, a.count) == 0) }
+            }
+            if same { return hadCast ? .castExact : .exact }
+            let a = try actual.contiguousBytes()
+            let e = try expected.contiguousBytes()
+            let size = actual.dtype.byteSize
+            var differing = 0
+            let count = a.count / max(size, 1)
+            for i in 0..<count where a[(i * size)..<((i + 1) * size)] != e[(i * size)..<((i + 1) * size)] { differing += 1 }
+            var maxAbs: Double?
+            if actual.dtype.isCastableFloat {
+                let av = try a.withUnsafeBytes { try FloatConversion.toFloat32($0, dtype: actual.dtype) }
+                let ev = try e.withUnsafeBytes { try FloatConversion.toFloat32($0, dtype: actual.dtype) }
+                var m = 0.0
+                for i in 0..<av.count where av[i].isFinite && ev[i].isFinite { m = max(m, Double(abs(av[i] - ev[i]))) }
+                maxAbs = m
+            }
+            let what = hadCast ? "differ from the source re-cast the same way" : "differ from its source"
+            return fail("\(differing) of \(count) elements \(what)", differing: differing, maxAbs: maxAbs)
+        } catch {
+            return fail("could not be read: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Results of the parallel comparison, one slot per tensor.
+final class OutcomeSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [WeightsCheck.Outcome?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ outcome: WeightsCheck.Outcome) {
+        lock.lock(); defer { lock.unlock() }
+        slots[i] = outcome
+    }
+
+    func get(_ i: Int) -> WeightsCheck.Outcome? {
+        lock.lock(); defer { lock.unlock() }
+        return slots[i]
+    }
+
+    /// Hands out 0, 1, 2, … to workers.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.lock(); defer { lock.unlock() }
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
+    }
+}
