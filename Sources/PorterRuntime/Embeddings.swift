@@ -73,7 +73,7 @@ let embeddingKernels: [String: Kernel] = [
         try ctx.requireInputs(1...1)
         let (shape, positions) = try ctx.ints(0)
         let dim = try ctx.requiredInt("dim")
-        guard dim >= 2 else { throw ctx.bad("dim", "must be at least 2") }
+        guard dim >= 2, dim <= 1 << 20 else { throw ctx.bad("dim", "must be between 2 and 2^20") }
         let style = try ctx.string("style", default: "fairseq")
         guard style == "fairseq" else { throw ctx.bad("style", "is '\(style)'; only \"fairseq\" is implemented") }
         let pad = try ctx.int("padding_idx")

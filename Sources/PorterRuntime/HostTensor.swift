@@ -42,7 +42,7 @@ public struct HostTensor: Sendable, Equatable {
         let shape = ref.shape.dims
         switch ref.dtype {
         case .f16, .bf16, .f32, .f64:
-            self.init(shape: shape, storage: .float(try ref.floatValues()))
+            self.init(shape: shape, storage: .float(try HostTensor.widen(ref)))
         case .bool, .u8, .i8, .i16, .u16, .i32, .u32, .i64, .u64:
             let dtype = ref.dtype
             let values: [Int64] = try ref.withContiguousBytes { raw in
@@ -63,6 +63,35 @@ public struct HostTensor: Sendable, Equatable {
             self.init(shape: shape, storage: .int64(values))
         default:
             throw RuntimeError.unsupportedDType(tensor: name, dtype: ref.dtype.rawValue)
+        }
+    }
+
+    /// Float elements of `ref` as float32: a bulk copy for f32, one tight loop per dtype
+    /// otherwise (split across cores for large tensors).
+    static func widen(_ ref: TensorRef) throws -> [Float] {
+        let count = ref.elementCount
+        let dtype = ref.dtype
+        return try ref.withContiguousBytes { raw -> [Float] in
+            guard raw.count >= count * dtype.byteSize else { return try ref.floatValues() }
+            var out: [Float] = uninitialized(count)
+            out.withUnsafeMutableBufferPointer { o in
+                nonisolated(unsafe) let o = o
+                switch dtype {
+                case .f32:
+                    UnsafeMutableRawBufferPointer(o).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
+                case .f16:
+                    parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                        for k in range { o[k] = FloatConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: k * 2, as: UInt16.self).littleEndian) }
+                    }
+                case .bf16:
+                    parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                        for k in range { o[k] = Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: k * 2, as: UInt16.self).littleEndian) << 16) }
+                    }
+                default:
+                    for k in 0..<count { o[k] = Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self).littleEndian)) }
+                }
+            }
+            return out
         }
     }
 

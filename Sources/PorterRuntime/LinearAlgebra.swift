@@ -12,6 +12,14 @@ func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// BLAS takes 32-bit sizes: larger products are refused rather than truncated.
+func checkGEMMSize(m: Int, n: Int, k: Int, ctx: NodeContext, shapes: [[Int]]) throws {
+    let limit = Int(Int32.max)
+    guard m <= limit, n <= limit, k <= limit, m * n <= limit * 8 else {
+        throw ctx.shapeError("matrix product \(m)×\(k) · \(k)×\(n) exceeds the runtime's size limit", shapes)
+    }
+}
+
 /// Batched matrix product over the last two axes with broadcast leading axes.
 func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA: Bool, transB: Bool,
                    ctx: NodeContext, alpha: Float = 1) throws -> HostTensor {
@@ -22,6 +30,7 @@ func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA:
     let kb = transB ? sb[br - 1] : sb[br - 2]
     let n = transB ? sb[br - 2] : sb[br - 1]
     guard ka == kb else { throw ctx.shapeError("inner dimensions differ (\(ka) vs \(kb))", [sa, sb]) }
+    try checkGEMMSize(m: m, n: n, k: ka, ctx: ctx, shapes: [sa, sb])
     let batchA = Array(sa.dropLast(2)), batchB = Array(sb.dropLast(2))
     guard let batch = broadcastShapes(batchA, batchB) else { throw ctx.shapeError("batch axes do not broadcast", [sa, sb]) }
     let batchCount = batch.reduce(1, *)
@@ -69,6 +78,7 @@ func linearForward(x: [Float], xShape: [Int], weight: [Float], wShape: [Int], bi
     guard inF == inFeatures else { throw ctx.shapeError("weight expects \(inF) input features, x has \(inFeatures)", [xShape, wShape]) }
     if let bias, bias.count != outF { throw ctx.shapeError("bias has \(bias.count) elements, expected \(outF)", [xShape, wShape, [bias.count]]) }
     let rows = xShape.dropLast().reduce(1, *)
+    try checkGEMMSize(m: rows, n: outF, k: inF, ctx: ctx, shapes: [xShape, wShape])
     var out: [Float] = bias == nil && inF > 0 ? uninitialized(rows * outF) : [Float](repeating: 0, count: rows * outF)
     if let bias {
         out.withUnsafeMutableBufferPointer { po in

@@ -239,6 +239,13 @@ let shapeKernels: [String: Kernel] = [
             throw ctx.bad("pads", "needs two non-negative numbers per axis (\(2 * t.rank)), has \(flat)")
         }
         let pads = (0..<t.rank).map { (flat[2 * $0], flat[2 * $0 + 1]) }
+        var total = 1
+        for (d, p) in zip(t.shape, pads) {
+            let (sum, o1) = d.addingReportingOverflow(p.0 + p.1)
+            let (product, o2) = total.multipliedReportingOverflow(by: sum)
+            guard !o1, !o2, product <= 1 << 34 else { throw ctx.bad("pads", "make a tensor too large to allocate") }
+            total = product
+        }
         let value = try ctx.double("value", default: 0)
         switch t.storage {
         case let .float(v):

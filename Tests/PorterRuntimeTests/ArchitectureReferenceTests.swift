@@ -123,3 +123,50 @@ import Testing
         }
     }
 }
+
+@Suite struct BuilderConfigTests {
+    @Test func missingOrMistypedConfigKeysAreNamed() throws {
+        var config = try Fixtures.json("architectures/bert/config.json").objectValue!
+        let names = Set(try SafetensorsReader().readFile(Fixtures.url("architectures/bert/model.safetensors")).tensors.names)
+        config["hidden_size"] = nil
+        #expect(throws: ArchitectureError.badConfig(model: "bert", key: "hidden_size", detail: "is missing or not an integer")) {
+            try ArchitectureRegistry.standard.buildGraph(config: .object(config), tensorNames: names)
+        }
+        config["hidden_size"] = 32
+        config["num_attention_heads"] = 5
+        #expect(throws: ArchitectureError.self) { try ArchitectureRegistry.standard.buildGraph(config: .object(config), tensorNames: names) }
+        config["num_attention_heads"] = 4
+        config["hidden_act"] = "mystery"
+        #expect(throws: ArchitectureError.badConfig(model: "bert", key: "activation", detail: "'mystery' is not supported")) {
+            try ArchitectureRegistry.standard.buildGraph(config: .object(config), tensorNames: names)
+        }
+        #expect(throws: ArchitectureError.unknownModelType(nil)) { try ArchitectureRegistry.standard.buildGraph(config: [:], tensorNames: names) }
+    }
+
+    @Test func prefixedCheckpointNamesAreFound() throws {
+        // A BertForMaskedLM-style checkpoint: every encoder tensor under "bert.".
+        let config = try Fixtures.json("architectures/bert/config.json")
+        let names = Set(try SafetensorsReader().readFile(Fixtures.url("architectures/bert/model.safetensors")).tensors.names.map { "bert." + $0 })
+        let graph = try ArchitectureRegistry.standard.buildGraph(config: config, tensorNames: names)
+        #expect(graph.nodes.first?.inputs.first == "bert.embeddings.word_embeddings.weight")
+        #expect(graph.origin == "builder:bert")
+    }
+
+    @Test func registryAcceptsNewBuilders() throws {
+        struct Echo: GraphBuilder {
+            var modelTypes: [String] { ["echo"] }
+            func build(config: JSONValue, tensorNames: Set<String>) throws -> Graph {
+                var g = GraphBuilding()
+                g.add("echo", "identity", ["x"], output: "y")
+                return Graph(inputs: [GraphValue(name: "x", dtype: .f32, shape: [-1])], outputs: [GraphValue(name: "y", dtype: .f32, shape: [-1])],
+                             nodes: g.nodes, origin: "builder:echo")
+            }
+        }
+        var registry = ArchitectureRegistry.standard
+        registry.register(Echo())
+        #expect(registry.modelTypes == ["bert", "echo", "fsmt", "gpt2", "roberta"])
+        let graph = try registry.buildGraph(config: ["model_type": "echo"], tensorNames: [])
+        let out = try GraphExecutor(graph: graph, weights: TensorStore()).run(["x": HostTensor(shape: [2], floats: [1, 2])])
+        #expect(out.outputs["y"]?.floats == [1, 2])
+    }
+}

@@ -68,6 +68,22 @@ import Testing
         #expect(n.dtype == .i64 && t.dtype == .f32)
     }
 
+    @Test func widensEveryFloatKindExactly() throws {
+        let values: [Float] = [1.5, -2.25, 0, 65504, -0.0001220703125]
+        let f64 = values.map(Double.init).withUnsafeBytes { [UInt8]($0) }
+        let bf16 = values.flatMap { v -> [UInt8] in let b = UInt16(v.bitPattern >> 16); return [UInt8(b & 0xff), UInt8(b >> 8)] }
+        let f16 = values.flatMap { v -> [UInt8] in let b = Float16(v).bitPattern; return [UInt8(b & 0xff), UInt8(b >> 8)] }
+        for (bytes, dtype) in [(f64, DType.f64), (bf16, .bf16), (f16, .f16)] {
+            let ref = TensorRef.memory(bytes, dtype: dtype, shape: [5], label: "w")
+            #expect(try HostTensor(ref).floats == (try ref.floatValues()), "\(dtype)")
+        }
+        // A large tensor takes the parallel path.
+        let big = (0..<200_000).map { Float($0 % 1000) / 8 }
+        let bigF16 = big.flatMap { v -> [UInt8] in let b = Float16(v).bitPattern; return [UInt8(b & 0xff), UInt8(b >> 8)] }
+        let ref = TensorRef.memory(bigF16, dtype: .f16, shape: [200_000], label: "big")
+        #expect(try HostTensor(ref).floats == big)
+    }
+
     @Test func supportedOpsCoverTheDocumentedOpSet() throws {
         // Every op named in docs/ops.md tables is implemented, and every implemented op is documented.
         let doc = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/ops.md"), encoding: .utf8)
