@@ -6,7 +6,9 @@ public enum StorageBacking: Sendable {
     case file(OpenFile, offset: Int)
     /// Bytes already in memory (small tensors, transform results).
     case memory([UInt8])
-    /// Bytes produced on demand (deflated entries, computed transforms); cached once made.
+    /// Bytes produced on demand (deflated entries, computed transforms). Results up to
+    /// `TensorStorage.deferredCacheLimit` bytes are cached; larger ones are remade on
+    /// each read so that streaming a big model keeps memory bounded.
     case deferred(@Sendable () throws -> [UInt8])
 }
 
@@ -54,6 +56,9 @@ public final class TensorStorage: @unchecked Sendable {
         }
     }
 
+    /// Deferred results at most this large are kept after the first read.
+    public static let deferredCacheLimit = 16 << 20
+
     private func materialized(_ make: @Sendable () throws -> [UInt8]) throws -> [UInt8] {
         lock.lock()
         defer { lock.unlock() }
@@ -62,7 +67,7 @@ public final class TensorStorage: @unchecked Sendable {
         guard bytes.count == byteCount else {
             throw CoreError.storageFailed(source: label, reason: "produced \(bytes.count) bytes, expected \(byteCount)")
         }
-        cached = bytes
+        if byteCount <= TensorStorage.deferredCacheLimit { cached = bytes }
         return bytes
     }
 }

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import PorterPipeline
+
+extension DTypeChoice: ExpressibleByArgument {}
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a model to another format, optionally renaming weights with a mapping.",
+        discussion: "The output appears only when everything succeeded; existing output is kept unless --force.")
+
+    @Argument(help: "The source model file or folder.")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Where to write the converted model.")
+    var output: String
+
+    @Option(help: "Output format (see `porter formats`).")
+    var to: String
+
+    @Option(help: "Mapping name (see `porter mappings`) or a mapping JSON file.")
+    var mapping: String?
+
+    @Option(help: "Element type of float tensors: keep, f32, f16 or bf16.")
+    var dtype: DTypeChoice = .keep
+
+    @Option(help: ArgumentHelp("Split the weights into files of at most this size (e.g. 500MB, 5GB).", valueName: "size"))
+    var maxShardSize: String?
+
+    @Flag(help: "Carry over tensors no mapping rule matches, under their own names, instead of failing.")
+    var allowUnmapped = false
+
+    @OptionGroup var from: FromOption
+    @OptionGroup var settings: ReaderSettings
+    @OptionGroup var force: ForceOption
+    @OptionGroup var quiet: QuietOption
+
+    func validate() throws {
+        if let s = maxShardSize, ByteSize.parse(s) == nil {
+            throw ValidationError("--max-shard-size: '\(s)' is not a size like 500MB or 5GB")
+        }
+        if URL(fileURLWithPath: source).standardizedFileURL == URL(fileURLWithPath: output).standardizedFileURL {
+            throw ValidationError("the output must differ from the source")
+        }
+    }
+
+    func run() throws {
+        let request = ConvertRequest(
+            source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
+            mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
+            allowUnmapped: allowUnmapped, force: force.force, readOptions: settings.dictionary,
+            progress: TerminalProgress.forStandardError(quiet: quiet.quiet))
+        let result = try Pipeline().convert(request)
+        if !quiet.quiet { print(result.summary(), terminator: "") }
+    }
+}

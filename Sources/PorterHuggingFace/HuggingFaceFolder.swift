@@ -1,0 +1,170 @@
+import Foundation
+import PorterCore
+import PorterSafetensors
+
+/// Every way reading or writing a Hugging Face model folder can fail.
+public enum HuggingFaceError: Error, Sendable, Equatable {
+    /// The folder has no `config.json`.
+    case missingConfig(folder: String)
+    /// `config.json` is not a JSON object (or is over the size cap).
+    case invalidConfig(file: String, reason: String)
+    /// The folder has neither `model.safetensors` nor `model.safetensors.index.json`.
+    case missingWeights(folder: String)
+    /// An asset would overwrite the config or weights, leave the folder, or repeats a name.
+    case unsafeAssetName(folder: String, fileName: String)
+}
+
+extension HuggingFaceError: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case let .missingConfig(folder): return "\(folder): no config.json; not a Hugging Face model folder"
+        case let .invalidConfig(file, reason): return "\(file): \(reason)"
+        case let .missingWeights(folder): return "\(folder): neither model.safetensors nor model.safetensors.index.json is present"
+        case let .unsafeAssetName(folder, fileName): return "\(folder): asset file name '\(fileName)' is empty, repeated, reserved or leaves the folder"
+        }
+    }
+}
+
+/// Files of a Hugging Face folder that are carried as assets, and their kinds.
+public enum HuggingFaceAssets {
+    public static let kinds: [String: String] = [
+        "vocab.json": "vocab", "vocab.txt": "vocab", "vocab-src.json": "vocab-src", "vocab-tgt.json": "vocab-tgt",
+        "merges.txt": "merges", "tokenizer.json": "tokenizer", "tokenizer_config.json": "tokenizer-config",
+        "special_tokens_map.json": "special-tokens", "added_tokens.json": "added-tokens",
+        "generation_config.json": "generation-config", "preprocessor_config.json": "preprocessor-config",
+        "spiece.model": "sentencepiece", "sentencepiece.bpe.model": "sentencepiece", "tokenizer.model": "sentencepiece",
+        "source.spm": "sentencepiece-src", "target.spm": "sentencepiece-tgt",
+    ]
+    /// Largest asset read into memory.
+    public static let maxAssetSize = 512 << 20
+}
+
+/// How a Hugging Face folder's weights are written: the main file name (for the probe
+/// and the index) and a closure that writes them into the folder. The default writes
+/// `model.safetensors` (sharded with `model.safetensors.index.json` when
+/// `maxShardSize` says so); a PyTorch writer can plug in as `pytorch_model.bin`.
+public struct HuggingFaceWeights: Sendable {
+    public var fileName: String
+    /// Writes the weights of `model` into `folder` (which exists).
+    public var write: @Sendable (_ model: NeutralModel, _ folder: URL, _ options: WriteOptions) throws -> Void
+
+    public init(fileName: String, write: @escaping @Sendable (_ model: NeutralModel, _ folder: URL, _ options: WriteOptions) throws -> Void) {
+        self.fileName = fileName
+        self.write = write
+    }
+
+    /// Uses any single-file `ModelWriter` for `folder/fileName` (no sharding).
+    public init(fileName: String, writer: any ModelWriter) {
+        self.init(fileName: fileName) { model, folder, options in
+            var single = options
+            single.maxShardSize = nil
+            try writer.write(model, to: folder.appendingPathComponent(fileName), options: single)
+        }
+    }
+
+    /// `model.safetensors` with `{"format": "pt"}` merged into the metadata.
+    public static let safetensors = HuggingFaceWeights(fileName: "model.safetensors") { model, folder, options in
+        try SafetensorsWriter.writeWeights(of: model, into: folder, baseName: "model", extraMetadata: ["format": "pt"],
+                                           maxShardSize: options.maxShardSize, progress: options.progress)
+    }
+}
+
+/// Writes a Hugging Face model folder (format id `hf`): `config.json` (the model's
+/// config, pretty, keys sorted), every asset under its file name, and the weights.
+public struct HuggingFaceWriter: ModelWriter {
+    public var weights: HuggingFaceWeights
+
+    public init(weights: HuggingFaceWeights = .safetensors) {
+        self.weights = weights
+    }
+
+    public var info: FormatInfo {
+        FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", weights.fileName],
+                   summary: "config.json + \(weights.fileName) (sharded with an index when large) + tokenizer files")
+    }
+
+    public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
+
+    public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
+        let base = (weights.fileName as NSString).deletingPathExtension
+        let reserved = ["config.json", weights.fileName, "\(weights.fileName).index.json"]
+        var names = Set<String>()
+        for asset in model.assets {
+            let n = asset.fileName
+            guard !n.isEmpty, n != ".", n != "..", !n.contains("/"), !n.contains("\\"), !reserved.contains(n),
+                  !(n.hasPrefix("\(base)-") && n.contains("-of-")), names.insert(n).inserted else {
+                throw HuggingFaceError.unsafeAssetName(folder: url.path, fileName: n)
+            }
+        }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        var config = try model.config.encoded(pretty: true)
+        config.append(0x0A)
+        let configFile = try OutputFile(path: url.appendingPathComponent("config.json").path)
+        try configFile.write(config)
+        try configFile.close()
+        for asset in model.assets {
+            let out = try OutputFile(path: url.appendingPathComponent(asset.fileName).path)
+            try out.write(asset.bytes)
+            try out.close()
+        }
+        try weights.write(model, url, options)
+    }
+}
+
+/// Reads a Hugging Face model folder (format id `hf`) whose weights are safetensors:
+/// `config.json` becomes the config, tokenizer files become assets, and the weights
+/// are read (zero-copy) through `SafetensorsReader`.
+public struct HuggingFaceReader: ModelReader {
+    public init() {}
+
+    public var info: FormatInfo {
+        FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", "model.safetensors"],
+                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        guard input.isDirectory, input.entries.contains("config.json") else { return .no }
+        return input.entries.contains("model.safetensors") || input.entries.contains(SafetensorsReader.indexFileName) ? .certain : .no
+    }
+
+    public func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> NeutralModel {
+        let fm = FileManager.default
+        let configURL = url.appendingPathComponent("config.json")
+        guard fm.fileExists(atPath: configURL.path) else { throw HuggingFaceError.missingConfig(folder: url.path) }
+        let configFile = try OpenFile(path: configURL.path)
+        guard configFile.size <= 64 << 20 else { throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "larger than 64 MB") }
+        let config: JSONValue
+        do { config = try JSONValue.parse(Data(try configFile.read(offset: 0, count: configFile.size))) } catch {
+            throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "not valid JSON")
+        }
+        guard case .object = config else { throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "not a JSON object") }
+
+        let st = SafetensorsReader()
+        let index = url.appendingPathComponent(SafetensorsReader.indexFileName)
+        let single = url.appendingPathComponent("model.safetensors")
+        var model: NeutralModel
+        if fm.fileExists(atPath: index.path) {
+            model = try st.readSharded(index: index)
+        } else if fm.fileExists(atPath: single.path) {
+            model = try st.readFile(single)
+        } else {
+            throw HuggingFaceError.missingWeights(folder: url.path)
+        }
+
+        var assets: [Asset] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).sorted() {
+            guard let kind = HuggingFaceAssets.kinds[name] else { continue }
+            let file = try OpenFile(path: url.appendingPathComponent(name).path)
+            guard file.size <= HuggingFaceAssets.maxAssetSize else {
+                model.notes.append("\(name) not carried: larger than \(HuggingFaceAssets.maxAssetSize) bytes")
+                continue
+            }
+            assets.append(Asset(kind: kind, fileName: name, bytes: try file.read(offset: 0, count: file.size)))
+        }
+        model.sourceFormat = info.id
+        model.sourceFiles = [configURL.path] + model.sourceFiles
+        model.config = config
+        model.assets = assets
+        return model
+    }
+}

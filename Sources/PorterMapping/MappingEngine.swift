@@ -1,0 +1,236 @@
+import Foundation
+import PorterCore
+
+/// What a mapping run did with every tensor.
+public struct MappingAccounting: Sendable, Codable, Equatable {
+    public struct Produced: Sendable, Codable, Equatable {
+        public var target: String
+        public var sources: [String]
+        public var rule: Int?
+    }
+    public struct Unmapped: Sendable, Codable, Equatable {
+        public var name: String
+        public var byteCount: Int
+    }
+    public var mapping: String
+    public var produced: [Produced] = []
+    public var dropped: [DroppedTensor] = []
+    /// Source tensors no rule matched (carried over as-is only with `allowUnmapped`).
+    public var unmapped: [Unmapped] = []
+    /// Rules that matched nothing (worth knowing; not an error).
+    public var unusedRules: [Int] = []
+}
+
+/// Failures applying a mapping to a model.
+public enum MappingError: Error, Sendable, Equatable {
+    case unmapped(mapping: String, names: [String])
+    case duplicateTarget(mapping: String, target: String, rules: [Int])
+    case missingPartner(mapping: String, rule: Int, source: String, partner: String)
+    case partnerTaken(mapping: String, rule: Int, partner: String)
+    case tieTargetMissing(mapping: String, rule: Int, name: String, to: String)
+    case requirementUnmet(mapping: String, pattern: String)
+    case transform(mapping: String, rule: Int, source: String, reason: String)
+}
+
+extension MappingError: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case let .unmapped(m, names):
+            let shown = names.prefix(10).joined(separator: ", ")
+            return "mapping \(m): \(names.count) source tensor(s) match no rule: \(shown)\(names.count > 10 ? ", …" : ""); add rules, or pass --allow-unmapped to carry them over under their own names"
+        case let .duplicateTarget(m, target, rules):
+            return "mapping \(m): rules \(rules.map(String.init).joined(separator: " and ")) both produce \(target)"
+        case let .missingPartner(m, rule, source, partner):
+            return "mapping \(m): rules[\(rule)] concatenates \(source) with \(partner), which the model does not have"
+        case let .partnerTaken(m, rule, partner):
+            return "mapping \(m): rules[\(rule)] needs \(partner), already consumed by another concat"
+        case let .tieTargetMissing(m, rule, name, to):
+            return "mapping \(m): rules[\(rule)] ties \(name) to \(to), but no rule produced \(to)"
+        case let .requirementUnmet(m, pattern):
+            return "mapping \(m): no produced tensor matches the required pattern \(pattern)"
+        case let .transform(m, rule, source, reason):
+            return "mapping \(m): rules[\(rule)] on \(source): \(reason)"
+        }
+    }
+}
+
+/// Applies a `Mapping` to a model, accounting for every tensor.
+public struct MappingEngine: Sendable {
+    public let mapping: Mapping
+
+    public init(_ mapping: Mapping) { self.mapping = mapping }
+
+    /// Returns the mapped model and the accounting. Dropped tensors are appended to the
+    /// model's `dropped`; provenance of each produced tensor records the transforms.
+    public func apply(to model: NeutralModel, allowUnmapped: Bool = false, tally: OverflowTally? = nil) throws -> (NeutralModel, MappingAccounting) {
+        let rules = mapping.rules.filter { conditionsHold($0.when, config: model.config) }
+        var accounting = MappingAccounting(mapping: mapping.name)
+        var used = Set<Int>()
+
+        // First matching rule per source tensor, with its captures.
+        var matches: [String: (MappingRule, [String])] = [:]
+        for entry in model.tensors {
+            for rule in rules {
+                guard let regex = rule.match, let caps = fullMatch(regex, entry.name) else { continue }
+                matches[entry.name] = (rule, caps)
+                break
+            }
+        }
+        // Concat partners are consumed by the rule that names them.
+        var partnerOf: [String: String] = [:]
+        for entry in model.tensors {
+            guard let (rule, caps) = matches[entry.name], case let .concat(with, _, _) = rule.action, partnerOf[entry.name] == nil else { continue }
+            for p in with.map({ substitute($0, caps) }) {
+                guard model.tensors[p] != nil else {
+                    throw MappingError.missingPartner(mapping: mapping.name, rule: rule.index, source: entry.name, partner: p)
+                }
+                guard partnerOf[p] == nil else { throw MappingError.partnerTaken(mapping: mapping.name, rule: rule.index, partner: p) }
+                partnerOf[p] = entry.name
+            }
+        }
+
+        var out = TensorStore()
+        var producedBy: [String: Int] = [:]
+        func produce(_ name: String, _ tensor: TensorRef, from sources: [TensorEntry], rule: Int?, transforms: [String]) throws {
+            if let earlier = producedBy[name] {
+                throw MappingError.duplicateTarget(mapping: mapping.name, target: name, rules: [earlier, rule ?? -1])
+            }
+            producedBy[name] = rule ?? -1
+            var prov = sources[0].provenance
+            prov.transforms += transforms
+            if sources.count > 1 { prov.sourceName = sources.map(\.provenance.sourceName).joined(separator: " + ") }
+            try out.add(TensorEntry(name: name, tensor: tensor, provenance: prov))
+            accounting.produced.append(.init(target: name, sources: sources.map(\.name), rule: rule))
+        }
+
+        for entry in model.tensors where partnerOf[entry.name] == nil {
+            guard let (rule, caps) = matches[entry.name] else {
+                accounting.unmapped.append(.init(name: entry.name, byteCount: entry.tensor.byteCount))
+                if allowUnmapped {
+                    try produce(entry.name, entry.tensor, from: [entry], rule: nil, transforms: ["unmapped: kept under its source name"])
+                }
+                continue
+            }
+            used.insert(rule.index)
+            do {
+                switch rule.action {
+                case let .rename(to, transpose, reshape, cast):
+                    let target = to.map { substitute($0, caps) } ?? entry.name
+                    var t = entry.tensor
+                    var steps: [String] = [to == nil ? "keep" : "rename \(entry.name) → \(target)"]
+                    if let transpose {
+                        t = try t.transposed(transpose, name: entry.name)
+                        steps.append("transpose \(transpose)")
+                    }
+                    if let reshape {
+                        t = try t.reshaped(reshape, name: entry.name)
+                        steps.append("reshape \(t.shape)")
+                    }
+                    if let cast, cast != t.dtype {
+                        steps.append("cast \(t.dtype.rawValue)→\(cast.rawValue)")
+                        t = try t.cast(to: cast, name: target, tally: tally)
+                    }
+                    try produce(target, t, from: [entry], rule: rule.index, transforms: steps)
+                case let .split(axis, into, sizes):
+                    let rank = entry.tensor.shape.rank
+                    let a = axis < 0 ? axis + rank : axis
+                    guard a >= 0, a < rank else { throw TransformError.badAxis(tensor: entry.name, axis: axis, rank: rank) }
+                    let total = entry.tensor.shape.dims[a]
+                    let partSizes = sizes ?? Array(repeating: total / into.count, count: into.count)
+                    if sizes == nil && total % into.count != 0 {
+                        throw TransformError.splitUneven(tensor: entry.name, axis: a, size: total, sizes: partSizes)
+                    }
+                    let parts = try entry.tensor.split(axis: a, sizes: partSizes, name: entry.name)
+                    for (i, (name, part)) in zip(into.map { substitute($0, caps) }, parts).enumerated() {
+                        try produce(name, part, from: [entry], rule: rule.index,
+                                    transforms: ["split axis \(a) sizes \(partSizes) part \(i + 1)/\(into.count) → \(name)"])
+                    }
+                case let .concat(with, axis, into):
+                    let partners = with.map { substitute($0, caps) }
+                    let all = [entry] + partners.compactMap { model.tensors[$0] }
+                    let rank = entry.tensor.shape.rank
+                    let a = axis < 0 ? axis + rank : axis
+                    let joined = try TensorRef.concatenated(all.map(\.tensor), axis: a, name: entry.name)
+                    let target = substitute(into, caps)
+                    try produce(target, joined, from: all, rule: rule.index,
+                                transforms: ["concat axis \(a) of [\(all.map(\.name).joined(separator: ", "))] → \(target)"])
+                case let .drop(reason):
+                    accounting.dropped.append(DroppedTensor(name: entry.name, reason: reason, byteCount: entry.tensor.byteCount,
+                                                            sourceFile: entry.provenance.sourceFile))
+                case .tie:
+                    break
+                }
+            } catch let error as TransformError {
+                throw MappingError.transform(mapping: mapping.name, rule: rule.index, source: entry.name, reason: error.localizedDescription)
+            }
+        }
+
+        for rule in rules {
+            guard case let .tie(name, to) = rule.action else { continue }
+            guard let target = out[to] else {
+                throw MappingError.tieTargetMissing(mapping: mapping.name, rule: rule.index, name: name, to: to)
+            }
+            used.insert(rule.index)
+            var prov = target.provenance
+            prov.transforms.append("tie \(name) = \(to)")
+            if let earlier = producedBy[name] {
+                throw MappingError.duplicateTarget(mapping: mapping.name, target: name, rules: [earlier, rule.index])
+            }
+            producedBy[name] = rule.index
+            try out.add(TensorEntry(name: name, tensor: target.tensor, provenance: prov))
+            accounting.produced.append(.init(target: name, sources: [to], rule: rule.index))
+        }
+
+        if !accounting.unmapped.isEmpty && !allowUnmapped {
+            throw MappingError.unmapped(mapping: mapping.name, names: accounting.unmapped.map(\.name))
+        }
+        for pattern in mapping.require {
+            let regex = try NSRegularExpression(pattern: pattern)
+            if !out.names.contains(where: { fullMatch(regex, $0) != nil }) {
+                throw MappingError.requirementUnmet(mapping: mapping.name, pattern: pattern)
+            }
+        }
+        accounting.unusedRules = rules.map(\.index).filter { !used.contains($0) }
+
+        var result = model
+        result.tensors = out
+        result.dropped += accounting.dropped
+        if !accounting.unmapped.isEmpty {
+            result.notes.append("\(accounting.unmapped.count) tensor(s) matched no rule of mapping \(mapping.name) and were kept under their source names")
+        }
+        return (result, accounting)
+    }
+
+    /// The captures ($0 whole, $1…) when `regex` matches all of `name`.
+    func fullMatch(_ regex: NSRegularExpression, _ name: String) -> [String]? {
+        let range = NSRange(name.startIndex..., in: name)
+        guard let m = regex.firstMatch(in: name, options: [.anchored], range: range), m.range == range else { return nil }
+        return (0..<m.numberOfRanges).map { i in
+            Range(m.range(at: i), in: name).map { String(name[$0]) } ?? ""
+        }
+    }
+
+    /// Replaces `$1`…`$9` with captures.
+    func substitute(_ template: String, _ captures: [String]) -> String {
+        var out = ""
+        var chars = template.makeIterator()
+        while let c = chars.next() {
+            if c == "$", let d = chars.next() {
+                if let i = d.wholeNumberValue, i < captures.count { out += captures[i] } else { out.append(c); out.append(d) }
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    func conditionsHold(_ when: [String: JSONValue], config: JSONValue) -> Bool {
+        when.allSatisfy { path, expected in
+            var v: JSONValue? = config
+            for key in path.split(separator: ".").map(String.init).drop(while: { $0 == "config" }) { v = v?[key] }
+            guard let actual = v else { return expected.isNull }
+            if let a = actual.doubleValue, let e = expected.doubleValue { return a == e }
+            return actual == expected
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import PorterCore
+import PorterMapping
+
+/// Target element type for `--dtype`.
+public enum DTypeChoice: String, Sendable, CaseIterable {
+    case keep, f32, f16, bf16
+
+    var dtype: DType? {
+        switch self {
+        case .keep: return nil
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        }
+    }
+}
+
+/// Everything `porter convert` needs to know.
+public struct ConvertRequest: Sendable {
+    public var source: URL
+    public var output: URL
+    /// Writer id (`safetensors`, `porter`, `pytorch`, `hf`, `keras-h5`).
+    public var to: String
+    /// Reader id, when detection should be skipped.
+    public var from: String?
+    /// Mapping name or file.
+    public var mapping: String?
+    public var dtype: DTypeChoice
+    public var maxShardSize: Int?
+    public var allowUnmapped: Bool
+    public var force: Bool
+    public var readOptions: [String: String]
+    public var writeOptions: [String: String]
+    public var progress: any ProgressSink
+
+    public init(source: URL, output: URL, to: String, from: String? = nil, mapping: String? = nil, dtype: DTypeChoice = .keep,
+                maxShardSize: Int? = nil, allowUnmapped: Bool = false, force: Bool = false,
+                readOptions: [String: String] = [:], writeOptions: [String: String] = [:], progress: any ProgressSink = SilentProgress()) {
+        self.source = source
+        self.output = output
+        self.to = to
+        self.from = from
+        self.mapping = mapping
+        self.dtype = dtype
+        self.maxShardSize = maxShardSize
+        self.allowUnmapped = allowUnmapped
+        self.force = force
+        self.readOptions = readOptions
+        self.writeOptions = writeOptions
+        self.progress = progress
+    }
+}
+
+/// What a conversion did.
+public struct ConvertResult: Sendable {
+    public var source: URL
+    public var output: URL
+    public var reader: FormatInfo
+    public var writer: FormatInfo
+    /// The model as read.
+    public var sourceModel: NeutralModel
+    /// The model as written (after mapping and casts).
+    public var convertedModel: NeutralModel
+    public var accounting: MappingAccounting?
+    /// Tensor name → values that overflowed to infinity in a cast.
+    public var overflows: [String: Int]
+    /// Bytes on disk of the output (file, or all files of the folder).
+    public var outputBytes: Int
+
+    /// One paragraph for a terminal.
+    public func summary() -> String {
+        var lines: [String] = []
+        let tensors = convertedModel.tensors
+        lines.append("converted \(source.path) (\(reader.name)) → \(output.path) (\(writer.name))")
+        lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) written")
+        if let accounting {
+            lines.append("  mapping \(accounting.mapping): \(accounting.produced.count) produced, \(accounting.dropped.count) dropped, \(accounting.unmapped.count) unmapped")
+        }
+        let dropped = convertedModel.dropped
+        if !dropped.isEmpty {
+            let bytes = dropped.reduce(0) { $0 + $1.byteCount }
+            lines.append("  dropped \(dropped.count) tensor(s), \(ByteCountText.format(bytes)):")
+            var byReason: [String: (Int, Int)] = [:]
+            for d in dropped { byReason[d.reason, default: (0, 0)].0 += 1; byReason[d.reason, default: (0, 0)].1 += d.byteCount }
+            for (reason, (n, b)) in byReason.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(n) × \(reason) (\(ByteCountText.format(b)))")
+            }
+        }
+        for (name, n) in overflows.sorted(by: { $0.key < $1.key }) {
+            lines.append("  warning: \(name): \(n) value(s) overflowed to infinity in the cast")
+        }
+        for note in convertedModel.notes { lines.append("  note: \(note)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Porter's operations as library calls: the CLI is a thin layer over these.
+public struct Pipeline: Sendable {
+    public var registry: FormatRegistry
+    public var mappingSearchPaths: [URL]
+
+    public init(registry: FormatRegistry = .porterDefault, mappingSearchPaths: [URL] = MappingLocations.searchPaths) {
+        self.registry = registry
+        self.mappingSearchPaths = mappingSearchPaths
+    }
+
+    /// Reads a model with the detected (or named) reader.
+    public func read(_ url: URL, format: String? = nil, options: ReadOptions = ReadOptions()) throws -> (FormatInfo, NeutralModel) {
+        let reader = try registry.reader(for: url, format: format)
+        return (reader.info, try reader.read(url, options: options))
+    }
+
+    public func inspect(_ url: URL, format: String? = nil, options: ReadOptions = ReadOptions()) throws -> InspectReport {
+        let (info, model) = try read(url, format: format, options: options)
+        return InspectReport(path: url.path, reader: info, model: model)
+    }
+
+    /// Reads, maps, casts and writes; output appears atomically or not at all.
+    public func convert(_ request: ConvertRequest) throws -> ConvertResult {
+        // Fail fast on what can be checked before reading anything.
+        let writer = try registry.writer(request.to)
+        if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
+            throw CoreError.outputExists(path: request.output.path)
+        }
+        let mapping = try request.mapping.map { try Mapping.load($0, searchPaths: mappingSearchPaths) }
+
+        let readOptions = ReadOptions(progress: request.progress, extra: request.readOptions)
+        let (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)
+        let tally = OverflowTally()
+        var model = source
+        var accounting: MappingAccounting?
+        if let mapping {
+            (model, accounting) = try MappingEngine(mapping).apply(to: model, allowUnmapped: request.allowUnmapped, tally: tally)
+        }
+        if let target = request.dtype.dtype {
+            model = try Self.cast(model, to: target, tally: tally)
+        }
+        let writeOptions = WriteOptions(progress: request.progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
+        try AtomicOutput.write(to: request.output, force: request.force) { temp in
+            try writer.write(model, to: temp, options: writeOptions)
+        }
+        return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
+                             sourceModel: source, convertedModel: model, accounting: accounting,
+                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output))
+    }
+
+    /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.
+    public static func cast(_ model: NeutralModel, to target: DType, tally: OverflowTally) throws -> NeutralModel {
+        var out = model
+        var store = TensorStore()
+        let aliases = model.tensors.aliases()
+        var castByName: [String: TensorRef] = [:]
+        for var entry in model.tensors {
+            if entry.tensor.dtype.isCastableFloat && entry.tensor.dtype != target {
+                let from = entry.tensor.dtype
+                if let original = aliases[entry.name], let shared = castByName[original] {
+                    entry.tensor = shared
+                } else {
+                    entry.tensor = try entry.tensor.cast(to: target, name: entry.name, tally: tally)
+                }
+                castByName[entry.name] = entry.tensor
+                entry.provenance.transforms.append("cast \(from.rawValue)→\(target.rawValue)")
+            }
+            try store.add(entry)
+        }
+        out.tensors = store
+        return out
+    }
+
+    static func diskBytes(_ url: URL) -> Int {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { return 0 }
+        if !isDir.boolValue { return (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0 }
+        var total = 0
+        if let e = fm.enumerator(atPath: url.path) {
+            for case let p as String in e {
+                total += (try? fm.attributesOfItem(atPath: url.appendingPathComponent(p).path)[.size] as? Int) ?? 0
+            }
+        }
+        return total
+    }
+}

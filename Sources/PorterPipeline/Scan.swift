@@ -1,0 +1,40 @@
+import Foundation
+import PorterCore
+import PorterPickle
+import PorterPyTorch
+
+extension Pipeline {
+    /// Inventories the pickles of a torch zip, legacy torch file or raw pickle without
+    /// unpickling anything, and classifies them (safe / review / dangerous).
+    public func scan(_ url: URL) throws -> PickleScanReport {
+        try PickleScanner.scan(url: url)
+    }
+}
+
+extension PickleScanReport {
+    /// Machine-readable form (`--json`).
+    public func json() throws -> String {
+        String(decoding: try JSONValue.encoder(pretty: true).encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// Human-readable form of `porter scan`.
+    public func text() -> String {
+        var out = "\(path)\n  format:  \(format)\n  verdict: \(verdict.rawValue)\n"
+        if !pickles.isEmpty { out += "  pickles: \(pickles.joined(separator: ", "))\n" }
+        if !findings.isEmpty {
+            out += "\nfindings\n"
+            for f in findings { out += "  [\(f.verdict.rawValue)] \(f.reason) (\(f.pickle.isEmpty ? "" : f.pickle + ", ")byte \(f.offset))\n" }
+        }
+        if !globals.isEmpty {
+            out += "\nglobals\n"
+            out += InspectReport.table(header: ["global", "class", "count", "first at"], rows: globals.map {
+                [$0.global, $0.classification, String($0.count), "\($0.pickle) byte \($0.firstOffset)"]
+            })
+        }
+        if !opcodeCounts.isEmpty {
+            out += "\nopcodes\n  " + opcodeCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ") + "\n"
+        }
+        if !notes.isEmpty { out += "\nnotes\n" + notes.map { "  \($0)\n" }.joined() }
+        return out
+    }
+}

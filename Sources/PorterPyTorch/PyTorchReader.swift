@@ -1,0 +1,129 @@
+import Foundation
+import PorterCore
+import PorterPickle
+
+/// Reads PyTorch checkpoints: `torch.save` zips, TorchScript archives, legacy files,
+/// and sharded `pytorch_model.bin.index.json` sets. Refuses files that name dangerous globals.
+public struct PyTorchReader: ModelReader {
+    public init() {}
+
+    public var info: FormatInfo {
+        FormatInfo(id: "pytorch", name: "PyTorch checkpoint", extensions: [".pt", ".pth", ".bin", ".ckpt", "pytorch_model.bin.index.json"],
+                   summary: "torch.save zip and legacy files, TorchScript archives, sharded .bin indexes; read by an allow-list pickle VM")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        if input.isDirectory { return .no }
+        if input.url.lastPathComponent.hasSuffix(".bin.index.json") { return .certain }
+        if input.headStarts(with: TorchCheckpoint.legacyMagic) { return .certain }
+        if input.headStarts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            // The first local header's name: torch writes data.pkl or data/<n> first.
+            guard input.head.count >= 30 else { return .no }
+            let n = Int(input.head[26]) | Int(input.head[27]) << 8
+            guard 30 + n <= input.head.count else { return .no }
+            let name = String(decoding: input.head[30..<(30 + n)], as: UTF8.self)
+            let leaf = name.split(separator: "/").dropFirst().joined(separator: "/")
+            if name == "data.pkl" || leaf == "data.pkl" || leaf.hasPrefix("data/") || leaf == "version" || leaf.hasPrefix(".data/") { return .certain }
+            return .no
+        }
+        if input.head.count >= 2, input.head[0] == 0x80, (2...5).contains(input.head[1]) { return .likely }
+        return .no
+    }
+
+    public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        if url.lastPathComponent.hasSuffix(".index.json") { return try PyTorchIndex.read(url) }
+        return try TorchCheckpoint.open(url).neutralModel()
+    }
+}
+
+/// Sharded checkpoints: `{"metadata": …, "weight_map": {tensor: shard file}}`.
+public enum PyTorchIndex {
+    public static func read(_ url: URL) throws -> NeutralModel {
+        let path = url.path
+        let json: JSONValue
+        do { json = try JSONValue.parse(Data(contentsOf: url)) } catch {
+            throw PyTorchError.badIndex(path: path, reason: "not JSON: \(error.localizedDescription)")
+        }
+        guard let map = json["weight_map"]?.objectValue else { throw PyTorchError.badIndex(path: path, reason: "no weight_map object") }
+        var shards: [String] = []
+        for (tensor, file) in map.sorted(by: { $0.key < $1.key }) {
+            guard let f = file.stringValue else { throw PyTorchError.badIndex(path: path, reason: "weight_map[\(tensor)] is not a file name") }
+            guard !f.contains("/"), f != "..", !f.isEmpty else { throw PyTorchError.badIndex(path: path, reason: "shard name \(f) must be a plain file name") }
+            if !shards.contains(f) { shards.append(f) }
+        }
+        let folder = url.deletingLastPathComponent()
+        var model = NeutralModel(sourceFormat: "pytorch", sourceFiles: [path])
+        if let meta = json["metadata"] { model.config = .object(["index_metadata": meta]) }
+        for shard in shards {
+            let shardURL = folder.appendingPathComponent(shard)
+            guard FileManager.default.fileExists(atPath: shardURL.path) else { throw PyTorchError.missingShard(path: path, shard: shard) }
+            let part = try TorchCheckpoint.open(shardURL).neutralModel()
+            model.sourceFiles.append(shardURL.path)
+            for e in part.tensors {
+                guard map[e.name]?.stringValue == shard else {
+                    model.notes.append("\(shard) holds \(e.name), which the index does not map to it; read anyway")
+                    if model.tensors[e.name] != nil { throw PyTorchError.duplicateName(path: path, name: e.name) }
+                    try model.tensors.add(e)
+                    continue
+                }
+                do { try model.tensors.add(e) } catch { throw PyTorchError.duplicateName(path: path, name: e.name) }
+            }
+            model.dropped += part.dropped
+            model.notes += part.notes.map { "\(shard): \($0)" }
+        }
+        for name in map.keys.sorted() where model.tensors[name] == nil {
+            throw PyTorchError.badIndex(path: path, reason: "tensor \(name) is mapped to \(map[name]?.stringValue ?? "?") but that shard does not hold it")
+        }
+        return model
+    }
+}
+
+extension PickleScanner {
+    /// Scans a torch zip (every `.pkl` entry), a legacy torch file (its pickles) or a raw
+    /// pickle file, and returns the inventory and verdict. Nothing is unpickled.
+    public static func scan(url: URL) throws -> PickleScanReport {
+        let file = try OpenFile(path: url.path)
+        let head = try file.read(offset: 0, count: min(16, file.size))
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            let zip = try ZipArchive(file: file)
+            let hasCode = zip.entries.contains { $0.name.contains("/code/") || $0.name.hasPrefix("code/") }
+            var report = PickleScanReport(path: url.path, format: hasCode ? "torchscript" : "torch-zip")
+            for e in zip.entries where e.name.hasSuffix(".pkl") || e.name.hasSuffix(".debug_pkl") {
+                guard e.size <= TorchCheckpoint.maxPickleBytes else {
+                    report.add(ScanFinding(verdict: .review, reason: "pickle entry larger than 1 GiB not scanned", pickle: e.name, offset: e.localHeaderOffset))
+                    continue
+                }
+                let bytes = try zip.read(e)
+                PickleScanner.scanPickle(bytes, name: e.name, into: &report)
+            }
+            if report.pickles.isEmpty {
+                report.add(ScanFinding(verdict: .review, reason: "zip archive without pickle entries", pickle: "", offset: 0))
+            }
+            if hasCode { report.notes.append("TorchScript code in code/ is not run by Porter (torch.jit.load would compile it)") }
+            return report
+        }
+        let bytes = try file.read(offset: 0, count: min(file.size, TorchCheckpoint.maxPickleBytes))
+        if head.starts(with: TorchCheckpoint.legacyMagic) {
+            return PickleScanner.scanPickleSequence(bytes, path: url.path, format: "torch-legacy", maxCount: 5)
+        }
+        var report = PickleScanner.scanPickleSequence(bytes, path: url.path)
+        if head.first != 0x80 {
+            report.add(ScanFinding(verdict: .review, reason: "not a recognised pickle, torch zip or legacy torch file", pickle: "", offset: 0))
+        }
+        return report
+    }
+}
+
+/// What `porter inspect` / `convert` call before reading a PyTorch input.
+public enum PyTorchSafety {
+    /// Throws `PyTorchError.dangerousFile` listing the reasons when the file's verdict is
+    /// dangerous. (The reader refuses dangerous globals on its own too.)
+    public static func refuseIfDangerous(_ url: URL) throws {
+        if url.lastPathComponent.hasSuffix(".json") { return }
+        let report = try PickleScanner.scan(url: url)
+        if report.verdict == .dangerous {
+            let reasons = report.findings.filter { $0.verdict == .dangerous }.map { "\($0.reason) at byte \($0.offset) of \($0.pickle)" }
+            throw PyTorchError.dangerousFile(path: url.path, findings: reasons)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import PorterCore
+import CBLAS
+
+/// What one run of a graph produced.
+public struct ExecutionResult: Sendable {
+    /// The graph's outputs by name.
+    public var outputs: [String: HostTensor]
+    /// Every node output in execution order (only when `captureIntermediates` was set),
+    /// for first-divergence search.
+    public var intermediates: [(node: String, op: String, output: String, value: HostTensor)]
+
+    public init(outputs: [String: HostTensor], intermediates: [(node: String, op: String, output: String, value: HostTensor)] = []) {
+        self.outputs = outputs
+        self.intermediates = intermediates
+    }
+}
+
+/// Executes a neutral `Graph` on the CPU in float32 (int64 for ids, masks and positions).
+///
+/// Weights the graph reads are loaded (and widened to float32) once, in `init`. Matrix
+/// products go through OpenBLAS; long elementwise loops are split across cores.
+public final class GraphExecutor: @unchecked Sendable {
+    public let graph: Graph
+    private let weights: [String: HostTensor]
+    /// For each node index, the values whose last reader is that node (freed after it).
+    private let releaseAfter: [[String]]
+    /// Execution plan with adjacent nodes fused where the intermediate has one reader.
+    private let fusedSteps: [FusedStep]
+
+    /// Set `PORTER_RUNTIME_PROFILE=1` to print wall time per op to stderr after each run.
+    private static let profiling = ProcessInfo.processInfo.environment["PORTER_RUNTIME_PROFILE"] == "1"
+
+    /// Ops this runtime implements (the op set of `docs/ops.md`).
+    public static var supportedOps: Set<String> { Set(Kernels.table.keys) }
+
+    /// Ops `graph` uses that the runtime lacks, sorted, each once.
+    public static func missingOps(in graph: Graph) -> [String] {
+        let supported = supportedOps
+        return Array(Set(graph.nodes.map(\.op)).subtracting(supported)).sorted()
+    }
+
+    /// Checks every op is implemented and every value a node reads exists, and loads the
+    /// weights the graph reads from `weights` (f16/bf16/f64 widened to float32).
+    public init(graph: Graph, weights: TensorStore) throws {
+        BLASThreads.configure()
+        self.graph = graph
+        var available = Set(graph.inputs.map(\.name))
+        var loaded: [String: HostTensor] = [:]
+        var lastUse: [String: Int] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            guard Kernels.table[node.op] != nil else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
+            for name in node.inputs where !name.isEmpty {
+                lastUse[name] = index
+                if available.contains(name) || loaded[name] != nil { continue }
+                guard let entry = weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
+                loaded[name] = try HostTensor(entry.tensor, name: name)
+            }
+            for name in node.outputs { available.insert(name) }
+        }
+        for output in graph.outputs where !available.contains(output.name) && loaded[output.name] == nil {
+            throw RuntimeError.missingOutput(name: output.name)
+        }
+        let kept = Set(graph.outputs.map(\.name))
+        var release = [[String]](repeating: [], count: graph.nodes.count)
+        for (name, index) in lastUse where !kept.contains(name) && loaded[name] == nil {
+            release[index].append(name)
+        }
+        self.weights = loaded
+        self.releaseAfter = release
+        self.fusedSteps = FusedStep.plan(graph)
+    }
+
+    /// Runs the graph on `inputs` (by graph input name). With `captureIntermediates`,
+    /// every node output is returned in execution order.
+    public func run(_ inputs: [String: HostTensor], captureIntermediates: Bool = false) throws -> ExecutionResult {
+        var values: [String: HostTensor] = [:]
+        for input in graph.inputs {
+            guard let value = inputs[input.name] else { throw RuntimeError.missingInput(name: input.name) }
+            guard value.storage.count == value.elementCount else {
+                throw RuntimeError.shapeMismatch(node: "input \(input.name)", op: "input", detail: "element count does not match the shape", shapes: [value.shape])
+            }
+            values[input.name] = value
+        }
+        var intermediates: [(node: String, op: String, output: String, value: HostTensor)] = []
+        var profile: [String: (seconds: Double, count: Int)] = [:]
+        let profiling = Self.profiling
+        // Fused steps skip storing values nobody else reads; capturing needs every value.
+        let steps = captureIntermediates ? graph.nodes.indices.map { FusedStep.node($0) } : fusedSteps
+        for step in steps {
+            let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            var done = false
+            if case .node = step {} else {
+                done = try runFused(step, values: &values)
+            }
+            for index in step.nodeIndices {
+                if !done { try runNode(index, values: &values, capture: captureIntermediates ? { intermediates.append($0) } : nil) }
+                for name in releaseAfter[index] { values.removeValue(forKey: name) }
+            }
+            if profiling {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                let label = step.label(graph)
+                profile[label, default: (0, 0)].seconds += seconds
+                profile[label, default: (0, 0)].count += 1
+            }
+        }
+        if profiling {
+            let lines = profile.sorted { $0.value.seconds > $1.value.seconds }
+                .map { "  \($0.key): \(String(format: "%.4f", $0.value.seconds)) s over \($0.value.count) nodes" }
+            FileHandle.standardError.write(Data(("runtime profile (PORTER_RUNTIME_PROFILE=1):\n" + lines.joined(separator: "\n") + "\n").utf8))
+        }
+        var outputs: [String: HostTensor] = [:]
+        for output in graph.outputs {
+            guard let value = values[output.name] ?? weights[output.name] else { throw RuntimeError.missingOutput(name: output.name) }
+            outputs[output.name] = value
+        }
+        return ExecutionResult(outputs: outputs, intermediates: intermediates)
+    }
+
+    /// The value `name` as node `node` reads it.
+    func value(_ name: String, for node: GraphNode, in values: [String: HostTensor]) throws -> HostTensor? {
+        if name.isEmpty { return nil }
+        guard let value = values[name] ?? weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
+        return value
+    }
+
+    private func runNode(_ index: Int, values: inout [String: HostTensor],
+                         capture: (((node: String, op: String, output: String, value: HostTensor)) -> Void)?) throws {
+        let node = graph.nodes[index]
+        guard let kernel = Kernels.table[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
+        let args = try node.inputs.map { try value($0, for: node, in: values) }
+        let results = try kernel(NodeContext(node: node, inputs: args))
+        guard results.count >= node.outputs.count else {
+            throw RuntimeError.badAttribute(node: node.name, attribute: "outputs", detail: "names \(node.outputs.count) outputs but the op made \(results.count)")
+        }
+        for (name, value) in zip(node.outputs, results) {
+            values[name] = value
+            capture?((node: node.name, op: node.op, output: name, value: value))
+        }
+    }
+}
+
+extension HostTensor.Storage {
+    var count: Int {
+        switch self {
+        case let .float(v): return v.count
+        case let .int64(v): return v.count
+        }
+    }
+}
+
+/// OpenBLAS thread count: `PORTER_BLAS_THREADS` or the number of active cores.
+enum BLASThreads {
+    private static let once: Void = {
+        let env = ProcessInfo.processInfo.environment["PORTER_BLAS_THREADS"].flatMap(Int.init)
+        openblas_set_num_threads(Int32(env ?? ProcessInfo.processInfo.activeProcessorCount))
+    }()
+    static func configure() { _ = once }
+}

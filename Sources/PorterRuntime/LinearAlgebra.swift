@@ -1,0 +1,195 @@
+import Foundation
+import PorterCore
+import CBLAS
+
+/// C[m×n] = op(A)·op(B) (+ β·C), row-major, through OpenBLAS.
+@inline(__always)
+func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1) {
+    if m == 0 || n == 0 { return }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Batched matrix product over the last two axes with broadcast leading axes.
+func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA: Bool, transB: Bool,
+                   ctx: NodeContext, alpha: Float = 1) throws -> HostTensor {
+    guard sa.count >= 2, sb.count >= 2 else { throw ctx.shapeError("matmul needs rank ≥ 2 operands", [sa, sb]) }
+    let (ar, br) = (sa.count, sb.count)
+    let m = transA ? sa[ar - 1] : sa[ar - 2]
+    let ka = transA ? sa[ar - 2] : sa[ar - 1]
+    let kb = transB ? sb[br - 1] : sb[br - 2]
+    let n = transB ? sb[br - 2] : sb[br - 1]
+    guard ka == kb else { throw ctx.shapeError("inner dimensions differ (\(ka) vs \(kb))", [sa, sb]) }
+    let batchA = Array(sa.dropLast(2)), batchB = Array(sb.dropLast(2))
+    guard let batch = broadcastShapes(batchA, batchB) else { throw ctx.shapeError("batch axes do not broadcast", [sa, sb]) }
+    let batchCount = batch.reduce(1, *)
+    var out: [Float] = uninitialized(batchCount * m * n)
+    let lda = sa[ar - 1], ldb = sb[br - 1]
+    let matA = sa[ar - 2] * sa[ar - 1], matB = sb[br - 2] * sb[br - 1]
+    // One large GEMM when B is shared and A's rows stack (x · W).
+    if batchB.reduce(1, *) == 1 && !transA && batchA == batch {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
+            sgemm(transA: false, transB: transB, m: batchCount * m, n: n, k: ka, a: pa.baseAddress!, lda: lda,
+                  b: pb.baseAddress!, ldb: ldb, beta: 0, c: po.baseAddress!, ldc: n, alpha: alpha)
+        } } }
+        return HostTensor(shape: batch + [m, n], floats: out)
+    }
+    let strideA = broadcastStrides(batchA, to: batch), strideB = broadcastStrides(batchB, to: batch)
+    func offsets(_ index: Int) -> (Int, Int) {
+        var rem = index, oa = 0, ob = 0
+        for axis in stride(from: batch.count - 1, through: 0, by: -1) {
+            let i = rem % batch[axis]
+            rem /= batch[axis]
+            oa += i * strideA[axis]
+            ob += i * strideB[axis]
+        }
+        return (oa * matA, ob * matB)
+    }
+    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
+        nonisolated(unsafe) let (pa, pb, po) = (pa, pb, po)
+        // Small products: one thread each, batches split across cores.
+        parallelChunks(batchCount, minimumPerChunk: max(1, (1 << 18) / max(1, m * n * ka))) { range in
+            for i in range {
+                let (oa, ob) = offsets(i)
+                sgemm(transA: transA, transB: transB, m: m, n: n, k: ka, a: pa.baseAddress! + oa, lda: lda,
+                      b: pb.baseAddress! + ob, ldb: ldb, beta: 0, c: po.baseAddress! + i * m * n, ldc: n, alpha: alpha)
+            }
+        }
+    } } }
+    return HostTensor(shape: batch + [m, n], floats: out)
+}
+
+/// y = x·Wᵀ + b (`out_in`) or x·W + b (`in_out`) over the last axis.
+func linearForward(x: [Float], xShape: [Int], weight: [Float], wShape: [Int], bias: [Float]?, outIn: Bool,
+                   ctx: NodeContext) throws -> HostTensor {
+    guard let inFeatures = xShape.last, wShape.count == 2 else { throw ctx.shapeError("linear needs x of rank ≥ 1 and a 2-D weight", [xShape, wShape]) }
+    let (outF, inF) = outIn ? (wShape[0], wShape[1]) : (wShape[1], wShape[0])
+    guard inF == inFeatures else { throw ctx.shapeError("weight expects \(inF) input features, x has \(inFeatures)", [xShape, wShape]) }
+    if let bias, bias.count != outF { throw ctx.shapeError("bias has \(bias.count) elements, expected \(outF)", [xShape, wShape, [bias.count]]) }
+    let rows = xShape.dropLast().reduce(1, *)
+    var out: [Float] = bias == nil && inF > 0 ? uninitialized(rows * outF) : [Float](repeating: 0, count: rows * outF)
+    if let bias {
+        out.withUnsafeMutableBufferPointer { po in
+            bias.withUnsafeBufferPointer { pb in
+                for r in 0..<rows { (po.baseAddress! + r * outF).update(from: pb.baseAddress!, count: outF) }
+            }
+        }
+    }
+    if inF > 0 {
+        x.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in out.withUnsafeMutableBufferPointer { po in
+            sgemm(transA: false, transB: outIn, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
+                  b: pw.baseAddress!, ldb: outIn ? inF : outF, beta: bias == nil ? 0 : 1, c: po.baseAddress!, ldc: outF)
+        } } }
+    }
+    return HostTensor(shape: Array(xShape.dropLast()) + [outF], floats: out)
+}
+
+/// Views `shape` around `axis` as [outer, length, inner].
+func around(_ shape: [Int], axis: Int) -> (outer: Int, length: Int, inner: Int) {
+    (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
+}
+
+func softmax(_ x: [Float], shape: [Int], axis: Int) -> [Float] {
+    let (outer, length, inner) = around(shape, axis: axis)
+    var out: [Float] = uninitialized(x.count)
+    if length == 0 { return out }
+    x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
+        nonisolated(unsafe) let (p, o) = (p, o)
+        parallelChunks(outer * inner, minimumPerChunk: max(1, 8192 / length)) { lanes in
+            for lane in lanes {
+                let base = (lane / inner) * length * inner + lane % inner
+                var maxValue = -Float.infinity
+                for j in 0..<length { maxValue = max(maxValue, p[base + j * inner]) }
+                if maxValue == -.infinity { maxValue = 0 }
+                var sum: Float = 0
+                for j in 0..<length {
+                    let e = expf(p[base + j * inner] - maxValue)
+                    o[base + j * inner] = e
+                    sum += e
+                }
+                let inv = 1 / sum
+                for j in 0..<length { o[base + j * inner] *= inv }
+            }
+        }
+    } }
+    return out
+}
+
+let linearAlgebraKernels: [String: Kernel] = [
+    "matmul": { ctx in
+        try ctx.requireInputs(2...2)
+        let (sa, a) = try ctx.floats(0)
+        let (sb, b) = try ctx.floats(1)
+        return [try batchedMatmul(a, sa, b, sb, transA: try ctx.bool("transpose_a", default: false),
+                                  transB: try ctx.bool("transpose_b", default: false), ctx: ctx)]
+    },
+    "linear": { ctx in
+        try ctx.requireInputs(2...3)
+        let (sx, x) = try ctx.floats(0)
+        let (sw, w) = try ctx.floats(1)
+        var bias: [Float]? = nil
+        if ctx.optionalInput(2) != nil { bias = try ctx.floats(2).values }
+        let layout = try ctx.string("weight_layout", default: "out_in")
+        guard layout == "out_in" || layout == "in_out" else { throw ctx.bad("weight_layout", "is '\(layout)'; expected \"out_in\" or \"in_out\"") }
+        return [try linearForward(x: x, xShape: sx, weight: w, wShape: sw, bias: bias, outIn: layout == "out_in", ctx: ctx)]
+    },
+    "mean": { ctx in
+        try ctx.requireInputs(1...1)
+        let (shape, x) = try ctx.floats(0)
+        let axes = Set(try (ctx.intList("axes") ?? Array(shape.indices)).map { try ctx.axis($0, rank: shape.count, key: "axes") })
+        let keep = try ctx.bool("keepdims", default: false)
+        let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+        let outStrides = broadcastStrides(kept, to: shape)
+        var sums = [Double](repeating: 0, count: kept.reduce(1, *))
+        let inStrides = stridesOf(shape)
+        for (i, v) in x.enumerated() {
+            var dst = 0
+            for axis in shape.indices { dst += (i / inStrides[axis]) % shape[axis] * outStrides[axis] }
+            sums[dst] += Double(v)
+        }
+        let n = Double(axes.reduce(1) { $0 * shape[$1] })
+        let values = sums.map { Float($0 / n) }
+        let outShape = keep ? kept : shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
+        return [HostTensor(shape: outShape, floats: values)]
+    },
+    "softmax": { ctx in
+        try ctx.requireInputs(1...1)
+        let (shape, x) = try ctx.floats(0)
+        let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: shape.count)
+        return [HostTensor(shape: shape, floats: softmax(x, shape: shape, axis: axis))]
+    },
+    "layer_norm": { ctx in
+        try ctx.requireInputs(1...3)
+        let (shape, x) = try ctx.floats(0)
+        let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: shape.count)
+        let epsilon = Float(try ctx.double("epsilon", default: 1e-5))
+        let width = shape[axis...].reduce(1, *)
+        let rows = width == 0 ? 0 : x.count / width
+        let gamma = ctx.optionalInput(1) != nil ? try ctx.floats(1).values : nil
+        let beta = ctx.optionalInput(2) != nil ? try ctx.floats(2).values : nil
+        for p in [gamma, beta].compactMap({ $0 }) where p.count != width {
+            throw ctx.shapeError("scale/shift have \(p.count) elements, the normalised axes \(width)", [shape, [p.count]])
+        }
+        var out: [Float] = uninitialized(x.count)
+        let one = [Float](repeating: 1, count: width), zero = [Float](repeating: 0, count: width)
+        let g = gamma ?? one, b = beta ?? zero
+        x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in g.withUnsafeBufferPointer { pg in b.withUnsafeBufferPointer { pb in
+            nonisolated(unsafe) let (p, o, pg, pb) = (p, o, pg, pb)
+            parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(width, 1))) { range in
+                for r in range {
+                    let base = r * width
+                    var sum: Float = 0
+                    for j in 0..<width { sum += p[base + j] }
+                    let mean = sum / Float(width)
+                    var sq: Float = 0
+                    for j in 0..<width { let d = p[base + j] - mean; sq += d * d }
+                    let inv = 1 / sqrtf(sq / Float(width) + epsilon)
+                    for j in 0..<width { o[base + j] = (p[base + j] - mean) * inv * pg[j] + pb[j] }
+                }
+            }
+        } } } }
+        return [HostTensor(shape: shape, floats: out)]
+    },
+]

@@ -1,0 +1,44 @@
+import Foundation
+import PorterTestSupport
+
+/// Runs the built `porter` executable and captures what it prints.
+struct CLIRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum CLI {
+    /// The `porter` binary beside this test bundle (SwiftPM puts products together).
+    static var executable: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("porter")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/porter")
+    }
+
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> CLIRun {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Replaces machine-specific paths so output can be compared with goldens.
+    static func normalised(_ text: String, replacing paths: [String: String] = [:]) -> String {
+        var t = text
+        for (path, token) in paths.sorted(by: { $0.key.count > $1.key.count }) { t = t.replacingOccurrences(of: path, with: token) }
+        return t.replacingOccurrences(of: Fixtures.repositoryRoot.path, with: "<repo>")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import PorterCore
+import PorterRuntime
+import Testing
+
+@Suite struct ElementwiseOpTests {
+    @Test func addBroadcastsTrailingAndLeadingAxes() throws {
+        let a = f([2, 3], [1, 2, 3, 4, 5, 6])
+        expectClose(try run1("add", [a, f([3], [10, 20, 30])]), [2, 3], [11, 22, 33, 14, 25, 36])
+        expectClose(try run1("add", [a, f([2, 1], [100, 200])]), [2, 3], [101, 102, 103, 204, 205, 206])
+        expectClose(try run1("add", [f([2, 1], [1, 2]), f([1, 3], [10, 20, 30])]), [2, 3], [11, 21, 31, 12, 22, 32])
+        expectClose(try run1("add", [f([], [5]), a]), [2, 3], [6, 7, 8, 9, 10, 11])
+    }
+
+    @Test func arithmeticOnInt64StaysInt64() throws {
+        let r = try run1("add", [i([3], [1, 2, 3]), i([1], [10])])
+        #expect(r.int64s == [11, 12, 13])
+        #expect(try run1("mul", [i([2], [3, 4]), i([2], [5, 6])]).int64s == [15, 24])
+        // Mixed int64 and float computes in float.
+        expectClose(try run1("add", [i([2], [1, 2]), f([2], [0.5, 0.25])]), [2], [1.5, 2.25])
+    }
+
+    @Test func subMulDiv() throws {
+        let a = f([2, 2], [1, 2, 3, 4])
+        expectClose(try run1("sub", [a, f([2], [1, 10])]), [2, 2], [0, -8, 2, -6])
+        expectClose(try run1("mul", [a, f([2, 1], [2, -1])]), [2, 2], [2, 4, -3, -4])
+        expectClose(try run1("div", [a, f([], [4])]), [2, 2], [0.25, 0.5, 0.75, 1])
+    }
+
+    @Test func shapesThatDoNotBroadcastNameTheNode() throws {
+        do {
+            _ = try run1("add", [f([2, 3], [Float](repeating: 0, count: 6)), f([2], [1, 2])])
+            Issue.record("expected an error")
+        } catch let e as RuntimeError {
+            #expect(e == .shapeMismatch(node: "node", op: "add", detail: "operands do not broadcast", shapes: [[2, 3], [2]]))
+            #expect(e.localizedDescription.contains("node node (add)"))
+        }
+    }
+
+    @Test func unaryFunctions() throws {
+        let x = f([4], [-2, -0.5, 0.5, 1])
+        expectClose(try run1("neg", [x]), [4], [2, 0.5, -0.5, -1])
+        expectClose(try run1("relu", [x]), [4], [0, 0, 0.5, 1])
+        expectClose(try run1("relu6", [f([3], [-1, 3, 7])]), [3], [0, 3, 6])
+        expectClose(try run1("exp", [f([2], [0, 1])]), [2], [1, 2.7182817])
+        expectClose(try run1("sqrt", [f([2], [4, 2])]), [2], [2, 1.4142135])
+        expectClose(try run1("rsqrt", [f([2], [4, 0.25])]), [2], [0.5, 2])
+        expectClose(try run1("erf", [f([3], [0, 0.5, -1])]), [3], [0, 0.5204999, -0.8427008])
+        expectClose(try run1("tanh", [f([2], [0, 0.5])]), [2], [0, 0.46211716])
+        expectClose(try run1("sigmoid", [f([3], [0, 2, -2])]), [3], [0.5, 0.880797, 0.119203])
+        expectClose(try run1("silu", [f([2], [1, -1])]), [2], [0.7310586, -0.26894143])
+        expectClose(try run1("identity", [x]), [4], [-2, -0.5, 0.5, 1])
+        expectClose(try run1("scale", [x], ["factor": 2.5]), [4], [-5, -1.25, 1.25, 2.5])
+    }
+
+    @Test func geluErfAndTanhForms() throws {
+        let x = f([3], [1, -1, 2])
+        // 0.5·x·(1 + erf(x/√2))
+        expectClose(try run1("gelu", [x]), [3], [0.8413447, -0.15865526, 1.9544997])
+        expectClose(try run1("gelu", [x], ["approximate": "none"]), [3], [0.8413447, -0.15865526, 1.9544997])
+        // 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
+        expectClose(try run1("gelu", [x], ["approximate": "tanh"]), [3], [0.841192, -0.158808, 1.9545977])
+        #expect(throws: RuntimeError.self) { try run1("gelu", [x], ["approximate": "fast"]) }
+    }
+
+    @Test func castAndNotEqual() throws {
+        let c = try run1("cast", [f([3], [1.9, -1.9, 3])], ["dtype": "i64"])
+        #expect(c.int64s == [1, -1, 3])
+        let back = try run1("cast", [i([2], [7, -2])], ["dtype": "f32"])
+        #expect(back.floats == [7, -2])
+        #expect(try run1("not_equal", [i([4], [5, 1, 1, 3])], ["value": 1]).int64s == [1, 0, 0, 1])
+    }
+
+    @Test func floatOnlyOpsRejectInt64() throws {
+        #expect(throws: RuntimeError.self) { try run1("exp", [i([1], [1])]) }
+    }
+}
