@@ -80,6 +80,22 @@ import Testing
         #expect(throws: TensorFlowError.self) { try table.blockEntries(block) }
     }
 
+    /// A snappy-compressed block (type 1) with a valid checksum is refused by name.
+    @Test func compressedBlockIsRefused() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tf-snappy")
+        var file: [UInt8] = [0x61, 0x62, 0x63, 0x01]  // contents "abc", type 1 (snappy)
+        let crc = CRC32C.mask(CRC32C.checksum(file))
+        withUnsafeBytes(of: crc.littleEndian) { file += $0 }
+        var footer: [UInt8] = [0x00, 0x00, 0x00, 0x03]  // metaindex (0, 0), index (0, 3)
+        footer += [UInt8](repeating: 0, count: 40 - footer.count)
+        withUnsafeBytes(of: SSTable.magic.littleEndian) { footer += $0 }
+        try Data(file + footer).write(to: dir.appendingPathComponent("model.ckpt.index"))
+        #expect { try TensorBundle(prefix: dir.appendingPathComponent("model.ckpt").path) } throws: { error in
+            guard case let TensorFlowError.unsupportedCompression(_, offset, type) = error else { return false }
+            return offset == 0 && type == 1 && error.localizedDescription.contains("snappy")
+        }
+    }
+
     @Test func sliceKeyEncoding() {
         // Small signed numbers are one byte: 0x80 ^ value (so -1 is 0x7f).
         var out: [UInt8] = []

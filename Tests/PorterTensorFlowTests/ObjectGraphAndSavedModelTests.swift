@@ -110,6 +110,19 @@ import Testing
         #expect(depthwise.inputs[1] == "dw/depthwise_kernel")
     }
 
+    /// A SavedModel using ops outside the subset: no graph, the missing ops listed, weights still read.
+    @Test func beyondTheOpSubset() throws {
+        let model = try TensorFlowSavedModelReader().read(Fixtures.url("tensorflow/beyond_ops"), options: ReadOptions())
+        #expect(model.graph == nil)
+        let tfOps = Set((Expected.json["beyond_ops_graph_ops"]?.arrayValue ?? []).compactMap(\.stringValue))
+        #expect(tfOps.contains("Cumsum") && tfOps.contains("Square"))
+        let missing = (model.metadata["tensorflow.graph.missing_ops"] ?? "").components(separatedBy: ", ")
+        #expect(Set(missing) == tfOps.subtracting(SavedModelGraphImporter.supportedOps))
+        #expect(model.notes.contains { $0.contains("Cumsum") && $0.contains("weights level") })
+        let w = try #require(model.tensors["w"])
+        #expect(try tensorDigest(w.tensor) == Expected.bundle("beyond_ops/variables/variables")[w.provenance.sourceName]?["sha256"]?.stringValue)
+    }
+
     @Test func malformedSavedModel() throws {
         let dir = try Fixtures.scratchDirectory("porter-tf-sm")
         try Data([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01]).write(to: dir.appendingPathComponent("saved_model.pb"))
