@@ -55,7 +55,7 @@ let package = Package(
             exclude: ["Protos"]
         ),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
-            "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterSafetensors",
+            "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors",
         ]),
 
         // PyTorch checkpoints: the allow-list pickle VM and scanner; torch zip / legacy / TorchScript
