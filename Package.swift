@@ -49,13 +49,15 @@ let package = Package(
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
         // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
+        // CSnappy is libsnappy (Debian libsnappy-dev) for snappy-compressed table blocks.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "PorterTensorFlow",
-            dependencies: ["PorterCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["PorterCore", "CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
-            "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors",
+            "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
         ]),
 
         // PyTorch checkpoints: the allow-list pickle VM and scanner; torch zip / legacy / TorchScript
