@@ -29,6 +29,13 @@ import Testing
         #expect(model.tensors.count + model.dropped.count == Expected.bundle("object/ckpt-1").count)
     }
 
+    @Test func bertConfigBesideTheCheckpointBecomesTheConfig() throws {
+        let model = try TensorFlowCheckpointReader().read(Fixtures.url("tensorflow/bert_tf1/bert_model.ckpt"), options: ReadOptions())
+        #expect(model.config["model_type"]?.stringValue == "bert")
+        #expect(model.config["hidden_size"] == (try Fixtures.json("tensorflow/bert_tf1/bert_config.json"))["hidden_size"])
+        #expect(model.tensors["global_step"]?.tensor.dtype == .i64)
+    }
+
     @Test func nameBasedCheckpointKeepsNames() throws {
         let bundle = try TensorBundle(prefix: Expected.prefix("bert_tf1/bert_model.ckpt"))
         let naming = try CheckpointNaming(bundle: bundle)
