@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
 
+
         // PyTorch checkpoints: the allow-list pickle VM and scanner; torch zip / legacy / TorchScript
         // readers and the PyTorch writer. CZlib is zlib (Debian zlib1g-dev) for deflated zip entries and CRC-32.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -85,11 +86,15 @@ let package = Package(
         .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
         .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
+        // CSnappy is libsnappy (Debian libsnappy-dev) for snappy-compressed table blocks.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "PorterTensorFlow",
-            dependencies: ["PorterCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["PorterCore", "CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
-        .testTarget(name: "PorterTensorFlowTests", dependencies: ["PorterTensorFlow", "PorterCore", "PorterTestSupport"]),
+        .testTarget(name: "PorterTensorFlowTests", dependencies: [
+            "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
+        ]),
     ]
 )

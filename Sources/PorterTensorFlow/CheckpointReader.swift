@@ -73,6 +73,30 @@ public struct TensorFlowCheckpointReader: ModelReader {
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         let bundle = try TensorBundle(prefix: try Self.prefix(for: url))
         let naming = try CheckpointNaming(bundle: bundle)
-        return try bundle.neutralModel(sourceFormat: info.id, naming: naming, progress: options.progress)
+        var model = try bundle.neutralModel(sourceFormat: info.id, naming: naming, progress: options.progress)
+        try Self.attachSiblingConfig(to: &model, prefix: bundle.prefix)
+        return model
+    }
+
+    /// Google's BERT releases ship `bert_config.json` beside the checkpoint: it becomes the
+    /// model config (with `model_type: bert`), so a BERT mapping can produce a transformers folder.
+    static func attachSiblingConfig(to model: inout NeutralModel, prefix: String) throws {
+        let folder = URL(fileURLWithPath: prefix).deletingLastPathComponent()
+        let url = folder.appendingPathComponent("bert_config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let file = try OpenFile(path: url.path)
+        guard file.size <= 1 << 20 else {
+            model.notes.append("\(url.path): \(file.size) bytes, too large for a config; ignored")
+            return
+        }
+        guard case var .object(config)? = try? JSONValue.parse(Data(try file.read(offset: 0, count: file.size))) else {
+            model.notes.append("\(url.path) is not a JSON object; ignored")
+            return
+        }
+        if config["model_type"] == nil { config["model_type"] = "bert" }
+        if config["architectures"] == nil { config["architectures"] = ["BertModel"] }
+        model.config = .object(config)
+        model.sourceFiles.append(url.path)
+        model.notes.append("config read from \(url.lastPathComponent)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import CSnappy
 
 /// A position and length inside a table file (LevelDB's `BlockHandle`).
 struct BlockHandle: Equatable {
@@ -89,10 +90,39 @@ struct SSTable {
         guard stored == computed else {
             throw TensorFlowError.blockChecksumMismatch(file: name, blockOffset: handle.offset, stored: stored, computed: computed)
         }
-        guard type == 0 else {
+        switch type {
+        case 0:
+            return ByteReader(Array(bytes[0..<handle.size]), source: name, baseOffset: handle.offset)
+        case 1:
+            return ByteReader(try snappyDecompress(Array(bytes[0..<handle.size]), blockOffset: handle.offset),
+                              source: "\(name) (snappy block at byte \(handle.offset))", baseOffset: 0)
+        default:
             throw TensorFlowError.unsupportedCompression(file: name, blockOffset: handle.offset, type: type)
         }
-        return ByteReader(Array(bytes[0..<handle.size]), source: name, baseOffset: handle.offset)
+    }
+
+    /// Uncompresses a snappy block with libsnappy, capped at `maxBlockSize`.
+    func snappyDecompress(_ compressed: [UInt8], blockOffset: Int) throws -> [UInt8] {
+        var length = 0
+        let ok = compressed.withUnsafeBufferPointer { src in
+            src.withMemoryRebound(to: CChar.self) { snappy_uncompressed_length($0.baseAddress, $0.count, &length) == SNAPPY_OK }
+        }
+        guard ok, length <= Self.maxBlockSize else {
+            throw TensorFlowError.malformedBlock(file: name, offset: blockOffset, reason: ok ? "snappy block expands to \(length) bytes, over the cap" : "snappy data is corrupt")
+        }
+        var out = [UInt8](repeating: 0, count: length)
+        var produced = length
+        let status = compressed.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                src.withMemoryRebound(to: CChar.self) { s in
+                    dst.withMemoryRebound(to: CChar.self) { d in snappy_uncompress(s.baseAddress, s.count, d.baseAddress, &produced) }
+                }
+            }
+        }
+        guard status == SNAPPY_OK, produced == length else {
+            throw TensorFlowError.malformedBlock(file: name, offset: blockOffset, reason: "snappy data is corrupt")
+        }
+        return out
     }
 
     /// Decodes a block's prefix-compressed entries and checks its restart array.
@@ -105,7 +135,7 @@ struct SSTable {
         try tail.seek(to: size - 4)
         let restartCount = Int(try tail.readLE(UInt32.self))
         let (restartBytes, o) = restartCount.multipliedReportingOverflow(by: 4)
-        guard !o, restartBytes <= size - 4, restartCount >= 1 || size == 4 else {
+        guard !o, restartBytes <= size - 4 else {
             throw fail("\(restartCount) restart points do not fit in \(size) bytes")
         }
         let entriesEnd = size - 4 - restartBytes
@@ -133,7 +163,7 @@ struct SSTable {
             key = Array(key[0..<shared]) + Array(try r.readBytes(unshared))
             out.append((key, Array(try r.readBytes(valueLength))))
         }
-        for p in restarts where !starts.contains(p) {
+        for p in restarts where !starts.contains(p) && !(p == 0 && entriesEnd == 0) {  // an empty block restarts at 0
             throw fail("restart point \(p) is not the start of an entry")
         }
         return out

@@ -42,7 +42,7 @@ extension TensorFlowError: LocalizedError {
         case let .malformedBlock(file, offset, reason):
             return "\(file): malformed table block at byte \(offset): \(reason)"
         case let .unsupportedCompression(file, offset, type):
-            return "\(file): the table block at byte \(offset) is compressed (type \(type)\(type == 1 ? ", snappy" : "")); Porter reads only uncompressed tensor bundles, which is what TensorFlow writes"
+            return "\(file): the table block at byte \(offset) uses compression type \(type); Porter reads uncompressed (0) and snappy (1) blocks only"
         case let .malformedEntry(file, key, reason):
             return "\(file): index entry '\(key)': \(reason)"
         case let .missingShard(file):

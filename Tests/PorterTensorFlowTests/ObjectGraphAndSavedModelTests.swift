@@ -29,6 +29,13 @@ import Testing
         #expect(model.tensors.count + model.dropped.count == Expected.bundle("object/ckpt-1").count)
     }
 
+    @Test func bertConfigBesideTheCheckpointBecomesTheConfig() throws {
+        let model = try TensorFlowCheckpointReader().read(Fixtures.url("tensorflow/bert_tf1/bert_model.ckpt"), options: ReadOptions())
+        #expect(model.config["model_type"]?.stringValue == "bert")
+        #expect(model.config["hidden_size"] == (try Fixtures.json("tensorflow/bert_tf1/bert_config.json"))["hidden_size"])
+        #expect(model.tensors["global_step"]?.tensor.dtype == .i64)
+    }
+
     @Test func nameBasedCheckpointKeepsNames() throws {
         let bundle = try TensorBundle(prefix: Expected.prefix("bert_tf1/bert_model.ckpt"))
         let naming = try CheckpointNaming(bundle: bundle)
@@ -108,6 +115,19 @@ import Testing
         let depthwise = try #require(graph.nodes.first { $0.attributes["kernel_layout"] == "HWIM" })
         #expect(depthwise.attributes["groups"] == 4)
         #expect(depthwise.inputs[1] == "dw/depthwise_kernel")
+    }
+
+    /// A SavedModel using ops outside the subset: no graph, the missing ops listed, weights still read.
+    @Test func beyondTheOpSubset() throws {
+        let model = try TensorFlowSavedModelReader().read(Fixtures.url("tensorflow/beyond_ops"), options: ReadOptions())
+        #expect(model.graph == nil)
+        let tfOps = Set((Expected.json["beyond_ops_graph_ops"]?.arrayValue ?? []).compactMap(\.stringValue))
+        #expect(tfOps.contains("Cumsum") && tfOps.contains("Square"))
+        let missing = (model.metadata["tensorflow.graph.missing_ops"] ?? "").components(separatedBy: ", ")
+        #expect(Set(missing) == tfOps.subtracting(SavedModelGraphImporter.supportedOps))
+        #expect(model.notes.contains { $0.contains("Cumsum") && $0.contains("weights level") })
+        let w = try #require(model.tensors["w"])
+        #expect(try tensorDigest(w.tensor) == Expected.bundle("beyond_ops/variables/variables")[w.provenance.sourceName]?["sha256"]?.stringValue)
     }
 
     @Test func malformedSavedModel() throws {
