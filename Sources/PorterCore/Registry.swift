@@ -38,9 +38,15 @@ public struct ProbeInput: Sendable {
 
     public static let headLength = 4096
 
-    /// Reads what a probe needs from disk.
+    /// Reads what a probe needs from disk. A path that does not exist but names a
+    /// checkpoint prefix (TensorFlow's `model.ckpt` for `model.ckpt.index` + data shards)
+    /// is probed through its `.index` file.
     public static func load(_ url: URL) throws -> ProbeInput {
         var isDir: ObjCBool = false
+        let index = URL(fileURLWithPath: url.path + ".index")
+        if !FileManager.default.fileExists(atPath: url.path), FileManager.default.fileExists(atPath: index.path) {
+            return try load(index)
+        }
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw CoreError.cannotOpen(path: url.path, reason: "no such file or folder")
         }

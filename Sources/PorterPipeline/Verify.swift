@@ -80,7 +80,21 @@ extension Pipeline {
         }
         var options = Verifier.Options(atol: request.atol, rtol: request.rtol)
         options.createdAt = request.timestamped ? Verifier.timestamp() : nil
-        var report = Verifier(options: options).verify(source: source, converted: converted, reference: reference, summary: summary)
+        // A graph stored with the source (Keras, SavedModel) reads the source's weight
+        // names; when the output format stores no graph and a mapping renamed or relaid the
+        // weights, no graph can run the converted model: the forward level does not apply.
+        var sourceForVerifier = source
+        var forwardNotApplicable: String?
+        if source.graph != nil, converted.graph == nil, converted.config["model_type"] == nil {
+            sourceForVerifier.graph = nil
+            forwardNotApplicable = "the output format stores no graph and the weights no longer carry the names the source graph reads, "
+                + "so no graph can run the converted model; verified at the weights level"
+        }
+        var report = Verifier(options: options).verify(source: sourceForVerifier, converted: converted, reference: reference, summary: summary)
+        if let reason = forwardNotApplicable, report.forward.status == .skipped {
+            report.forward.reason = reason
+            report.notes = report.notes.filter { !$0.hasPrefix("forward level skipped") } + ["forward level not applicable: \(reason)"]
+        }
         report.source.path = sourcePath.path
         report.converted.path = convertedPath.path
         if let dir = request.reportDirectory {

@@ -112,6 +112,21 @@ public struct Verifier: Sendable {
                                   reference: referenceLevel, notes: notes)
     }
 
+    /// A reference recorded as plain `input` / `output` (Keras and SavedModel fixtures)
+    /// binds to a graph with exactly one input / one output of another name.
+    static func bindingGenericNames(_ reference: ReferenceOutputs, to graph: Graph) -> ReferenceOutputs {
+        var store = TensorStore()
+        for var entry in reference.tensors {
+            if entry.name == "input", graph.inputs.count == 1, reference.tensors[graph.inputs[0].name] == nil {
+                entry.name = graph.inputs[0].name
+            } else if entry.name == "output", graph.outputs.count == 1, reference.tensors[graph.outputs[0].name] == nil {
+                entry.name = graph.outputs[0].name
+            }
+            store.set(entry)
+        }
+        return ReferenceOutputs(path: reference.path, tensors: store)
+    }
+
     /// The least precise float dtype of the two models decides the default; options override.
     func toleranceUsed(source: NeutralModel, converted: NeutralModel) -> ToleranceUsed {
         let order: [DType] = [.f8e5m2, .f8e4m3, .bf16, .f16, .f32, .f64]
@@ -179,6 +194,8 @@ public struct Verifier: Sendable {
 
     func runReference(_ reference: ReferenceOutputs, converted: NeutralModel, graph: PreparedGraph, tolerance: Tolerance,
                       failures: inout [String]) -> ReferenceLevel {
+        var reference = reference
+        if case let .ready(executor) = graph { reference = Self.bindingGenericNames(reference, to: executor.graph) }
         guard case let .ready(executor) = graph else {
             let why: String
             switch graph {
