@@ -20,7 +20,7 @@ struct FromOption: ParsableArguments {
 
 /// Reader settings: the common named ones, and any other as `--read-option KEY=VALUE`.
 struct ReaderSettings: ParsableArguments {
-    @Option(help: ArgumentHelp("fairseq: the checkpoint file in the folder (default: the only or best *.pt).", valueName: "file"))
+    @Option(help: ArgumentHelp("fairseq: the checkpoint file in the folder (needed when it holds several *.pt).", valueName: "file"))
     var checkpoint: String?
 
     @Option(help: ArgumentHelp("fairseq: source language (picks dict.<lang>.txt).", valueName: "lang"))

@@ -33,10 +33,14 @@ public struct ConvertRequest: Sendable {
     public var readOptions: [String: String]
     public var writeOptions: [String: String]
     public var progress: any ProgressSink
+    /// The command line that asked for the conversion, recorded in generated model cards.
+    public var command: String?
 
     public init(source: URL, output: URL, to: String, from: String? = nil, mapping: String? = nil, dtype: DTypeChoice = .keep,
                 maxShardSize: Int? = nil, allowUnmapped: Bool = false, force: Bool = false,
-                readOptions: [String: String] = [:], writeOptions: [String: String] = [:], progress: any ProgressSink = SilentProgress()) {
+                readOptions: [String: String] = [:], writeOptions: [String: String] = [:], progress: any ProgressSink = SilentProgress(),
+                command: String? = nil) {
+        self.command = command
         self.source = source
         self.output = output
         self.to = to
@@ -70,6 +74,7 @@ public struct ConvertResult: Sendable {
     /// The cast requested, and whether unmapped tensors were allowed (for verification).
     public var dtype: DTypeChoice
     public var allowUnmapped: Bool
+    public var command: String?
 
     /// One paragraph for a terminal.
     public func summary() -> String {
@@ -139,6 +144,7 @@ public struct Pipeline: Sendable {
         if let target = request.dtype.dtype {
             model = try Self.cast(model, to: target, tally: tally)
         }
+        model = ModelCard.refreshed(model, command: request.command, verification: [])
         try AtomicOutput.write(to: request.output, force: request.force) { temp in
             // Writers name the path they are given; show users the real output name.
             let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
@@ -148,7 +154,7 @@ public struct Pipeline: Sendable {
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
                              sourceModel: source, convertedModel: model, accounting: accounting,
                              overflows: tally.overflows, outputBytes: Self.diskBytes(request.output),
-                             dtype: request.dtype, allowUnmapped: request.allowUnmapped)
+                             dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command)
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.

@@ -64,8 +64,10 @@ extension Pipeline {
             dtype: result.dtype == .keep ? nil : result.dtype.rawValue,
             dropped: Array(result.convertedModel.dropped.dropFirst(result.sourceModel.dropped.count)),
             unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows)
-        return try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
-                               summary: summary, request: request)
+        let report = try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
+                                     summary: summary, request: request)
+        try ModelCard.record(report, for: result)
+        return report
     }
 
     func runVerifier(source: NeutralModel, sourcePath: URL, converted: NeutralModel, convertedPath: URL,

@@ -21,6 +21,10 @@ import PorterTestSupport
         #expect(json["passed"] == .bool(true))
         #expect(json["forward"]?["status"] == .string("passed"))
         #expect(r.stdout.contains("optimizer state"))
+        // The model card records the command and the verification outcome.
+        let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(card.contains("porter convert \(Fixtures.url("fairseq/separate").path) --to hf"))
+        #expect(card.contains("- overall: passed"))
     }
 
     @Test func tf1BertToTransformersMatchesTensorFlow() throws {

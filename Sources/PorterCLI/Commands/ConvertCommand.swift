@@ -57,7 +57,8 @@ struct ConvertCommand: ParsableCommand {
             source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
             allowUnmapped: allowUnmapped, force: force.force, readOptions: settings.dictionary,
-            progress: TerminalProgress.forStandardError(quiet: quiet.quiet))
+            progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
+            command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         let pipeline = Pipeline()
         let result = try pipeline.convert(request)
         if !quiet.quiet { print(result.summary(), terminator: "") }

@@ -1,0 +1,46 @@
+import Foundation
+import PorterCore
+import PorterFairseq
+import PorterVerifier
+
+/// Keeps the `README.md` model card of a ported model (fairseq → FSMT) true to how it
+/// was made: the command, and after verification, its outcome.
+enum ModelCard {
+    static func hasCard(_ model: NeutralModel) -> Bool {
+        model.sourceFormat == "fairseq" && model.assets.contains { $0.kind == "model-card" }
+    }
+
+    static func refreshed(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel {
+        guard hasCard(model) else { return model }
+        return FSMTModelCard.refreshing(model, command: command, verification: verification)
+    }
+
+    /// One line per level, for the card.
+    static func lines(_ report: VerificationReport) -> [String] {
+        var out = ["overall: \(report.passed ? "passed" : "FAILED") (Porter \(report.porterVersion))"]
+        out.append("weights: \(report.weights.status.rawValue), \(report.weights.bitExact) of \(report.weights.checked) bit-exact")
+        var forward = "forward: \(report.forward.status.rawValue)"
+        for o in report.forward.outputs { forward += ", \(o.name) max abs \(VerificationReport.short(o.metrics.maxAbs))" }
+        out.append(forward)
+        if let r = report.reference {
+            var line = "reference (\(URL(fileURLWithPath: r.path).lastPathComponent)): \(r.status.rawValue)"
+            for o in r.outputs { line += ", \(o.name) max abs \(VerificationReport.short(o.metrics.maxAbs))" }
+            out.append(line)
+        }
+        return out
+    }
+
+    /// Rewrites the card inside a written output folder (atomically, by rename).
+    static func record(_ report: VerificationReport, for result: ConvertResult) throws {
+        guard hasCard(result.convertedModel) else { return }
+        let model = refreshed(result.convertedModel, command: result.command, verification: lines(report))
+        guard let card = model.assets.first(where: { $0.kind == "model-card" }) else { return }
+        let url = result.output.appendingPathComponent(card.fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        try AtomicOutput.write(to: url, force: true) { temp in
+            let file = try OutputFile(path: temp.path)
+            try file.write(card.bytes)
+            try file.close()
+        }
+    }
+}
