@@ -89,18 +89,8 @@ public struct FairseqReader: ModelReader {
         self.porterVersion = porterVersion
     }
 
-    /// `$PORTER_MAPPINGS` folders, then `mappings/` of the source tree this was built from, then `./mappings`.
-    public static var defaultMappingSearchPaths: [URL] {
-        var paths: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["PORTER_MAPPINGS"], !env.isEmpty {
-            paths += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
-        }
-        var source = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { source.deleteLastPathComponent() }  // Sources/PorterFairseq/FairseqReader.swift
-        paths.append(source.appendingPathComponent("mappings"))
-        paths.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("mappings"))
-        return paths
-    }
+    /// Where shipped mappings are looked up (see `MappingLocations`).
+    public static var defaultMappingSearchPaths: [URL] { MappingLocations.searchPaths }
 
     public var info: FormatInfo {
         FormatInfo(id: "fairseq", name: "fairseq translation model", extensions: ["folder with *.pt + dict.*.txt + bpecodes"],

@@ -3,6 +3,7 @@ import PorterCore
 import PorterFairseq
 import PorterHDF5
 import PorterHuggingFace
+import PorterMapping
 import PorterNeutralFormat
 import PorterPyTorch
 import PorterSafetensors

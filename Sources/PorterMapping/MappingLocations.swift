@@ -9,7 +9,7 @@ public enum MappingLocations {
             paths += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
         var source = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { source.deleteLastPathComponent() }  // Sources/PorterPipeline/MappingLocations.swift
+        for _ in 0..<3 { source.deleteLastPathComponent() }  // Sources/PorterMapping/MappingLocations.swift
         paths.append(source.appendingPathComponent("mappings"))
         paths.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("mappings"))
         var seen = Set<String>()
