@@ -69,21 +69,7 @@ public struct FairseqDictionary: Sendable, Equatable {
 
     /// Loads `dict.txt` from disk.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            let attrs = try FileManager.default.attributesOfItem(atPath: url.path)
-            if let size = attrs[.size] as? Int, size > Self.maxFileBytes {
-                throw FairseqError.unreadableText(file: url.path, reason: "\(size) bytes is larger than a dictionary can be (limit \(Self.maxFileBytes))")
-            }
-            data = try Data(contentsOf: url)
-        } catch let error as FairseqError {
-            throw error
-        } catch {
-            throw FairseqError.unreadableText(file: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw FairseqError.unreadableText(file: url.path, reason: "not UTF-8 text")
-        }
+        let text = try readUTF8Text(url, limit: Self.maxFileBytes, what: "a dictionary")
         try self.init(text: text, file: url.path)
     }
 
