@@ -71,6 +71,8 @@ public struct ConvertResult: Sendable {
     public var overflows: [String: Int]
     /// Bytes on disk of the output (file, or all files of the folder).
     public var outputBytes: Int
+    /// Bytes on disk of the files the reader read.
+    public var sourceBytes: Int
     /// The cast requested, and whether unmapped tensors were allowed (for verification).
     public var dtype: DTypeChoice
     public var allowUnmapped: Bool
@@ -82,6 +84,9 @@ public struct ConvertResult: Sendable {
         let tensors = convertedModel.tensors
         lines.append("converted \(source.path) (\(reader.name)) → \(output.path) (\(writer.name))")
         lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) written")
+        if sourceBytes > outputBytes {
+            lines.append("  \(ByteCountText.format(sourceBytes)) of source files, \(ByteCountText.format(sourceBytes - outputBytes)) saved")
+        }
         if let accounting {
             lines.append("  mapping \(accounting.mapping): \(accounting.produced.count) produced, \(accounting.dropped.count) dropped, \(accounting.unmapped.count) unmapped")
         }
@@ -153,7 +158,8 @@ public struct Pipeline: Sendable {
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
                              sourceModel: source, convertedModel: model, accounting: accounting,
-                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output),
+                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output), sourceBytes: source.sourceFiles.isEmpty ? Self.diskBytes(request.source)
+                                 : source.sourceFiles.reduce(0) { $0 + Self.diskBytes(URL(fileURLWithPath: $1)) },
                              dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command)
     }
 
