@@ -91,5 +91,9 @@ let package = Package(
             exclude: ["Protos"]
         ),
         .testTarget(name: "PorterTensorFlowTests", dependencies: ["PorterTensorFlow", "PorterCore", "PorterTestSupport"]),
+
+        // Robustness: deterministic mutations (truncation, byte flips, huge length fields, zeroed ranges) of every
+        // format's fixtures, run through every registered reader via the pipeline; success or a typed error only.
+        .testTarget(name: "PorterRobustnessTests", dependencies: ["PorterPipeline", "PorterCore", "PorterTestSupport"]),
     ]
 )
