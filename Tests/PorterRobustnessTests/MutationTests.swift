@@ -77,3 +77,23 @@ import Testing
         try Self.check(target)
     }
 }
+
+/// The mutation machinery itself: damage must be deterministic and the TF checksum repair must find blocks.
+@Suite struct MutationMachineryTests {
+    @Test func plansAreDeterministicAndCoverSmallFilesCompletely() {
+        let a = Mutation.plan(size: 100, budget: 300, seed: 1).map(\.description)
+        let b = Mutation.plan(size: 100, budget: 300, seed: 1).map(\.description)
+        #expect(a == b)
+        #expect(Set(a.filter { $0.hasPrefix("truncate") }).count == 100)
+    }
+
+    @Test func levelDBBlocksAreFoundAndRepairedInTensorFlowIndexes() throws {
+        let original = try Data(contentsOf: Fixtures.url("tensorflow/saver/model.ckpt.index"))
+        let blocks = LevelDBChecksums.blocks(of: [UInt8](original))
+        #expect(blocks.count >= 2)  // data, meta-index and index blocks
+        let damaged = Mutation.flip(offset: blocks[0].lowerBound + 3, mask: 1).apply(to: original)
+        let repaired = LevelDBChecksums.repair(damaged, original: original, blocks: blocks)
+        #expect(repaired != damaged)
+        #expect(LevelDBChecksums.blocks(of: [UInt8](repaired)) == blocks)
+    }
+}

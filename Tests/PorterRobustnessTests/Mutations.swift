@@ -87,6 +87,60 @@ enum Mutation: CustomStringConvertible, Sendable {
     }
 }
 
+/// LevelDB-table checksums (TensorFlow `.index` files), so mutations can reach past the CRC check
+/// into the block parser: each block is followed by a type byte and a masked CRC-32C of contents + type.
+enum LevelDBChecksums {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+        return c
+    }
+    static func extend(_ crc: UInt32, _ byte: UInt8) -> UInt32 {
+        let c = ~crc
+        return ~(table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8))
+    }
+    static func mask(_ crc: UInt32) -> UInt32 { ((crc >> 15) | (crc << 17)) &+ 0xA282_EAD8 }
+    static func le32(_ b: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
+    }
+
+    /// The blocks of an intact table, as (first byte, type byte) ranges, found by scanning for
+    /// positions where the running CRC matches the stored one. Blocks are laid out back to back.
+    static func blocks(of bytes: [UInt8]) -> [ClosedRange<Int>] {
+        var out: [ClosedRange<Int>] = []
+        var start = 0
+        let limit = bytes.count - 48  // the footer
+        while start < limit {
+            var crc: UInt32 = 0
+            var found: Int?
+            var t = start
+            while t + 5 <= limit {
+                crc = extend(crc, bytes[t])
+                if mask(crc) == le32(bytes, t + 1) { found = t; break }
+                t += 1
+            }
+            guard let end = found else { break }
+            out.append(start...end)
+            start = end + 5
+        }
+        return out
+    }
+
+    /// Rewrites the stored CRC of every block of `original` whose bytes `damaged` changed.
+    static func repair(_ damaged: Data, original: Data, blocks: [ClosedRange<Int>]) -> Data {
+        var d = [UInt8](damaged)
+        let o = [UInt8](original)
+        guard d.count == o.count else { return damaged }
+        for block in blocks where block.contains(where: { d[$0] != o[$0] }) {
+            var crc: UInt32 = 0
+            for i in block { crc = extend(crc, d[i]) }
+            let m = mask(crc)
+            for k in 0..<4 { d[block.upperBound + 1 + k] = UInt8(truncatingIfNeeded: m >> (8 * k)) }
+        }
+        return Data(d)
+    }
+}
+
 /// A fixture (file or folder) and which of its files to damage.
 struct MutationTarget: CustomStringConvertible, Sendable {
     /// Short family label used to run one format at a time (`--filter` on the test name + argument).
@@ -141,15 +195,19 @@ struct MutationRunner {
             let fileURL = file.isEmpty ? copy : copy.appendingPathComponent(file)
             let original = try Data(contentsOf: fileURL)
             let plan = Mutation.plan(size: original.count, budget: Int(Double(budget) * target.weight), seed: seed)
-            for mutation in plan {
+            // TensorFlow .index files: every mutation twice, as is (stopped by the block CRC) and with the CRC repaired.
+            let blocks = file.hasSuffix(".index") ? LevelDBChecksums.blocks(of: [UInt8](original)) : []
+            let variants: [(Mutation, Bool)] = plan.flatMap { m in blocks.isEmpty ? [(m, false)] : [(m, false), (m, true)] }
+            for (mutation, repaired) in variants {
                 runs += 1
-                let damaged = mutation.apply(to: original)
+                var damaged = mutation.apply(to: original)
+                if repaired { damaged = LevelDBChecksums.repair(damaged, original: original, blocks: blocks) }
                 try damaged.write(to: fileURL)
-                let label = "\(target) [\(file)] \(mutation)"
+                let label = "\(target) [\(file)] \(mutation)\(repaired ? " (block CRC repaired)" : "")"
                 if let trace = Self.tracePath { try? label.write(toFile: trace, atomically: false, encoding: .utf8) }
                 let started = Date()
                 if let problem = exercise(target, copy: copy, mutatedFile: fileURL, scratch: scratch) {
-                    findings.append(Finding(target: target.description, file: file, mutation: mutation, problem: problem))
+                    findings.append(Finding(target: target.description, file: file, mutation: mutation, problem: problem + (repaired ? " (block CRC repaired)" : "")))
                 }
                 let seconds = Date().timeIntervalSince(started)
                 if seconds > 10 {
