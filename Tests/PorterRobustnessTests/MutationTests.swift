@@ -21,7 +21,8 @@ import Testing
         MutationTarget(family: "pytorch", source: "pytorch/nested.pt", files: [""], weight: 0.5),
         MutationTarget(family: "pytorch", source: "pytorch/list.pt", files: [""], weight: 0.5),
         MutationTarget(family: "pytorch", source: "pytorch/sharded",
-                       files: ["pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"], weight: 0.5),
+                       files: ["pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"],
+                       open: "pytorch_model.bin.index.json", weight: 0.5),
         MutationTarget(family: "pickle", source: "pytorch/embedded_pickle_bytes.pkl", files: [""]),
         MutationTarget(family: "pickle", source: "pytorch/mal_nested.pkl", files: [""]),
     ]
@@ -37,10 +38,13 @@ import Testing
         MutationTarget(family: "hf", source: "safetensors/hf/bert_sharded", files: ["model.safetensors.index.json"], weight: 0.5),
     ]
     static let tensorflow: [MutationTarget] = [
+        // Opened by .index: the committed `checkpoint` state files hold absolute paths to where the fixtures were
+        // generated, so opening the copied folder would read those instead of the damaged copy.
         MutationTarget(family: "tensorflow", source: "tensorflow/saver",
-                       files: ["model.ckpt.index", "model.ckpt.data-00001-of-00002", "checkpoint"]),
+                       files: ["model.ckpt.index", "model.ckpt.data-00001-of-00002"], open: "model.ckpt.index"),
         MutationTarget(family: "tensorflow", source: "tensorflow/object", files: ["ckpt-1.index", "ckpt-1.data-00000-of-00001"]),
-        MutationTarget(family: "tensorflow", source: "tensorflow/bert_tf1", files: ["bert_model.ckpt.index"], weight: 0.5),
+        MutationTarget(family: "tensorflow", source: "tensorflow/bert_tf1", files: ["bert_model.ckpt.index"],
+                       open: "bert_model.ckpt.index", weight: 0.5),
         MutationTarget(family: "tensorflow", source: "tensorflow/keras_mlp",
                        files: ["saved_model.pb", "variables/variables.index", "fingerprint.pb"], weight: 0.25),
     ]
@@ -53,8 +57,9 @@ import Testing
     ]
 
     static func check(_ target: MutationTarget, budget: Int = mutationBudget) throws {
-        let (runs, findings) = try MutationRunner().run(target, budget: budget)
-        print("mutations \(target): \(runs) runs, \(findings.count) findings")
+        let (runs, findings, outcomes) = try MutationRunner().run(target, budget: budget)
+        let tally = outcomes.sorted { $0.value > $1.value }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+        print("mutations \(target): \(runs) runs, \(findings.count) findings; outcomes: \(tally)")
         #expect(runs > 0)
         #expect(findings.isEmpty, "\(findings.count) of \(runs) mutations misbehaved:\n\(findings.prefix(10).map(\.description).joined(separator: "\n"))")
     }

@@ -159,9 +159,9 @@ struct MutationTarget: CustomStringConvertible, Sendable {
     var description: String { "\(family):\(source)" }
 }
 
-/// How many mutations per mutated file: `PORTER_MUTATIONS` (default 60) times the target's weight.
+/// How many mutations per mutated file: `PORTER_MUTATIONS` (default 40, about 15 s in a debug build) times the target's weight.
 var mutationBudget: Int {
-    let base = ProcessInfo.processInfo.environment["PORTER_MUTATIONS"].flatMap(Int.init) ?? 60
+    let base = ProcessInfo.processInfo.environment["PORTER_MUTATIONS"].flatMap(Int.init) ?? 40
     return max(1, base)
 }
 
@@ -183,13 +183,14 @@ struct MutationRunner {
 
     /// Copies the fixture into a scratch folder, applies each mutation to each listed file in turn,
     /// and returns what did not end in success or a well-described error.
-    func run(_ target: MutationTarget, budget: Int, seed: UInt64 = 0x5EED) throws -> (runs: Int, findings: [Finding]) {
+    func run(_ target: MutationTarget, budget: Int, seed: UInt64 = 0x5EED) throws -> (runs: Int, findings: [Finding], outcomes: [String: Int]) {
         let scratch = try Fixtures.scratchDirectory("porter-mutate")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let src = target.source.hasPrefix("/") ? URL(fileURLWithPath: target.source) : Fixtures.url(target.source)
         let copy = scratch.appendingPathComponent(src.lastPathComponent)
         try FileManager.default.copyItem(at: src, to: copy)
         var findings: [Finding] = []
+        var outcomes: [String: Int] = [:]
         var runs = 0
         for file in target.files {
             let fileURL = file.isEmpty ? copy : copy.appendingPathComponent(file)
@@ -206,7 +207,9 @@ struct MutationRunner {
                 let label = "\(target) [\(file)] \(mutation)\(repaired ? " (block CRC repaired)" : "")"
                 if let trace = Self.tracePath { try? label.write(toFile: trace, atomically: false, encoding: .utf8) }
                 let started = Date()
-                if let problem = exercise(target, copy: copy, mutatedFile: fileURL, scratch: scratch) {
+                let (outcome, problem) = exercise(target, copy: copy, mutatedFile: fileURL, scratch: scratch)
+                outcomes[outcome, default: 0] += 1
+                if let problem {
                     findings.append(Finding(target: target.description, file: file, mutation: mutation, problem: problem + (repaired ? " (block CRC repaired)" : "")))
                 }
                 let seconds = Date().timeIntervalSince(started)
@@ -216,11 +219,11 @@ struct MutationRunner {
             }
             try original.write(to: fileURL)
         }
-        return (runs, findings)
+        return (runs, findings, outcomes)
     }
 
-    /// nil when the outcome is acceptable, else what is wrong.
-    func exercise(_ target: MutationTarget, copy: URL, mutatedFile: URL, scratch: URL) -> String? {
+    /// The outcome ("ok" or the error's type and case) and nil when it is acceptable, else what is wrong.
+    func exercise(_ target: MutationTarget, copy: URL, mutatedFile: URL, scratch: URL) -> (String, String?) {
         let open = target.open.isEmpty ? copy : copy.appendingPathComponent(target.open)
         let output = scratch.appendingPathComponent("out.safetensors")
         try? FileManager.default.removeItem(at: output)
@@ -229,17 +232,19 @@ struct MutationRunner {
                 let source = Fixtures.url("safetensors/valid/small_model.safetensors")
                 _ = try pipeline.convert(ConvertRequest(source: source, output: output, to: "safetensors", mapping: mutatedFile.path,
                                                         allowUnmapped: true, force: true))
-                return nil
+                return ("ok", nil)
             }
             _ = try pipeline.inspect(open)
             let (_, model) = try pipeline.read(open)
             for entry in model.tensors { _ = try tensorDigest(entry.tensor) }
             _ = try pipeline.convert(ConvertRequest(source: open, output: output, to: "safetensors", force: true))
-            return nil
+            return ("ok", nil)
         } catch {
-            // A mapping is named by its file stem ("mapping every-rule: ...").
-            let names = [mutatedFile.lastPathComponent, open.lastPathComponent]
-            return Self.judge(error, names: target.isMapping ? names + [mutatedFile.deletingPathExtension().lastPathComponent] : names)
+            // Damage in one file can surface in a sibling (an index entry pointing past a data shard's end): any
+            // file of the copied fixture counts. A mapping is named by its file stem ("mapping every-rule: ...").
+            let names = [mutatedFile.lastPathComponent, open.lastPathComponent, copy.path]
+            let kind = "\(type(of: error)).\(String(describing: error).prefix(while: { $0 != "(" }))"
+            return (kind, Self.judge(error, names: target.isMapping ? names + [mutatedFile.deletingPathExtension().lastPathComponent] : names))
         }
     }
 
