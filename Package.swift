@@ -96,5 +96,9 @@ let package = Package(
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
             "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
         ]),
+
+        // Robustness: deterministic mutations (truncation, byte flips, huge length fields, zeroed ranges) of every
+        // format's fixtures, run through every registered reader via the pipeline; success or a typed error only.
+        .testTarget(name: "PorterRobustnessTests", dependencies: ["PorterPipeline", "PorterCore", "PorterTestSupport"]),
     ]
 )
