@@ -220,6 +220,8 @@ final class H5File: @unchecked Sendable {
         }
         if n == 0 { return [] }
         if H5Tis_variable_str(ftype.id) > 0 {
+            // libhdf5 trusts the on-disk heap references; check them first (see H5GlobalHeapCheck).
+            try checkVariableLengthStrings(attribute: a, count: n, name: name, on: path)
             let mtype = try H5.handle(H5Tcopy(porter_h5t_c_s1()), .datatype, file: self.path, path: display(path), "H5Tcopy")
             H5Tset_size(mtype.id, porter_h5t_variable())
             H5Tset_cset(mtype.id, H5Tget_cset(ftype.id))
