@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
         .executableTarget(name: "PorterCLI", dependencies: [
-            "PorterPipeline", "PorterCore",
+            "PorterPipeline", "PorterCore", "PorterHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PorterCore
+import PorterHDF5
 
 /// `porter`: ports model checkpoints between frameworks and proves each port correct.
 struct PorterCommand: ParsableCommand {
@@ -19,6 +20,9 @@ struct PorterCommand: ParsableCommand {
 enum PorterMain {
     /// Runs the command and maps every outcome to Porter's documented exit codes.
     static func main() {
+        // libhdf5 can crash on corrupt metadata: parse HDF5 files in a child first.
+        if let status = HDF5Preflight.runChild(arguments: CommandLine.arguments) { exit(status) }
+        HDF5Preflight.enableSubprocess()
         do {
             var command = try PorterCommand.parseAsRoot()
             try command.run()
