@@ -62,6 +62,12 @@ public enum HDF5Preflight {
     /// `libraryCrashed` when the child died from a signal.
     static func check(_ url: URL, format: String) throws {
         guard let exe = executable else { return }
+        try check(url, format: format, executable: exe)
+    }
+
+    /// Runs one pre-flight of `url` in a child of `executable` now, whether or not the
+    /// pre-flight is enabled. Throws `libraryCrashed` when the child died from a signal.
+    public static func check(_ url: URL, format: String, executable exe: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: exe)
         process.arguments = [childArgument, format, url.path]
