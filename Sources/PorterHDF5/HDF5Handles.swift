@@ -178,6 +178,7 @@ final class H5File: @unchecked Sendable {
 
     func hasAttribute(_ name: String, on path: String) throws -> Bool {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         return H5Aexists(o.id, name) > 0
     }
@@ -185,6 +186,7 @@ final class H5File: @unchecked Sendable {
     /// Names of the attributes on an object.
     func attributeNames(on path: String) throws -> [String] {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         var names: [String] = []
         var i: hsize_t = 0
@@ -203,6 +205,7 @@ final class H5File: @unchecked Sendable {
     /// An empty numeric array (how h5py stores `[]`) reads as no strings.
     func stringsAttribute(_ name: String, on path: String) throws -> [String] {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         guard H5Aexists(o.id, name) > 0 else { throw HDF5Error.missingAttribute(file: self.path, path: display(path), attribute: name) }
         let a = try H5.handle(H5Aopen(o.id, name, porter_h5p_default()), .attribute, file: self.path, path: display(path), "H5Aopen \(name)")

@@ -59,6 +59,24 @@ struct CorruptHeapTests {
         } catch { Issue.record("untyped error \(error)") }
     }
 
+    @Test("an attribute message whose dataspace size exceeds the message is badAttribute, not a crash")
+    func attributeMessageOverrun() throws {
+        // Byte 967 is the high byte of the `backend` attribute message's dataspace size:
+        // 8 becomes 60680, and libhdf5 1.10.8 copied the attribute data from far past the header.
+        let url = try mutant("weights_only.h5", [967: 237])
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        do {
+            _ = try KerasH5Reader().read(url, options: ReadOptions())
+            Issue.record("expected an error")
+        } catch let HDF5Error.badAttribute(file, path, attribute, reason) {
+            #expect(file == url.path)
+            #expect(path == "/")
+            #expect(attribute == "backend")
+            #expect(reason.contains("corrupt object header"))
+            #expect(reason.contains("60680"))
+        } catch { Issue.record("got \(error)") }
+    }
+
     @Test("intact variable-length strings still read (all fixtures with vlen attributes)",
           arguments: ["weights_only.h5", "mlp_sequential.h5", "tf_bert_tiny/tf_model.h5"])
     func intact(_ fixture: String) throws {
