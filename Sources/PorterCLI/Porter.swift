@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PorterCore
+import PorterPipeline
 
 /// `porter`: ports model checkpoints between frameworks and proves each port correct.
 struct PorterCommand: ParsableCommand {
@@ -19,6 +20,7 @@ struct PorterCommand: ParsableCommand {
 enum PorterMain {
     /// Runs the command and maps every outcome to Porter's documented exit codes.
     static func main() {
+        if let status = ProcessSetup.prepare(arguments: CommandLine.arguments) { exit(status) }
         do {
             var command = try PorterCommand.parseAsRoot()
             try command.run()

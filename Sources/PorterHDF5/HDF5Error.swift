@@ -28,6 +28,9 @@ public enum HDF5Error: Error, Sendable, Equatable {
     case archive(file: String, offset: Int, reason: String)
     /// The model cannot be written in this layout (a name that maps to no layer, a dtype HDF5 lacks).
     case cannotWrite(file: String, tensor: String, reason: String)
+    /// libhdf5 crashed (signal `signal`) parsing the file's metadata in the pre-flight
+    /// child process (`HDF5Preflight`): the file is corrupt.
+    case libraryCrashed(file: String, signal: Int32)
 }
 
 extension HDF5Error: LocalizedError {
@@ -59,6 +62,8 @@ extension HDF5Error: LocalizedError {
             return "\(file): .keras archive at byte \(offset): \(reason)"
         case let .cannotWrite(file, tensor, reason):
             return "\(file): cannot write tensor \(tensor): \(reason)"
+        case let .libraryCrashed(file, signal):
+            return "\(file): the file is corrupt: libhdf5 crashed (signal \(signal)) parsing its metadata in a pre-flight process; Porter did not read it"
         }
     }
 }

@@ -202,6 +202,7 @@ final class H5File: @unchecked Sendable {
 
     func hasAttribute(_ name: String, on path: String) throws -> Bool {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         return H5Aexists(o.id, name) > 0
     }
@@ -209,6 +210,7 @@ final class H5File: @unchecked Sendable {
     /// Names of the attributes on an object.
     func attributeNames(on path: String) throws -> [String] {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         var names: [String] = []
         var i: hsize_t = 0
@@ -227,6 +229,7 @@ final class H5File: @unchecked Sendable {
     /// An empty numeric array (how h5py stores `[]`) reads as no strings.
     func stringsAttribute(_ name: String, on path: String) throws -> [String] {
         let o = try open(path)
+        try checkAttributeMessages(of: o, path: path)
         H5.prepare()
         guard H5Aexists(o.id, name) > 0 else { throw HDF5Error.missingAttribute(file: self.path, path: display(path), attribute: name) }
         let a = try H5.handle(H5Aopen(o.id, name, porter_h5p_default()), .attribute, file: self.path, path: display(path), "H5Aopen \(name)")
@@ -244,6 +247,8 @@ final class H5File: @unchecked Sendable {
         }
         if n == 0 { return [] }
         if H5Tis_variable_str(ftype.id) > 0 {
+            // libhdf5 trusts the on-disk heap references; check them first (see H5GlobalHeapCheck).
+            try checkVariableLengthStrings(attribute: a, count: n, name: name, on: path)
             let mtype = try H5.handle(H5Tcopy(porter_h5t_c_s1()), .datatype, file: self.path, path: display(path), "H5Tcopy")
             H5Tset_size(mtype.id, porter_h5t_variable())
             H5Tset_cset(mtype.id, H5Tget_cset(ftype.id))

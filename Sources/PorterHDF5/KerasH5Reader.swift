@@ -38,6 +38,7 @@ public struct KerasH5Reader: ModelReader {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
             return try read(url.appendingPathComponent("tf_model.h5"), options: options)
         }
+        try HDF5Preflight.check(url, format: info.id)
         let file = try H5File(path: url.path)
         var model = try KerasWeightsLoader.load(file, sourceFile: url.path, format: info.id)
         // transformers folders keep config.json beside tf_model.h5.
@@ -76,6 +77,7 @@ public struct KerasArchiveReader: ModelReader {
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        try HDF5Preflight.check(url, format: info.id)
         let archive = try OpenFile(path: url.path)
         let zip = try StoredZip(file: archive)
         let configBytes = try zip.read("config.json")

@@ -46,4 +46,13 @@ int porter_h5_error_text(char *buf, size_t cap);
 hid_t porter_h5t_make_f16le(void);
 /// A little-endian bfloat16 type (sign 15, exponent 7..14, mantissa 0..6): the caller closes it.
 hid_t porter_h5t_make_bf16le(void);
+/// Registers (once) a soft conversion from variable-length strings to the opaque type made by
+/// porter_h5t_raw_vlen_reference: reading an attribute with it yields each element's on-disk
+/// reference (4-byte length, heap address, 4-byte object index) without touching the heap.
+int porter_h5_register_raw_vlen_conversion(void);
+/// The opaque memory type for raw variable-length references of `size` bytes (the caller closes it).
+hid_t porter_h5t_raw_vlen_reference(size_t size);
+/// The file's address and length sizes (bytes) and user-block size (the base that file
+/// addresses are relative to), from its creation property list.
+int porter_h5f_sizes(hid_t file, size_t *sizeof_addr, size_t *sizeof_size, unsigned long long *userblock);
 #endif

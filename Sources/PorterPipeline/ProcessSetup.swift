@@ -1,0 +1,16 @@
+import Foundation
+import PorterHDF5
+
+/// Per-process setup for the `porter` executable, kept out of the CLI's argument code.
+public enum ProcessSetup {
+    /// Runs an internal child invocation (the HDF5 pre-flight) when `arguments` ask for
+    /// one and returns its exit status; otherwise prepares the process and returns nil.
+    ///
+    /// libhdf5 can crash on corrupt metadata, so the `porter` binary parses each HDF5
+    /// file's metadata in a child process first (`docs/formats/keras-hdf5.md`).
+    public static func prepare(arguments: [String]) -> Int32? {
+        if let status = HDF5Preflight.runChild(arguments: arguments) { return status }
+        HDF5Preflight.enableSubprocess()
+        return nil
+    }
+}
