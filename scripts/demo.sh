@@ -20,7 +20,9 @@ step porter convert fixtures/fairseq/separate --to hf -o $out/fsmt-en-ru --verif
 "$porter" convert fixtures/fairseq/separate --to hf -o "$out/fsmt-en-ru" --verify --report "$out/fsmt-report"
 
 step porter inspect $out/fsmt-en-ru
-"$porter" inspect "$out/fsmt-en-ru" | head -25
+"$porter" inspect "$out/fsmt-en-ru" > "$out/fsmt-inspect.txt"
+head -12 "$out/fsmt-inspect.txt"
+echo "  … (full listing in $out/fsmt-inspect.txt)"
 
 step porter convert fixtures/architectures/bert --to pytorch -o $out/bert/pytorch_model.bin --verify --reference fixtures/architectures/bert/reference.safetensors --report $out/bert-report
 "$porter" convert fixtures/architectures/bert --to pytorch -o "$out/bert/pytorch_model.bin" --verify \

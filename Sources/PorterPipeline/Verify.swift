@@ -62,7 +62,7 @@ extension Pipeline {
         let summary = ConversionSummary(
             convertedInMemory: result.convertedModel, source: result.sourceModel, mapping: result.accounting?.mapping,
             dtype: result.dtype == .keep ? nil : result.dtype.rawValue,
-            dropped: Array(result.convertedModel.dropped.dropFirst(result.sourceModel.dropped.count)),
+            dropped: result.convertedModel.dropped,
             unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows)
         let report = try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
                                      summary: summary, request: request)
