@@ -32,6 +32,24 @@ final class H5Handle: @unchecked Sendable {
 /// libhdf5 entry points with HDF5's automatic error printing switched off and its error
 /// stack turned into `HDF5Error` text.
 enum H5 {
+    /// A copy of HDF5's standard little-endian type for an integer, f32 or f64 dtype
+    /// (-1 for any other dtype, like a failed libhdf5 call).
+    static func copyStandardLittleEndian(_ dtype: DType) -> hid_t {
+        switch dtype {
+        case .i8: return H5Tcopy(porter_h5t_std_i8le())
+        case .u8: return H5Tcopy(porter_h5t_std_u8le())
+        case .i16: return H5Tcopy(porter_h5t_std_i16le())
+        case .u16: return H5Tcopy(porter_h5t_std_u16le())
+        case .i32: return H5Tcopy(porter_h5t_std_i32le())
+        case .u32: return H5Tcopy(porter_h5t_std_u32le())
+        case .i64: return H5Tcopy(porter_h5t_std_i64le())
+        case .u64: return H5Tcopy(porter_h5t_std_u64le())
+        case .f32: return H5Tcopy(porter_h5t_ieee_f32le())
+        case .f64: return H5Tcopy(porter_h5t_ieee_f64le())
+        default: return -1
+        }
+    }
+
     /// Silences HDF5's stderr printing on this thread (the setting is per thread) and
     /// clears stale errors. Call before every sequence of libhdf5 calls.
     static func prepare() {
@@ -366,16 +384,7 @@ final class H5File: @unchecked Sendable {
         let id: hid_t
         switch dtype {
         case .bool: id = H5Tcopy(fileType)
-        case .i8: id = H5Tcopy(porter_h5t_std_i8le())
-        case .u8: id = H5Tcopy(porter_h5t_std_u8le())
-        case .i16: id = H5Tcopy(porter_h5t_std_i16le())
-        case .u16: id = H5Tcopy(porter_h5t_std_u16le())
-        case .i32: id = H5Tcopy(porter_h5t_std_i32le())
-        case .u32: id = H5Tcopy(porter_h5t_std_u32le())
-        case .i64: id = H5Tcopy(porter_h5t_std_i64le())
-        case .u64: id = H5Tcopy(porter_h5t_std_u64le())
-        case .f32: id = H5Tcopy(porter_h5t_ieee_f32le())
-        case .f64: id = H5Tcopy(porter_h5t_ieee_f64le())
+        case .i8, .u8, .i16, .u16, .i32, .u32, .i64, .u64, .f32, .f64: id = H5.copyStandardLittleEndian(dtype)
         case .f16, .bf16:
             // Same layout as the file type, little-endian: a byte-order-only conversion.
             id = H5Tcopy(fileType)

@@ -111,18 +111,9 @@ final class H5Writer {
                 H5Tenum_insert(id, "FALSE", &f)
                 H5Tenum_insert(id, "TRUE", &t)
             }
-        case .i8: id = H5Tcopy(porter_h5t_std_i8le())
-        case .u8: id = H5Tcopy(porter_h5t_std_u8le())
-        case .i16: id = H5Tcopy(porter_h5t_std_i16le())
-        case .u16: id = H5Tcopy(porter_h5t_std_u16le())
-        case .i32: id = H5Tcopy(porter_h5t_std_i32le())
-        case .u32: id = H5Tcopy(porter_h5t_std_u32le())
-        case .i64: id = H5Tcopy(porter_h5t_std_i64le())
-        case .u64: id = H5Tcopy(porter_h5t_std_u64le())
+        case .i8, .u8, .i16, .u16, .i32, .u32, .i64, .u64, .f32, .f64: id = H5.copyStandardLittleEndian(dtype)
         case .f16: id = porter_h5t_make_f16le()
         case .bf16: id = porter_h5t_make_bf16le()
-        case .f32: id = H5Tcopy(porter_h5t_ieee_f32le())
-        case .f64: id = H5Tcopy(porter_h5t_ieee_f64le())
         default: return nil
         }
         return id >= 0 ? H5Handle(id, .datatype) : nil
