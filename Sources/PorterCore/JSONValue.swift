@@ -114,6 +114,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped
+    /// (the short forms where JSON has them, else `\u00xx`), everything else verbatim.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeString(s, into: &out)
+        return out
+    }
+
     private static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for u in s.unicodeScalars {

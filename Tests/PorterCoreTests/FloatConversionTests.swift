@@ -73,3 +73,9 @@ import Testing
         }
     }
 }
+
+@Suite struct JSONQuotingTests {
+    @Test func escapesLikeSerdeJSON() {
+        #expect(JSONValue.quoted("a\"b\\c\n\t\u{1}é") == "\"a\\\"b\\\\c\\n\\t\\u0001é\"")
+    }
+}
