@@ -59,6 +59,11 @@ public enum PickleSafety {
             s.insert("torch.\(storage)Storage")
             s.insert("torch.cuda.\(storage)Storage")
         }
+        // Tensor type markers of pre-1.0 files (`(key, storage key, torch.FloatTensor)`).
+        for tensor in ["Float", "Double", "Half", "Long", "Int", "Short", "Char", "Byte", "Bool", "BFloat16"] {
+            s.insert("torch.\(tensor)Tensor")
+            s.insert("torch.cuda.\(tensor)Tensor")
+        }
         for dtype in ["float32", "float", "float64", "double", "float16", "half", "bfloat16", "int64", "long",
                       "int32", "int", "int16", "short", "int8", "uint8", "bool", "uint16", "uint32", "uint64",
                       "complex64", "complex128", "cfloat", "cdouble", "float8_e4m3fn", "float8_e5m2",

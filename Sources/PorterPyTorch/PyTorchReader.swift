@@ -9,7 +9,7 @@ public struct PyTorchReader: ModelReader {
 
     public var info: FormatInfo {
         FormatInfo(id: "pytorch", name: "PyTorch checkpoint", extensions: [".pt", ".pth", ".bin", ".ckpt", "pytorch_model.bin.index.json"],
-                   summary: "torch.save zip and legacy files, TorchScript archives, sharded .bin indexes; read by an allow-list pickle VM")
+                   summary: "torch.save zip, legacy and pre-1.0 tar files, TorchScript archives, sharded .bin indexes; read by an allow-list pickle VM")
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
@@ -25,6 +25,9 @@ public struct PyTorchReader: ModelReader {
             let leaf = name.split(separator: "/").dropFirst().joined(separator: "/")
             if name == "data.pkl" || leaf == "data.pkl" || leaf.hasPrefix("data/") || leaf == "version" || leaf.hasPrefix(".data/") { return .certain }
             return .no
+        }
+        if let first = TarArchive.firstName(input.head) {
+            return ["sys_info", "pickle", "tensors", "storages"].contains(first) ? .certain : .no
         }
         if input.head.count >= 2, input.head[0] == 0x80, (2...5).contains(input.head[1]) { return .likely }
         return .no
@@ -79,11 +82,13 @@ public enum PyTorchIndex {
 }
 
 extension PickleScanner {
-    /// Scans a torch zip (every `.pkl` entry), a legacy torch file (its pickles) or a raw
+    /// Scans a torch zip (every `.pkl` entry), a legacy torch file (its pickles), a pre-1.0
+    /// torch tar (every pickle of its members) or a raw
     /// pickle file, and returns the inventory and verdict. Nothing is unpickled.
     public static func scan(url: URL) throws -> PickleScanReport {
         let file = try OpenFile(path: url.path)
-        let head = try file.read(offset: 0, count: min(16, file.size))
+        let head = try file.read(offset: 0, count: min(TarArchive.blockSize, file.size))
+        if TarArchive.looksLikeTar(head) { return try scanLegacyTar(file) }
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             let zip = try ZipArchive(file: file)
             let hasCode = zip.entries.contains { $0.name.contains("/code/") || $0.name.hasPrefix("code/") }

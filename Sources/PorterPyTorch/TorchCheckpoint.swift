@@ -12,6 +12,8 @@ public struct TorchCheckpoint: Sendable {
         case torchscript
         /// Pre-1.6 `_use_new_zipfile_serialization=False` stream.
         case legacy
+        /// Pre-1.0 tar (members `sys_info`, `pickle`, `tensors`, `storages`).
+        case legacyTar
         /// A bare pickle without storages.
         case pickle
     }
@@ -30,15 +32,16 @@ public struct TorchCheckpoint: Sendable {
     /// Largest pickle Porter unpickles (the tensor data is not in it).
     static let maxPickleBytes = 1 << 30
 
-    /// Opens a torch zip, TorchScript archive or legacy file. Throws
+    /// Opens a torch zip, TorchScript archive, legacy file or pre-1.0 tar. Throws
     /// `PickleError.dangerousGlobal` for files that name code-running globals.
     public static func open(_ url: URL) throws -> TorchCheckpoint {
         let file = try OpenFile(path: url.path)
-        let head = try file.read(offset: 0, count: min(16, file.size))
+        let head = try file.read(offset: 0, count: min(TarArchive.blockSize, file.size))
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             return try openZip(file)
         }
         if head.starts(with: legacyMagic) { return try openLegacy(file) }
+        if TarArchive.looksLikeTar(head) { return try openLegacyTar(file) }
         if head.first == 0x80 {
             // A bare pickle (no storages): still useful for scanning and configs.
             guard file.size <= maxPickleBytes else { throw PickleError.limitExceeded(source: file.path, offset: 0, limit: "pickle larger than 1 GiB") }
@@ -49,7 +52,7 @@ public struct TorchCheckpoint: Sendable {
             let root = try PickleVM.value(of: bytes, source: file.path, hooks: TorchUnpickler.hooks(path: file.path, table: table, byteOrder: .little))
             return TorchCheckpoint(path: file.path, kind: .pickle, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
         }
-        throw PyTorchError.notAZip(path: file.path, reason: "neither a zip archive, a legacy torch file nor a pickle")
+        throw PyTorchError.notAZip(path: file.path, reason: "neither a zip archive, a legacy torch file, a torch tar nor a pickle")
     }
 
     static func openZip(_ file: OpenFile) throws -> TorchCheckpoint {

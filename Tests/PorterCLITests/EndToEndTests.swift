@@ -72,7 +72,7 @@ import PorterTestSupport
         #expect(r.stdout.contains("forward:   skipped"))
     }
 
-    @Test(arguments: ["mal_os_system.pt", "mal_eval.pt", "mal_stack_global.pt", "mal_legacy.pt"])
+    @Test(arguments: ["mal_os_system.pt", "mal_eval.pt", "mal_stack_global.pt", "mal_legacy.pt", "mal_tar.pt"])
     func hostilePicklesAreRefusedAndNothingIsWritten(file: String) throws {
         let dir = try Fixtures.scratchDirectory("porter-e2e")
         let r = try CLI.run(["convert", Fixtures.url("pytorch/\(file)").path, "--to", "safetensors", "-o", dir.appendingPathComponent("x.safetensors").path])

@@ -97,10 +97,10 @@ func aliasPairs(_ file: String) -> [[String]] {
 
 @Suite struct MaliciousFixtureTests {
     static let malicious = ["mal_os_system.pt", "mal_posix.pkl", "mal_eval.pt", "mal_subprocess.pkl", "mal_stack_global.pt",
-                            "mal_nested.pkl", "mal_legacy.pt"]
+                            "mal_nested.pkl", "mal_legacy.pt", "mal_tar.pt"]
     static let globals = ["mal_os_system.pt": "os.system", "mal_posix.pkl": "posix.system", "mal_eval.pt": "builtins.eval",
                           "mal_subprocess.pkl": "subprocess.call", "mal_stack_global.pt": "os.system",
-                          "mal_nested.pkl": "_pickle.loads", "mal_legacy.pt": "os.system"]
+                          "mal_nested.pkl": "_pickle.loads", "mal_legacy.pt": "os.system", "mal_tar.pt": "os.system"]
 
     static func payload(_ file: String) -> String {
         "/tmp/porter-pwned-" + file.split(separator: ".")[0].replacingOccurrences(of: "mal_", with: "")

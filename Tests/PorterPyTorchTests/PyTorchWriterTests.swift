@@ -9,7 +9,7 @@ import Testing
     /// Writes each source with PyTorchWriter and reads it back bit-exact. With
     /// PORTER_WRITE_CHECK_DIR set, the outputs are also kept there for
     /// fixtures/generate/check_pytorch_writer.py (torch.load(weights_only=True)).
-    @Test(arguments: ["dtypes.pt", "views.pt", "tied.pt", "legacy.pt", "bigendian.pt", "script_deflated.pt", "nested.pt"])
+    @Test(arguments: ["dtypes.pt", "views.pt", "tied.pt", "legacy.pt", "legacy_tar.pt", "bigendian.pt", "script_deflated.pt", "nested.pt"])
     func roundTripIsBitExactWithAliases(file: String) throws {
         let source = try PyTorchReader().read(Fixtures.url("pytorch/\(file)"), options: ReadOptions())
         let dir = try Fixtures.scratchDirectory("porter-pt-writer")

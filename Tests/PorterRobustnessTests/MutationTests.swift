@@ -12,6 +12,7 @@ import Testing
         MutationTarget(family: "pytorch", source: "pytorch/dtypes.pt", files: [""]),
         MutationTarget(family: "pytorch", source: "pytorch/legacy.pt", files: [""]),
         MutationTarget(family: "pytorch", source: "pytorch/legacy_sysinfo_be.pt", files: [""], weight: 0.5),
+        MutationTarget(family: "pytorch", source: "pytorch/legacy_tar.pt", files: [""]),
         MutationTarget(family: "pytorch", source: "pytorch/script.pt", files: [""]),
         MutationTarget(family: "pytorch", source: "pytorch/script_deflated.pt", files: [""]),
         MutationTarget(family: "pytorch", source: "pytorch/views.pt", files: [""], weight: 0.5),
