@@ -94,15 +94,11 @@ public final class OutputFile {
         }
     }
 
-    /// Flushes to disk and closes.
+    /// Closes the file. Flushing to disk is `AtomicOutput`'s job (`syncToDisk`), done once
+    /// for everything a writer produced, before the output is moved into place.
     public func close() throws {
         guard !closed else { return }
         closed = true
-        if fsync(fd) != 0 && errno != EINVAL {
-            let msg = posixMessage()
-            Glibc.close(fd)
-            throw CoreError.cannotWrite(path: path, reason: msg)
-        }
         guard Glibc.close(fd) == 0 else { throw CoreError.cannotWrite(path: path, reason: posixMessage()) }
     }
 }

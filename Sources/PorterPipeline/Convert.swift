@@ -30,6 +30,8 @@ public struct ConvertRequest: Sendable {
     public var maxShardSize: Int?
     public var allowUnmapped: Bool
     public var force: Bool
+    /// fsync the output before it is moved into place (see `AtomicOutput`).
+    public var syncToDisk: Bool
     public var readOptions: [String: String]
     public var writeOptions: [String: String]
     public var progress: any ProgressSink
@@ -37,10 +39,11 @@ public struct ConvertRequest: Sendable {
     public var command: String?
 
     public init(source: URL, output: URL, to: String, from: String? = nil, mapping: String? = nil, dtype: DTypeChoice = .keep,
-                maxShardSize: Int? = nil, allowUnmapped: Bool = false, force: Bool = false,
+                maxShardSize: Int? = nil, allowUnmapped: Bool = false, force: Bool = false, syncToDisk: Bool = false,
                 readOptions: [String: String] = [:], writeOptions: [String: String] = [:], progress: any ProgressSink = SilentProgress(),
                 command: String? = nil) {
         self.command = command
+        self.syncToDisk = syncToDisk
         self.source = source
         self.output = output
         self.to = to
@@ -77,6 +80,8 @@ public struct ConvertResult: Sendable {
     public var dtype: DTypeChoice
     public var allowUnmapped: Bool
     public var command: String?
+    /// Whether the output was fsynced (and later rewrites of it, like the model card, are).
+    public var syncToDisk: Bool = false
 
     /// One paragraph for a terminal.
     public func summary() -> String {
@@ -150,7 +155,7 @@ public struct Pipeline: Sendable {
             model = try Self.cast(model, to: target, tally: tally)
         }
         model = ModelCard.refreshed(model, command: request.command, verification: [])
-        try AtomicOutput.write(to: request.output, force: request.force) { temp in
+        try AtomicOutput.write(to: request.output, force: request.force, syncToDisk: request.syncToDisk) { temp in
             // Writers name the path they are given; show users the real output name.
             let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
             let writeOptions = WriteOptions(progress: progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
@@ -160,7 +165,8 @@ public struct Pipeline: Sendable {
                              sourceModel: source, convertedModel: model, accounting: accounting,
                              overflows: tally.overflows, outputBytes: Self.diskBytes(request.output), sourceBytes: source.sourceFiles.isEmpty ? Self.diskBytes(request.source)
                                  : source.sourceFiles.reduce(0) { $0 + Self.diskBytes(URL(fileURLWithPath: $1)) },
-                             dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command)
+                             dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command,
+                             syncToDisk: request.syncToDisk)
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.

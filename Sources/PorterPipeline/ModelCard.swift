@@ -37,7 +37,7 @@ enum ModelCard {
         guard let card = model.assets.first(where: { $0.kind == "model-card" }) else { return }
         let url = result.output.appendingPathComponent(card.fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return }
-        try AtomicOutput.write(to: url, force: true) { temp in
+        try AtomicOutput.write(to: url, force: true, syncToDisk: result.syncToDisk) { temp in
             let file = try OutputFile(path: temp.path)
             try file.write(card.bytes)
             try file.close()

@@ -52,6 +52,18 @@ import PorterTestSupport
         #expect(copy.metadata.filter { !$0.key.hasPrefix("porter.") } == original.metadata)
     }
 
+    /// `--fsync` changes when the bytes reach the disk, not what they are.
+    @Test func fsyncWritesTheSameBytes() throws {
+        let dir = try Fixtures.scratchDirectory("porter-fsync")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = Fixtures.url("safetensors/valid/small_model.safetensors").path
+        let plain = dir.appendingPathComponent("plain.safetensors"), synced = dir.appendingPathComponent("synced.safetensors")
+        #expect(try CLI.run(["convert", source, "--to", "safetensors", "-o", plain.path]).status == 0)
+        let r = try CLI.run(["convert", source, "--to", "safetensors", "-o", synced.path, "--fsync"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Data(contentsOf: synced) == Data(contentsOf: plain))
+    }
+
     @Test(arguments: malformed)
     func malformedInputExitsOneAndWritesNothing(file: String) throws {
         let dir = try Fixtures.scratchDirectory("porter-malformed")

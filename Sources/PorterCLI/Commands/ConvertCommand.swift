@@ -31,6 +31,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Carry over tensors no mapping rule matches, under their own names, instead of failing.")
     var allowUnmapped = false
 
+    @Flag(help: "Flush the output to disk before moving it into place, so it survives a power cut (slower for big models).")
+    var fsync = false
+
     @Flag(help: "Verify the written output against the source (weights, forward pass, --reference); exit 3 on failure.")
     var verify = false
 
@@ -56,7 +59,7 @@ struct ConvertCommand: ParsableCommand {
         let request = ConvertRequest(
             source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
-            allowUnmapped: allowUnmapped, force: force.force, readOptions: settings.dictionary,
+            allowUnmapped: allowUnmapped, force: force.force, syncToDisk: fsync, readOptions: settings.dictionary,
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
             command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         let pipeline = Pipeline()
