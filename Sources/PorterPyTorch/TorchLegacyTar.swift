@@ -208,8 +208,8 @@ extension TorchCheckpoint {
         if let info = tar.member("sys_info") {
             let sysInfo = try PickleVM.value(of: try tar.read(info, limit: 1 << 20), source: "\(path):sys_info")
             if sysInfo.dictValue?["little_endian"]?.boolValue == false {
-                // That era wrote storages in the host's byte order and today's torch misreads
-                // them too; refusing is better than returning swapped numbers.
+                // No big-endian tar exists to check the byte order against: refuse rather than
+                // guess and return swapped numbers.
                 throw PyTorchError.badLegacy(path: path, offset: info.dataOffset, reason: "saved on a big-endian machine; pre-1.0 tar files from big-endian hosts are not supported")
             }
         }
