@@ -61,10 +61,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var isNull: Bool { if case .null = self { return true }; return false }
 
     /// Parses JSON bytes.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
     /// Encodes deterministically: sorted keys, optionally pretty-printed, in the layout of
     /// `JSONValue.encoder(pretty:)`, except that a float with an integral value keeps its
     /// `.0` (`1.0`, as Python's `json` writes it): Foundation's encoder writes `1`, which

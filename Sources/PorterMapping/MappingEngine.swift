@@ -82,9 +82,9 @@ public struct MappingEngine: Sendable {
             guard let (rule, caps) = matches[entry.name], case let .concat(with, _, _) = rule.action, partnerOf[entry.name] == nil else { continue }
             for p in with.map({ substitute($0, caps) }) {
                 guard model.tensors[p] != nil else {
-                    throw MappingError.missingPartner(mapping: mapping.name, rule: rule.index, source: entry.name, partner: p)
+                    throw MappingError.missingPartner(mapping: mapping.label, rule: rule.index, source: entry.name, partner: p)
                 }
-                guard partnerOf[p] == nil else { throw MappingError.partnerTaken(mapping: mapping.name, rule: rule.index, partner: p) }
+                guard partnerOf[p] == nil else { throw MappingError.partnerTaken(mapping: mapping.label, rule: rule.index, partner: p) }
                 partnerOf[p] = entry.name
             }
         }
@@ -93,7 +93,7 @@ public struct MappingEngine: Sendable {
         var producedBy: [String: Int] = [:]
         func produce(_ name: String, _ tensor: TensorRef, from sources: [TensorEntry], rule: Int?, transforms: [String]) throws {
             if let earlier = producedBy[name] {
-                throw MappingError.duplicateTarget(mapping: mapping.name, target: name, rules: [earlier, rule ?? -1])
+                throw MappingError.duplicateTarget(mapping: mapping.label, target: name, rules: [earlier, rule ?? -1])
             }
             producedBy[name] = rule ?? -1
             var prov = sources[0].provenance
@@ -161,20 +161,20 @@ public struct MappingEngine: Sendable {
                     break
                 }
             } catch let error as TransformError {
-                throw MappingError.transform(mapping: mapping.name, rule: rule.index, source: entry.name, reason: error.localizedDescription)
+                throw MappingError.transform(mapping: mapping.label, rule: rule.index, source: entry.name, reason: error.localizedDescription)
             }
         }
 
         for rule in rules {
             guard case let .tie(name, to) = rule.action else { continue }
             guard let target = out[to] else {
-                throw MappingError.tieTargetMissing(mapping: mapping.name, rule: rule.index, name: name, to: to)
+                throw MappingError.tieTargetMissing(mapping: mapping.label, rule: rule.index, name: name, to: to)
             }
             used.insert(rule.index)
             var prov = target.provenance
             prov.transforms.append("tie \(name) = \(to)")
             if let earlier = producedBy[name] {
-                throw MappingError.duplicateTarget(mapping: mapping.name, target: name, rules: [earlier, rule.index])
+                throw MappingError.duplicateTarget(mapping: mapping.label, target: name, rules: [earlier, rule.index])
             }
             producedBy[name] = rule.index
             try out.add(TensorEntry(name: name, tensor: target.tensor, provenance: prov))
@@ -182,12 +182,12 @@ public struct MappingEngine: Sendable {
         }
 
         if !accounting.unmapped.isEmpty && !allowUnmapped {
-            throw MappingError.unmapped(mapping: mapping.name, names: accounting.unmapped.map(\.name))
+            throw MappingError.unmapped(mapping: mapping.label, names: accounting.unmapped.map(\.name))
         }
         for pattern in mapping.require {
             let regex = try NSRegularExpression(pattern: pattern)
             if !out.names.contains(where: { fullMatch(regex, $0) != nil }) {
-                throw MappingError.requirementUnmet(mapping: mapping.name, pattern: pattern)
+                throw MappingError.requirementUnmet(mapping: mapping.label, pattern: pattern)
             }
         }
         accounting.unusedRules = rules.map(\.index).filter { !used.contains($0) }

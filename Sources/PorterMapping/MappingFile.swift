@@ -10,6 +10,11 @@ public struct Mapping: Sendable {
     public var require: [String]
     /// Where the mapping came from (a path, or `mappings/<name>.json`).
     public var source: String
+
+    /// How errors name the mapping: its name and the file it came from.
+    public var label: String {
+        source.isEmpty || source == name ? name : "\(name) (\(source))"
+    }
 }
 
 /// One rule of a mapping file.

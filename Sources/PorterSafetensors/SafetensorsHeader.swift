@@ -42,10 +42,10 @@ public struct SafetensorsHeader: Sendable {
 
     /// Validates header bytes (without the 8-byte length) of a file of `fileSize` bytes.
     public static func parse(headerBytes bytes: [UInt8], fileSize: Int, path: String) throws -> SafetensorsHeader {
-        if let bad = firstInvalidUTF8(bytes) { throw SafetensorsError.headerNotUTF8(file: path, offset: 8 + bad) }
+        if let bad = JSONValue.firstInvalidUTF8(bytes) { throw SafetensorsError.headerNotUTF8(file: path, offset: 8 + bad) }
         guard bytes.first == UInt8(ascii: "{") else { throw SafetensorsError.headerNotObject(file: path) }
         let json: JSONValue
-        do { json = try StrictJSON.parse(bytes) } catch let failure as StrictJSON.Failure {
+        do { json = try JSONValue.parse(bytes, rejectDuplicateKeys: true, maxDepth: 64) } catch let failure as JSONParseError {
             throw SafetensorsError.invalidJSON(file: path, offset: 8 + failure.offset, reason: failure.reason)
         }
         guard case let .object(top) = json else { throw SafetensorsError.headerNotObject(file: path) }
@@ -140,33 +140,4 @@ public struct SafetensorsHeader: Sendable {
         return out
     }
 
-    /// Offset of the first byte that breaks UTF-8 (overlongs, surrogates, > U+10FFFF included), or nil.
-    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let b0 = bytes[i]
-            if b0 < 0x80 { i += 1; continue }
-            let need: Int
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
-            default: return i
-            }
-            guard i + need < n else { return i }
-            let b1 = bytes[i + 1]
-            guard b1 >= lo, b1 <= hi else { return i }
-            for k in 2..<(need + 1) where k <= need {
-                guard bytes[i + k] & 0xC0 == 0x80 else { return i }
-            }
-            i += need + 1
-        }
-        return nil
-    }
 }

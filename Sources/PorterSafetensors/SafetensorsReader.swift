@@ -175,7 +175,7 @@ public struct ShardIndex: Sendable {
         let file = try OpenFile(path: path)
         guard file.size <= 100_000_000 else { throw SafetensorsError.invalidIndex(index: path, reason: "larger than 100 MB") }
         let bytes = try file.read(offset: 0, count: file.size)
-        guard let json = try? StrictJSON.parse(bytes), case let .object(top) = json else {
+        guard let json = try? JSONValue.parse(bytes, rejectDuplicateKeys: true, maxDepth: 64), case let .object(top) = json else {
             throw SafetensorsError.invalidIndex(index: path, reason: "not a JSON object")
         }
         guard case let .object(map)? = top["weight_map"] else {

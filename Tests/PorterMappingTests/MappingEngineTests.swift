@@ -63,14 +63,14 @@ func testModel(share: Bool = true, extra: [String] = []) throws -> NeutralModel 
     }
 
     @Test func whenConditionExcludesRule() throws {
-        #expect(throws: MappingError.unmapped(mapping: "every-rule", names: ["shared_only"])) {
+        #expect(throws: MappingError.unmapped(mapping: mapping.label, names: ["shared_only"])) {
             _ = try MappingEngine(mapping).apply(to: try testModel(share: false))
         }
     }
 
     @Test func unmappedTensorFailsUnlessAllowed() throws {
         let model = try testModel(extra: ["stray"])
-        #expect(throws: MappingError.unmapped(mapping: "every-rule", names: ["stray"])) {
+        #expect(throws: MappingError.unmapped(mapping: mapping.label, names: ["stray"])) {
             _ = try MappingEngine(mapping).apply(to: model)
         }
         let (out, acct) = try MappingEngine(mapping).apply(to: model, allowUnmapped: true)
@@ -95,7 +95,7 @@ func testModel(share: Bool = true, extra: [String] = []) throws -> NeutralModel 
     @Test func missingRequirementFails() throws {
         var m = mapping
         m.require.append("^decoder\\..*$")
-        #expect(throws: MappingError.requirementUnmet(mapping: "every-rule", pattern: "^decoder\\..*$")) {
+        #expect(throws: MappingError.requirementUnmet(mapping: m.label, pattern: "^decoder\\..*$")) {
             _ = try MappingEngine(m).apply(to: try testModel())
         }
     }
@@ -104,7 +104,8 @@ func testModel(share: Bool = true, extra: [String] = []) throws -> NeutralModel 
         let m = try Mapping.load(Fixtures.url("mapping/duplicate-target.json").path, searchPaths: [])
         var store = TensorStore()
         for n in ["a", "b"] { try store.add(TensorEntry(name: n, tensor: counting([1], label: n), provenance: Provenance(sourceFile: "t", sourceName: n))) }
-        #expect(throws: MappingError.duplicateTarget(mapping: "dup", target: "x", rules: [0, 1])) {
+        #expect(m.label.hasPrefix("dup (") && m.label.hasSuffix("duplicate-target.json)"))
+        #expect(throws: MappingError.duplicateTarget(mapping: m.label, target: "x", rules: [0, 1])) {
             _ = try MappingEngine(m).apply(to: NeutralModel(sourceFormat: "t", sourceFiles: [], tensors: store))
         }
     }

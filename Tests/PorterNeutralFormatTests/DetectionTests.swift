@@ -42,11 +42,12 @@ import PorterHuggingFace
 }
 
 @Suite struct ConfigNumberTests {
-    /// Documents the one lossy spot of model.json: a whole-number double comes back as an integer.
-    @Test func wholeDoublesComeBackAsIntegers() throws {
-        let value: JSONValue = ["a": .double(2.0), "b": .double(0.1), "c": .double(1e-12)]
+    /// model.json keeps number types: a whole-number double stays a double, an int an int.
+    @Test func wholeDoublesStayDoubles() throws {
+        let value: JSONValue = ["a": .double(2.0), "b": .double(0.1), "c": .double(1e-12), "d": .int(2)]
         let back = try JSONValue.parse(try value.encoded())
-        #expect(back["a"] == .int(2), "if this fails, JSONValue now keeps doubles: drop the caveat in docs/neutral-format.md")
+        #expect(back["a"] == .double(2.0))
+        #expect(back["d"] == .int(2))
         #expect(back["b"] == .double(0.1))
         #expect(back["c"] == .double(1e-12))
     }

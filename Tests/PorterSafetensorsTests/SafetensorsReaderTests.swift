@@ -160,34 +160,10 @@ enum Expected {
     }
 
     @Test func utf8ValidatorFindsTheFirstBadByte() {
-        #expect(SafetensorsHeader.firstInvalidUTF8(Array("{\"é\":1}".utf8)) == nil)
-        #expect(SafetensorsHeader.firstInvalidUTF8([0x7B, 0xC0, 0x80]) == 1)  // overlong
-        #expect(SafetensorsHeader.firstInvalidUTF8([0x7B, 0xED, 0xA0, 0x80]) == 1)  // surrogate
-        #expect(SafetensorsHeader.firstInvalidUTF8([0x7B, 0xE2, 0x82]) == 1)  // cut short
-        #expect(SafetensorsHeader.firstInvalidUTF8([0x7B, 0xF0, 0x9F, 0x98, 0x80]) == nil)
-    }
-}
-
-@Suite struct StrictJSONTests {
-    @Test(arguments: [
-        ("{\"a\":1,}", 7), ("{\"a\":1,\"a\":2}", 7), ("[01]", 2), ("{\"a\":\"\\x\"}", 8), ("{} x", 3),
-        (String(repeating: "[", count: 100), 64),
-    ])
-    func rejectsWhatTheReferenceRejects(text: String, offset: Int) {
-        do {
-            _ = try StrictJSON.parse(Array(text.utf8))
-            Issue.record("accepted \(text)")
-        } catch let f as StrictJSON.Failure {
-            #expect(f.offset == offset, "\(text): \(f.reason)")
-        } catch {
-            Issue.record("unexpected \(error)")
-        }
-    }
-
-    @Test func keepsIntegersExactAndDecodesEscapes() throws {
-        let v = try StrictJSON.parse(Array(#"{"n":9007199254740993,"s":"\u00e9\ud83d\ude00\/","d":1.5}"#.utf8))
-        #expect(v["n"] == .int(9_007_199_254_740_993))
-        #expect(v["s"] == .string("é😀/"))
-        #expect(v["d"] == .double(1.5))
+        #expect(JSONValue.firstInvalidUTF8(Array("{\"é\":1}".utf8)) == nil)
+        #expect(JSONValue.firstInvalidUTF8([0x7B, 0xC0, 0x80]) == 1)  // overlong
+        #expect(JSONValue.firstInvalidUTF8([0x7B, 0xED, 0xA0, 0x80]) == 1)  // surrogate
+        #expect(JSONValue.firstInvalidUTF8([0x7B, 0xE2, 0x82]) == 1)  // cut short
+        #expect(JSONValue.firstInvalidUTF8([0x7B, 0xF0, 0x9F, 0x98, 0x80]) == nil)
     }
 }

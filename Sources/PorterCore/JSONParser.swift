@@ -1,30 +1,92 @@
 import Foundation
-import PorterCore
 
-/// A strict RFC 8259 JSON parser for untrusted headers (Foundation's decoder accepts
-/// trailing commas and other extensions the reference implementation rejects).
-/// Integers stay exact; errors give the byte offset. Nesting is capped.
-struct StrictJSON {
-    struct Failure: Error {
-        var offset: Int
-        var reason: String
+/// Why a JSON text was refused, and at which byte.
+public struct JSONParseError: Error, LocalizedError, Equatable, Sendable {
+    public var offset: Int
+    public var reason: String
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
     }
+    public var errorDescription: String? { "invalid JSON at byte \(offset): \(reason)" }
+}
+
+extension JSONValue {
+    /// Parses RFC 8259 JSON (no trailing commas, comments, NaN or other extensions).
+    /// Numbers written with a fraction or exponent stay `.double` (`1.0` is not the
+    /// integer 1); others are exact `.int`s when they fit 64 bits. Text must be UTF-8.
+    ///
+    /// - Parameters:
+    ///   - rejectDuplicateKeys: refuse an object naming a key twice (Python's `json`
+    ///     keeps the last one, which is what happens when this is false).
+    ///   - maxDepth: deepest nesting of arrays and objects accepted.
+    public static func parse(_ bytes: [UInt8], rejectDuplicateKeys: Bool = false, maxDepth: Int = 512) throws -> JSONValue {
+        if let bad = firstInvalidUTF8(bytes) { throw JSONParseError(offset: bad, reason: "not UTF-8") }
+        var p = JSONParser(bytes: bytes, rejectDuplicateKeys: rejectDuplicateKeys, maxDepth: maxDepth)
+        return try p.document()
+    }
+
+    /// `parse(_:)` of the bytes of `data`.
+    public static func parse(_ data: Data) throws -> JSONValue {
+        try parse([UInt8](data))
+    }
+
+    /// Offset of the first byte that breaks UTF-8 (overlongs, surrogates, > U+10FFFF included), or nil.
+    public static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 { i += 1; continue }
+            let need: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch b0 {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: return i
+            }
+            guard i + need < n else { return i }
+            let b1 = bytes[i + 1]
+            guard b1 >= lo, b1 <= hi else { return i }
+            for k in 2..<(need + 1) where k <= need {
+                guard bytes[i + k] & 0xC0 == 0x80 else { return i }
+            }
+            i += need + 1
+        }
+        return nil
+    }
+}
+
+/// A strict RFC 8259 JSON parser for untrusted text (Foundation's decoder accepts
+/// trailing commas and other extensions, and reads `1.0` as an integer). Integers stay
+/// exact; errors give the byte offset. Nesting is capped.
+struct JSONParser {
+    typealias Failure = JSONParseError
 
     private let bytes: [UInt8]
+    private let rejectDuplicateKeys: Bool
+    private let maxDepth: Int
     private var i = 0
     private var depth = 0
-    static let maxDepth = 64
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var p = StrictJSON(bytes: bytes)
-        p.skipSpace()
-        let v = try p.value()
-        p.skipSpace()
-        guard p.i == bytes.count else { throw Failure(offset: p.i, reason: "unexpected text after the JSON value") }
-        return v
+    init(bytes: [UInt8], rejectDuplicateKeys: Bool, maxDepth: Int) {
+        self.bytes = bytes
+        self.rejectDuplicateKeys = rejectDuplicateKeys
+        self.maxDepth = maxDepth
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    mutating func document() throws -> JSONValue {
+        skipSpace()
+        let v = try value()
+        skipSpace()
+        guard i == bytes.count else { throw Failure(offset: i, reason: "unexpected text after the JSON value") }
+        return v
+    }
 
     private mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -54,7 +116,7 @@ struct StrictJSON {
 
     private mutating func enter() throws {
         depth += 1
-        guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth)") }
+        guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth)") }
     }
 
     private mutating func object() throws -> JSONValue {
@@ -69,7 +131,7 @@ struct StrictJSON {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key string") }
             let keyOffset = i
             let key = try string()
-            guard out[key] == nil else { throw Failure(offset: keyOffset, reason: "duplicate key '\(key)'") }
+            guard !rejectDuplicateKeys || out[key] == nil else { throw Failure(offset: keyOffset, reason: "duplicate key '\(key)'") }
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             i += 1
