@@ -9,11 +9,17 @@ public struct FairseqModelArgs: Sendable, Equatable {
     public var fields: [String: JSONValue]
     /// Where the fields came from (`args` or `cfg.model`), for messages.
     public var origin: String
+    /// Beam-search settings (`beam`, `lenpen`, `max_len_a`, `max_len_b`): from `args`
+    /// itself in older checkpoints, from `cfg.generation` in newer ones; unset ones absent.
+    public var generation: [String: JSONValue]
 
-    public init(fields: [String: JSONValue], origin: String) {
+    public init(fields: [String: JSONValue], origin: String, generation: [String: JSONValue]? = nil) {
         self.fields = fields
         self.origin = origin
+        self.generation = (generation ?? fields).filter { Self.generationKeys.contains($0.key) && !$0.value.isNull }
     }
+
+    static let generationKeys: Set<String> = ["beam", "lenpen", "max_len_a", "max_len_b"]
 
     /// Picks `args` when it is set, else `cfg.model` (with `cfg.task`'s languages added
     /// when the model section lacks them). `file` names the checkpoint in errors.
@@ -35,7 +41,7 @@ public struct FairseqModelArgs: Sendable, Equatable {
                 if let v = task[key] { fields[key] = v }
             }
         }
-        self.init(fields: fields, origin: "cfg.model")
+        self.init(fields: fields, origin: "cfg.model", generation: cfgObject["generation"]?.objectValue ?? [:])
     }
 
     public subscript(_ key: String) -> JSONValue? { fields[key] }
@@ -62,12 +68,39 @@ public struct FairseqModelArgs: Sendable, Equatable {
 
 /// Builds transformers' FSMT `config.json` from fairseq's model settings.
 public enum FSMTConfigBuilder {
-    /// Generation defaults written unless overridden: fairseq's `generate.py` uses a beam
-    /// of 5, stops a beam search once `beam` hypotheses are finished (transformers'
-    /// `early_stopping=True`) and normalises scores by length to the power 1.
+    /// Generation defaults: fairseq's `generate.py` uses a beam of 5, stops a beam search
+    /// once `beam` hypotheses are finished (transformers' `early_stopping=True`) and
+    /// normalises scores by length to the power 1. The checkpoint's own settings replace
+    /// them (`generationSettings`).
     public static let generationDefaults: [String: JSONValue] = [
         "num_beams": 5, "early_stopping": true, "length_penalty": 1.0, "max_length": 200,
     ]
+
+    /// The checkpoint's beam-search settings as FSMT config keys: `beam` → `num_beams`,
+    /// `lenpen` → `length_penalty`, and `max_len_b` → `max_length` when `max_len_a` is 0
+    /// (fairseq's limit is `max_len_a · source length + max_len_b`; FSMT has only a fixed one).
+    static func generationSettings(_ args: FairseqModelArgs, file: String) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        let origin = args.origin == "args" ? "args" : "cfg.generation"
+        func number(_ key: String) throws -> Double? {
+            guard let v = args.generation[key] else { return nil }
+            guard let d = v.doubleValue else {
+                throw FairseqError.unexpectedValue(file: file, keyPath: "\(origin).\(key)", expected: "a number", found: FairseqModelArgs.describe(v))
+            }
+            return d
+        }
+        if let beam = try number("beam") {
+            guard beam >= 1, let b = Int64(exactly: beam) else {
+                throw FairseqError.unexpectedValue(file: file, keyPath: "\(origin).beam", expected: "a whole number ≥ 1", found: String(beam))
+            }
+            out["num_beams"] = .int(b)
+        }
+        if let lenpen = try number("lenpen") { out["length_penalty"] = .double(lenpen) }
+        if let b = try number("max_len_b"), (try number("max_len_a") ?? 0) == 0, let length = Int64(exactly: b), length > 0 {
+            out["max_length"] = .int(length)
+        }
+        return out
+    }
 
     /// The FSMT config for a fairseq transformer.
     ///
@@ -169,6 +202,7 @@ public enum FSMTConfigBuilder {
             "forced_eos_token_id": .int(Int64(FairseqDictionary.eosIndex)),
         ]
         for (k, v) in generationDefaults { c[k] = v }
+        for (k, v) in try generationSettings(args, file: file) { c[k] = v }
         for (k, v) in overrides { c[k] = v }
         return .object(c)
     }

@@ -82,6 +82,24 @@ import PorterTestSupport
         #expect(c["num_beams"] == 5 && c["early_stopping"] == true && c["length_penalty"]?.doubleValue == 1.0)
     }
 
+    /// Beam settings come from the checkpoint (`cfg.generation` or `args`), options win.
+    @Test func generationSettingsComeFromTheCheckpoint() throws {
+        let model: [String: JSONValue] = ["encoder_embed_dim": 8, "decoder_embed_dim": 8]
+        let newer = try FairseqModelArgs(checkpoint: ["cfg": ["model": .object(model), "generation": ["beam": 4, "lenpen": 0.6, "max_len_a": 0, "max_len_b": 50]]], file: "x.pt")
+        let settings = try FSMTConfigBuilder.generationSettings(newer, file: "x.pt")
+        #expect(settings == ["num_beams": 4, "length_penalty": .double(0.6), "max_length": 50])
+        // Older checkpoints keep them in args; None means "not set"; a proportional limit has no FSMT key.
+        var fields = model
+        fields["beam"] = 2; fields["lenpen"] = .null; fields["max_len_a"] = 1.2; fields["max_len_b"] = 10
+        let older = try FairseqModelArgs(checkpoint: ["args": .object(fields)], file: "x.pt")
+        #expect(try FSMTConfigBuilder.generationSettings(older, file: "x.pt") == ["num_beams": 2])
+        fields["beam"] = 0.5
+        #expect(throws: FairseqError.self) { try FSMTConfigBuilder.generationSettings(FairseqModelArgs(checkpoint: ["args": .object(fields)], file: "x.pt"), file: "x.pt") }
+        // The fixtures trained with fairseq's defaults record them in cfg.generation.
+        let c = try Self.port("separate").model.config
+        #expect(c["num_beams"] == 5 && c["max_length"] == 200 && c["length_penalty"]?.doubleValue == 1)
+    }
+
     @Test func optionsOverrideConfigAndLanguages() throws {
         let c = try Self.port("separate", extra: ["config.num_beams": "2", "config.length_penalty": "0.6", "src-lang": "en", "tgt-lang": "ru"]).model.config
         #expect(c["num_beams"] == 2)
