@@ -16,8 +16,9 @@ set +e
 echo "(exit status $? — 5 means dangerous; nothing was run)"
 set -e
 
-step porter convert fixtures/fairseq/separate --to hf -o $out/fsmt-en-ru --verify --report $out/fsmt-report
-"$porter" convert fixtures/fairseq/separate --to hf -o "$out/fsmt-en-ru" --verify --report "$out/fsmt-report"
+step porter convert fixtures/fairseq/separate --to hf -o $out/fsmt-en-ru --verify --reference fixtures/fairseq/separate/reference.safetensors --report $out/fsmt-report
+"$porter" convert fixtures/fairseq/separate --to hf -o "$out/fsmt-en-ru" --verify \
+  --reference fixtures/fairseq/separate/reference.safetensors --report "$out/fsmt-report"
 
 step porter inspect $out/fsmt-en-ru
 "$porter" inspect "$out/fsmt-en-ru" > "$out/fsmt-inspect.txt"

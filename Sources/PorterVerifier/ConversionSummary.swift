@@ -72,16 +72,21 @@ public struct ConversionSummary: Sendable, Codable, Equatable {
 
     /// Builds `produced` from the provenance of the converted model as it was in memory
     /// before writing (after mapping and casts). Source names in provenance
-    /// (`a + b` for a concat) are resolved to names of `source`'s tensors.
+    /// (`a + b` for a concat) are resolved to names of `source`'s tensors. When a reader
+    /// already split one file tensor into several (fairseq's `in_proj_weight` into q, k,
+    /// v), they share a provenance name; the one whose steps the converted tensor
+    /// continues is its source.
     public init(convertedInMemory converted: NeutralModel, source: NeutralModel, mapping: String? = nil, dtype: String? = nil,
                 dropped: [DroppedTensor] = [], unmapped: [Unmapped] = [], overflows: [String: Int] = [:]) {
-        var byProvenanceName: [String: String] = [:]
-        for entry in source.tensors where byProvenanceName[entry.provenance.sourceName] == nil {
-            byProvenanceName[entry.provenance.sourceName] = entry.name
-        }
+        var byProvenanceName: [String: [TensorEntry]] = [:]
+        for entry in source.tensors { byProvenanceName[entry.provenance.sourceName, default: []].append(entry) }
         let produced = converted.tensors.map { entry -> ProducedTensor in
-            let names = entry.provenance.sourceName.components(separatedBy: " + ").map { name in
-                source.tensors[name] != nil ? name : (byProvenanceName[name] ?? name)
+            let names = entry.provenance.sourceName.components(separatedBy: " + ").map { name -> String in
+                let candidates = byProvenanceName[name] ?? []
+                let continued = candidates.filter { entry.provenance.transforms.starts(with: $0.provenance.transforms) }
+                if let best = continued.max(by: { $0.provenance.transforms.count < $1.provenance.transforms.count }) { return best.name }
+                if source.tensors[name] != nil { return name }
+                return candidates.first?.name ?? name
             }
             return ProducedTensor(name: entry.name, sources: names, transforms: entry.provenance.transforms)
         }

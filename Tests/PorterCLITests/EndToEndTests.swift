@@ -27,6 +27,35 @@ import PorterTestSupport
         #expect(card.contains("- overall: passed"))
     }
 
+    /// The port is compared with fairseq itself: reference.safetensors holds the encoder
+    /// output and logits fairseq computed (fixtures/generate/fairseq_reference.py).
+    @Test(arguments: ["separate", "joined", "old-layout"])
+    func fairseqPortMatchesFairseqsOwnOutputs(variant: String) throws {
+        let dir = try Fixtures.scratchDirectory("porter-e2e")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("fsmt"), rep = dir.appendingPathComponent("report")
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/\(variant)").path, "--to", "hf", "-o", out.path, "--verify",
+                             "--reference", Fixtures.url("fairseq/\(variant)/reference.safetensors").path, "--report", rep.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try report(rep)
+        #expect(json["reference"]?["status"] == .string("passed"))
+        let compared = json["reference"]?["outputs"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(compared) == ["encoder_last_hidden_state", "logits"])
+        for output in json["reference"]?["outputs"]?.arrayValue ?? [] {
+            #expect((output["metrics"]?["maxAbs"]?.doubleValue ?? 1) < 1e-5, "\(variant) \(output["name"]?.stringValue ?? "")")
+        }
+    }
+
+    /// Another model's fairseq outputs do not pass for this one (the vocabularies differ).
+    @Test func fairseqReferenceOfAnotherModelFails() throws {
+        let dir = try Fixtures.scratchDirectory("porter-e2e")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", dir.appendingPathComponent("fsmt").path,
+                             "--verify", "--reference", Fixtures.url("fairseq/joined/reference.safetensors").path])
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("reference: failed"), "\(r.stdout)")
+    }
+
     @Test func tf1BertToTransformersMatchesTensorFlow() throws {
         let dir = try Fixtures.scratchDirectory("porter-e2e")
         let out = dir.appendingPathComponent("bert"), rep = dir.appendingPathComponent("report")
