@@ -1,4 +1,5 @@
 import Foundation
+import CPorterKernels
 import PorterCore
 
 /// NumPy broadcast of two shapes, or nil when they do not broadcast.
@@ -114,19 +115,6 @@ private func unaryKernel(_ f: @escaping @Sendable (Float) -> Float) -> Kernel {
 
 @inline(__always) func sigmoidf(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
-/// erf by Abramowitz & Stegun 7.1.26 (max abs error ≈ 6e-7 in float32): several times
-/// faster than `erff`, used inside GELU where the error is far below float32 noise of the
-/// surrounding matrix products.
-@inline(__always) func fastErf(_ x: Float) -> Float {
-    let a = abs(x)
-    let t = 1 / (1 + 0.3275911 * a)
-    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
-    let y = 1 - poly * expf(-a * a)
-    return x < 0 ? -y : y
-}
-
-/// GELU, erf form: x/2 · (1 + erf(x/√2)).
-@inline(__always) func geluErf(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.70710678118654752)) }
 /// GELU, tanh form: x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))).
 @inline(__always) func geluTanh(_ x: Float) -> Float {
     0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))
@@ -156,7 +144,14 @@ let elementwiseKernels: [String: Kernel] = [
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
         switch try ctx.string("approximate", default: "none") {
-        case "none": return [HostTensor(shape: shape, floats: mapFloats(x, geluErf))]
+        case "none":
+            // The same kernel as the fused linear+gelu, so fused and node-by-node runs agree.
+            var out = x
+            out.withUnsafeMutableBufferPointer { o in
+                nonisolated(unsafe) let o = o
+                parallelChunks(o.count, minimumPerChunk: 1 << 14) { porter_gelu_erf(o.baseAddress! + $0.lowerBound, $0.count) }
+            }
+            return [HostTensor(shape: shape, floats: out)]
         case "tanh": return [HostTensor(shape: shape, floats: mapFloats(x, geluTanh))]
         case let other: throw ctx.bad("approximate", "is '\(other)'; expected \"none\" or \"tanh\"")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import CPorterKernels
 import PorterCore
 
 /// A step of the execution plan: one node, or a few adjacent nodes computed in one pass
@@ -88,7 +89,7 @@ extension GraphExecutor {
                 nonisolated(unsafe) let o = o
                 parallelChunks(o.count, minimumPerChunk: 1 << 14) { range in
                     switch approximate {
-                    case "none": for k in range { o[k] = geluErf(o[k]) }
+                    case "none": porter_gelu_erf(o.baseAddress! + range.lowerBound, range.count)
                     case "tanh": for k in range { o[k] = geluTanh(o[k]) }
                     default: for k in range { o[k] = max(o[k], 0) }
                     }

@@ -53,6 +53,21 @@ import Testing
         expectClose(try run1("scale", [x], ["factor": 2.5]), [4], [-5, -1.25, 1.25, 2.5])
     }
 
+    /// The vectorised GELU kernel against GELU computed in double with libm's erf, over a
+    /// dense range (every SIMD lane and the scalar tail) and the edges.
+    @Test func geluKernelMatchesExactGELU() throws {
+        let xs = (0..<200_003).map { Float($0) / 10_000 - 10 } + [0, -0.0, 87, -87, 1e30, -1e30, .infinity, .greatestFiniteMagnitude]
+        let out = try run1("gelu", [f([xs.count], xs)]).floatValues
+        var worst = 0.0
+        for (x, y) in zip(xs.dropLast(4), out) {
+            let exact = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(y) - exact) / max(1, abs(exact)))
+        }
+        #expect(worst < 1e-6, "max error \(worst)")
+        #expect(out.suffix(4) == [1e30, 0, .infinity, .greatestFiniteMagnitude])
+        #expect(try run1("gelu", [f([1], [.nan])]).floatValues[0].isNaN)
+    }
+
     @Test func geluErfAndTanhForms() throws {
         let x = f([3], [1, -1, 2])
         // 0.5·x·(1 + erf(x/√2))

@@ -1,0 +1,11 @@
+#ifndef PORTER_KERNELS_H
+#define PORTER_KERNELS_H
+#include <stddef.h>
+
+/// GELU, erf form, in place: x/2 · (1 + erf(x/√2)). erf by Abramowitz & Stegun 7.1.26
+/// and e^x by a Cephes-style polynomial after range reduction, so the loop vectorises
+/// (AVX2/FMA clone on x86-64 machines that have it). Max abs error against the exact
+/// GELU ≈ 5e-7 over [-10, 10] (PorterRuntimeTests.geluKernelMatchesExactGELU).
+void porter_gelu_erf(float *values, size_t count);
+
+#endif
