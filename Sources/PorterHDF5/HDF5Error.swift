@@ -24,6 +24,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
     case tooLarge(file: String, path: String, bytes: Int, limit: Int)
     /// The Keras `model_config` / `config.json` is not valid JSON of the expected shape.
     case invalidModelConfig(file: String, reason: String)
+    /// A transformers `tf_model.h5.index.json` that is not a usable shard index.
+    case badShardIndex(file: String, reason: String)
     /// A `.keras` zip archive problem, at a byte offset of the archive.
     case archive(file: String, offset: Int, reason: String)
     /// The model cannot be written in this layout (a name that maps to no layer, a dtype HDF5 lacks).
@@ -56,6 +58,8 @@ extension HDF5Error: LocalizedError {
             return "\(file): layer group \(layerPath) lists weight '\(weightName)' in weight_names but no such dataset exists (\(layerPath)/\(weightName))"
         case let .tooLarge(file, path, bytes, limit):
             return "\(file): \(path) holds \(bytes) bytes, more than Porter's limit of \(limit)"
+        case let .badShardIndex(file, reason):
+            return "\(file): bad shard index: \(reason)"
         case let .invalidModelConfig(file, reason):
             return "\(file): Keras model config: \(reason)"
         case let .archive(file, offset, reason):

@@ -17,17 +17,18 @@ public struct KerasH5Reader: ModelReader {
     public init() {}
 
     public var info: FormatInfo {
-        FormatInfo(id: "keras-h5", name: "Keras / transformers HDF5", extensions: [".h5", ".hdf5", ".keras.h5", "tf_model.h5"],
-                   summary: "Keras 2 full-model and weights files, transformers tf_model.h5, plain HDF5 datasets (libhdf5)")
+        FormatInfo(id: "keras-h5", name: "Keras / transformers HDF5", extensions: [".h5", ".hdf5", ".keras.h5", "tf_model.h5", "tf_model.h5.index.json"],
+                   summary: "Keras 2 full-model and weights files, transformers tf_model.h5 (single or sharded), plain HDF5 datasets (libhdf5)")
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
         if input.isDirectory {
-            // A transformers TF folder (tf_model.h5 + config.json) without safetensors weights.
-            let tf = input.entries.contains("tf_model.h5") && !input.entries.contains("model.safetensors")
-                && !input.entries.contains("model.safetensors.index.json")
+            // A transformers TF folder (tf_model.h5 or its shard index + config.json) without safetensors weights.
+            let tf = (input.entries.contains("tf_model.h5") || input.entries.contains(TFShardIndex.fileName))
+                && !input.entries.contains("model.safetensors") && !input.entries.contains("model.safetensors.index.json")
             return tf ? .likely : .no
         }
+        if input.url.lastPathComponent.hasSuffix(TFShardIndex.fileName) { return .certain }
         if input.headStarts(with: hdf5Signature) { return .certain }
         let ext = input.url.pathExtension.lowercased()
         return ext == "h5" || ext == "hdf5" ? .likely : .no
@@ -36,11 +37,18 @@ public struct KerasH5Reader: ModelReader {
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return try read(url.appendingPathComponent("tf_model.h5"), options: options)
+            let single = url.appendingPathComponent("tf_model.h5")
+            let index = url.appendingPathComponent(TFShardIndex.fileName)
+            let useIndex = !FileManager.default.fileExists(atPath: single.path) && FileManager.default.fileExists(atPath: index.path)
+            return try read(useIndex ? index : single, options: options)
         }
-        try HDF5Preflight.check(url, format: info.id)
-        let file = try H5File(path: url.path)
-        var model = try KerasWeightsLoader.load(file, sourceFile: url.path, format: info.id)
+        var model: NeutralModel
+        if url.lastPathComponent.hasSuffix(TFShardIndex.fileName) {
+            model = try TFShardIndex.read(url, format: info.id)
+        } else {
+            try HDF5Preflight.check(url, format: info.id)
+            model = try KerasWeightsLoader.load(try H5File(path: url.path), sourceFile: url.path, format: info.id)
+        }
         // transformers folders keep config.json beside tf_model.h5.
         if model.graph == nil, model.metadata["keras_model_config"] == nil {
             let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
@@ -128,7 +136,13 @@ enum KerasWeightsLoader {
         }
         let root = file.exists("model_weights") ? "model_weights" : ""
         var wanted = Set<String>()
-        if let layers = try file.kerasListAttribute("layer_names", on: root) {
+        if root.isEmpty, let names = try file.kerasListAttribute("layer_names", on: root), !names.isEmpty, names.allSatisfy({ file.isDataset($0) }) {
+            // One shard of transformers' sharded TF weights read on its own: layer_names lists
+            // the datasets themselves (TFShardIndex reads the set with the model's names).
+            model.metadata["keras_layout"] = "transformers-shard"
+            model.notes.append("a transformers tf_model shard read without its \(TFShardIndex.fileName): tensors are named by dataset path")
+            for name in names { try add(&model, name: name, path: name, file: file, sourceFile: sourceFile) }
+        } else if let layers = try file.kerasListAttribute("layer_names", on: root) {
             model.metadata["keras_layout"] = root.isEmpty ? "weights-only" : "full-model"
             var layerGroups = layers
             if file.exists(join(root, "top_level_model_weights")), !layers.contains("top_level_model_weights") {
@@ -202,7 +216,7 @@ enum KerasWeightsLoader {
         return model
     }
 
-    private static func add(_ model: inout NeutralModel, name: String, path: String, file: H5File, sourceFile: String) throws {
+    static func add(_ model: inout NeutralModel, name: String, path: String, file: H5File, sourceFile: String) throws {
         let tensor = try file.tensor(path)
         try tensor.validate(name: "\(sourceFile):\(file.display(path))")
         do {
@@ -222,4 +236,81 @@ enum KerasWeightsLoader {
     }
 
     static func join(_ a: String, _ b: String) -> String { a.isEmpty ? b : a + "/" + b }
+}
+
+/// transformers' sharded TF weights: `tf_model.h5.index.json` (`{"metadata": …,
+/// "weight_map": {variable name: shard file}}`) beside `tf_model-0000i-of-N.h5` files that
+/// hold each variable as a dataset at its name without the first component (transformers'
+/// `tf_shard_checkpoint`; names containing `model.` or of one component are kept whole).
+/// Tensors are named as in an unsharded `tf_model.h5` (`<layer>/<variable>`, the layer being
+/// the first component of the dataset path), so the same mappings apply. Datasets a shard holds that the index does not map are dropped
+/// with that reason.
+public enum TFShardIndex {
+    public static let fileName = "tf_model.h5.index.json"
+    static let maxIndexBytes = 100 << 20
+
+    public static func read(_ url: URL, format: String) throws -> NeutralModel {
+        let path = url.path
+        let file = try OpenFile(path: path)
+        guard file.size <= maxIndexBytes else { throw HDF5Error.badShardIndex(file: path, reason: "larger than 100 MiB") }
+        let json: JSONValue
+        do { json = try JSONValue.parse(try file.read(offset: 0, count: file.size)) } catch {
+            throw HDF5Error.badShardIndex(file: path, reason: "not JSON: \(error.localizedDescription)")
+        }
+        guard let map = json["weight_map"]?.objectValue, !map.isEmpty else {
+            throw HDF5Error.badShardIndex(file: path, reason: "no weight_map object with entries")
+        }
+        var byShard: [String: [String]] = [:]
+        for (variable, shard) in map {
+            guard let f = shard.stringValue else { throw HDF5Error.badShardIndex(file: path, reason: "weight_map[\(variable)] is not a file name") }
+            guard !f.isEmpty, !f.contains("/"), f != "..", f != "." else {
+                throw HDF5Error.badShardIndex(file: path, reason: "shard name '\(f)' must be a plain file name")
+            }
+            byShard[f, default: []].append(variable)
+        }
+        let folder = url.deletingLastPathComponent()
+        var model = NeutralModel(sourceFormat: format, sourceFiles: [path])
+        model.metadata["keras_layout"] = "transformers-sharded"
+        if let total = json["metadata"]?["total_size"]?.intValue { model.metadata["index_total_size"] = String(total) }
+        for shard in byShard.keys.sorted() {
+            let shardURL = folder.appendingPathComponent(shard)
+            guard FileManager.default.fileExists(atPath: shardURL.path) else {
+                throw HDF5Error.badShardIndex(file: path, reason: "names shard \(shard), which is missing beside it")
+            }
+            try HDF5Preflight.check(shardURL, format: format)
+            let h5 = try H5File(path: shardURL.path)
+            model.sourceFiles.append(shardURL.path)
+            var mapped = Set<String>()
+            for variable in byShard[shard]!.sorted() {
+                let dataset = datasetPath(of: variable)
+                guard h5.isDataset(dataset) else {
+                    throw HDF5Error.badShardIndex(file: path, reason: "maps \(variable) to \(shard), which has no dataset \(dataset)")
+                }
+                // The unsharded file keeps each variable under its top-level Keras layer, which is the
+                // first component of the shard's dataset path (`bert` for `tf_bert_model/bert/…`).
+                let layer = dataset.split(separator: "/").first.map(String.init) ?? dataset
+                try KerasWeightsLoader.add(&model, name: layer + "/" + variable, path: dataset, file: h5, sourceFile: shardURL.path)
+                mapped.insert(dataset)
+            }
+            for rel in try h5.datasets(under: "") where !mapped.contains(rel) {
+                let d = try h5.describeDataset(rel)
+                model.dropped.append(DroppedTensor(name: rel, reason: "in \(shard) but not in \(fileName)'s weight_map, so transformers does not load it",
+                                                   byteCount: (d.shape.elementCount ?? 0) * d.dtype.byteSize, sourceFile: shardURL.path))
+            }
+        }
+        let shardFiles = Set(byShard.keys)
+        let strays = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasPrefix("tf_model-") && $0.hasSuffix(".h5") && !shardFiles.contains($0) }.sorted()
+        if !strays.isEmpty {
+            model.notes.append("shard file(s) the index maps nothing to (not read): \(strays.joined(separator: ", "))")
+        }
+        return model
+    }
+
+    /// Where transformers' `tf_shard_checkpoint` stores a variable in its shard.
+    static func datasetPath(of variable: String) -> String {
+        let parts = variable.split(separator: "/", omittingEmptySubsequences: false)
+        if variable.contains("model.") || parts.count == 1 { return variable }
+        return parts.dropFirst().joined(separator: "/")
+    }
 }
