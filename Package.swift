@@ -96,6 +96,7 @@ let package = Package(
         ),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
             "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
+            "PorterMapping",
         ]),
 
         // Robustness: deterministic mutations (truncation, byte flips, huge length fields, zeroed ranges) of every

@@ -70,10 +70,22 @@ public struct TensorFlowCheckpointReader: ModelReader {
         throw TensorFlowError.notABundle(path: path, reason: "\(path).index does not exist")
     }
 
+    /// Reader option choosing tensor names of object-based checkpoints: `objects` (object
+    /// paths, `bert/encoder/layer/0/…/kernel`, the default) or `variables` (TensorFlow
+    /// variable names, `tf_bert_model/bert/encoder/layer_._0/…/kernel:0`).
+    public static let namesOption = "names"
+
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         let bundle = try TensorBundle(prefix: try Self.prefix(for: url))
-        let naming = try CheckpointNaming(bundle: bundle)
+        let names = options.extra[Self.namesOption] ?? "objects"
+        guard ["objects", "variables"].contains(names) else {
+            throw TensorFlowError.badOption(path: bundle.indexPath, option: Self.namesOption, value: names, expected: "objects or variables")
+        }
+        let naming = try CheckpointNaming(bundle: bundle, useVariableNames: names == "variables")
         var model = try bundle.neutralModel(sourceFormat: info.id, naming: naming, progress: options.progress)
+        if naming.isObjectBased, names == "objects", !naming.variableNames.isEmpty {
+            model.notes.append("variables are named by object path; --read-option \(Self.namesOption)=variables names them as TensorFlow does (tf_model.h5 / transformers spelling, e.g. for the hf-tf-to-pt mapping)")
+        }
         try Self.attachSiblingConfig(to: &model, prefix: bundle.prefix)
         return model
     }

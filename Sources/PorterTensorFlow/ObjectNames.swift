@@ -24,12 +24,17 @@ public struct CheckpointNaming: Sendable {
     let preferredName: [Int: String]
     /// Node id → a checkpoint key of the node, for naming slot owners.
     let keyOfNode: [Int: String]
+    /// Node id → the variable's TensorFlow name with `:0` (`tf_bert_model/bert/…/kernel:0`),
+    /// from the object graph's `full_name`.
+    public let variableNames: [Int: String]
     public let isObjectBased: Bool
 
-    /// Naming for a bundle; reads its object graph when it has one.
-    public init(bundle: TensorBundle, preferredNames: [Int: String] = [:]) throws {
+    /// Naming for a bundle; reads its object graph when it has one. With
+    /// `useVariableNames`, variables are named by their TensorFlow names (what Keras'
+    /// `weights` and transformers' TF → PyTorch conversion use) instead of object paths.
+    public init(bundle: TensorBundle, preferredNames: [Int: String] = [:], useVariableNames: Bool = false) throws {
         guard bundle.names.contains(TensorBundle.objectGraphKey) else {
-            nodeOfKey = [:]; slotOf = [:]; preferredName = [:]; keyOfNode = [:]; isObjectBased = false
+            nodeOfKey = [:]; slotOf = [:]; preferredName = [:]; keyOfNode = [:]; variableNames = [:]; isObjectBased = false
             return
         }
         let elements = try bundle.strings(TensorBundle.objectGraphKey)
@@ -41,10 +46,14 @@ public struct CheckpointNaming: Sendable {
             throw TensorFlowError.malformedEntry(file: bundle.indexPath, key: TensorBundle.objectGraphKey, reason: "not a TrackableObjectGraph: \(error)")
         }
         var nodeOfKey: [String: Int] = [:], keyOfNode: [Int: String] = [:], slotOf: [Int: (String, Int)] = [:]
+        var variableNames: [Int: String] = [:]
         for (id, node) in graph.nodes.enumerated() {
             for attr in node.attributes {
                 nodeOfKey[attr.checkpointKey] = id
-                if attr.name == "VARIABLE_VALUE" { keyOfNode[id] = attr.checkpointKey }
+                if attr.name == "VARIABLE_VALUE" {
+                    keyOfNode[id] = attr.checkpointKey
+                    if !attr.fullName.isEmpty { variableNames[id] = attr.fullName + ":0" }
+                }
             }
             for slot in node.slotVariables {
                 slotOf[Int(slot.slotVariableNodeID)] = (slot.slotName, Int(slot.originalVariableNodeID))
@@ -53,7 +62,8 @@ public struct CheckpointNaming: Sendable {
         self.nodeOfKey = nodeOfKey
         self.keyOfNode = keyOfNode
         self.slotOf = slotOf
-        self.preferredName = preferredNames
+        self.variableNames = variableNames
+        self.preferredName = useVariableNames ? variableNames.merging(preferredNames) { _, preferred in preferred } : preferredNames
         isObjectBased = true
     }
 

@@ -25,12 +25,16 @@ public enum TensorFlowError: Error, Sendable, Equatable {
     case badSlices(file: String, tensor: String, reason: String)
     /// `saved_model.pb` could not be decoded or lacks what Porter needs.
     case badSavedModel(file: String, reason: String)
+    /// A reader option with a value the reader does not know.
+    case badOption(path: String, option: String, value: String, expected: String)
 }
 
 extension TensorFlowError: LocalizedError {
     public var errorDescription: String? {
         func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
         switch self {
+        case let .badOption(path, option, value, expected):
+            return "\(path): reader option \(option)=\(value) is not one of: \(expected)"
         case let .notABundle(path, reason):
             return "\(path): not a TensorFlow checkpoint: \(reason); give the prefix (model.ckpt), its .index file, or a SavedModel folder"
         case let .badFooter(file, reason):
