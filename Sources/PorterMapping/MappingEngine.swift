@@ -71,6 +71,7 @@ public struct MappingEngine: Sendable {
         var matches: [String: (MappingRule, [String])] = [:]
         for entry in model.tensors {
             for rule in rules {
+                if let ranks = rule.ranks, !ranks.contains(entry.tensor.shape.rank) { continue }
                 guard let regex = rule.match, let caps = fullMatch(regex, entry.name) else { continue }
                 matches[entry.name] = (rule, caps)
                 break

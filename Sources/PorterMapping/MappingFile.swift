@@ -36,6 +36,8 @@ public struct MappingRule: Sendable {
     public var action: Action
     /// Config key paths (dotted) and the values they must equal.
     public var when: [String: JSONValue]
+    /// Ranks the matched tensor must have (nil: any), e.g. 4 for Conv2D kernels.
+    public var ranks: [Int]? = nil
 }
 
 /// Failures loading a mapping file.
@@ -141,7 +143,7 @@ extension Mapping {
     static func parseRule(_ json: JSONValue, index: Int, path: String) throws -> MappingRule {
         func fail(_ reason: String) -> MappingFileError { .invalidRule(path: path, rule: index, reason: reason) }
         guard let obj = json.objectValue else { throw fail("not an object") }
-        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "comment"]
+        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "rank", "comment"]
         if let unknown = obj.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("unknown key \"\(unknown)\"")
         }
@@ -165,7 +167,16 @@ extension Mapping {
         if !modifiers.isEmpty && !(actions[0] == "rename" || actions[0] == "keep") {
             throw fail("\(modifiers.joined(separator: ", ")) goes only with rename or keep")
         }
+        var ranks: [Int]?
+        if let r = obj["rank"] {
+            let values = r.intValue.map { [$0] } ?? r.arrayValue?.compactMap(\.intValue)
+            guard let values, !values.isEmpty, values.count == (r.arrayValue?.count ?? 1), values.allSatisfy({ (0...64).contains($0) }) else {
+                throw fail("\"rank\" must be a rank (0...64) or a list of ranks")
+            }
+            ranks = values
+        }
         if actions[0] == "tie" {
+            if ranks != nil { throw fail("tie takes no \"rank\"") }
             guard let name = obj["tie"]?.stringValue, let to = obj["to"]?.stringValue else {
                 throw fail("tie needs \"tie\": target name and \"to\": the target it aliases")
             }
@@ -215,6 +226,6 @@ extension Mapping {
             guard let reason = obj["drop"]?.stringValue, !reason.isEmpty else { throw fail("\"drop\" must be a non-empty reason") }
             action = .drop(reason: reason)
         }
-        return MappingRule(index: index, match: regex, action: action, when: when)
+        return MappingRule(index: index, match: regex, action: action, when: when, ranks: ranks)
     }
 }

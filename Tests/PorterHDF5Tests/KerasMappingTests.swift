@@ -128,6 +128,27 @@ struct KerasMappingTests {
         #expect(cpt.tensors["sep.pointwise.weight"]?.tensor.shape == [4, 8, 1, 1])
     }
 
+    /// Layer names say nothing about the layer kind (MobileNet's `Conv1`, EfficientNet's
+    /// `stem`): kernels are told apart by rank, in both directions.
+    @Test("kernels map by rank whatever the layer is called")
+    func kernelsByRank() throws {
+        let cnn = try readFixture("cnn_functional.h5")
+        var renamed = cnn
+        renamed.tensors = TensorStore()
+        for var e in cnn.tensors {
+            e.name = e.name.replacingOccurrences(of: "conv/conv/", with: "Stem/Stem/").replacingOccurrences(of: "logits/logits/", with: "head/head/")
+            try renamed.tensors.add(e)
+        }
+        let (pt, _) = try applyMapping("keras-to-pytorch", renamed, allowUnmapped: true)
+        let stem = try #require(pt.tensors["Stem.weight"]).tensor
+        #expect(stem.shape == [4, 3, 3, 3])
+        #expect(try stem.floatValues() == permuted(try #require(cnn.tensors["conv/conv/kernel:0"]).tensor, [3, 2, 0, 1]))
+        #expect(pt.tensors["head.weight"]?.tensor.shape == [3, 4])
+        let (back, _) = try applyMapping("pytorch-to-keras", pt, allowUnmapped: true)
+        #expect(back.tensors["Stem/Stem/kernel:0"]?.tensor.shape == [3, 3, 3, 4])
+        #expect(try tensorDigest(try #require(back.tensors["Stem/Stem/kernel:0"]).tensor) == tensorDigest(try #require(cnn.tensors["conv/conv/kernel:0"]).tensor))
+    }
+
     @Test("keras-to-pytorch then pytorch-to-keras gives back the Keras weights", arguments: ["mlp_sequential.h5", "zoo_functional.h5", "mlp_f16.h5"])
     func kerasRoundTrip(file: String) throws {
         let keras = try readFixture(file)

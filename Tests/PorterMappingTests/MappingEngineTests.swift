@@ -127,6 +127,23 @@ func testModel(share: Bool = true, extra: [String] = []) throws -> NeutralModel 
         }
     }
 
+    @Test func rankConditionPicksTheRuleForTheTensorsRank() throws {
+        let json = #"{"format": "porter-mapping/1", "name": "r", "rules": ["#
+            + #"{"match": "^(.+)/k$", "rank": [3, 4], "rename": "$1.conv"}, {"match": "^(.+)/k$", "rank": 2, "rename": "$1.dense"}]}"#
+        let m = try Mapping.parse(Data(json.utf8), path: "r.json")
+        var store = TensorStore()
+        for (n, dims) in [("a/k", [2, 3]), ("b/k", [1, 2, 3, 4]), ("c/k", [5])] {
+            try store.add(TensorEntry(name: n, tensor: counting(dims, label: n), provenance: Provenance(sourceFile: "t", sourceName: n)))
+        }
+        let (out, acc) = try MappingEngine(m).apply(to: NeutralModel(sourceFormat: "t", sourceFiles: [], tensors: store), allowUnmapped: true)
+        #expect(out.tensors["a.dense"] != nil && out.tensors["b.conv"] != nil)
+        #expect(acc.unmapped.map(\.name) == ["c/k"])  // rank 1: no rule takes it
+        for bad in [#""rank": "four""#, #""rank": [2, -1]"#, #""rank": []"#] {
+            let text = #"{"format": "porter-mapping/1", "name": "r", "rules": [{"match": "x", "rename": "y", "#  + bad + "}]}"
+            #expect(throws: MappingFileError.self, "\(bad)") { try Mapping.parse(Data(text.utf8), path: "r.json") }
+        }
+    }
+
     @Test func shippedMappingsAllParse() throws {
         let folder = Fixtures.repositoryRoot.appendingPathComponent("mappings")
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
