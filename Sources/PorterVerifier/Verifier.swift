@@ -96,7 +96,9 @@ public struct Verifier: Sendable {
         let forward = runForward(source: source, converted: converted, sourceGraph: sourceGraph, convertedGraph: convertedGraph,
                                  tolerance: tol, failures: &failures)
         if forward.status == .skipped, let reason = forward.reason {
-            notes.append("forward level skipped: \(reason); the model was verified at the weights level\(reference == nil ? "" : " and against the reference") only")
+            // The reason may already end by saying the weights level is what is left; say it once.
+            let why = reason.replacingOccurrences(of: "; the model can be verified at the weights level only", with: "")
+            notes.append("forward level skipped: \(why); the model was verified at the weights level\(reference == nil ? "" : " and against the reference") only")
         }
         var referenceLevel: ReferenceLevel?
         if let reference {
