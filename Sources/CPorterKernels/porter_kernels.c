@@ -2,6 +2,10 @@
 #include <stdint.h>
 #include <string.h>
 #include "porter_kernels.h"
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define PORTER_HAVE_F16C_PATH 1
+#endif
 
 // e^x for x <= 0: 2^n · p(r) with x = n·ln2 + r, |r| <= ln2/2; e^-87 below -87 (and for
 // NaN, so the integer conversion below always sees n in [-126, 0]). n is rounded with the
@@ -37,4 +41,51 @@ void porter_gelu_erf(float *values, size_t count) {
         float erf_z = z < 0.0f ? -y : y;
         values[k] = 0.5f * x * (1.0f + erf_z);
     }
+}
+
+// One half → float, exactly: normal, subnormal (renormalised), zero, inf and NaN (payload kept).
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1Fu;
+    uint32_t mantissa = h & 0x3FFu;
+    uint32_t bits;
+    if (exponent == 0x1Fu) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+        bits = sign;
+    } else {
+        int shift = 0;
+        while ((mantissa & 0x400u) == 0) { mantissa <<= 1; shift++; }
+        bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FFu) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline uint16_t load_le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+#ifdef PORTER_HAVE_F16C_PATH
+__attribute__((target("avx,f16c")))
+static void f16_to_f32_f16c(const unsigned char *src, float *dst, size_t count) {
+    size_t k = 0;
+    for (; k + 8 <= count; k += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * k));
+        _mm256_storeu_ps(dst + k, _mm256_cvtph_ps(h));
+    }
+    for (; k < count; k++) dst[k] = half_to_float(load_le16(src + 2 * k));
+}
+#endif
+
+void porter_f16_to_f32(const void *src, float *dst, size_t count) {
+    const unsigned char *bytes = (const unsigned char *)src;
+#ifdef PORTER_HAVE_F16C_PATH
+    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        f16_to_f32_f16c(bytes, dst, count);
+        return;
+    }
+#endif
+    for (size_t k = 0; k < count; k++) dst[k] = half_to_float(load_le16(bytes + 2 * k));
 }

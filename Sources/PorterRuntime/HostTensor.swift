@@ -1,3 +1,4 @@
+import CPorterKernels
 import PorterCore
 
 /// A dense, row-major tensor in memory, as the runtime computes with it: float32 for
@@ -81,7 +82,7 @@ public struct HostTensor: Sendable, Equatable {
                     UnsafeMutableRawBufferPointer(o).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)]))
                 case .f16:
                     parallelChunks(count, minimumPerChunk: 1 << 16) { range in
-                        for k in range { o[k] = FloatConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: k * 2, as: UInt16.self).littleEndian) }
+                        porter_f16_to_f32(raw.baseAddress! + range.lowerBound * 2, o.baseAddress! + range.lowerBound, range.count)
                     }
                 case .bf16:
                     parallelChunks(count, minimumPerChunk: 1 << 16) { range in

@@ -90,3 +90,24 @@ import Testing
         #expect(throws: RuntimeError.self) { try run1("exp", [i([1], [1])]) }
     }
 }
+
+/// Loading f16 weights into the runtime widens every half exactly, on the vectorised
+/// path (a long tensor) and the scalar one (one element at a time).
+@Suite struct HalfWideningTests {
+    @Test func everyHalfWidensExactly() throws {
+        let all = (0...UInt16.max).map { $0 }
+        let bytes = all.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let long = try HostTensor(TensorRef(dtype: .f16, shape: [all.count], storage: TensorStorage.memory(bytes, label: "halves")))
+        let values = try #require(long.floats)
+        var mismatches = 0
+        for (i, h) in all.enumerated() {
+            let want = Float(Float16(bitPattern: h))
+            let single = try HostTensor(TensorRef(dtype: .f16, shape: [1], storage: TensorStorage.memory([UInt8(h & 0xFF), UInt8(h >> 8)], label: "h")))
+            for got in [values[i], single.floats![0]] {
+                let same = want.isNaN ? got.isNaN && got.sign == want.sign : got.bitPattern == want.bitPattern
+                if !same { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+}

@@ -8,4 +8,9 @@
 /// GELU ≈ 5e-7 over [-10, 10] (PorterRuntimeTests.geluKernelMatchesExactGELU).
 void porter_gelu_erf(float *values, size_t count);
 
+/// Widens `count` IEEE half-precision values (little-endian bytes at `src`, any
+/// alignment) to float32 at `dst`, exactly (every half is a float). Uses F16C on x86-64
+/// machines that have it, a bit-exact scalar loop elsewhere.
+void porter_f16_to_f32(const void *src, float *dst, size_t count);
+
 #endif
