@@ -21,7 +21,8 @@ let package = Package(
         // The neutral model, byte plumbing, errors and the format registry. Depends only on a tiny C shim for
         // Linux system calls Swift's Glibc module does not expose.
         .target(name: "CPorterSys"),
-        .target(name: "PorterCore", dependencies: ["CPorterSys"]),
+        .target(name: "CPorterKernels"),
+        .target(name: "PorterCore", dependencies: ["CPorterSys", "CPorterKernels"]),
         // safetensors (single file and sharded with an index), Porter's own on-disk form, and Hugging Face
         // model folders. The neutral form and HF folders store their weights through the safetensors writer.
         .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
@@ -73,7 +74,6 @@ let package = Package(
         // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
         // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CPorterKernels"),
         .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS", "CPorterKernels"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),

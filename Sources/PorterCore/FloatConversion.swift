@@ -1,3 +1,5 @@
+import CPorterKernels
+
 /// Exact conversions between Porter's floating dtypes.
 ///
 /// Narrowing rounds to nearest, ties to even; NaN stays NaN; finite values that round
@@ -77,6 +79,36 @@ extension FloatConversion {
             out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<n])) }
             return CastResult(bytes: out, overflowCount: 0)
         }
+        if from != .f64, to != .f64, count > 0 {
+            // Between f16, bf16 and f32: widen exactly to f32, then narrow with the vectorised
+            // kernels (F16C for f16); the same bits as `castElementwise`, which f64 still takes
+            // (a double must be rounded once, not via float).
+            let narrow: (UnsafeRawBufferPointer) -> Int = { wide in
+                out.withUnsafeMutableBytes { dst -> Int in
+                    switch to {
+                    case .f16: return porter_f32_to_f16(wide.baseAddress!, dst.baseAddress!, count)
+                    case .bf16: return porter_f32_to_bf16(wide.baseAddress!, dst.baseAddress!, count)
+                    default:
+                        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: wide[0..<(count * 4)]))
+                        return 0
+                    }
+                }
+            }
+            let overflows: Int
+            if from == .f32 {
+                overflows = narrow(source)
+            } else {
+                let wide = try toFloat32(UnsafeRawBufferPointer(rebasing: source[0..<(count * from.byteSize)]), dtype: from)
+                overflows = wide.withUnsafeBytes { narrow($0) }
+            }
+            return CastResult(bytes: out, overflowCount: overflows)
+        }
+        return castElementwise(source, from: from, to: to, count: count, into: out)
+    }
+
+    /// The general cast, one element at a time through Double (exact for every source kind).
+    static func castElementwise(_ source: UnsafeRawBufferPointer, from: DType, to: DType, count: Int, into initial: [UInt8]) -> CastResult {
+        var out = initial
         var overflows = 0
         out.withUnsafeMutableBytes { dst in
             for i in 0..<count {
@@ -126,9 +158,7 @@ extension FloatConversion {
                 }
                 #endif
             case .f16:
-                for i in 0..<count {
-                    buf[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))))
-                }
+                porter_f16_to_f32(base, buf.baseAddress!, count)
             case .bf16:
                 for i in 0..<count {
                     buf[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))) << 16)

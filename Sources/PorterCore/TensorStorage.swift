@@ -7,8 +7,9 @@ public enum StorageBacking: Sendable {
     /// Bytes already in memory (small tensors, transform results).
     case memory([UInt8])
     /// Bytes produced on demand (deflated entries, computed transforms). Results up to
-    /// `TensorStorage.deferredCacheLimit` bytes are cached; larger ones are remade on
-    /// each read so that streaming a big model keeps memory bounded.
+    /// `TensorStorage.deferredCacheLimit` bytes are cached while the process holds less
+    /// than `TensorStorage.deferredCacheBudget` of them; others are remade on each read,
+    /// so that streaming a big model keeps memory bounded.
     case deferred(@Sendable () throws -> [UInt8])
 }
 
@@ -58,6 +59,34 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Deferred results at most this large are kept after the first read.
     public static let deferredCacheLimit = 16 << 20
+    /// At most this many bytes of deferred results are kept across all storages (a
+    /// `--dtype f16` conversion of a large model would otherwise keep every cast tensor).
+    public static let deferredCacheBudget = 128 << 20
+    private static let budgetLock = NSLock()
+    nonisolated(unsafe) private static var cachedTotal = 0
+
+    /// Bytes of deferred results currently cached, process-wide.
+    public static var cachedDeferredBytes: Int {
+        budgetLock.lock()
+        defer { budgetLock.unlock() }
+        return cachedTotal
+    }
+
+    private static func reserve(_ count: Int) -> Bool {
+        budgetLock.lock()
+        defer { budgetLock.unlock() }
+        guard cachedTotal + count <= deferredCacheBudget else { return false }
+        cachedTotal += count
+        return true
+    }
+
+    deinit {
+        if let cached {
+            Self.budgetLock.lock()
+            Self.cachedTotal -= cached.count
+            Self.budgetLock.unlock()
+        }
+    }
 
     private func materialized(_ make: @Sendable () throws -> [UInt8]) throws -> [UInt8] {
         lock.lock()
@@ -67,7 +96,7 @@ public final class TensorStorage: @unchecked Sendable {
         guard bytes.count == byteCount else {
             throw CoreError.storageFailed(source: label, reason: "produced \(bytes.count) bytes, expected \(byteCount)")
         }
-        if byteCount <= TensorStorage.deferredCacheLimit { cached = bytes }
+        if byteCount <= TensorStorage.deferredCacheLimit, TensorStorage.reserve(byteCount) { cached = bytes }
         return bytes
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PorterCore
 
@@ -77,5 +78,102 @@ import Testing
 @Suite struct JSONQuotingTests {
     @Test func escapesLikeSerdeJSON() {
         #expect(JSONValue.quoted("a\"b\\c\n\t\u{1}é") == "\"a\\\"b\\\\c\\n\\t\\u0001é\"")
+    }
+}
+
+/// The vectorised f32 → f16 / bf16 casts give the bits of the element-by-element cast
+/// (Swift's `Float16(Float)` and `floatToBF16`) for every class of float, on the vector
+/// path (long buffers) and the scalar tail (7 elements at a time), with equal overflow counts.
+@Suite struct NarrowingKernelTests {
+    static let samples: [UInt32] = {
+        var v: [UInt32] = [0, 0x8000_0000, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0xFFC0_0001, 0x7F80_0001, 0x7FBF_FFFF,
+                           0x477F_E000, 0x477F_EFFF, 0x477F_F000, 0x477F_F001, 0x3880_0000, 0x387F_FFFF, 0x3300_0000, 0x3300_0001,
+                           0x32FF_FFFF, 0x3380_0000, 0x0000_0001, 0x7F7F_FFFF, 0x7F7F_8000, 0x7F7F_7FFF]
+        var x: UInt32 = 0
+        for _ in 0..<1_000_000 { x = x &+ 4_294_967_291 / 1_000_000 &* 1 &+ 4_289; v.append(x) }  // strided over all bit patterns
+        for e in 0..<256 { for m: UInt32 in [0, 1, 0x1000, 0x1FFF, 0x2000, 0x3FFF, 0x7F_FFFF, 0x40_0000, 0x40_1000] { v.append(UInt32(e) << 23 | m); v.append(0x8000_0000 | UInt32(e) << 23 | m) } }
+        return v
+    }()
+
+    @Test(arguments: [DType.f16, .bf16])
+    func kernelEqualsElementwise(_ target: DType) throws {
+        let bytes = Self.samples.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        let reference = bytes.withUnsafeBytes {
+            FloatConversion.castElementwise($0, from: .f32, to: target, count: Self.samples.count, into: [UInt8](repeating: 0, count: Self.samples.count * 2))
+        }
+        let fast = try bytes.withUnsafeBytes { try FloatConversion.cast($0, from: .f32, to: target) }
+        #expect(fast.bytes == reference.bytes)
+        #expect(fast.overflowCount == reference.overflowCount)
+        #expect(reference.overflowCount > 0)
+        // The scalar tail: 7 elements at a time (the vector loop takes 8).
+        var tail: [UInt8] = [], tailOverflows = 0
+        for start in stride(from: 0, to: bytes.count, by: 28) {
+            let part = Array(bytes[start..<min(bytes.count, start + 28)])
+            let r = try part.withUnsafeBytes { try FloatConversion.cast($0, from: .f32, to: target) }
+            tail += r.bytes
+            tailOverflows += r.overflowCount
+        }
+        #expect(tail == reference.bytes)
+        #expect(tailOverflows == reference.overflowCount)
+    }
+}
+
+/// Deferred results (casts, inflated entries) are cached only up to a process-wide budget,
+/// so converting a big model with `--dtype` does not keep every cast tensor in memory.
+@Suite struct DeferredCacheBudgetTests {
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts: [Int: Int] = [:]
+        func hit(_ i: Int) { lock.lock(); counts[i, default: 0] += 1; lock.unlock() }
+        func count(_ i: Int) -> Int { lock.lock(); defer { lock.unlock() }; return counts[i] ?? 0 }
+    }
+
+    @Test func cachingStopsAtTheBudget() throws {
+        let size = 8 << 20
+        let parts = TensorStorage.deferredCacheBudget / size + 1  // more than the budget holds
+        let counter = Counter()
+        let storages = (0..<parts).map { i in
+            TensorStorage(byteCount: size, backing: .deferred { counter.hit(i); return [UInt8](repeating: UInt8(i), count: size) }, label: "part \(i)")
+        }
+        for s in storages { _ = try s.withBytes(0..<1) { $0[0] } }
+        #expect(TensorStorage.cachedDeferredBytes <= TensorStorage.deferredCacheBudget)
+        for (i, s) in storages.enumerated() { #expect(try s.withBytes(0..<1) { $0[0] } == UInt8(i)) }
+        // At least one part could not be cached and was made again; none was made more than twice.
+        #expect(storages.indices.contains { counter.count($0) == 2 })
+        #expect(storages.indices.allSatisfy { counter.count($0) <= 2 })
+    }
+}
+
+/// Casts from 16-bit floats take the widen-then-narrow path: every one of the 65,536 bit
+/// patterns gives the element-by-element result.
+@Suite struct HalfSourceCastTests {
+    @Test(arguments: [(DType.f16, DType.bf16), (.bf16, .f16), (.f16, .f32), (.bf16, .f32)])
+    func everyPatternMatchesElementwise(_ pair: (DType, DType)) throws {
+        let (from, to) = pair
+        let bytes = (0...UInt16.max).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let count = 65_536
+        let reference = bytes.withUnsafeBytes {
+            FloatConversion.castElementwise($0, from: from, to: to, count: count, into: [UInt8](repeating: 0, count: count * to.byteSize))
+        }
+        let fast = try bytes.withUnsafeBytes { try FloatConversion.cast($0, from: from, to: to) }
+        #expect(fast.overflowCount == reference.overflowCount)
+        // NaNs must stay NaNs of the same sign; every other value bit for bit.
+        var mismatches = 0
+        for i in 0..<count {
+            let a = Array(fast.bytes[(i * to.byteSize)..<((i + 1) * to.byteSize)]), b = Array(reference.bytes[(i * to.byteSize)..<((i + 1) * to.byteSize)])
+            if a != b {
+                let widened = { (x: [UInt8]) -> Float in
+                    switch to {
+                    case .f16: return Float(Float16(bitPattern: UInt16(x[0]) | UInt16(x[1]) << 8))
+                    case .bf16: return Float(bitPattern: (UInt32(x[0]) | UInt32(x[1]) << 8) << 16)
+                    default: return Float(bitPattern: UInt32(x[0]) | UInt32(x[1]) << 8 | UInt32(x[2]) << 16 | UInt32(x[3]) << 24)
+                    }
+                }
+                let fa = widened(a), fb = widened(b)
+                if !(fa.isNaN && fb.isNaN && fa.sign == fb.sign) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0, "\(from)→\(to)")
+        if from == .bf16 && to == .f16 { #expect(reference.overflowCount > 0) }
     }
 }
