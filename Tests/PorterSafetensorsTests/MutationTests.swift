@@ -9,7 +9,7 @@ import PorterTestSupport
 /// bounds) or throw a typed error; it must never crash.
 @Suite struct MutationTests {
     static func attempt(_ bytes: [UInt8], at url: URL) -> String {
-        FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+        guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return "untyped: could not write \(url.path)" }
         do {
             let model = try SafetensorsReader().read(url, options: ReadOptions())
             for e in model.tensors { _ = try e.tensor.contiguousBytes() }
