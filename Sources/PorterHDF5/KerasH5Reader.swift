@@ -247,32 +247,21 @@ enum KerasWeightsLoader {
 /// with that reason.
 public enum TFShardIndex {
     public static let fileName = "tf_model.h5.index.json"
-    static let maxIndexBytes = 100 << 20
 
     public static func read(_ url: URL, format: String) throws -> NeutralModel {
         let path = url.path
-        let file = try OpenFile(path: path)
-        guard file.size <= maxIndexBytes else { throw HDF5Error.badShardIndex(file: path, reason: "larger than 100 MiB") }
-        let json: JSONValue
-        do { json = try JSONValue.parse(try file.read(offset: 0, count: file.size)) } catch {
-            throw HDF5Error.badShardIndex(file: path, reason: "not JSON: \(error.localizedDescription)")
+        let index: ShardIndex
+        do { index = try ShardIndex.read(url) } catch let e as ShardIndex.Invalid {
+            throw HDF5Error.badShardIndex(file: path, reason: e.reason)
         }
-        guard let map = json["weight_map"]?.objectValue, !map.isEmpty else {
-            throw HDF5Error.badShardIndex(file: path, reason: "no weight_map object with entries")
-        }
+        guard !index.weightMap.isEmpty else { throw HDF5Error.badShardIndex(file: path, reason: "no weight_map object with entries") }
         var byShard: [String: [String]] = [:]
-        for (variable, shard) in map {
-            guard let f = shard.stringValue else { throw HDF5Error.badShardIndex(file: path, reason: "weight_map[\(variable)] is not a file name") }
-            guard !f.isEmpty, !f.contains("/"), f != "..", f != "." else {
-                throw HDF5Error.badShardIndex(file: path, reason: "shard name '\(f)' must be a plain file name")
-            }
-            byShard[f, default: []].append(variable)
-        }
+        for (variable, shard) in index.weightMap { byShard[shard, default: []].append(variable) }
         let folder = url.deletingLastPathComponent()
         var model = NeutralModel(sourceFormat: format, sourceFiles: [path])
         model.metadata["keras_layout"] = "transformers-sharded"
-        if let total = json["metadata"]?["total_size"]?.intValue { model.metadata["index_total_size"] = String(total) }
-        for shard in byShard.keys.sorted() {
+        if let total = index.totalSize { model.metadata["index_total_size"] = String(total) }
+        for shard in index.shards {
             let shardURL = folder.appendingPathComponent(shard)
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
                 throw HDF5Error.badShardIndex(file: path, reason: "names shard \(shard), which is missing beside it")

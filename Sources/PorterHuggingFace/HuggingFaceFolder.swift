@@ -91,7 +91,7 @@ public struct HuggingFaceWriter: ModelWriter {
         var names = Set<String>()
         for asset in model.assets {
             let n = asset.fileName
-            guard !n.isEmpty, n != ".", n != "..", !n.contains("/"), !n.contains("\\"), !reserved.contains(n),
+            guard ShardIndex.isPlainFileName(n), !reserved.contains(n),
                   !(n.hasPrefix("\(base)-") && n.contains("-of-")), names.insert(n).inserted else {
                 throw HuggingFaceError.unsafeAssetName(folder: url.path, fileName: n)
             }

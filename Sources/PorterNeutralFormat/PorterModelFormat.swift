@@ -14,10 +14,6 @@ public enum PorterModelFormat {
     public static let assetsFolder = "assets"
     /// Cap on model.json's size.
     public static let maxModelJSONSize = 256 << 20
-
-    static func isSafeFileName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\\") && !name.contains("\0")
-    }
 }
 
 /// Reads a Porter model folder (format id `porter`).
@@ -59,11 +55,11 @@ public struct PorterModelReader: ModelReader {
         let st = SafetensorsReader()
         let weights: NeutralModel
         if let index = doc.weights.index {
-            guard PorterModelFormat.isSafeFileName(index) else { throw PorterModelError.unsafeFileName(file: path, keyPath: "weights.index", name: index) }
+            guard ShardIndex.isPlainFileName(index) else { throw PorterModelError.unsafeFileName(file: path, keyPath: "weights.index", name: index) }
             weights = try st.readSharded(index: folder.appendingPathComponent(index))
         } else {
             let file = doc.weights.file ?? "\(PorterModelFormat.weightsBaseName).safetensors"
-            guard PorterModelFormat.isSafeFileName(file) else { throw PorterModelError.unsafeFileName(file: path, keyPath: "weights.file", name: file) }
+            guard ShardIndex.isPlainFileName(file) else { throw PorterModelError.unsafeFileName(file: path, keyPath: "weights.file", name: file) }
             weights = try st.readFile(folder.appendingPathComponent(file))
         }
 
@@ -99,7 +95,7 @@ public struct PorterModelReader: ModelReader {
         var assetNames = Set<String>()
         let assetDir = folder.appendingPathComponent(PorterModelFormat.assetsFolder)
         for (i, record) in doc.assets.enumerated() {
-            guard PorterModelFormat.isSafeFileName(record.fileName), assetNames.insert(record.fileName).inserted else {
+            guard ShardIndex.isPlainFileName(record.fileName), assetNames.insert(record.fileName).inserted else {
                 throw PorterModelError.unsafeFileName(file: path, keyPath: "assets[\(i)].fileName", name: record.fileName)
             }
             let assetURL = assetDir.appendingPathComponent(record.fileName)
@@ -170,7 +166,7 @@ public struct PorterModelWriter: ModelWriter {
         var assetRecords: [PorterModelDocument.AssetRecord] = []
         var names = Set<String>()
         for (i, asset) in model.assets.enumerated() {
-            guard PorterModelFormat.isSafeFileName(asset.fileName), names.insert(asset.fileName).inserted else {
+            guard ShardIndex.isPlainFileName(asset.fileName), names.insert(asset.fileName).inserted else {
                 throw PorterModelError.unsafeFileName(file: modelPath, keyPath: "assets[\(i)].fileName", name: asset.fileName)
             }
             assetRecords.append(.init(kind: asset.kind, fileName: asset.fileName, sha256: SHA256.hex(asset.bytes), bytes: asset.bytes.count))

@@ -43,27 +43,21 @@ public struct PyTorchReader: ModelReader {
 public enum PyTorchIndex {
     public static func read(_ url: URL) throws -> NeutralModel {
         let path = url.path
-        let json: JSONValue
-        do { json = try JSONValue.parse(Data(contentsOf: url)) } catch {
-            throw PyTorchError.badIndex(path: path, reason: "not JSON: \(error.localizedDescription)")
+        let index: ShardIndex
+        do { index = try ShardIndex.read(url) } catch let e as ShardIndex.Invalid {
+            throw PyTorchError.badIndex(path: path, reason: e.reason)
         }
-        guard let map = json["weight_map"]?.objectValue else { throw PyTorchError.badIndex(path: path, reason: "no weight_map object") }
-        var shards: [String] = []
-        for (tensor, file) in map.sorted(by: { $0.key < $1.key }) {
-            guard let f = file.stringValue else { throw PyTorchError.badIndex(path: path, reason: "weight_map[\(tensor)] is not a file name") }
-            guard !f.contains("/"), f != "..", !f.isEmpty else { throw PyTorchError.badIndex(path: path, reason: "shard name \(f) must be a plain file name") }
-            if !shards.contains(f) { shards.append(f) }
-        }
+        let map = index.weightMap
         let folder = url.deletingLastPathComponent()
         var model = NeutralModel(sourceFormat: "pytorch", sourceFiles: [path])
-        if let meta = json["metadata"] { model.config = .object(["index_metadata": meta]) }
-        for shard in shards {
+        if let meta = index.metadata { model.config = .object(["index_metadata": meta]) }
+        for shard in index.shards {
             let shardURL = folder.appendingPathComponent(shard)
             guard FileManager.default.fileExists(atPath: shardURL.path) else { throw PyTorchError.missingShard(path: path, shard: shard) }
             let part = try TorchCheckpoint.open(shardURL).neutralModel()
             model.sourceFiles.append(shardURL.path)
             for e in part.tensors {
-                guard map[e.name]?.stringValue == shard else {
+                guard map[e.name] == shard else {
                     model.notes.append("\(shard) holds \(e.name), which the index does not map to it; read anyway")
                     if model.tensors[e.name] != nil { throw PyTorchError.duplicateName(path: path, name: e.name) }
                     try model.tensors.add(e)
@@ -75,7 +69,7 @@ public enum PyTorchIndex {
             model.notes += part.notes.map { "\(shard): \($0)" }
         }
         for name in map.keys.sorted() where model.tensors[name] == nil {
-            throw PyTorchError.badIndex(path: path, reason: "tensor \(name) is mapped to \(map[name]?.stringValue ?? "?") but that shard does not hold it")
+            throw PyTorchError.badIndex(path: path, reason: "tensor \(name) is mapped to \(map[name] ?? "?") but that shard does not hold it")
         }
         return model
     }

@@ -74,15 +74,16 @@ public struct SafetensorsReader: ModelReader {
     /// Reads every shard named by a `*.safetensors.index.json`, checking the index against the shards.
     public func readSharded(index indexURL: URL) throws -> NeutralModel {
         let indexPath = indexURL.path
-        let map = try ShardIndex.read(indexURL)
+        let map: ShardIndex
+        do { map = try ShardIndex.read(indexURL) } catch let e as ShardIndex.Invalid {
+            if case let .unsafeShardName(shard) = e { throw SafetensorsError.unsafeShardName(index: indexPath, shard: shard) }
+            throw SafetensorsError.invalidIndex(index: indexPath, reason: e.reason)
+        }
         let folder = indexURL.deletingLastPathComponent()
         var expected: [String: Set<String>] = [:]
         for (tensor, shard) in map.weightMap { expected[shard, default: []].insert(tensor) }
-        let shardNames = expected.keys.sorted()
+        let shardNames = map.shards
         for shard in shardNames {
-            guard !shard.contains("/"), !shard.contains("\\"), shard != "..", shard != ".", !shard.isEmpty else {
-                throw SafetensorsError.unsafeShardName(index: indexPath, shard: shard)
-            }
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(shard).path) else {
                 throw SafetensorsError.missingShard(index: indexPath, shard: shard)
             }
@@ -160,34 +161,5 @@ public struct SafetensorsReader: ModelReader {
                                                               transforms: ["alias of \(target)"])), at: insertAt)
         }
         store = try TensorStore(entries)
-    }
-}
-
-/// A `*.safetensors.index.json` (same shape as `pytorch_model.bin.index.json`).
-public struct ShardIndex: Sendable {
-    /// Tensor name → shard file name.
-    public var weightMap: [String: String]
-    /// `metadata.total_size` when present.
-    public var totalSize: Int?
-
-    public static func read(_ url: URL) throws -> ShardIndex {
-        let path = url.path
-        let file = try OpenFile(path: path)
-        guard file.size <= 100_000_000 else { throw SafetensorsError.invalidIndex(index: path, reason: "larger than 100 MB") }
-        let bytes = try file.read(offset: 0, count: file.size)
-        guard let json = try? JSONValue.parse(bytes, rejectDuplicateKeys: true, maxDepth: 64), case let .object(top) = json else {
-            throw SafetensorsError.invalidIndex(index: path, reason: "not a JSON object")
-        }
-        guard case let .object(map)? = top["weight_map"] else {
-            throw SafetensorsError.invalidIndex(index: path, reason: "no 'weight_map' object")
-        }
-        var weightMap: [String: String] = [:]
-        for (tensor, shard) in map {
-            guard case let .string(s) = shard else {
-                throw SafetensorsError.invalidIndex(index: path, reason: "weight_map['\(tensor)'] is not a file name")
-            }
-            weightMap[tensor] = s
-        }
-        return ShardIndex(weightMap: weightMap, totalSize: top["metadata"]?["total_size"]?.intValue)
     }
 }
