@@ -107,7 +107,17 @@ public enum PickleSafety {
         "tarfile": "file access", "builtins.open": "file access", "torch.utils.cpp_extension": "compiles native code",
         "torch.package": "loads code", "torch._inductor": "compiles code", "torch.distributed": "network access",
         "torch.multiprocessing": "runs processes", "numpy.f2py": "compiles code", "numpy.distutils": "runs code",
-        "numpy.ctypeslib": "calls native code",
+        "numpy.ctypeslib": "calls native code", "pydoc": "runs pagers and processes", "_osx_support": "runs processes",
+        "_aix_support": "runs processes", "doctest": "runs code under a debugger", "imp": "imports code", "site": "runs .pth files",
+        "logging.config": "runs code from configuration", "logging.handlers": "files and network", "cgi": "runs code",
+        "cgitb": "writes files", "idlelib": "runs code", "lib2to3": "rewrites files", "fileinput": "file access",
+        "linecache": "reads files", "mailcap": "runs commands", "nturl2path": "file paths", "socketserver": "network access",
+        "wsgiref": "network access", "poplib": "network access", "imaplib": "network access", "nntplib": "network access",
+        "smtpd": "network access", "concurrent": "runs code", "sched": "runs code", "atexit": "runs code at exit",
+        "builtins.eval": "evaluates code", "builtins.exec": "evaluates code", "builtins.compile": "compiles code",
+        "builtins.getattr": "reaches arbitrary attributes", "builtins.breakpoint": "opens a debugger",
+        "tkinter": "runs Tcl", "_tkinter": "runs Tcl", "turtle": "runs Tcl", "readline": "terminal state",
+        "uuid._get_command_stdout": "runs processes", "numpy.lib.format.open_memmap": "creates files",
     ]
 
     /// Dangerous single names in otherwise allowed modules.
@@ -115,30 +125,102 @@ public enum PickleSafety {
         "torch.storage._load_from_bytes": "runs torch.load on embedded bytes",
         "torch.load": "nested unpickling", "torch.save": "writes files", "numpy.load": "nested unpickling",
         "numpy.save": "writes files", "numpy.fromfile": "reads files", "numpy.loadtxt": "reads files",
-        "numpy.core.multiarray._frombuffer": "raw memory",
+        "numpy.core.multiarray._frombuffer": "raw memory", "numpy.memmap": "maps and creates files",
+        "torch.from_file": "maps and creates files", "codecs.open": "file access",
+        "logging.FileHandler": "creates files", "uuid._get_command_stdout": "runs processes",
     ]
+
+    /// Families of callables by the last component of their name: a global whose attribute
+    /// name ends in one of these is dangerous in whatever module it sits (`numpy.lib._npyio_impl.load`,
+    /// `torch.UntypedStorage.from_file`, `pathlib.Path.write_text`).
+    public static let dangerousLeaves: [String: String] = {
+        var d: [String: String] = [:]
+        for n in ["system", "popen", "popen2", "popen3", "popen4", "Popen", "fork", "forkpty", "posix_spawn", "posix_spawnp",
+                  "call", "check_call", "check_output", "getoutput", "getstatusoutput", "_read_output", "_get_command_stdout",
+                  "kill", "killpg"] { d[n] = "runs processes" }
+        for n in ["eval", "exec", "execfile", "compile", "runsource", "runcode", "run", "run_path", "run_module", "timeit", "repeat"] {
+            d[n] = "evaluates code"
+        }
+        for n in ["__import__", "import_module", "load_module", "resolve_name", "reload"] { d[n] = "imports modules" }
+        for n in ["pipepager", "tempfilepager", "pager", "debug_script", "debug_src", "set_trace", "breakpoint", "post_mortem",
+                  "interact"] { d[n] = "opens a debugger or pager" }
+        for n in ["load", "loads", "load_from_bytes", "_load_from_bytes", "unsafe_load", "full_load"] { d[n] = "nested deserialisation" }
+        for n in ["open", "open_memmap", "memmap", "from_file", "fromfile", "remove", "unlink", "rmdir", "rmtree", "rename", "renames",
+                  "replace", "mkdir", "makedirs", "mkdtemp", "mkstemp", "chmod", "chown", "symlink", "link", "truncate", "write",
+                  "write_text", "write_bytes", "touch", "save", "savez", "savez_compressed", "savetxt", "tofile", "copyfile", "copy",
+                  "copy2", "copytree", "move", "make_archive", "unpack_archive", "FileHandler", "dlopen", "CDLL", "LoadLibrary"] {
+            d[n] = "touches the file system"
+        }
+        for n in ["urlopen", "urlretrieve", "create_connection", "connect", "socket", "SMTP", "FTP", "Telnet", "HTTPConnection",
+                  "HTTPSConnection"] { d[n] = "network access" }
+        for n in ["getattr", "setattr", "delattr", "globals", "locals", "vars", "attrgetter", "methodcaller"] { d[n] = "reaches arbitrary attributes" }
+        return d
+    }()
 
     /// Builtins that are plain data constructors; every other builtin is refused.
     static let builtinModules: Set<String> = ["builtins", "__builtin__"]
 
-    /// Classifies `module.name`. Names with attribute paths reaching into dunders are refused.
+    /// Classifies `module.name` as Python's unpickler would resolve it: under the name as
+    /// written and under the name pickle's compatibility tables map it to (protocols 0–2
+    /// load `cStringIO.open` as `io.open`), keeping the worse of the two verdicts.
     public static func classify(module: String, name: String) -> GlobalClass {
+        let direct = classifyResolved(module: module, name: name)
+        guard let mapped = compatMapped(module: module, name: name) else { return direct }
+        let other = classifyResolved(module: mapped.module, name: mapped.name)
+        switch (direct, other) {
+        case (.dangerous, _): return direct
+        case (_, .dangerous): return other
+        case (.unknown, _): return direct
+        case (_, .unknown): return other
+        default: return .allowed
+        }
+    }
+
+    /// The Python 3 name pickle imports for a Python 2 `module.name` (nil when unmapped).
+    public static func compatMapped(module: String, name: String) -> (module: String, name: String)? {
+        if let full = PickleCompatTable.names["\(module).\(name)"], let dot = full.lastIndex(of: ".") {
+            return (String(full[..<dot]), String(full[full.index(after: dot)...]))
+        }
+        if let m = PickleCompatTable.modules[module] { return (m, name) }
+        return nil
+    }
+
+    /// The rule, in order: allow-listed → allowed; empty parts or dunder attribute paths →
+    /// dangerous; a dangerous module (prefix of the module path), a dangerous name, any
+    /// attribute component that names a dangerous module (`torch._utils_internal.os.system`,
+    /// `argparse._os.system`), or a last component in a dangerous family → dangerous;
+    /// a builtin that is not a data constructor → dangerous; anything else → unknown (review).
+    static func classifyResolved(module: String, name: String) -> GlobalClass {
         let full = "\(module).\(name)"
         if allowed.contains(full) { return .allowed }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.contains(where: { $0.isEmpty || ($0.hasPrefix("__") && $0.hasSuffix("__")) }) && parts.count > 1 {
+        if module.isEmpty || name.isEmpty { return .dangerous(reason: "empty module or name") }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.contains(where: { $0.isEmpty }) { return .dangerous(reason: "empty attribute in \(name)") }
+        if parts.count > 1 && parts.contains(where: { $0.hasPrefix("__") && $0.hasSuffix("__") }) {
             return .dangerous(reason: "attribute path into interpreter internals")
         }
-        if module.isEmpty || name.isEmpty { return .dangerous(reason: "empty module or name") }
         if let reason = dangerousNames[full] { return .dangerous(reason: reason) }
-        if builtinModules.contains(module) {
-            return .dangerous(reason: "builtin callable \(name) is not a data constructor")
-        }
         // Prefix match on the module path and on module.name (for entries like torch.load).
         var candidate = ""
         for component in full.split(separator: ".") {
             candidate = candidate.isEmpty ? String(component) : candidate + "." + component
             if let reason = dangerousModules[candidate] { return .dangerous(reason: reason) }
+        }
+        // Attribute paths (protocol 4 dotted names) walk through whatever the module imported:
+        // every component but the last may be a module object (`os`, or an alias like `_os`).
+        for (i, part) in parts.enumerated() where i < parts.count - 1 {
+            let bare = String(part.drop { $0 == "_" })
+            if let reason = dangerousModules[part] ?? dangerousModules[bare] {
+                return .dangerous(reason: "attribute path through module \(part): \(reason)")
+            }
+            let rest = parts[i...].joined(separator: ".")
+            if let reason = dangerousNames[rest] { return .dangerous(reason: reason) }
+        }
+        if let leaf = parts.last, let family = dangerousLeaves[leaf] {
+            return .dangerous(reason: "\(leaf) \(family)")
+        }
+        if builtinModules.contains(module) {
+            return .dangerous(reason: "builtin callable \(name) is not a data constructor")
         }
         return .unknown
     }

@@ -288,16 +288,38 @@ public enum PickleScanner {
         }
     }
 
-    /// Scans a sequence of pickles laid end to end (a raw pickle file, or the pickles
-    /// at the start of a legacy torch file when `maxCount` is 5).
+    /// Scans a sequence of pickles laid end to end (a raw pickle file, or the five pickles
+    /// of a legacy torch file when `maxCount` is 5), whatever protocol each one uses:
+    /// Python's unpickler needs no PROTO opcode, so a protocol 0 or 1 object pickle runs
+    /// like any other. A later pickle that breaks off is still scanned up to where it
+    /// breaks (the unpickler runs every opcode before the bad one); bytes after the last
+    /// complete pickle that do not start another one are noted, not flagged.
     public static func scanPickleSequence(_ bytes: [UInt8], path: String, format: String = "pickle", maxCount: Int = 64) -> PickleScanReport {
         var report = PickleScanReport(path: path, format: format)
         var position = 0
         var index = 0
         while position < bytes.count, index < maxCount {
-            if index > 0, bytes[position] != 0x80 { break }
-            guard let end = scanPickle(bytes, start: position, name: index == 0 && maxCount == 64 ? "pickle" : "pickle #\(index + 1)", into: &report) else { break }
-            position = end
+            let name = index == 0 && maxCount == 64 ? "pickle" : "pickle #\(index + 1)"
+            if index == 0 {
+                guard let end = scanPickle(bytes, start: position, name: name, into: &report) else { break }
+                position = end
+            } else {
+                var part = PickleScanReport(path: path, format: format)
+                let end = scanPickle(bytes, start: position, name: name, into: &part)
+                let ranOff = part.findings.contains { $0.reason.hasPrefix("malformed pickle: ends without STOP") || $0.reason.hasPrefix("malformed pickle: truncated") }
+                let clean = end != nil || ranOff || part.globals.contains { $0.classification != "allowed" }
+                report.pickles += part.pickles
+                report.globals += part.globals
+                for (k, v) in part.opcodeCounts { report.opcodeCounts[k, default: 0] += v }
+                if clean {
+                    for f in part.findings { report.add(f) }
+                } else {
+                    report.notes.append("\(bytes.count - position) bytes after pickle #\(index) are not a pickle (\(part.findings.first?.reason ?? "unreadable"))")
+                    report.pickles.removeLast(part.pickles.count)
+                }
+                guard let end else { break }
+                position = end
+            }
             index += 1
         }
         return report

@@ -9,6 +9,8 @@ public enum PyTorchError: Error, Sendable, Equatable {
     case inflateFailed(path: String, entry: String, reason: String)
     case badLegacy(path: String, offset: Int, reason: String)
     case badTar(path: String, offset: Int, reason: String)
+    /// torch's loader and Porter could read different bytes from this archive: refused.
+    case ambiguousArchive(path: String, reason: String)
     case badPersistentID(path: String, offset: Int, reason: String)
     case unsupportedStorage(path: String, offset: Int, storageClass: String)
     case unsupportedTensor(path: String, offset: Int, function: String, reason: String)
@@ -30,6 +32,7 @@ extension PyTorchError: LocalizedError {
         case let .inflateFailed(path, entry, reason): return "\(path): cannot inflate entry \(entry): \(reason)"
         case let .badLegacy(path, offset, reason): return "\(path): legacy torch file is malformed at byte \(offset): \(reason)"
         case let .badTar(path, offset, reason): return "\(path): corrupt tar (pre-1.0 torch file) at byte \(offset): \(reason)"
+        case let .ambiguousArchive(path, reason): return "\(path): refused: ambiguous archive: \(reason). Porter reads only what torch's own loader would read, unambiguously; rewrite the file with torch.save"
         case let .badPersistentID(path, offset, reason): return "\(path): bad storage reference at byte \(offset) of the pickle: \(reason)"
         case let .unsupportedStorage(path, offset, cls): return "\(path): storage class \(cls) at byte \(offset) of the pickle has no Porter dtype (complex128 and quantized storages are not supported)"
         case let .unsupportedTensor(path, offset, function, reason): return "\(path): tensor built by \(function) at byte \(offset) of the pickle is not supported: \(reason)"

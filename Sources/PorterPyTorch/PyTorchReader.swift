@@ -82,12 +82,24 @@ extension PickleScanner {
     public static func scan(url: URL) throws -> PickleScanReport {
         let file = try OpenFile(path: url.path)
         let head = try file.read(offset: 0, count: min(TarArchive.blockSize, file.size))
-        if TarArchive.looksLikeTar(head) { return try scanLegacyTar(file) }
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+        // The same order as torch.load: a zip when it starts with a local header; otherwise
+        // Python's tarfile is tried first, and only then are the bytes unpickled.
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             let zip = try ZipArchive(file: file)
-            let hasCode = zip.entries.contains { $0.name.contains("/code/") || $0.name.hasPrefix("code/") }
+            let hasCode = zip.entries.contains { ZipArchive.folded($0.name).contains("/code/") || ZipArchive.folded($0.name).hasPrefix("code/") }
             var report = PickleScanReport(path: url.path, format: hasCode ? "torchscript" : "torch-zip")
-            for e in zip.entries where e.name.hasSuffix(".pkl") || e.name.hasSuffix(".debug_pkl") {
+            for (a, b) in zip.collisions {
+                report.add(ScanFinding(verdict: .dangerous, reason: a == b
+                    ? "ambiguous archive: two entries are named \(a); torch reads whichever its zip reader's sort order finds"
+                    : "ambiguous archive: torch's zip reader ignores case, so it may read \(b), not \(a)",
+                    pickle: b, offset: 0))
+            }
+            if zip.torchPrefix == nil {
+                report.notes.append("the first entry is in no folder: torch refuses to load this archive")
+            }
+            for e in zip.entries {
+                let name = ZipArchive.folded(e.name)
+                guard name.hasSuffix(".pkl") || name.hasSuffix(".debug_pkl") else { continue }
                 guard e.size <= TorchCheckpoint.maxPickleBytes else {
                     report.add(ScanFinding(verdict: .review, reason: "pickle entry larger than 1 GiB not scanned", pickle: e.name, offset: e.localHeaderOffset))
                     continue
@@ -104,11 +116,14 @@ extension PickleScanner {
         let ranOffEnd: (PickleScanReport) -> Bool = { r in
             r.findings.contains { $0.reason.hasPrefix("malformed pickle: ends without STOP") || $0.reason.hasPrefix("malformed pickle: truncated") }
         }
+        if TarArchive.looksLikeTar(head) { return try scanLegacyTar(file) }
         if head.starts(with: TorchCheckpoint.legacyMagic) {
             return try TorchCheckpoint.withPicklePrefix(file, {
                 PickleScanner.scanPickleSequence($0, path: url.path, format: "torch-legacy", maxCount: 5)
             }, needsMore: ranOffEnd)
         }
+        // torch.load unpickles any other file: its first pickle runs whatever its protocol,
+        // and when that is the legacy magic number four more follow.
         var report = try TorchCheckpoint.withPicklePrefix(file, { PickleScanner.scanPickleSequence($0, path: url.path) }, needsMore: ranOffEnd)
         if head.first != 0x80 {
             report.add(ScanFinding(verdict: .review, reason: "not a recognised pickle, torch zip or legacy torch file", pickle: "", offset: 0))

@@ -37,11 +37,12 @@ public struct TorchCheckpoint: Sendable {
     public static func open(_ url: URL) throws -> TorchCheckpoint {
         let file = try OpenFile(path: url.path)
         let head = try file.read(offset: 0, count: min(TarArchive.blockSize, file.size))
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            return try openZip(file)
-        }
-        if head.starts(with: legacyMagic) { return try openLegacy(file) }
+        // torch.load takes a file for a zip exactly when it starts with a local header.
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try openZip(file) }
+        // torch.load tries Python's tarfile on every file that is not a zip before it
+        // unpickles anything: a first block tarfile accepts makes the file a tar.
         if TarArchive.looksLikeTar(head) { return try openLegacyTar(file) }
+        if head.starts(with: legacyMagic) { return try openLegacy(file) }
         if head.first == 0x80 {
             // A bare pickle (no storages): still useful for scanning and configs.
             guard file.size <= maxPickleBytes else { throw PickleError.limitExceeded(source: file.path, offset: 0, limit: "pickle larger than 1 GiB") }
@@ -57,7 +58,10 @@ public struct TorchCheckpoint: Sendable {
 
     static func openZip(_ file: OpenFile) throws -> TorchCheckpoint {
         let zip = try ZipArchive(file: file)
-        let prefix = zip.commonPrefix
+        try zip.refuseAmbiguity()
+        guard let prefix = zip.torchPrefix else {
+            throw PyTorchError.ambiguousArchive(path: file.path, reason: "its first entry \(zip.entries.first?.name ?? "") is in no folder, and torch reads every record from the first entry's folder (it refuses this file)")
+        }
         guard let pkl = zip.entry(prefix + "data.pkl") else { throw PyTorchError.missingEntry(path: file.path, entry: prefix + "data.pkl") }
         var byteOrder = ByteOrder.little
         if let bo = zip.entry(prefix + "byteorder") {
@@ -91,7 +95,9 @@ public struct TorchCheckpoint: Sendable {
                                            hooks: TorchUnpickler.hooks(path: "\(file.path):\(c.name)", table: fallback, byteOrder: byteOrder))
         }
         var notes: [String] = []
-        if prefix.isEmpty { notes.append("archive entries have no common top folder") }
+        if let other = zip.entries.first(where: { !$0.name.hasPrefix(prefix) }) {
+            notes.append("entry \(other.name) is outside the archive folder \(prefix); torch does not read it either")
+        }
         if isScript { notes.append("TorchScript archive: weights read from data.pkl; code/ was not run") }
         return TorchCheckpoint(path: file.path, kind: isScript ? .torchscript : .zip, root: root, constants: constants, byteOrder: byteOrder, notes: notes)
     }

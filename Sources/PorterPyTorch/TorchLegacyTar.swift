@@ -294,7 +294,25 @@ extension PickleScanner {
     /// inside `storages` and `tensors`.
     static func scanLegacyTar(_ file: OpenFile) throws -> PickleScanReport {
         var report = PickleScanReport(path: file.path, format: "torch-legacy-tar")
-        let tar = try TarArchive(file: file)
+        // When tarfile fails after opening the file (a broken later header, a member cut
+        // short), torch.load falls back to unpickling the file from byte 0: the header
+        // bytes themselves run as pickles, so they are scanned as such too.
+        let fallback = try TorchCheckpoint.withPicklePrefix(file) {
+            PickleScanner.scanPickleSequence($0, path: file.path, format: "torch-legacy", maxCount: 5)
+        }
+        for f in fallback.findings where !f.reason.hasPrefix("malformed pickle") {
+            report.add(ScanFinding(verdict: f.verdict, reason: "if tarfile fails, torch unpickles the file from byte 0: \(f.reason)",
+                                   pickle: "bytes from 0 (\(f.pickle))", offset: f.offset))
+        }
+        report.globals += fallback.globals.filter { $0.classification != "allowed" }
+        let tar: TarArchive
+        do { tar = try TarArchive(file: file) } catch let PyTorchError.ambiguousArchive(_, reason) {
+            report.add(ScanFinding(verdict: .dangerous, reason: "ambiguous archive: \(reason); Porter cannot tell which bytes torch would unpickle", pickle: "", offset: 0))
+            return report
+        } catch let e as PyTorchError {
+            report.add(ScanFinding(verdict: .review, reason: "corrupt tar (torch may read members Porter could not follow): \(e.localizedDescription)", pickle: "", offset: 0))
+            return report
+        }
         for name in ["sys_info", "pickle"] {
             guard let m = tar.member(name) else {
                 report.add(ScanFinding(verdict: .review, reason: "tar has no \(name) member", pickle: name, offset: 0))

@@ -17,9 +17,22 @@ public struct ZipEntry: Sendable {
 public struct ZipArchive: Sendable {
     public let file: OpenFile
     public let entries: [ZipEntry]
-    private let byName: [String: Int]
+    /// Entries by ASCII-lower-cased name: torch's zip reader (miniz, `mz_zip_reader_locate_file`
+    /// without `MZ_ZIP_FLAG_CASE_SENSITIVE`) finds entries ignoring ASCII case.
+    private let byFoldedName: [String: Int]
+    /// Pairs of entry names that are equal, or equal when ASCII case is ignored. torch's
+    /// lookup then depends on miniz's sort order, so such archives are ambiguous.
+    public let collisions: [(String, String)]
+    private let budget: InflateBudget
 
     static let maxEntries = 1_000_000
+    /// Most bytes Porter inflates from the deflated entries of one archive, in all.
+    public static let maxInflatedBytes = 1 << 30
+
+    /// ASCII-only lower case, as miniz's `MZ_TOLOWER`.
+    static func folded(_ name: String) -> String {
+        String(decoding: name.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
+    }
 
     public init(file: OpenFile) throws {
         self.file = file
@@ -63,6 +76,7 @@ public struct ZipArchive: Sendable {
         var cd = ByteReader(try file.read(offset: cdOffset, count: cdSize), source: path, baseOffset: cdOffset)
         var list: [ZipEntry] = []
         var names: [String: Int] = [:]
+        var clashes: [(String, String)] = []
         for _ in 0..<count {
             let at = cd.absoluteOffset
             guard try cd.readLE(UInt32.self) == 0x02014B50 else { throw PyTorchError.badZip(path: path, offset: at, reason: "central directory record signature missing") }
@@ -104,22 +118,38 @@ public struct ZipArchive: Sendable {
             if method == 8, entry.size / 1032 > entry.compressedSize + 1 {
                 throw PyTorchError.badZip(path: path, offset: at, reason: "entry \(name) declares \(entry.size) bytes from \(entry.compressedSize) deflated bytes, more than deflate can produce")
             }
-            names[name] = list.count
+            let key = Self.folded(name)
+            if let earlier = names[key] { clashes.append((list[earlier].name, name)) }
+            names[key] = list.count
             list.append(entry)
         }
         entries = list
-        byName = names
+        byFoldedName = names
+        collisions = clashes
+        budget = InflateBudget(limit: Self.maxInflatedBytes)
     }
 
     public init(path: String) throws { try self.init(file: try OpenFile(path: path)) }
 
-    public func entry(_ name: String) -> ZipEntry? { byName[name].map { entries[$0] } }
+    /// The entry torch's reader finds for `name` (ASCII case ignored, as miniz does).
+    public func entry(_ name: String) -> ZipEntry? { byFoldedName[Self.folded(name)].map { entries[$0] } }
 
-    /// The folder every entry sits under (e.g. `archive`), or "" when they do not share one.
-    public var commonPrefix: String {
-        guard let first = entries.first, let slash = first.name.firstIndex(of: "/") else { return "" }
-        let prefix = String(first.name[...slash])
-        return entries.allSatisfy({ $0.name.hasPrefix(prefix) }) ? prefix : ""
+    /// The folder torch reads every record from: the first central-directory entry's name up to
+    /// its first `/` (`PyTorchStreamReader`), with the slash; nil when that entry is in no folder,
+    /// which torch refuses.
+    public var torchPrefix: String? {
+        guard let first = entries.first, let slash = first.name.firstIndex(of: "/") else { return nil }
+        return String(first.name[...slash])
+    }
+
+    /// Throws `PyTorchError.ambiguousArchive` when torch's reader and Porter's could pick
+    /// different entries: names that collide exactly or when ASCII case is ignored.
+    public func refuseAmbiguity() throws {
+        if let (a, b) = collisions.first {
+            throw PyTorchError.ambiguousArchive(path: file.path, reason: a == b
+                ? "two entries are named \(a); which one torch reads depends on its zip reader's sort order"
+                : "entries \(a) and \(b) differ only in case; torch's zip reader ignores case, so which one it reads depends on its sort order")
+        }
     }
 
     /// Absolute offset of an entry's data (after its local header), checked against the file.
@@ -147,6 +177,7 @@ public struct ZipArchive: Sendable {
             }
             return try file.read(offset: start, count: entry.size)
         case 8:
+            try budget.take(entry.size, path: file.path, entry: entry.name)
             return try file.withMappedBytes(offset: start, count: entry.compressedSize) {
                 try Zlib.inflateRaw($0, expectedSize: entry.size, label: file.path, entry: entry.name)
             }
@@ -167,6 +198,7 @@ public struct ZipArchive: Sendable {
             return try TensorStorage.file(file, offset: start, count: entry.size, label: label)
         case 8:
             let file = self.file
+            try budget.take(entry.size, path: file.path, entry: entry.name)
             return TensorStorage(byteCount: entry.size, backing: .deferred {
                 try file.withMappedBytes(offset: start, count: entry.compressedSize) {
                     try Zlib.inflateRaw($0, expectedSize: entry.size, label: file.path, entry: entry.name)
@@ -175,5 +207,28 @@ public struct ZipArchive: Sendable {
         default:
             throw PyTorchError.unsupportedCompression(path: file.path, entry: entry.name, method: entry.method)
         }
+    }
+}
+
+/// The bytes one archive may still inflate: every deflated entry Porter reads (or hands out
+/// as a lazy storage) is charged its declared size first, so a small archive of many
+/// highly compressed entries cannot make Porter allocate without bound.
+final class InflateBudget: @unchecked Sendable {
+    private let lock = NSLock()
+    private var left: Int
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+        left = limit
+    }
+
+    func take(_ count: Int, path: String, entry: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard count <= left else {
+            throw PyTorchError.inflateFailed(path: path, entry: entry, reason: "inflating its \(count) bytes would pass the \(limit >> 20) MiB Porter inflates from one archive")
+        }
+        left -= count
     }
 }
