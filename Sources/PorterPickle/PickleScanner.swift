@@ -90,7 +90,8 @@ public enum PickleScanner {
     /// when it could not be followed to the end).
     @discardableResult
     public static func scanPickle(_ bytes: [UInt8], start: Int = 0, baseOffset: Int = 0, name: String,
-                                  into report: inout PickleScanReport, nestingLevel: Int = 0) -> Int? {
+                                  into report: inout PickleScanReport, nestingLevel: Int = 0,
+                                  torchScriptClasses: Bool = false) -> Int? {
         report.pickles.append(name)
         enum Sym { case str(String), other }
         var stack: [Sym] = []
@@ -103,8 +104,12 @@ public enum PickleScanner {
             let full = "\(module).\(gname)"
             let cls = PickleSafety.classify(module: module, name: gname)
             let label: String
-            switch cls {
-            case .allowed: label = "allowed"
+            // In a TorchScript archive `__torch__.…` names TorchScript classes, which
+            // torch.jit.load compiles from the archive's code/ (TorchScript, not Python):
+            // no Python import happens. Any other global is classified as usual.
+            let scriptClass = torchScriptClasses && (module == "__torch__" || module.hasPrefix("__torch__."))
+            switch scriptClass ? .allowed : cls {
+            case .allowed: label = scriptClass ? "torchscript" : "allowed"
             case .unknown:
                 label = "unknown"
                 report.add(ScanFinding(verdict: .review, reason: "unknown global \(full) (kept as inert data by Porter)", pickle: name, offset: offset))

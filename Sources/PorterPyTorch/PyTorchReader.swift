@@ -87,6 +87,10 @@ extension PickleScanner {
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             let zip = try ZipArchive(file: file)
             let hasCode = zip.entries.contains { ZipArchive.folded($0.name).contains("/code/") || ZipArchive.folded($0.name).hasPrefix("code/") }
+            // torch.load hands an archive to torch.jit.load exactly when it has a record named
+            // constants.pkl (`_is_torchscript_zip`, case-sensitive), so only then are data.pkl's
+            // `__torch__` globals TorchScript classes rather than Python imports.
+            let isScript = zip.torchPrefix.map { p in zip.entries.contains { $0.name == p + "constants.pkl" } } ?? false
             var report = PickleScanReport(path: url.path, format: hasCode ? "torchscript" : "torch-zip")
             for (a, b) in zip.collisions {
                 report.add(ScanFinding(verdict: .dangerous, reason: a == b
@@ -105,7 +109,11 @@ extension PickleScanner {
                     continue
                 }
                 let bytes = try zip.read(e)
-                PickleScanner.scanPickle(bytes, name: e.name, into: &report)
+                PickleScanner.scanPickle(bytes, name: e.name, into: &report, torchScriptClasses: isScript)
+            }
+            let scriptClasses = report.globals.filter { $0.classification == "torchscript" }.count
+            if scriptClasses > 0 {
+                report.notes.append("\(scriptClasses) TorchScript class global(s) (__torch__.…): torch.jit.load compiles them from code/, Porter does not")
             }
             if report.pickles.isEmpty {
                 report.add(ScanFinding(verdict: .review, reason: "zip archive without pickle entries", pickle: "", offset: 0))
