@@ -61,6 +61,13 @@ public enum HDF5Hazards {
     /// deflate, shuffle, fletcher32, szip, nbit, scale-offset.
     public static let builtInFilters: Set<Int> = [1, 2, 3, 4, 5, 6]
 
+    /// libhdf5's plugin loading mask after Porter's set-up (0: no plugin of any kind is ever
+    /// loaded). Porter turns loading off before the first file is opened or created.
+    public static var pluginLoadingMask: Int64 {
+        H5.prepare()
+        return Int64(porter_h5_plugin_loading_state())
+    }
+
     /// Every hazard in the HDF5 file at `url` (a `.keras` archive: in its `model.weights.h5`),
     /// without reading any dataset's bytes. Throws when the file cannot be opened as HDF5.
     /// Plugin loading is off before libhdf5 opens anything.
