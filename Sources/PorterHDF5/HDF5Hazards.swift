@@ -120,6 +120,13 @@ public enum HDF5Hazards {
                 names.append(buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
             }
             for name in names {
+                if stopAtFirst, !hazards.isEmpty { return hazards }
+                // Every call below names one link of this group: a name that is a path would
+                // make libhdf5 traverse other links (maybe external ones) first.
+                guard !name.isEmpty, !name.contains("/"), name != "." else {
+                    throw HDF5Error.operationFailed(file: file.path, path: path.isEmpty ? "/" : path, operation: "walking links",
+                                                    detail: "a link is named '\(name)', which is not a link name (corrupt file)")
+                }
                 count += 1
                 guard count <= H5File.maxWalkObjects else {
                     throw HDF5Error.tooLarge(file: file.path, path: path.isEmpty ? "/" : path, bytes: count, limit: H5File.maxWalkObjects)
