@@ -44,10 +44,27 @@ hid_t porter_h5t_std_u64le(void) { return H5T_STD_U64LE; }
 hid_t porter_h5t_c_s1(void) { return H5T_C_S1; }
 size_t porter_h5t_variable(void) { return H5T_VARIABLE; }
 
-void porter_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
 static volatile int porter_allocation_failure_seen = 0;
 int porter_h5_saw_allocation_failure(void) { return porter_allocation_failure_seen; }
+
+static herr_t porter_note_allocation(unsigned n, const H5E_error2_t *err, void *data) {
+    (void)n; (void)data;
+    if (err->min_num == H5E_CANTALLOC || err->min_num == H5E_NOSPACE || err->maj_num == H5E_RESOURCE)
+        porter_allocation_failure_seen = 1;
+    return 0;
+}
+
+// libhdf5 calls the "automatic" error handler whenever an API call fails, before anyone can
+// clear the stack: this one prints nothing and only notes allocation failures, so the
+// pre-flight child knows libhdf5 ran out of its memory cap even where Porter ignores the
+// failed call's error text.
+static herr_t porter_auto_handler(hid_t stack, void *data) {
+    (void)data;
+    H5Ewalk2(stack, H5E_WALK_DOWNWARD, porter_note_allocation, NULL);
+    return 0;
+}
+
+void porter_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, porter_auto_handler, NULL); }
 
 struct porter_error_text { char *buf; size_t cap; size_t used; int count; };
 

@@ -37,7 +37,8 @@ hid_t porter_h5t_c_s1(void);
 size_t porter_h5t_variable(void);
 /// Number of ids (file, datasets, groups, types, attributes) open on this file, the file itself included.
 ssize_t porter_h5f_open_object_count(hid_t file);
-/// Silences HDF5's automatic error printing on the calling thread (the stack is per thread).
+/// Silences HDF5's automatic error printing on the calling thread (the stack is per thread); the
+/// handler left in its place prints nothing and notes allocation failures (porter_h5_saw_allocation_failure).
 void porter_h5_silence_errors(void);
 /// Walks the calling thread's error stack, innermost first, writing "func: message" lines
 /// (at most cap-1 bytes, NUL-terminated) into buf. Returns the number of records.
@@ -77,7 +78,7 @@ int porter_h5_link(hid_t loc, const char *name, int *type, unsigned long long *a
 int porter_h5l_type_hard(void);
 int porter_h5l_type_soft(void);
 int porter_h5l_type_external(void);
-/// 1 when the error stacks walked by porter_h5_error_text so far held a memory allocation
+/// 1 when any failed libhdf5 call (or error stack walked by porter_h5_error_text) so far held a memory allocation
 /// failure (H5E_CANTALLOC / H5E_NOSPACE / major H5E_RESOURCE), else 0.
 int porter_h5_saw_allocation_failure(void);
 /// A new file holding `count` bytes of `src_fd` from `offset`, with no name in `dir`
