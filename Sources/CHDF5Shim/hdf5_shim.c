@@ -308,5 +308,17 @@ int porter_limit_address_space(unsigned long long bytes) {
     struct rlimit core = { 0, 0 };
     setrlimit(RLIMIT_CORE, &core);
     struct rlimit as = { (rlim_t)bytes, (rlim_t)bytes };
+    struct rlimit now;
+    // Never above a hard limit the process already has (raising it would fail): keep the lower one.
+    if (getrlimit(RLIMIT_AS, &now) == 0 && now.rlim_max != RLIM_INFINITY && now.rlim_max < as.rlim_max) {
+        as.rlim_max = now.rlim_max;
+        if (as.rlim_cur > as.rlim_max) as.rlim_cur = as.rlim_max;
+    }
     return setrlimit(RLIMIT_AS, &as);
+}
+
+unsigned long long porter_address_space_hard_limit(void) {
+    struct rlimit now;
+    if (getrlimit(RLIMIT_AS, &now) != 0 || now.rlim_max == RLIM_INFINITY) return 0;
+    return (unsigned long long)now.rlim_max;
 }

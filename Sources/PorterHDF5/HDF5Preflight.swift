@@ -128,7 +128,10 @@ public enum HDF5Preflight {
     /// pre-flight is enabled, under `limits` (default: `Limits.forFile(size:)`).
     public static func check(_ url: URL, format: String, executable exe: String, limits: Limits? = nil) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        let limits = limits ?? Limits.forFile(size: size ?? 0)
+        var limits = limits ?? Limits.forFile(size: size ?? 0)
+        // The child inherits this process's hard limit; a lower one is the cap that applies.
+        let inherited = porter_address_space_hard_limit()
+        if inherited > 0, inherited < limits.memoryBytes { limits.memoryBytes = inherited }
         let name = label(url, format: format)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: exe)

@@ -85,6 +85,8 @@ int porter_h5_saw_allocation_failure(void);
 /// (O_TMPFILE, or a file created and unlinked at once where O_TMPFILE is unsupported), so no
 /// exit path (SIGKILL included) leaves it behind. Returns its descriptor (O_CLOEXEC), or -1 with errno.
 int porter_anonymous_copy(int src_fd, long long offset, long long count, const char *dir);
-/// setrlimit(RLIMIT_AS) to `bytes` (soft and hard) and RLIMIT_CORE to 0. Returns 0 or -1 with errno.
+/// setrlimit(RLIMIT_AS) to `bytes` (soft and hard; never above an existing lower hard limit) and RLIMIT_CORE to 0. Returns 0 or -1 with errno.
 int porter_limit_address_space(unsigned long long bytes);
+/// This process's hard RLIMIT_AS (inherited by children), or 0 when unlimited.
+unsigned long long porter_address_space_hard_limit(void);
 #endif
