@@ -47,9 +47,10 @@ struct HDF5ConfinementCLITests {
         return e.compactMap { $0 as? URL }.filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }
     }
 
-    /// The bytes each outside-reading fixture would pull in: /etc/passwd's first 12 bytes, the marker.
+    /// The bytes each outside-reading fixture would pull in: the first 12 bytes of /etc/passwd
+    /// and of the marker (the shortest hostile dataset, a Keras 3 bias, is 3 float32s).
     static var outsideBytes: [[UInt8]] {
-        var out = [Array("PORTER-OUTSIDE-SECRET".utf8)]
+        var out = [Array("PORTER-OUTSI".utf8)]
         if let passwd = FileManager.default.contents(atPath: "/etc/passwd"), passwd.count >= 12 { out.append(Array(passwd.prefix(12))) }
         return out
     }
