@@ -29,12 +29,15 @@ public struct HDF5Hazard: Sendable, Equatable, CustomStringConvertible {
     public var target: String
     /// Filter id (filterNotBuiltIn) or link type (userDefinedLink); 0 otherwise.
     public var code: Int = 0
+    /// The filter's name as the file records it (filterNotBuiltIn; may be empty).
+    public var filterName: String = ""
 
-    public init(kind: Kind, path: String, target: String, code: Int = 0) {
+    public init(kind: Kind, path: String, target: String, code: Int = 0, filterName: String = "") {
         self.kind = kind
         self.path = path
         self.target = target
         self.code = code
+        self.filterName = filterName
     }
 
     public var description: String { "\(kind.rawValue) at \(path): \(target)" }
@@ -47,9 +50,7 @@ public struct HDF5Hazard: Sendable, Equatable, CustomStringConvertible {
         case .externalLink: return .externalLink(file: file, link: path, target: target)
         case .userDefinedLink: return .userDefinedLink(file: file, link: path, linkType: code)
         case .danglingSoftLink: return .danglingSoftLink(file: file, link: path, target: target)
-        case .filterNotBuiltIn:
-            let name = target.range(of: "(").map { String(target[$0.upperBound...].dropLast()) } ?? ""
-            return .filterNotBuiltIn(file: file, dataset: path, filter: code, name: name)
+        case .filterNotBuiltIn: return .filterNotBuiltIn(file: file, dataset: path, filter: code, name: filterName)
         }
     }
 }
@@ -236,7 +237,8 @@ public enum HDF5Hazards {
                 if id >= 0, builtInFilters.contains(Int(id)), H5Zfilter_avail(id) > 0 { continue }
                 H5Eclear2(porter_h5e_default())
                 out.append(HDF5Hazard(kind: .filterNotBuiltIn, path: path,
-                                      target: "filter \(id)" + (filterName.isEmpty ? "" : " (\(filterName))"), code: Int(id)))
+                                      target: "filter \(id)" + (filterName.isEmpty ? "" : " (\(filterName))"), code: Int(id),
+                                      filterName: filterName))
             }
         }
         return out
