@@ -1,6 +1,16 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "hdf5_shim.h"
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <H5PLpublic.h>
 
 hid_t porter_h5p_default(void) { return H5P_DEFAULT; }
 hid_t porter_h5s_all(void) { return H5S_ALL; }
@@ -34,7 +44,27 @@ hid_t porter_h5t_std_u64le(void) { return H5T_STD_U64LE; }
 hid_t porter_h5t_c_s1(void) { return H5T_C_S1; }
 size_t porter_h5t_variable(void) { return H5T_VARIABLE; }
 
-void porter_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static volatile int porter_allocation_failure_seen = 0;
+int porter_h5_saw_allocation_failure(void) { return porter_allocation_failure_seen; }
+
+static herr_t porter_note_allocation(unsigned n, const H5E_error2_t *err, void *data) {
+    (void)n; (void)data;
+    if (err->min_num == H5E_CANTALLOC || err->min_num == H5E_NOSPACE || err->maj_num == H5E_RESOURCE)
+        porter_allocation_failure_seen = 1;
+    return 0;
+}
+
+// libhdf5 calls the "automatic" error handler whenever an API call fails, before anyone can
+// clear the stack: this one prints nothing and only notes allocation failures, so the
+// pre-flight child knows libhdf5 ran out of its memory cap even where Porter ignores the
+// failed call's error text.
+static herr_t porter_auto_handler(hid_t stack, void *data) {
+    (void)data;
+    H5Ewalk2(stack, H5E_WALK_DOWNWARD, porter_note_allocation, NULL);
+    return 0;
+}
+
+void porter_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, porter_auto_handler, NULL); }
 
 struct porter_error_text { char *buf; size_t cap; size_t used; int count; };
 
@@ -42,6 +72,8 @@ static herr_t porter_walk(unsigned n, const H5E_error2_t *err, void *data) {
     struct porter_error_text *t = (struct porter_error_text *)data;
     (void)n;
     t->count++;
+    if (err->min_num == H5E_CANTALLOC || err->min_num == H5E_NOSPACE || err->maj_num == H5E_RESOURCE)
+        porter_allocation_failure_seen = 1;
     if (t->cap == 0 || t->used + 1 >= t->cap) return 0;
     int w = snprintf(t->buf + t->used, t->cap - t->used, "%s%s: %s", t->used ? "; " : "",
                      err->func_name ? err->func_name : "?", err->desc ? err->desc : "");
@@ -156,4 +188,137 @@ int porter_h5f_sizes(hid_t file, size_t *sizeof_addr, size_t *sizeof_size, unsig
     H5Pclose(fcpl);
     *userblock = (unsigned long long)ub;
     return (r < 0 || u < 0) ? -1 : 0;
+}
+
+// MARK: confinement
+
+int porter_h5_disable_plugins(void) { return (int)H5PLset_loading_state(0); }
+
+long long porter_h5_plugin_loading_state(void) {
+    unsigned mask = 0;
+    if (H5PLget_loading_state(&mask) < 0) return -1;
+    return (long long)mask;
+}
+
+hid_t porter_h5p_confined_fapl(void) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return fapl;
+    if (H5Pset_fapl_sec2(fapl) < 0) { H5Pclose(fapl); return -1; }
+    return fapl;
+}
+
+hid_t porter_h5p_stdio_fapl(void) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return fapl;
+    if (H5Pset_fapl_stdio(fapl) < 0) { H5Pclose(fapl); return -1; }
+    return fapl;
+}
+
+int porter_h5l_type_hard(void) { return (int)H5L_TYPE_HARD; }
+int porter_h5l_type_soft(void) { return (int)H5L_TYPE_SOFT; }
+int porter_h5l_type_external(void) { return (int)H5L_TYPE_EXTERNAL; }
+
+static void porter_copy_string(char *dst, size_t cap, const char *src, size_t n) {
+    if (cap == 0) return;
+    size_t m = n < cap - 1 ? n : cap - 1;
+    if (src && m) memcpy(dst, src, m);
+    dst[m] = 0;
+}
+
+int porter_h5_link(hid_t loc, const char *name, int *type, unsigned long long *address,
+                   char *target, size_t target_cap, char *object, size_t object_cap) {
+    H5L_info_t info;
+    if (target_cap) target[0] = 0;
+    if (object_cap) object[0] = 0;
+    *address = 0;
+    if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+    *type = (int)info.type;
+    if (info.type == H5L_TYPE_HARD) {
+        *address = (unsigned long long)info.u.address;
+        return 0;
+    }
+    size_t size = info.u.val_size;
+    if (size == 0 || size > (1u << 20)) return info.type == H5L_TYPE_SOFT || info.type == H5L_TYPE_EXTERNAL ? -1 : 0;
+    char *buf = malloc(size + 1);
+    if (!buf) return -1;
+    if (H5Lget_val(loc, name, buf, size, H5P_DEFAULT) < 0) { free(buf); return -1; }
+    buf[size] = 0;
+    if (info.type == H5L_TYPE_SOFT) {
+        porter_copy_string(target, target_cap, buf, strnlen(buf, size));
+    } else if (info.type == H5L_TYPE_EXTERNAL) {
+        unsigned flags = 0;
+        const char *file = NULL, *obj = NULL;
+        if (H5Lunpack_elink_val(buf, size, &flags, &file, &obj) < 0) { free(buf); return -1; }
+        porter_copy_string(target, target_cap, file, file ? strnlen(file, size) : 0);
+        porter_copy_string(object, object_cap, obj, obj ? strnlen(obj, size) : 0);
+    }
+    free(buf);
+    return 0;
+}
+
+int porter_anonymous_copy(int src_fd, long long offset, long long count, const char *dir) {
+    int fd = -1;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+    if (fd < 0) {
+        size_t n = strlen(dir) + 32;
+        char *templ = malloc(n);
+        if (!templ) return -1;
+        snprintf(templ, n, "%s/porter-XXXXXX", dir);
+        fd = mkostemp(templ, O_CLOEXEC);
+        if (fd >= 0) unlink(templ);   // nameless from here on
+        free(templ);
+        if (fd < 0) return -1;
+    }
+    long long done = 0;
+    char *buf = NULL;
+    while (done < count) {
+        ssize_t w = -1;
+#ifdef SYS_copy_file_range
+        if (!buf) {
+            loff_t in = (loff_t)(offset + done);
+            w = syscall(SYS_copy_file_range, src_fd, &in, fd, NULL, (size_t)(count - done), 0u);
+            if (w < 0 && errno == EINTR) continue;
+        }
+#endif
+        if (w <= 0) {
+            // No kernel copy here (or it made no progress): pread/write through a buffer.
+            if (!buf && !(buf = malloc(1 << 20))) { close(fd); return -1; }
+            size_t want = (size_t)(count - done) < (1u << 20) ? (size_t)(count - done) : (1u << 20);
+            ssize_t r = pread(src_fd, buf, want, (off_t)(offset + done));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) { int e = r == 0 ? EIO : errno; free(buf); close(fd); errno = e; return -1; }
+            ssize_t put = 0;
+            while (put < r) {
+                ssize_t x = write(fd, buf + put, (size_t)(r - put));
+                if (x < 0 && errno == EINTR) continue;
+                if (x <= 0) { int e = x == 0 ? EIO : errno; free(buf); close(fd); errno = e; return -1; }
+                put += x;
+            }
+            w = r;
+        }
+        done += w;
+    }
+    free(buf);
+    return fd;
+}
+
+int porter_limit_address_space(unsigned long long bytes) {
+    struct rlimit core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &core);
+    struct rlimit as = { (rlim_t)bytes, (rlim_t)bytes };
+    struct rlimit now;
+    // Never above a hard limit the process already has (raising it would fail): keep the lower one.
+    if (getrlimit(RLIMIT_AS, &now) == 0 && now.rlim_max != RLIM_INFINITY && now.rlim_max < as.rlim_max) {
+        as.rlim_max = now.rlim_max;
+        if (as.rlim_cur > as.rlim_max) as.rlim_cur = as.rlim_max;
+    }
+    return setrlimit(RLIMIT_AS, &as);
+}
+
+unsigned long long porter_address_space_hard_limit(void) {
+    struct rlimit now;
+    if (getrlimit(RLIMIT_AS, &now) != 0 || now.rlim_max == RLIM_INFINITY) return 0;
+    return (unsigned long long)now.rlim_max;
 }

@@ -125,7 +125,21 @@ extension H5File {
         // Datatype: class in the low nibble of byte 0, element size at bytes 4..7.
         let typeClass = body[typeAt] & 0x0F
         var elementSize = Int(body[typeAt + 4]) | Int(body[typeAt + 5]) << 8 | Int(body[typeAt + 6]) << 16 | Int(body[typeAt + 7]) << 24
-        if typeClass == 9 { elementSize = 4 + sizeofAddr + 4 }  // variable-length: on-disk reference
+        if typeClass == 9 {
+            // Variable-length: libhdf5 converts each element as (length × base type size) bytes,
+            // so a corrupt base size turns a 10-byte string into gigabytes. The base type
+            // follows the 8-byte vlen header; its size is at bytes 4..7 of it. A string's base
+            // is one-byte characters.
+            guard typeSize >= 16 else { throw bad("attribute message at byte \(offset): variable-length datatype of \(typeSize) bytes has no base type") }
+            let b = typeAt + 12
+            let baseSize = Int(body[b]) | Int(body[b + 1]) << 8 | Int(body[b + 2]) << 16 | Int(body[b + 3]) << 24
+            let isString = body[typeAt + 1] & 0x0F == 1
+            guard isString ? baseSize == 1 : (baseSize >= 1 && baseSize <= maxAttributeBytes) else {
+                throw bad("attribute message at byte \(offset): variable-length \(isString ? "string" : "sequence") has a base type of \(baseSize) bytes"
+                          + (isString ? " (strings are one-byte characters)" : ""))
+            }
+            elementSize = 4 + sizeofAddr + 4  // on-disk reference
+        }
         // Dataspace: version, rank, flags, then (v1: 5 reserved bytes) the dimensions.
         let spaceVersion = body[spaceAt]
         let rank = Int(body[spaceAt + 1])

@@ -33,6 +33,22 @@ public enum HDF5Error: Error, Sendable, Equatable {
     /// libhdf5 crashed (signal `signal`) parsing the file's metadata in the pre-flight
     /// child process (`HDF5Preflight`): the file is corrupt.
     case libraryCrashed(file: String, signal: Int32)
+    /// A dataset stores its bytes in another file (external storage, `H5Pset_external`).
+    case externalStorage(file: String, dataset: String, target: String)
+    /// A virtual dataset (VDS): its bytes come from source datasets, here in `source`.
+    case virtualDataset(file: String, dataset: String, source: String)
+    /// An external link (`H5Lcreate_external`): the object lives in another file.
+    case externalLink(file: String, link: String, target: String)
+    /// A link of a user-defined class (type `linkType`), which libhdf5 resolves by a registered callback.
+    case userDefinedLink(file: String, link: String, linkType: Int)
+    /// A soft link whose target path does not exist in the file.
+    case danglingSoftLink(file: String, link: String, target: String)
+    /// A dataset's filter pipeline holds a filter that is not one of libhdf5's built-in
+    /// filters (it would need a plugin, which Porter never loads).
+    case filterNotBuiltIn(file: String, dataset: String, filter: Int, name: String)
+    /// The pre-flight child parsing the file's metadata exceeded a limit (`resource` is
+    /// "memory" or "time"; `limit` says how much was allowed).
+    case resourceLimit(file: String, resource: String, limit: String)
 }
 
 extension HDF5Error: LocalizedError {
@@ -67,7 +83,21 @@ extension HDF5Error: LocalizedError {
         case let .cannotWrite(file, tensor, reason):
             return "\(file): cannot write tensor \(tensor): \(reason)"
         case let .libraryCrashed(file, signal):
-            return "\(file): the file is corrupt: libhdf5 crashed (signal \(signal)) parsing its metadata in a pre-flight process; Porter did not read it"
+            return "\(file): the file is corrupt: libhdf5 crashed (signal \(signal)) parsing its metadata in a pre-flight process (or the process ran out of its memory cap); Porter did not read it"
+        case let .externalStorage(file, dataset, target):
+            return "\(file): dataset \(dataset) keeps its bytes in another file (HDF5 external storage: \(target)); Porter reads nothing outside the file it is given and refuses it"
+        case let .virtualDataset(file, dataset, source):
+            return "\(file): dataset \(dataset) is an HDF5 virtual dataset whose bytes come from \(source); Porter reads nothing outside the file it is given and refuses it"
+        case let .externalLink(file, link, target):
+            return "\(file): \(link) is an HDF5 external link to \(target); Porter reads nothing outside the file it is given and refuses it"
+        case let .userDefinedLink(file, link, linkType):
+            return "\(file): \(link) is an HDF5 link of user-defined type \(linkType), which Porter does not follow; refused"
+        case let .danglingSoftLink(file, link, target):
+            return "\(file): soft link \(link) points to \(target), which does not exist in the file; refused"
+        case let .filterNotBuiltIn(file, dataset, filter, name):
+            return "\(file): dataset \(dataset) needs HDF5 filter \(filter)\(name.isEmpty ? "" : " (\(name))"), which is not built into libhdf5; Porter never loads filter plugins, so it refuses the file"
+        case let .resourceLimit(file, resource, limit):
+            return "\(file): parsing its HDF5 metadata exceeded Porter's \(resource) limit (\(limit)) in the pre-flight process; the file is corrupt or hostile, and Porter did not read it (see docs/security-hdf5.md to raise the limit)"
         }
     }
 }

@@ -55,6 +55,19 @@ enum H5 {
     static func prepare() {
         porter_h5_silence_errors()
         H5Eclear2(porter_h5e_default())
+        _ = pluginsOff
+    }
+
+    /// libhdf5's dynamic plugin loading, turned off once per process before any file is
+    /// opened or created (every libhdf5 sequence starts with `prepare()`), so no filter
+    /// library is ever loaded from HDF5_PLUGIN_PATH or the default plugin folder.
+    static let pluginsOff: Bool = porter_h5_disable_plugins() >= 0 && porter_h5_plugin_loading_state() == 0
+
+    /// Throws unless plugin loading is off.
+    static func requirePluginsOff(file: String) throws {
+        guard pluginsOff else {
+            throw HDF5Error.operationFailed(file: file, path: "/", operation: "H5PLset_loading_state(0)", detail: errorText())
+        }
     }
 
     /// The current thread's HDF5 error stack as one line (and clears it).
@@ -95,23 +108,37 @@ final class H5File: @unchecked Sendable {
     /// Set when the file is an on-disk file Porter may also read by byte ranges.
     let rawFile: OpenFile?
 
-    /// Opens `path` read-only. Throws `.notHDF5` when there is no superblock.
-    init(path: String) throws {
+    /// Opens `path` read-only with the POSIX driver and libhdf5's plugin loading off, then
+    /// walks the whole file once and throws the first hazard (`HDF5Hazards`: external
+    /// storage, virtual datasets, external/user-defined/dangling links, filters that are not
+    /// built in) before anything reads from it. Errors name `label` (default: `path`), so a
+    /// file extracted from an archive is reported as the user's file and member.
+    /// Throws `.notHDF5` when there is no superblock.
+    init(path: String, label: String? = nil, checkHazards: Bool = true) throws {
+        let name = label ?? path
         H5.prepare()
-        guard FileManager.default.fileExists(atPath: path) else { throw CoreError.cannotOpen(path: path, reason: "no such file") }
+        try H5.requirePluginsOff(file: name)
+        guard FileManager.default.fileExists(atPath: path) else { throw CoreError.cannotOpen(path: name, reason: "no such file") }
         let raw = try OpenFile(path: path)
         let isHDF5 = H5Fis_hdf5(path)
-        if isHDF5 == 0 { throw HDF5Error.notHDF5(file: path) }
-        let id = H5Fopen(path, porter_h5f_acc_rdonly(), porter_h5p_default())
-        guard id >= 0 else { throw HDF5Error.cannotOpen(file: path, detail: H5.errorText()) }
-        self.path = path
+        if isHDF5 == 0 { throw HDF5Error.notHDF5(file: name) }
+        // A nameless file opened as /proc/self/fd/N goes through the stdio driver (sec2 calls
+        // realpath() on symbolic links, which fails for it); everything else through sec2.
+        let anonymous = path.hasPrefix("/proc/self/fd/")
+        let fapl = try H5.handle(anonymous ? porter_h5p_stdio_fapl() : porter_h5p_confined_fapl(), .propertyList,
+                                 file: name, path: "/", anonymous ? "H5Pset_fapl_stdio" : "H5Pset_fapl_sec2")
+        let id = H5Fopen(path, porter_h5f_acc_rdonly(), fapl.id)
+        guard id >= 0 else { throw HDF5Error.cannotOpen(file: name, detail: H5.errorText()) }
+        self.path = name
         self.handle = H5Handle(id, .file)
         self.rawFile = raw
+        if checkHazards { try HDF5Hazards.refuse(self) }
     }
 
     /// Opens an HDF5 image held in memory (an entry of a `.keras` archive) via the core driver.
     init(image: [UInt8], label: String) throws {
         H5.prepare()
+        try H5.requirePluginsOff(file: label)
         let fapl = try H5.handle(H5Pcreate(porter_h5p_file_access()), .propertyList, file: label, path: "/", "H5Pcreate")
         try H5.check(H5Pset_fapl_core(fapl.id, 1 << 20, false), file: label, path: "/", "H5Pset_fapl_core")
         try image.withUnsafeBytes { buf in
@@ -122,6 +149,7 @@ final class H5File: @unchecked Sendable {
         self.path = label
         self.handle = H5Handle(id, .file)
         self.rawFile = nil
+        try HDF5Hazards.refuse(self)
     }
 
     /// Ids open on this file (the file's own included): 1 when nothing leaked.

@@ -1,4 +1,8 @@
+import CHDF5Shim
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PorterCore
 
 /// The HDF5 file signature.
@@ -97,22 +101,46 @@ public struct KerasArchiveReader: ModelReader {
         if zip.entries["metadata.json"] != nil, let meta = try? JSONValue.parse(Data(zip.read("metadata.json"))) {
             for (k, v) in meta.objectValue ?? [:] { if let s = v.stringValue { metadata[k] = s } }
         }
-        // Copy the weights entry to a temporary file (kernel copy), open it, unlink it.
-        let weights = try zip.storedRange("model.weights.h5")
+        let h5 = try Self.openWeights(url, archive: archive, zip: zip)
+        var model = try KerasWeightsLoader.loadKeras3(h5, sourceFile: url.path, config: config, format: info.id)
+        for (k, v) in metadata { model.metadata[k] = v }
+        return model
+    }
+
+    /// The member Keras keeps the weights in.
+    public static let weightsMember = "model.weights.h5"
+
+    /// How errors name the weights of archive `path`: the user's file and the member.
+    static func memberLabel(_ path: String) -> String { "\(path): member \(weightsMember)" }
+
+    /// Opens the archive's `model.weights.h5` with libhdf5 (hazards checked unless
+    /// `checkHazards` is false). The member is copied (kernel copy) into a file that has no
+    /// name from the start (`O_TMPFILE`, or created and unlinked at once), which libhdf5 opens
+    /// as `/proc/self/fd/N`: no exit path, SIGKILL included, leaves a temporary file behind.
+    /// Errors name `<archive>: member model.weights.h5`, never a temporary path.
+    static func openWeights(_ url: URL, archive: OpenFile? = nil, zip: StoredZip? = nil, checkHazards: Bool = true) throws -> H5File {
+        let archive = try archive ?? OpenFile(path: url.path)
+        let zip = try zip ?? StoredZip(file: archive)
+        let weights = try zip.storedRange(weightsMember)
+        let label = memberLabel(url.path)
+        let dir = FileManager.default.temporaryDirectory.path
+        let fd = porter_anonymous_copy(archive.fd, Int64(weights.offset), Int64(weights.count), dir)
+        guard fd >= 0 else {
+            throw HDF5Error.archive(file: url.path, offset: weights.offset,
+                                    reason: "cannot copy \(weightsMember) to a temporary file in \(dir): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }  // libhdf5 and the lazy tensors hold their own descriptors
+        let procPath = "/proc/self/fd/\(fd)"
+        if access(procPath, R_OK) == 0 {
+            return try H5File(path: procPath, label: label, checkHazards: checkHazards)
+        }
+        // No /proc (not Linux): a named private file, removed as soon as it is open.
         let temp = FileManager.default.temporaryDirectory.appendingPathComponent("porter-keras-\(UUID().uuidString).weights.h5")
         let out = try OutputFile(path: temp.path)
         defer { try? FileManager.default.removeItem(at: temp) }
         try out.copy(from: archive, offset: weights.offset, count: weights.count)
         try out.close()
-        let h5: H5File
-        do { h5 = try H5File(path: temp.path) } catch HDF5Error.cannotOpen(_, let detail) {
-            throw HDF5Error.cannotOpen(file: url.path + ":model.weights.h5", detail: detail)
-        } catch HDF5Error.notHDF5 {
-            throw HDF5Error.notHDF5(file: url.path + ":model.weights.h5")
-        }
-        var model = try KerasWeightsLoader.loadKeras3(h5, sourceFile: url.path, config: config, format: info.id)
-        for (k, v) in metadata { model.metadata[k] = v }
-        return model
+        return try H5File(path: temp.path, label: label, checkHazards: checkHazards)
     }
 }
 
