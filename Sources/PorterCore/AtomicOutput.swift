@@ -123,10 +123,12 @@ public struct StaleTemporaries: Sendable, Equatable {
         public var path: String
         /// Bytes of the files removed.
         public var bytes: Int
+        public init(path: String, bytes: Int) { self.path = path; self.bytes = bytes }
     }
     public struct Failed: Sendable, Equatable {
         public var path: String
         public var reason: String
+        public init(path: String, reason: String) { self.path = path; self.reason = reason }
     }
     /// Unlocked leftovers of earlier runs, removed.
     public var removed: [Removed] = []

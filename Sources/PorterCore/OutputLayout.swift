@@ -84,7 +84,8 @@ public struct OutputLayout: Sendable, Hashable {
 }
 
 extension OutputEntry {
-    func matchesFile(_ name: String) -> Bool {
+    /// True when a regular file named `name` is this entry.
+    public func matchesFile(_ name: String) -> Bool {
         switch self {
         case let .file(n): return n == name
         case .folder: return false
