@@ -9,7 +9,7 @@ struct PorterCommand: ParsableCommand {
         commandName: "porter",
         abstract: "Port trained model checkpoints between frameworks, and prove each port correct.",
         discussion: """
-        Exit codes: 0 success, 1 error, 2 usage error, 3 verification failed.
+        Exit codes: 0 success, 1 error, 2 usage error, 3 verification failed; 130, 143, 129 interrupted by SIGINT, SIGTERM, SIGHUP (temporary outputs removed).
         """,
         version: PorterVersion.current,
         subcommands: [InspectCommand.self, ConvertCommand.self, VerifyCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self]
@@ -20,12 +20,13 @@ struct PorterCommand: ParsableCommand {
 enum PorterMain {
     /// Runs the command and maps every outcome to Porter's documented exit codes.
     static func main() {
-        if let status = ProcessSetup.prepare(arguments: CommandLine.arguments) { exit(status) }
+        if let status = ProcessSetup.prepare(arguments: CommandLine.arguments) { Foundation.exit(status) }
         do {
             var command = try PorterCommand.parseAsRoot()
             try command.run()
+            ProcessSetup.exit(0)
         } catch let code as ExitCode {
-            exit(code.rawValue)
+            ProcessSetup.exit(code.rawValue)
         } catch {
             let code = PorterCommand.exitCode(for: error)
             if code == .success {
@@ -33,11 +34,11 @@ enum PorterMain {
             }
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((PorterCommand.fullMessage(for: error) + "\n").utf8))
-                exit(2)
+                ProcessSetup.exit(2)
             }
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             FileHandle.standardError.write(Data("porter: error: \(message)\n".utf8))
-            exit(1)
+            ProcessSetup.exit(1)
         }
     }
 }

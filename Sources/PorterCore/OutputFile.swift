@@ -26,12 +26,18 @@ public final class OutputFile {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CoreError.cannotWrite(path: path, reason: posixMessage())
+            let chunk = TestPause.allowance(bytes.count - done)
+            var written = 0
+            while written < chunk {
+                let n = Glibc.write(fd, bytes.baseAddress! + done + written, chunk - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw CoreError.cannotWrite(path: path, reason: posixMessage())
+                }
+                written += n
             }
-            done += n
+            done += chunk
+            TestPause.wrote(chunk, to: path)
         }
         bytesWritten += bytes.count
     }
@@ -56,7 +62,9 @@ public final class OutputFile {
         var inOff = Int64(offset)
         var left = count
         while left > 0 {
-            let n = porter_copy_file_range(source.fd, &inOff, fd, left)
+            let allowed = TestPause.allowance(left)
+            if allowed == 0 { TestPause.wrote(0, to: path) }  // the test hook's limit: pauses here
+            let n = porter_copy_file_range(source.fd, &inOff, fd, allowed)
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP {
@@ -68,6 +76,7 @@ public final class OutputFile {
             if n == 0 { throw CoreError.truncated(source: source.path, offset: Int(inOff), needed: left, available: 0) }
             left -= n
             bytesWritten += n
+            TestPause.wrote(n, to: path)
         }
     }
 

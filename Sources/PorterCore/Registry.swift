@@ -133,6 +133,8 @@ public protocol ModelWriter: Sendable {
     var info: FormatInfo { get }
     /// True when the output is a folder rather than a single file.
     func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool
+    /// What the output holds, so `--force` replaces only that (default in `OutputLayout.swift`).
+    func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout
     func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws
 }
 

@@ -85,6 +85,18 @@ public struct HuggingFaceWriter: ModelWriter {
 
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
 
+    /// `config.json`, the weights (single, or shards and their index), the tokenizer and
+    /// other asset files a Hugging Face folder carries, `README.md`, and this model's assets.
+    public func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout {
+        let ext = (weights.fileName as NSString).pathExtension
+        let base = (weights.fileName as NSString).deletingPathExtension
+        var names = Set(["config.json", weights.fileName, "\(weights.fileName).index.json", "README.md"])
+        names.formUnion(HuggingFaceAssets.kinds.keys)
+        names.formUnion(model.assets.map(\.fileName))
+        let entries = names.sorted().map(OutputEntry.file) + [.shards(base: base, suffix: ext.isEmpty ? "" : "." + ext)]
+        return .folder(entries, producer: "the \(info.name) writer")
+    }
+
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         let base = (weights.fileName as NSString).deletingPathExtension
         let reserved = ["config.json", weights.fileName, "\(weights.fileName).index.json"]

@@ -161,6 +161,17 @@ public struct PorterModelWriter: ModelWriter {
 
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
 
+    /// `model.json`, `weights.safetensors` (or its shards and index) and `assets/` with
+    /// this model's asset files.
+    public func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout {
+        let base = PorterModelFormat.weightsBaseName
+        return .folder([
+            .file(PorterModelFormat.modelFileName), .file("\(base).safetensors"), .file("\(base).safetensors.index.json"),
+            .shards(base: base, suffix: ".safetensors"),
+            .folder(PorterModelFormat.assetsFolder, contents: model.assets.map { .file($0.fileName) }),
+        ], producer: "the \(info.name) writer")
+    }
+
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         let modelPath = url.appendingPathComponent(PorterModelFormat.modelFileName).path
         var assetRecords: [PorterModelDocument.AssetRecord] = []

@@ -82,6 +82,8 @@ public struct ConvertResult: Sendable {
     public var command: String?
     /// Whether the output was fsynced (and later rewrites of it, like the model card, are).
     public var syncToDisk: Bool = false
+    /// Temporary outputs of the same target left by killed runs: removed, or kept (locked).
+    public var staleTemporaries = StaleTemporaries()
 
     /// One paragraph for a terminal.
     public func summary() -> String {
@@ -109,6 +111,15 @@ public struct ConvertResult: Sendable {
             lines.append("  warning: \(name): \(n) value(s) overflowed to infinity in the cast")
         }
         for note in convertedModel.notes { lines.append("  note: \(note)") }
+        for r in staleTemporaries.removed {
+            lines.append("  removed \(r.path) (\(ByteCountText.format(r.bytes))): a temporary output left by an interrupted run")
+        }
+        for k in staleTemporaries.kept {
+            lines.append("  kept \(k): another process is writing it (it holds the lock)")
+        }
+        for f in staleTemporaries.failed {
+            lines.append("  warning: could not remove the leftover \(f.path): \(f.reason)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -155,7 +166,11 @@ public struct Pipeline: Sendable {
             model = try Self.cast(model, to: target, tally: tally)
         }
         model = ModelCard.refreshed(model, command: request.command, verification: [])
-        try AtomicOutput.write(to: request.output, force: request.force, syncToDisk: request.syncToDisk) { temp in
+        // --force replaces only what this writer writes; checked before anything is touched.
+        let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: request.maxShardSize, extra: request.writeOptions))
+        if request.force { try layout.checkReplaceable(request.output) }
+        let stale = AtomicOutput.removeStaleTemporaries(of: request.output)
+        try AtomicOutput.write(to: request.output, force: request.force, layout: layout, syncToDisk: request.syncToDisk) { temp in
             // Writers name the path they are given; show users the real output name.
             let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
             let writeOptions = WriteOptions(progress: progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
@@ -166,7 +181,7 @@ public struct Pipeline: Sendable {
                              overflows: tally.overflows, outputBytes: Self.diskBytes(request.output), sourceBytes: source.sourceFiles.isEmpty ? Self.diskBytes(request.source)
                                  : source.sourceFiles.reduce(0) { $0 + Self.diskBytes(URL(fileURLWithPath: $1)) },
                              dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command,
-                             syncToDisk: request.syncToDisk)
+                             syncToDisk: request.syncToDisk, staleTemporaries: stale)
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.

@@ -100,7 +100,10 @@ extension Pipeline {
         report.source.path = sourcePath.path
         report.converted.path = convertedPath.path
         if let dir = request.reportDirectory {
-            try AtomicOutput.write(to: dir, force: request.force) { temp in try ReportWriter.write(report, to: temp) }
+            try AtomicOutput.write(to: dir, force: request.force,
+                                   layout: .folder(ReportWriter.fileNames.map(OutputEntry.file), producer: "the report writer")) { temp in
+                try ReportWriter.write(report, to: temp)
+            }
         }
         return report
     }

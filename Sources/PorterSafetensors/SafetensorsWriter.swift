@@ -21,6 +21,13 @@ public struct SafetensorsWriter: ModelWriter {
         Self.needsSharding(model, maxShardSize: options.maxShardSize)
     }
 
+    /// A file, or the sharded folder: `model-0000i-of-0000N.safetensors` and the index.
+    public func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout {
+        let producer = "the \(info.name) writer"
+        guard producesDirectory(for: model, options: options) else { return .file(producer: producer) }
+        return .folder([.shards(base: "model", suffix: ".safetensors"), .file("model.safetensors.index.json")], producer: producer)
+    }
+
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         if producesDirectory(for: model, options: options) {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -51,15 +51,7 @@ public struct TensorFlowCheckpointReader: ModelReader {
         if exists && isDir.boolValue {
             let variables = url.appendingPathComponent("variables/variables").path
             if FileManager.default.fileExists(atPath: variables + ".index") { return variables }
-            let state = url.appendingPathComponent("checkpoint")
-            if let text = try? String(contentsOf: state, encoding: .utf8) {
-                for line in text.split(separator: "\n") where line.hasPrefix("model_checkpoint_path:") {
-                    let value = line.dropFirst("model_checkpoint_path:".count).trimmingCharacters(in: .whitespaces)
-                        .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                    let p = value.hasPrefix("/") ? value : url.appendingPathComponent(value).path
-                    if FileManager.default.fileExists(atPath: p + ".index") { return p }
-                }
-            }
+            if let named = try stateFilePrefix(in: url) { return named }
             let indexes = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".index") }
             if indexes.count == 1 { return url.appendingPathComponent(String(indexes[0].dropLast(6))).path }
             throw TensorFlowError.notABundle(path: path, reason: "the folder holds \(indexes.count) .index files and no variables/variables.index")
@@ -68,6 +60,44 @@ public struct TensorFlowCheckpointReader: ModelReader {
         if let r = path.range(of: #"\.data-\d{5}-of-\d{5}$"#, options: .regularExpression) { return String(path[..<r.lowerBound]) }
         if FileManager.default.fileExists(atPath: path + ".index") { return path }
         throw TensorFlowError.notABundle(path: path, reason: "\(path).index does not exist")
+    }
+
+    /// Largest `checkpoint` state file read (TensorFlow's are a few lines).
+    static let maxStateFileSize = 1 << 20
+
+    /// The prefix a folder's `checkpoint` state file names (`model_checkpoint_path: "…"`),
+    /// when its `.index` exists. The path must stay inside the folder once `..` and links
+    /// are resolved: a state file is data from the same untrusted folder, so it may not send
+    /// Porter elsewhere (a user who means another checkpoint names its prefix directly).
+    static func stateFilePrefix(in folder: URL) throws -> String? {
+        let state = folder.appendingPathComponent("checkpoint")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: state.path, isDirectory: &isDir), !isDir.boolValue,
+              let file = try? OpenFile(path: state.path), file.size <= maxStateFileSize,
+              let bytes = try? file.read(offset: 0, count: file.size) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let root = folder.standardizedFileURL.resolvingSymlinksInPath().path
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("model_checkpoint_path:") else { continue }
+            let value = trimmed.dropFirst("model_checkpoint_path:".count).trimmingCharacters(in: .whitespaces)
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            guard !value.isEmpty else { continue }
+            let named = value.hasPrefix("/") ? URL(fileURLWithPath: value) : folder.appendingPathComponent(value)
+            // The prefix's folder, links resolved (the prefix itself names no file).
+            let resolvedParent = named.standardizedFileURL.deletingLastPathComponent().resolvingSymlinksInPath().path
+            let resolved = resolvedParent + "/" + named.lastPathComponent
+            guard resolvedParent == root || resolvedParent.hasPrefix(root + "/") else {
+                throw TensorFlowError.stateFileOutsideFolder(stateFile: state.path, path: value)
+            }
+            // The index and data files must not be links out of the folder either.
+            for candidate in [resolved + ".index"] where FileManager.default.fileExists(atPath: candidate) {
+                let real = URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
+                guard real.hasPrefix(root + "/") else { throw TensorFlowError.stateFileOutsideFolder(stateFile: state.path, path: value) }
+                return resolved
+            }
+        }
+        return nil
     }
 
     /// Reader option choosing tensor names of object-based checkpoints: `objects` (object

@@ -27,6 +27,9 @@ public enum TensorFlowError: Error, Sendable, Equatable {
     case badSavedModel(file: String, reason: String)
     /// A reader option with a value the reader does not know.
     case badOption(path: String, option: String, value: String, expected: String)
+    /// A folder's `checkpoint` state file names a checkpoint outside the folder (an
+    /// absolute path elsewhere, `../..`, a link out), or is not a small text file.
+    case stateFileOutsideFolder(stateFile: String, path: String)
 }
 
 extension TensorFlowError: LocalizedError {
@@ -35,6 +38,8 @@ extension TensorFlowError: LocalizedError {
         switch self {
         case let .badOption(path, option, value, expected):
             return "\(path): reader option \(option)=\(value) is not one of: \(expected)"
+        case let .stateFileOutsideFolder(stateFile, path):
+            return "\(stateFile): model_checkpoint_path \"\(path)\" points outside the folder; Porter follows a state file only within its folder. Name the checkpoint prefix itself (e.g. …/model.ckpt) to read it"
         case let .notABundle(path, reason):
             return "\(path): not a TensorFlow checkpoint: \(reason); give the prefix (model.ckpt), its .index file, or a SavedModel folder"
         case let .badFooter(file, reason):
