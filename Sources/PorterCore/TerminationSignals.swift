@@ -7,7 +7,7 @@ import Glibc
 /// SIGINT, SIGTERM and SIGHUP for an executable that writes outputs through
 /// `AtomicOutput`: every live temporary output is removed and the process exits with
 /// 128 + the signal (130, 143, 129). The handlers only record the signal and wake a
-/// cleanup thread (`porter_signals.c`); see `docs/security-output.md`.
+/// cleanup thread (`porter_signals.c`); see `docs/security.md (output safety)`.
 ///
 /// Libraries and tests need not install anything: temporary outputs are registered
 /// either way, and without the handlers a signal ends the process as it always does.

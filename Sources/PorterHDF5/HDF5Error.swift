@@ -97,7 +97,7 @@ extension HDF5Error: LocalizedError {
         case let .filterNotBuiltIn(file, dataset, filter, name):
             return "\(file): dataset \(dataset) needs HDF5 filter \(filter)\(name.isEmpty ? "" : " (\(name))"), which is not built into libhdf5; Porter never loads filter plugins, so it refuses the file"
         case let .resourceLimit(file, resource, limit):
-            return "\(file): parsing its HDF5 metadata exceeded Porter's \(resource) limit (\(limit)) in the pre-flight process; the file is corrupt or hostile, and Porter did not read it (see docs/security-hdf5.md to raise the limit)"
+            return "\(file): parsing its HDF5 metadata exceeded Porter's \(resource) limit (\(limit)) in the pre-flight process; the file is corrupt or hostile, and Porter did not read it (see docs/security.md (HDF5 confinement) to raise the limit)"
         }
     }
 }

@@ -56,7 +56,7 @@ public struct HDF5Hazard: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Lists an HDF5 file's hazards (for `porter scan`) and refuses files that have any (every
-/// reader, at open). See docs/security-hdf5.md.
+/// reader, at open). See docs/security.md (HDF5 confinement).
 public enum HDF5Hazards {
     /// libhdf5's built-in filters Porter lets a dataset use (when this libhdf5 has them):
     /// deflate, shuffle, fletcher32, szip, nbit, scale-offset.

@@ -331,3 +331,20 @@ public enum TFShardIndex {
         return parts.dropFirst().joined(separator: "/")
     }
 }
+
+extension KerasH5Reader: HazardChecking {
+    /// External storage, virtual datasets, external links and filters that are not built in,
+    /// found after the pre-flight child has parsed the metadata under its limits.
+    public func hazards(of url: URL) throws -> [String] {
+        try HDF5Preflight.check(url, format: info.id)
+        return try HDF5Hazards.scan(url: url).map(\.description)
+    }
+}
+
+extension KerasArchiveReader: HazardChecking {
+    /// The hazards of the archive's `model.weights.h5`.
+    public func hazards(of url: URL) throws -> [String] {
+        try HDF5Preflight.check(url, format: info.id)
+        return try HDF5Hazards.scan(url: url).map { "model.weights.h5: \($0)" }
+    }
+}

@@ -6,8 +6,21 @@ import PorterPyTorch
 extension Pipeline {
     /// Inventories the pickles of a torch zip, legacy torch file or raw pickle without
     /// unpickling anything, and classifies them (safe / review / dangerous).
+    ///
+    /// A file whose reader holds no pickles (`HazardChecking`: HDF5, safetensors, TensorFlow)
+    /// gets that format's own checks instead: each hazard is dangerous, none is safe.
     public func scan(_ url: URL) throws -> PickleScanReport {
-        try PickleScanner.scan(url: url)
+        if let reader = try? registry.reader(for: url), let checker = reader as? any HazardChecking {
+            var report = PickleScanReport(path: url.path, format: reader.info.id)
+            for hazard in try checker.hazards(of: url) {
+                report.add(ScanFinding(verdict: .dangerous, reason: hazard, pickle: "", offset: 0))
+            }
+            report.notes.append(report.findings.isEmpty
+                ? "safe — holds no pickle; the \(reader.info.name) checks found nothing (docs/security.md)"
+                : "holds no pickle; the hazards above make Porter refuse the file")
+            return report
+        }
+        return try PickleScanner.scan(url: url)
     }
 }
 

@@ -26,8 +26,16 @@ public struct ZipArchive: Sendable {
     private let budget: InflateBudget
 
     static let maxEntries = 1_000_000
-    /// Most bytes Porter inflates from the deflated entries of one archive, in all.
-    public static let maxInflatedBytes = 1 << 30
+    /// Most bytes Porter inflates from the deflated entries of one archive, in all: 64 MiB,
+    /// or `PORTER_MAX_INFLATE_MIB` MiB. torch.save stores tensor data uncompressed; deflated
+    /// entries are code and small pickles, so a larger total is a zip bomb or a recompressed
+    /// checkpoint (the error says how to allow it).
+    public static let maxInflatedBytes: Int = {
+        if let text = ProcessInfo.processInfo.environment["PORTER_MAX_INFLATE_MIB"], let mib = Int(text), mib > 0, mib <= 1 << 20 {
+            return mib << 20
+        }
+        return 64 << 20
+    }()
 
     /// ASCII-only lower case, as miniz's `MZ_TOLOWER`.
     static func folded(_ name: String) -> String {
@@ -227,7 +235,7 @@ final class InflateBudget: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard count <= left else {
-            throw PyTorchError.inflateFailed(path: path, entry: entry, reason: "inflating its \(count) bytes would pass the \(limit >> 20) MiB Porter inflates from one archive")
+            throw PyTorchError.inflateFailed(path: path, entry: entry, reason: "inflating its \(count) bytes would pass the \(limit >> 20) MiB Porter inflates from one archive (torch.save stores tensors uncompressed; set PORTER_MAX_INFLATE_MIB to allow more for a recompressed checkpoint)")
         }
         left -= count
     }

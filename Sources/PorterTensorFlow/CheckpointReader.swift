@@ -142,3 +142,12 @@ public struct TensorFlowCheckpointReader: ModelReader {
         model.notes.append("config read from \(url.lastPathComponent)")
     }
 }
+
+extension TensorFlowCheckpointReader: HazardChecking {
+    /// Tensor bundles and protobufs hold no code Porter could run; reading the file (its
+    /// checksums, and a `checkpoint` state file's path confinement) is the check.
+    public func hazards(of url: URL) throws -> [String] {
+        _ = try read(url, options: ReadOptions())
+        return []
+    }
+}

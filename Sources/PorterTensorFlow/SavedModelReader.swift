@@ -159,3 +159,12 @@ public struct TensorFlowSavedModelReader: ModelReader {
         return model
     }
 }
+
+extension TensorFlowSavedModelReader: HazardChecking {
+    /// Tensor bundles and protobufs hold no code Porter could run; reading the file (its
+    /// checksums, and a `checkpoint` state file's path confinement) is the check.
+    public func hazards(of url: URL) throws -> [String] {
+        _ = try read(url, options: ReadOptions())
+        return []
+    }
+}

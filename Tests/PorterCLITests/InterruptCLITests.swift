@@ -94,7 +94,7 @@ struct PauseFailure: Error, CustomStringConvertible {
 }
 
 /// Interrupts and stale temporary outputs through the real binary (docs/cli.md, "Output
-/// safety"; docs/security-output.md).
+/// safety"; docs/security.md (output safety)).
 @Suite struct InterruptCLITests {
     static let source = Fixtures.url("pytorch/dtypes.pt").path
 

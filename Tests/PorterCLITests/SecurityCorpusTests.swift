@@ -84,3 +84,44 @@ enum SecurityCorpus {
         }
     }
 }
+
+@Suite struct InflateBudgetTests {
+    /// torch.save's output recompressed: 261,952 bytes that inflate to 256 MiB (gen_inflate_bomb.py).
+    @Test func aZipBombIsRefusedByTheAbsoluteBudget() throws {
+        let url = Fixtures.url("security/limits/inflate_bomb.pt")
+        let out = try Fixtures.scratchDirectory("porter-bomb")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try CLI.run(["convert", url.path, "--to", "safetensors", "-o", out.appendingPathComponent("m.safetensors").path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("inflate_bomb.pt"))
+        #expect(run.stderr.contains("64 MiB Porter inflates from one archive"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
+}
+
+/// `porter scan` on formats without pickles runs that format's own checks.
+@Suite struct NonPickleScanTests {
+    static let hostileHDF5 = Fixtures.files(in: "hdf5/hostile").filter { ($0.hasSuffix(".h5") || $0.hasSuffix(".keras")) && !$0.contains("vlen") && $0 != "link_target.h5" && $0 != "vds_source.h5" }
+
+    @Test(arguments: hostileHDF5)
+    func hdf5HazardsAreDangerous(_ file: String) throws {
+        let run = try CLI.run(["scan", Fixtures.url("hdf5/hostile/" + file).path])
+        #expect(run.status == 5, "\(file): \(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("[dangerous]"))
+    }
+
+    @Test(arguments: ["hdf5/mlp_sequential.h5", "hdf5/keras3_mlp.keras", "hdf5/tf_bert_tiny/tf_model.h5"])
+    func cleanFilesAreSafeWithoutAPickle(_ file: String) throws {
+        let run = try CLI.run(["scan", Fixtures.url(file).path])
+        #expect(run.status == 0, "\(file): \(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("safe — holds no pickle"))
+        #expect(!run.stdout.contains("malformed pickle"))
+    }
+
+    @Test func safetensorsIsSafeWithoutAPickle() throws {
+        let file = try #require(Fixtures.files(in: "safetensors/valid", suffix: ".safetensors").first)
+        let run = try CLI.run(["scan", Fixtures.url("safetensors/valid/" + file).path])
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout.contains("holds no pickle"))
+    }
+}

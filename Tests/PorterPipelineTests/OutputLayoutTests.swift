@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `OutputLayout` (what `--force` may replace), the staging folder and the stale sweep,
-/// in-process (docs/security-output.md).
+/// in-process (docs/security.md (output safety)).
 @Suite struct OutputLayoutTests {
     static func touch(_ url: URL, _ text: String = "x") throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -5,7 +5,7 @@ import Testing
 @testable import PorterTensorFlow
 
 /// A folder's `checkpoint` state file may not send Porter outside the folder
-/// (fixtures/generate/gen_tensorflow_state.py; docs/security-output.md).
+/// (fixtures/generate/gen_tensorflow_state.py; docs/security.md (output safety)).
 @Suite struct StateFileTests {
     /// `../../tensorflow/saver/model.ckpt` names a real bundle outside the folder: a typed
     /// error naming the state file and the path, not a read of the other bundle.

@@ -57,7 +57,7 @@ hid_t porter_h5t_raw_vlen_reference(size_t size);
 /// addresses are relative to), from its creation property list.
 int porter_h5f_sizes(hid_t file, size_t *sizeof_addr, size_t *sizeof_size, unsigned long long *userblock);
 
-// MARK: confinement (docs/security-hdf5.md)
+// MARK: confinement (docs/security.md (HDF5 confinement))
 /// Turns libhdf5's dynamic plugin loading off (H5PLset_loading_state(0)): no filter library is
 /// ever loaded from HDF5_PLUGIN_PATH or the default plugin folder. Returns H5PLset_loading_state's status.
 int porter_h5_disable_plugins(void);
