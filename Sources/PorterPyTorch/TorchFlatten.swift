@@ -8,7 +8,7 @@ extension TorchCheckpoint {
     /// Top-level keys holding training state, which a port does not carry.
     public static let trainingStateKeys: Set<String> = ["optimizer", "optimizer_history", "last_optimizer_state", "optimizer_state_dict",
                                                         "optimizer_states", "scheduler", "lr_scheduler", "lr_schedulers", "scaler",
-                                                        "amp", "rng_state", "rng_states"]
+                                                        "amp", "rng_state", "rng_states", "loops", "callbacks"]
 
     /// The checkpoint as a neutral model.
     ///
@@ -25,32 +25,53 @@ extension TorchCheckpoint {
         var weights: [(String, TensorRef)] = []
         var dropped: [(String, TensorRef, String)] = []
 
-        if let d = root.dictValue, let key = Self.stateDictKeys.first(where: { d[$0].map(Self.containsTensor) ?? false }), let sd = d[key] {
-            Self.flatten(sd, prefix: "", into: &weights)
+        // Descend through nested checkpoints ({"model": {"state_dict": …, "model_args": …}, …}):
+        // at each level the state dict key holding a dict (or a module) is followed, and its
+        // siblings are accounted for: training state noted, other values kept as config,
+        // tensors outside the state dict dropped with the reason.
+        var level = root
+        var keyPath: [String] = []
+        while keyPath.count < 4, let d = level.dictValue,
+              let key = Self.stateDictKeys.first(where: { k in d[k].map { Self.isContainer($0) && Self.containsTensor($0) } ?? false }),
+              let sd = d[key] {
+            let here = (keyPath + [key]).joined(separator: ".")
             for (k, v) in d.entries {
                 let name = PickleJSONKey.string(k)
                 if name == key { continue }
                 var outside: [(String, TensorRef)] = []
-                Self.flatten(v, prefix: name, into: &outside)
+                Self.flatten(v, prefix: (keyPath + [name]).joined(separator: "."), into: &outside)
                 let reason = Self.trainingStateKeys.contains(name) ? "training state (`\(name)`), not model weights"
-                    : "outside the state dict `\(key)`"
+                    : "outside the state dict `\(here)`"
                 dropped += outside.map { ($0.0, $0.1, reason) }
                 if Self.trainingStateKeys.contains(name) {
-                    model.notes.append("training state `\(name)` not carried over")
+                    model.notes.append("training state `\((keyPath + [name]).joined(separator: "."))` not carried over")
                 } else if !Self.containsTensor(v) {
-                    config[name] = v.jsonValue()
+                    config[config[name] == nil ? name : (keyPath + [name]).joined(separator: ".")] = v.jsonValue()
                 } else {
-                    model.notes.append("`\(name)` holds tensors outside the state dict `\(key)`; they were dropped")
+                    model.notes.append("`\(name)` holds tensors outside the state dict `\(here)`; they were dropped")
                 }
             }
-            model.notes.append("state dict read from `\(key)`")
-        } else {
-            Self.flatten(root, prefix: "", into: &weights)
-            if let d = root.dictValue {
-                for (k, v) in d.entries where !Self.containsTensor(v) {
-                    config[PickleJSONKey.string(k)] = v.jsonValue()
-                }
+            keyPath.append(key)
+            level = sd
+        }
+        Self.flatten(level, prefix: "", into: &weights)
+        if keyPath.isEmpty, let d = root.dictValue {
+            for (k, v) in d.entries where !Self.containsTensor(v) {
+                config[PickleJSONKey.string(k)] = v.jsonValue()
             }
+        }
+        if !keyPath.isEmpty { model.notes.append("state dict read from `\(keyPath.joined(separator: "."))`") }
+        if case let .object(o) = level, Self.isModule(o) {
+            var classes: [(String, String)] = []
+            Self.moduleClasses(o, prefix: "", into: &classes)
+            let counts = Dictionary(grouping: classes.dropFirst(), by: \.1).map { "\($0.key) ×\($0.value.count)" }.sorted()
+            model.notes.append("pickled nn.Module \(classes.first?.1 ?? "?"): tensors named as its state_dict() names them"
+                               + (counts.isEmpty ? "" : "; submodules: " + counts.joined(separator: ", ")))
+        }
+        // DistributedDataParallel (`module.`) and torch.compile (`_orig_mod.`) wrap every name.
+        for wrapper in ["module.", "_orig_mod."] where !weights.isEmpty && weights.allSatisfy({ $0.0.hasPrefix(wrapper) }) {
+            weights = weights.map { (String($0.0.dropFirst(wrapper.count)), $0.1) }
+            model.notes.append("every name began with `\(wrapper)` (a \(wrapper == "module." ? "DistributedDataParallel" : "torch.compile") wrapper); the prefix was removed")
         }
         if let constants {
             var c: [(String, TensorRef)] = []
@@ -108,6 +129,9 @@ extension TorchCheckpoint {
         case let .list(l), let .tuple(l):
             guard seen.insert(ObjectIdentifier(l)).inserted else { return }
             for (i, val) in l.items.enumerated() { flatten(val, prefix: join(String(i)), into: &out, seen: &seen) }
+        case let .object(o) where isModule(o):
+            guard seen.insert(ObjectIdentifier(o)).inserted else { return }
+            flattenModule(o, prefix: prefix, into: &out, seen: &seen)
         case let .object(o):
             // TorchScript modules (`__torch__.*`) and other objects with a __dict__ state.
             guard seen.insert(ObjectIdentifier(o)).inserted, let s = o.stateDict else { return }
@@ -117,6 +141,58 @@ extension TorchCheckpoint {
                 flatten(val, prefix: join(name), into: &out, seen: &seen)
             }
         default: break
+        }
+    }
+}
+
+extension TorchCheckpoint {
+    /// A dict, or an object with state (a pickled module): something a state dict can be.
+    static func isContainer(_ v: PickleValue) -> Bool {
+        switch v {
+        case .dict: return true
+        case let .object(o): return o.stateDict != nil
+        default: return false
+        }
+    }
+
+    /// A pickled `torch.nn.Module`: its `__dict__` has `_parameters` and `_modules`.
+    static func isModule(_ o: PickleObject) -> Bool {
+        guard let s = o.stateDict else { return false }
+        return s["_parameters"] != nil && s["_modules"] != nil
+    }
+
+    /// Tensors as `module.state_dict()` names them: `_parameters` (None skipped), `_buffers`
+    /// without `_non_persistent_buffers_set`, then every child of `_modules`, recursively.
+    private static func flattenModule(_ o: PickleObject, prefix: String, into out: inout [(String, TensorRef)], seen: inout Set<ObjectIdentifier>) {
+        guard let s = o.stateDict else { return }
+        func join(_ k: String) -> String { prefix.isEmpty ? k : prefix + "." + k }
+        if case let .dict(p)? = s["_parameters"] {
+            for (k, v) in p.entries { if case let .tensor(t) = v { out.append((join(PickleJSONKey.string(k)), t)) } }
+        }
+        var transient = Set<String>()
+        if let items = s["_non_persistent_buffers_set"]?.sequenceItems { transient = Set(items.map(PickleJSONKey.string)) }
+        if case let .dict(b)? = s["_buffers"] {
+            for (k, v) in b.entries {
+                let name = PickleJSONKey.string(k)
+                if !transient.contains(name), case let .tensor(t) = v { out.append((join(name), t)) }
+            }
+        }
+        if case let .dict(m)? = s["_modules"] {
+            for (k, v) in m.entries {
+                guard case let .object(child) = v, isModule(child), seen.insert(ObjectIdentifier(child)).inserted else { continue }
+                flattenModule(child, prefix: join(PickleJSONKey.string(k)), into: &out, seen: &seen)
+            }
+        }
+    }
+
+    /// (path, class) of a module and its submodules, the module first.
+    static func moduleClasses(_ o: PickleObject, prefix: String, into out: inout [(String, String)]) {
+        guard out.count < 100_000 else { return }
+        out.append((prefix, "\(o.type.module).\(o.type.name)"))
+        guard case let .dict(m)? = o.stateDict?["_modules"] else { return }
+        for (k, v) in m.entries {
+            guard case let .object(child) = v, isModule(child) else { continue }
+            moduleClasses(child, prefix: prefix.isEmpty ? PickleJSONKey.string(k) : prefix + "." + PickleJSONKey.string(k), into: &out)
         }
     }
 }
