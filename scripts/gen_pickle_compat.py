@@ -30,6 +30,33 @@ lines = [
 lines += ["        %s: %s," % (q(k), q(v)) for k, v in sorted(c.IMPORT_MAPPING.items())]
 lines += ["    ]", "", "    /// Python 2 `module.name` → Python 3 `module.name` (`NAME_MAPPING`).", "    static let names: [String: String] = ["]
 lines += ["        %s: %s," % (q(k[0] + "." + k[1]), q(v[0] + "." + v[1])) for k, v in sorted(c.NAME_MAPPING.items())]
+import importlib
+import importlib.util
+
+
+def module_exists(m):
+    try:
+        return importlib.util.find_spec(m) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def name_exists(m, n):
+    if not module_exists(m):
+        return False
+    try:
+        return hasattr(importlib.import_module(m), n)
+    except Exception:
+        return False
+
+
+live = sorted([k for k in c.IMPORT_MAPPING if module_exists(k)] +
+              [k[0] + "." + k[1] for k in c.NAME_MAPPING if name_exists(*k)])
+lines += ["    ]", "",
+          "    /// Python 2 names of the tables above that also resolve in Python 3 (a protocol 3+",
+          "    /// pickle loads them as written): those are classified under both names.",
+          "    static let resolvableInPython3: Set<String> = ["]
+lines += ["        %s," % q(k) for k in live]
 lines += ["    ]", "}", ""]
 open(out, "w").write("\n".join(lines))
 print("wrote", out)

@@ -153,4 +153,16 @@ enum PickleCompatTable {
         "urllib2.URLError": "urllib.error.URLError",
         "whichdb.whichdb": "dbm.whichdb",
     ]
+
+    /// Python 2 names of the tables above that also resolve in Python 3 (a protocol 3+
+    /// pickle loads them as written): those are classified under both names.
+    static let resolvableInPython3: Set<String> = [
+        "_elementtree",
+        "dbm",
+        "multiprocessing.AuthenticationError",
+        "multiprocessing.BufferTooShort",
+        "multiprocessing.ProcessError",
+        "multiprocessing.TimeoutError",
+        "test.test_support",
+    ]
 }

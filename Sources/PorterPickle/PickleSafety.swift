@@ -160,13 +160,17 @@ public enum PickleSafety {
     /// Builtins that are plain data constructors; every other builtin is refused.
     static let builtinModules: Set<String> = ["builtins", "__builtin__"]
 
-    /// Classifies `module.name` as Python's unpickler would resolve it: under the name as
-    /// written and under the name pickle's compatibility tables map it to (protocols 0–2
-    /// load `cStringIO.open` as `io.open`), keeping the worse of the two verdicts.
+    /// Classifies `module.name` as Python's unpickler would resolve it. A Python 2 name that
+    /// pickle's compatibility tables map (protocols 0–2 load `cStringIO.open` as `io.open`)
+    /// gets the verdict of the name Python loads: the mapped one, or — when the name as
+    /// written also exists in Python 3 and a protocol 3+ pickle would load it — the worse of
+    /// the two.
     public static func classify(module: String, name: String) -> GlobalClass {
         let direct = classifyResolved(module: module, name: name)
         guard let mapped = compatMapped(module: module, name: name) else { return direct }
         let other = classifyResolved(module: mapped.module, name: mapped.name)
+        let live = PickleCompatTable.resolvableInPython3
+        if !live.contains("\(module).\(name)") && !live.contains(module) { return other }
         switch (direct, other) {
         case (.dangerous, _): return direct
         case (_, .dangerous): return other

@@ -30,13 +30,18 @@ public struct PickleHooks: Sendable {
     /// Gives meaning to `REDUCE` of an allow-listed global (arguments as a tuple value);
     /// return nil to fall back to the generic inert meaning.
     public var reduce: (@Sendable (PickleGlobal, PickleValue, Int) throws -> PickleValue?)?
+    /// Gives meaning to `BUILD` (target, state): a value returned replaces the target on the
+    /// stack and in the memo (numpy arrays get their data by BUILD); nil builds as usual.
+    public var build: (@Sendable (PickleValue, PickleValue, Int) throws -> PickleValue?)?
     public var unknownGlobals: UnknownGlobalPolicy
 
     public init(persistentLoad: (@Sendable (PickleValue, Int) throws -> PickleValue)? = nil,
                 reduce: (@Sendable (PickleGlobal, PickleValue, Int) throws -> PickleValue?)? = nil,
+                build: (@Sendable (PickleValue, PickleValue, Int) throws -> PickleValue?)? = nil,
                 unknownGlobals: UnknownGlobalPolicy = .inert) {
         self.persistentLoad = persistentLoad
         self.reduce = reduce
+        self.build = build
         self.unknownGlobals = unknownGlobals
     }
 }
@@ -372,7 +377,14 @@ private final class Machine {
         case .build:
             let state = try pop()
             let target = try top()
-            try build(target, state: state)
+            if let hook = hooks.build, let replaced = try hook(target, state, opOffset) {
+                stack[stack.count - 1] = replaced
+                if case let .object(o) = target {
+                    for (k, v) in memo { if case let .object(m) = v, m === o { memo[k] = replaced } }
+                }
+            } else {
+                try build(target, state: state)
+            }
         case .persid:
             let id = PickleText.string(try cursor.line("PERSID"))
             try push(try persistent(.string(id)))

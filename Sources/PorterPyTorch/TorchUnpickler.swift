@@ -54,6 +54,8 @@ enum TorchUnpickler {
             return .storage(PickleStorage(storage: storage, dtype: ref.dtype, byteOrder: byteOrder, key: ref.key))
         }, reduce: { g, args, offset in
             try reduce(g, args: args, path: path, offset: offset)
+        }, build: { target, state, offset in
+            try NumpyArray.tensor(target, state: state, path: path, offset: offset)
         })
     }
 

@@ -25,7 +25,10 @@ import Testing
         for (key, value) in Self.expected[file]?["config"]?.objectValue ?? [:] {
             #expect(model.config[key] == value, "\(file): config \(key)")
         }
-        #expect(model.tensors.aliases()["head.weight"] == "embed.weight")
+        for pair in Self.expected[file]?["aliases"]?.arrayValue ?? [] {
+            let names = pair.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(model.tensors.aliases()[names[0]] == names[1], "\(file): \(names) tied")
+        }
     }
 
     @Test func aPickledModuleNamesItsClasses() throws {
