@@ -41,7 +41,7 @@ let package = Package(
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier", "PorterNumpy",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
@@ -70,6 +70,9 @@ let package = Package(
         .target(name: "PorterPyTorch", dependencies: ["PorterCore", "PorterPickle", "CZlib"]),
         .testTarget(name: "PorterPickleTests", dependencies: ["PorterPickle", "PorterTestSupport"]),
         .testTarget(name: "PorterPyTorchTests", dependencies: ["PorterPyTorch", "PorterPickle", "PorterTestSupport"]),
+        // numpy's own files: .npy arrays and .npz archives (through the PyTorch target's zip reader).
+        .target(name: "PorterNumpy", dependencies: ["PorterCore", "PorterPyTorch"]),
+        .testTarget(name: "PorterNumpyTests", dependencies: ["PorterNumpy", "PorterCore", "PorterTestSupport"]),
         // Runtime: executes the neutral graph on the CPU (float32, OpenBLAS through CBLAS; only PorterRuntime links
         // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
         // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.

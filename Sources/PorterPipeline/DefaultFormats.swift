@@ -5,6 +5,7 @@ import PorterHDF5
 import PorterHuggingFace
 import PorterMapping
 import PorterNeutralFormat
+import PorterNumpy
 import PorterPyTorch
 import PorterSafetensors
 import PorterTensorFlow
@@ -24,6 +25,7 @@ extension FormatRegistry {
                 KerasArchiveReader(),
                 TensorFlowCheckpointReader(),
                 TensorFlowSavedModelReader(),
+                NumpyReader(),
             ],
             writers: [
                 SafetensorsWriter(),

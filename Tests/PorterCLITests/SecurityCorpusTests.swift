@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterPipeline
+import PorterSafetensors
 import PorterTestSupport
 import Testing
 
@@ -123,5 +124,30 @@ enum SecurityCorpus {
         let run = try CLI.run(["scan", Fixtures.url("safetensors/valid/" + file).path])
         #expect(run.status == 0, "\(run.stdout)")
         #expect(run.stdout.contains("holds no pickle"))
+    }
+}
+
+@Suite struct NumpyCLITests {
+    @Test func objectArraysAreDangerousAndRefused() throws {
+        let url = Fixtures.url("numpy/object.npy")
+        #expect(try CLI.run(["scan", url.path]).status == 5)
+        let out = try Fixtures.scratchDirectory("porter-npy")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try CLI.run(["convert", url.path, "--to", "safetensors", "-o", out.appendingPathComponent("m.safetensors").path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("object array"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
+
+    @Test func anArchiveConvertsBitExact() throws {
+        let out = try Fixtures.scratchDirectory("porter-npz")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let target = out.appendingPathComponent("m.safetensors")
+        let run = try CLI.run(["convert", Fixtures.url("numpy/compressed.npz").path, "--to", "safetensors", "-o", target.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let want = try #require(try Fixtures.json("numpy/expected.json")["compressed.npz"]?["tensors"]?.objectValue)
+        let model = try SafetensorsReader().read(target, options: ReadOptions())
+        for (name, w) in want { #expect(try tensorDigest(try #require(model.tensors[name]).tensor) == w["sha256"]?.stringValue) }
+        #expect(try CLI.run(["scan", Fixtures.url("numpy/compressed.npz").path]).stdout.contains("holds no pickle"))
     }
 }
