@@ -209,9 +209,9 @@ public struct ToleranceUsed: Sendable, Codable, Equatable {
 }
 
 /// Everything a verification found. `passed` is false when any level failed; skipped
-/// levels say why. Schema: `docs/report-schema.md` (`porter-report/1`).
+/// levels say why. Schema: `docs/report-schema.md` (`porter-report/2`).
 public struct VerificationReport: Sendable, Codable, Equatable {
-    public static let schemaVersion = "porter-report/1"
+    public static let schemaVersion = "porter-report/2"
 
     public var schema: String
     public var porterVersion: String

@@ -66,7 +66,7 @@ func sampleReport() -> VerificationReport {
         let decoded = try JSONDecoder().decode(VerificationReport.self, from: data)
         #expect(decoded == sampleReport())
         let raw = try JSONValue.parse(data)
-        #expect(raw["schema"]?.stringValue == "porter-report/1")
+        #expect(raw["schema"]?.stringValue == "porter-report/2")
         #expect(raw["porterVersion"]?.stringValue == "0.1.0")
         #expect(raw["createdAt"] == nil)
         #expect(raw["passed"]?.boolValue == false)
