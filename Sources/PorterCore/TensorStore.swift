@@ -4,10 +4,10 @@ public struct Provenance: Sendable, Codable, Hashable {
     public var sourceFile: String
     /// The tensor's name in that file.
     public var sourceName: String
-    /// Transforms applied in order, in words (`rename`, `transpose [1, 0]`, `cast f32→f16`).
-    public var transforms: [String]
+    /// Transforms applied in order, as typed steps (replayed by the verifier).
+    public var transforms: [TransformStep]
 
-    public init(sourceFile: String, sourceName: String, transforms: [String] = []) {
+    public init(sourceFile: String, sourceName: String, transforms: [TransformStep] = []) {
         self.sourceFile = sourceFile
         self.sourceName = sourceName
         self.transforms = transforms

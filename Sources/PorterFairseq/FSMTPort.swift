@@ -172,7 +172,7 @@ public struct FSMTPort: Sendable {
                 let storage = TensorStorage(byteCount: original.byteCount, backing: .deferred({ try original.contiguousBytes() }),
                                             label: "\(e.name) (own copy of \(aliases[e.name] ?? ""))")
                 e.tensor = TensorRef(dtype: original.dtype, shape: original.shape, storage: storage)
-                e.provenance.transforms.append("stored separately: FSMT ties no weights when tie_word_embeddings is false")
+                e.provenance.transforms.append(.ownCopy(reason: "FSMT ties no weights when tie_word_embeddings is false"))
             }
             try out.add(e)
         }

@@ -17,6 +17,9 @@ public struct MappingAccounting: Sendable, Codable, Equatable {
     public var dropped: [DroppedTensor] = []
     /// Source tensors no rule matched (carried over as-is only with `allowUnmapped`).
     public var unmapped: [Unmapped] = []
+    /// Why the model's graph was not carried over, when the mapping changed weights in a
+    /// way the graph could not follow (see `GraphRewrite`); nil when it was kept or there was none.
+    public var graphDropped: String? = nil
     /// Rules that matched nothing (worth knowing; not an error).
     public var unusedRules: [Int] = []
 }
@@ -92,7 +95,7 @@ public struct MappingEngine: Sendable {
 
         var out = TensorStore()
         var producedBy: [String: Int] = [:]
-        func produce(_ name: String, _ tensor: TensorRef, from sources: [TensorEntry], rule: Int?, transforms: [String]) throws {
+        func produce(_ name: String, _ tensor: TensorRef, from sources: [TensorEntry], rule: Int?, transforms: [TransformStep]) throws {
             if let earlier = producedBy[name] {
                 throw MappingError.duplicateTarget(mapping: mapping.label, target: name, rules: [earlier, rule ?? -1])
             }
@@ -104,11 +107,14 @@ public struct MappingEngine: Sendable {
             accounting.produced.append(.init(target: name, sources: sources.map(\.name), rule: rule))
         }
 
+        // What became of each source tensor, for rewriting the graph's weight references.
+        var fates: [String: GraphRewrite.Fate] = [:]
         for entry in model.tensors where partnerOf[entry.name] == nil {
             guard let (rule, caps) = matches[entry.name] else {
                 accounting.unmapped.append(.init(name: entry.name, byteCount: entry.tensor.byteCount))
                 if allowUnmapped {
-                    try produce(entry.name, entry.tensor, from: [entry], rule: nil, transforms: ["unmapped: kept under its source name"])
+                    try produce(entry.name, entry.tensor, from: [entry], rule: nil, transforms: [.unmapped])
+                    fates[entry.name] = .mapped(to: entry.name, transpose: nil, reshape: nil)
                 }
                 continue
             }
@@ -118,20 +124,21 @@ public struct MappingEngine: Sendable {
                 case let .rename(to, transpose, reshape, cast):
                     let target = to.map { substitute($0, caps) } ?? entry.name
                     var t = entry.tensor
-                    var steps: [String] = [to == nil ? "keep" : "rename \(entry.name) → \(target)"]
+                    var steps: [TransformStep] = [to == nil ? .keep : .rename(from: entry.name, to: target)]
                     if let transpose {
                         t = try t.transposed(transpose, name: entry.name)
-                        steps.append("transpose \(transpose)")
+                        steps.append(.transpose(perm: transpose))
                     }
                     if let reshape {
                         t = try t.reshaped(reshape, name: entry.name)
-                        steps.append("reshape \(t.shape)")
+                        steps.append(.reshape(shape: t.shape.dims))
                     }
                     if let cast, cast != t.dtype {
-                        steps.append("cast \(t.dtype.rawValue)→\(cast.rawValue)")
+                        steps.append(.cast(from: t.dtype, to: cast))
                         t = try t.cast(to: cast, name: target, tally: tally)
                     }
                     try produce(target, t, from: [entry], rule: rule.index, transforms: steps)
+                    fates[entry.name] = .mapped(to: target, transpose: transpose, reshape: reshape == nil ? nil : t.shape.dims)
                 case let .split(axis, into, sizes):
                     let rank = entry.tensor.shape.rank
                     let a = axis < 0 ? axis + rank : axis
@@ -142,10 +149,12 @@ public struct MappingEngine: Sendable {
                         throw TransformError.splitUneven(tensor: entry.name, axis: a, size: total, sizes: partSizes)
                     }
                     let parts = try entry.tensor.split(axis: a, sizes: partSizes, name: entry.name)
-                    for (i, (name, part)) in zip(into.map { substitute($0, caps) }, parts).enumerated() {
+                    let names = into.map { substitute($0, caps) }
+                    for (i, (name, part)) in zip(names, parts).enumerated() {
                         try produce(name, part, from: [entry], rule: rule.index,
-                                    transforms: ["split axis \(a) sizes \(partSizes) part \(i + 1)/\(into.count) → \(name)"])
+                                    transforms: [.split(axis: a, sizes: partSizes, index: i, count: into.count, into: name)])
                     }
+                    fates[entry.name] = .unfollowable("rules[\(rule.index)] splits it into \(names.joined(separator: ", "))")
                 case let .concat(with, axis, into):
                     let partners = with.map { substitute($0, caps) }
                     let all = [entry] + partners.compactMap { model.tensors[$0] }
@@ -154,10 +163,14 @@ public struct MappingEngine: Sendable {
                     let joined = try TensorRef.concatenated(all.map(\.tensor), axis: a, name: entry.name)
                     let target = substitute(into, caps)
                     try produce(target, joined, from: all, rule: rule.index,
-                                transforms: ["concat axis \(a) of [\(all.map(\.name).joined(separator: ", "))] → \(target)"])
+                                transforms: [.concat(axis: a, sources: all.map(\.name), into: target)])
+                    for e in all {
+                        fates[e.name] = .unfollowable("rules[\(rule.index)] concatenates it with \(all.filter { $0.name != e.name }.map(\.name).joined(separator: ", ")) into \(target)")
+                    }
                 case let .drop(reason):
                     accounting.dropped.append(DroppedTensor(name: entry.name, reason: reason, byteCount: entry.tensor.byteCount,
                                                             sourceFile: entry.provenance.sourceFile))
+                    fates[entry.name] = .unfollowable("rules[\(rule.index)] drops it (\(reason))")
                 case .tie:
                     break
                 }
@@ -173,7 +186,7 @@ public struct MappingEngine: Sendable {
             }
             used.insert(rule.index)
             var prov = target.provenance
-            prov.transforms.append("tie \(name) = \(to)")
+            prov.transforms.append(.tie(name: name, to: to))
             if let earlier = producedBy[name] {
                 throw MappingError.duplicateTarget(mapping: mapping.label, target: name, rules: [earlier, rule.index])
             }
@@ -196,6 +209,16 @@ public struct MappingEngine: Sendable {
         var result = model
         result.tensors = out
         result.dropped += accounting.dropped
+        if let graph = model.graph {
+            switch GraphRewrite.rewrite(graph, fates: fates, sourceWeights: Set(model.tensors.names)) {
+            case let .kept(rewritten):
+                result.graph = rewritten
+            case let .dropped(why):
+                result.graph = nil
+                accounting.graphDropped = why
+                result.notes.append("graph (\(graph.origin)) not carried over: \(why); the mapped model can be verified at the weights level only")
+            }
+        }
         if !accounting.unmapped.isEmpty {
             result.notes.append("\(accounting.unmapped.count) tensor(s) matched no rule of mapping \(mapping.name) and were kept under their source names")
         }

@@ -22,8 +22,12 @@ public struct PorterModelDocument: Codable, Sendable, Equatable {
     public var assets: [AssetRecord]
 
     public static let formatName = "porter-model"
-    /// The version this build writes and the newest major it reads.
-    public static let currentVersion = 1
+    /// The version this build writes and the newest major it reads. Version 2 stores
+    /// provenance steps as typed objects (`TransformStep`); version 1 stored them as prose,
+    /// converted once at load (`LegacyProvenance`).
+    public static let currentVersion = 2
+    /// The oldest version this build reads.
+    public static let oldestReadableVersion = 1
 
     public struct Weights: Codable, Sendable, Equatable {
         /// `weights.safetensors` when in one file.

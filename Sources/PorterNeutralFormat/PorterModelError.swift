@@ -11,6 +11,8 @@ public enum PorterModelError: Error, Sendable, Equatable {
     case notPorterModel(file: String, format: String)
     /// Written by a newer Porter whose layout this build does not know.
     case unsupportedVersion(file: String, found: Int, supported: Int)
+    /// A provenance step of an older format version that this build cannot convert.
+    case legacyStep(file: String, keyPath: String, version: Int, text: String)
     /// A file name in `model.json` that would leave the folder, or is empty or repeated.
     case unsafeFileName(file: String, keyPath: String, name: String)
     /// `model.json` lists a tensor the weights do not hold.
@@ -37,7 +39,9 @@ extension PorterModelError: LocalizedError {
         case let .notPorterModel(file, format):
             return "\(file): format is '\(format)', expected 'porter-model'"
         case let .unsupportedVersion(file, found, supported):
-            return "\(file): written by a newer Porter (format version \(found)); this build reads up to version \(supported). Upgrade Porter."
+            return "\(file): written by a newer Porter (format version \(found)); this build reads versions 1 to \(supported). Upgrade Porter."
+        case let .legacyStep(file, keyPath, version, text):
+            return "\(file): at \(keyPath): '\(text)' is not a provenance step Porter wrote at format version \(version), so it cannot be converted to version \(PorterModelDocument.currentVersion); convert the source again with this Porter"
         case let .unsafeFileName(file, keyPath, name):
             return "\(file): at \(keyPath): file name '\(name)' is empty, repeated or points outside the folder"
         case let .tensorMissingFromWeights(file, tensor):

@@ -46,10 +46,17 @@ public struct PorterModelReader: ModelReader {
         guard version <= PorterModelDocument.currentVersion else {
             throw PorterModelError.unsupportedVersion(file: path, found: version, supported: PorterModelDocument.currentVersion)
         }
-        let doc: PorterModelDocument
-        do { doc = try JSONDecoder().decode(PorterModelDocument.self, from: try Self.load(modelURL)) } catch let e as DecodingError {
+        guard version >= PorterModelDocument.oldestReadableVersion else {
+            throw PorterModelError.invalidModelJSON(file: path, keyPath: "version",
+                                                    reason: "\(version) is not a format version (versions start at \(PorterModelDocument.oldestReadableVersion))")
+        }
+        var data = try Self.load(modelURL)
+        if version == 1 { data = try LegacyProvenance.upgrade(data, file: path) }
+        var doc: PorterModelDocument
+        do { doc = try JSONDecoder().decode(PorterModelDocument.self, from: data) } catch let e as DecodingError {
             throw Self.describe(e, file: path)
         }
+        doc.version = PorterModelDocument.currentVersion
 
         // Weights, through the safetensors reader (which restores aliases).
         let st = SafetensorsReader()

@@ -199,7 +199,7 @@ public struct Pipeline: Sendable {
                     entry.tensor = try entry.tensor.cast(to: target, name: entry.name, tally: tally)
                 }
                 castByName[entry.name] = entry.tensor
-                entry.provenance.transforms.append("cast \(from.rawValue)→\(target.rawValue)")
+                entry.provenance.transforms.append(.cast(from: from, to: target))
             }
             try store.add(entry)
         }

@@ -49,7 +49,8 @@ extension Pipeline {
         if let target = request.dtype.dtype { expected = try Self.cast(expected, to: target, tally: tally) }
         let summary = ConversionSummary(convertedInMemory: expected, source: sourceModel, mapping: accounting?.mapping,
                                         dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
-                                        unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:])
+                                        unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
+                                        graphDropped: accounting?.graphDropped)
         let convertedModel = Self.withConfig(convertedOnDisk, from: expected)
         return try runVerifier(source: sourceModel, sourcePath: source, converted: convertedModel, convertedPath: converted,
                                summary: summary, request: request)
@@ -63,7 +64,8 @@ extension Pipeline {
             convertedInMemory: result.convertedModel, source: result.sourceModel, mapping: result.accounting?.mapping,
             dtype: result.dtype == .keep ? nil : result.dtype.rawValue,
             dropped: result.convertedModel.dropped,
-            unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows)
+            unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows,
+            graphDropped: result.accounting?.graphDropped)
         let report = try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
                                      summary: summary, request: request)
         try ModelCard.record(report, for: result)
@@ -87,7 +89,7 @@ extension Pipeline {
         // weights, no graph can run the converted model: the forward level does not apply.
         var sourceForVerifier = source
         var forwardNotApplicable: String?
-        if source.graph != nil, converted.graph == nil, converted.config["model_type"] == nil {
+        if source.graph != nil, converted.graph == nil, converted.config["model_type"] == nil, summary.graphDropped == nil {
             sourceForVerifier.graph = nil
             forwardNotApplicable = "the output format stores no graph and the weights no longer carry the names the source graph reads, "
                 + "so no graph can run the converted model; verified at the weights level"

@@ -158,7 +158,7 @@ public struct SafetensorsReader: ModelReader {
             let source = entries[at]
             entries.insert(TensorEntry(name: alias, tensor: source.tensor,
                                        provenance: Provenance(sourceFile: source.provenance.sourceFile, sourceName: target,
-                                                              transforms: ["alias of \(target)"])), at: insertAt)
+                                                              transforms: [.alias(of: target)])), at: insertAt)
         }
         store = try TensorStore(entries)
     }

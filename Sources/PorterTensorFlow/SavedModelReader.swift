@@ -148,7 +148,7 @@ public struct TensorFlowSavedModelReader: ModelReader {
         switch importer.importServingGraph() {
         case let .success((graph, constants)):
             for (name, tensor) in constants.sorted(by: { $0.key < $1.key }) {
-                try model.tensors.add(TensorEntry(name: name, tensor: tensor, provenance: Provenance(sourceFile: pbPath, sourceName: name, transforms: ["graph constant"])))
+                try model.tensors.add(TensorEntry(name: name, tensor: tensor, provenance: Provenance(sourceFile: pbPath, sourceName: name, transforms: [.graphConstant])))
             }
             model.graph = graph
             model.notes.append("graph imported from the 'serving_default' signature (\(graph.nodes.count) nodes)")

@@ -11,6 +11,8 @@ enum PreparedGraph {
     /// A graph was built but cannot run on this model's weights (missing or misshapen tensor).
     case broken(String)
 
+    var isReady: Bool { if case .ready = self { return true }; return false }
+
     static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry) -> PreparedGraph {
         let graph: Graph
         if let g = model.graph {

@@ -66,7 +66,7 @@ extension ReportWriter {
         if !w.mismatches.isEmpty {
             b.append("<table><tr><th>tensor</th><th>from</th><th>transforms</th><th>problem</th><th class=\"n\">max abs</th></tr>")
             for m in w.mismatches {
-                b.append("<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(m.transforms.isEmpty ? "–" : h(m.transforms.joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>")
+                b.append("<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(m.transforms.isEmpty ? "–" : h(m.transforms.map(\.description).joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>")
             }
             b.append("</table>")
         }

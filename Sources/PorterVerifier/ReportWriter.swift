@@ -100,7 +100,7 @@ public enum ReportWriter {
             out.append("| tensor | from | transforms | problem | max abs |")
             out.append("|---|---|---|---|---:|")
             for m in w.mismatches {
-                out.append("| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(m.transforms.isEmpty ? "–" : md(m.transforms.joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |")
+                out.append("| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(m.transforms.isEmpty ? "–" : md(m.transforms.map(\.description).joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |")
             }
         }
         if !w.missing.isEmpty { out.append(""); out.append("Missing from the converted model: " + w.missing.map { "`\(md($0))`" }.joined(separator: ", ")) }

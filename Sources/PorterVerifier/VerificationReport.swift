@@ -32,7 +32,7 @@ public struct ModelDescription: Sendable, Codable, Equatable {
 public struct WeightMismatch: Sendable, Codable, Equatable {
     public var name: String
     public var sources: [String]
-    public var transforms: [String]
+    public var transforms: [TransformStep]
     /// Why it failed, in a sentence.
     public var problem: String
     /// Elements that differ (bitwise), when both sides could be read with equal shapes.
@@ -40,7 +40,7 @@ public struct WeightMismatch: Sendable, Codable, Equatable {
     /// Largest absolute difference of the float values, when comparable.
     public var maxAbs: Double?
 
-    public init(name: String, sources: [String], transforms: [String], problem: String, differingElements: Int? = nil, maxAbs: Double? = nil) {
+    public init(name: String, sources: [String], transforms: [TransformStep], problem: String, differingElements: Int? = nil, maxAbs: Double? = nil) {
         self.name = name
         self.sources = sources
         self.transforms = transforms
@@ -209,9 +209,9 @@ public struct ToleranceUsed: Sendable, Codable, Equatable {
 }
 
 /// Everything a verification found. `passed` is false when any level failed; skipped
-/// levels say why. Schema: `docs/report-schema.md` (`porter-report/1`).
+/// levels say why. Schema: `docs/report-schema.md` (`porter-report/2`).
 public struct VerificationReport: Sendable, Codable, Equatable {
-    public static let schemaVersion = "porter-report/1"
+    public static let schemaVersion = "porter-report/2"
 
     public var schema: String
     public var porterVersion: String

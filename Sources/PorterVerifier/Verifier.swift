@@ -93,8 +93,15 @@ public struct Verifier: Sendable {
 
         let sourceGraph = PreparedGraph.prepare(source, registry: options.architectures)
         let convertedGraph = PreparedGraph.prepare(converted, registry: options.architectures)
-        let forward = runForward(source: source, converted: converted, sourceGraph: sourceGraph, convertedGraph: convertedGraph,
+        let forward: ForwardLevel
+        if let why = summary?.graphDropped, !convertedGraph.isReady {
+            // The mapping could not keep the source's graph consistent and dropped it (never
+            // writing an inconsistent one): nothing can run the converted model.
+            forward = ForwardLevel(status: .skipped, reason: "the mapping did not carry the source's graph over: \(why)", seed: options.seed)
+        } else {
+            forward = runForward(source: source, converted: converted, sourceGraph: sourceGraph, convertedGraph: convertedGraph,
                                  tolerance: tol, failures: &failures)
+        }
         if forward.status == .skipped, let reason = forward.reason {
             // The reason may already end by saying the weights level is what is left; say it once.
             let why = reason.replacingOccurrences(of: "; the model can be verified at the weights level only", with: "")

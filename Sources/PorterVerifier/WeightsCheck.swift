@@ -15,9 +15,9 @@ public enum WeightsCheck {
         } else {
             lineage = converted.tensors.compactMap { entry in
                 guard let s = source.tensors[entry.name] else { return nil }
-                var steps: [String] = []
+                var steps: [TransformStep] = []
                 if s.tensor.dtype != entry.tensor.dtype, s.tensor.dtype.isCastableFloat, entry.tensor.dtype.isCastableFloat {
-                    steps.append("cast \(s.tensor.dtype.rawValue)→\(entry.tensor.dtype.rawValue)")
+                    steps.append(.cast(from: s.tensor.dtype, to: entry.tensor.dtype))
                 }
                 return ConversionSummary.ProducedTensor(name: entry.name, sources: [entry.name], transforms: steps)
             }
@@ -38,7 +38,7 @@ public enum WeightsCheck {
             checked += 1
             for s in produced.sources { consumed.insert(s) }
             for step in produced.transforms {
-                if case let .concat(_, names)? = TensorTransform.parse(step) { consumed.formUnion(names) }
+                if case let .concat(_, names, _) = step { consumed.formUnion(names) }
             }
             jobs.append((entry, produced))
         }
@@ -68,7 +68,7 @@ public enum WeightsCheck {
             // A tie written once (formats that cannot share, transformers' tied heads) is fine
             // as long as its target is there.
             let tiedTo = p.transforms.compactMap { step -> String? in
-                if case let .tie(_, to)? = TensorTransform.parse(step) { return to }
+                if case let .tie(_, to) = step { return to }
                 return nil
             }.last
             if let tiedTo, present.contains(tiedTo) { continue }
@@ -88,7 +88,7 @@ public enum WeightsCheck {
     }
 
     /// Steps to replay: the produced steps minus the prefix the source tensor already carried.
-    static func stepsToReplay(_ produced: [String], sourceSteps: [String]) -> [String] {
+    static func stepsToReplay(_ produced: [TransformStep], sourceSteps: [TransformStep]) -> [TransformStep] {
         if !sourceSteps.isEmpty, produced.count >= sourceSteps.count, Array(produced.prefix(sourceSteps.count)) == sourceSteps {
             return Array(produced.dropFirst(sourceSteps.count))
         }
@@ -111,7 +111,7 @@ public enum WeightsCheck {
             return fail(error.localizedDescription)
         }
         let actual = entry.tensor
-        var hadCast = steps.contains { if case .cast? = TensorTransform.parse($0) { return true }; return false }
+        var hadCast = steps.contains { if case .cast = $0 { return true }; return false }
         if expected.dtype != actual.dtype, !hadCast, expected.dtype.isCastableFloat, actual.dtype.isCastableFloat {
             // A float dtype change the provenance does not state (e.g. `porter verify` without
             // `--dtype`): check it as that cast, so the values must be the correctly rounded ones.

@@ -77,7 +77,7 @@ do {
         let bytes = try e.tensor.cast(to: .f16, name: e.name).contiguousBytes()
         try halfStore.add(TensorEntry(name: e.name, tensor: .memory(bytes, dtype: .f16, shape: e.tensor.shape, label: e.name),
                                       provenance: Provenance(sourceFile: "half", sourceName: e.name)))
-        produced.append(.init(name: e.name, sources: [e.name], transforms: ["cast f32→f16"]))
+        produced.append(.init(name: e.name, sources: [e.name], transforms: [.cast(from: .f32, to: .f16)]))
     }
     var half = source
     half.tensors = halfStore

@@ -92,13 +92,15 @@ import PorterTestSupport
         #expect(r.stdout.contains("reference: passed"))
     }
 
-    @Test func kerasToPyTorchIsVerifiedAtTheWeightsLevel() throws {
+    /// A `.pt` stores no graph; the mapped graph (its references renamed, layouts relaid)
+    /// runs over the converted weights.
+    @Test func kerasToPyTorchRunsTheMappedGraph() throws {
         let dir = try Fixtures.scratchDirectory("porter-e2e")
         let r = try CLI.run(["convert", Fixtures.url("hdf5/mlp_sequential.h5").path, "--to", "pytorch", "--mapping", "keras-to-pytorch",
                              "-o", dir.appendingPathComponent("mlp.pt").path, "--verify"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("weights:   passed (4 checked, 4 bit-exact"))
-        #expect(r.stdout.contains("forward:   skipped"))
+        #expect(r.stdout.contains("forward:   passed"))
     }
 
     @Test(arguments: ["mal_os_system.pt", "mal_eval.pt", "mal_stack_global.pt", "mal_legacy.pt", "mal_tar.pt"])

@@ -59,7 +59,7 @@ func testModel(share: Bool = true, extra: [String] = []) throws -> NeutralModel 
         #expect(acct.unusedRules == [9])
         let prov = out.tensors["encoder.0.fc.weight"]!.provenance
         #expect(prov.sourceName == "enc.0.fc.weight")
-        #expect(prov.transforms == ["rename enc.0.fc.weight → encoder.0.fc.weight", "transpose [1, 0]"])
+        #expect(prov.transforms == [.rename(from: "enc.0.fc.weight", to: "encoder.0.fc.weight"), .transpose(perm: [1, 0])])
     }
 
     @Test func whenConditionExcludesRule() throws {

@@ -15,15 +15,15 @@ import PorterSafetensors
         let source = try SafetensorsReader().read(Fixtures.url("safetensors/valid/small_model.safetensors"), options: ReadOptions())
         var store = TensorStore()
         for var e in source.tensors {
-            e.provenance.transforms = ["rename bert.\(e.name) → \(e.name)"]
+            e.provenance.transforms = [.rename(from: "bert.\(e.name)", to: e.name)]
             try store.add(e)
         }
         let emb = try #require(store["embeddings.word_embeddings.weight"])
         try store.add(TensorEntry(name: "cls.predictions.decoder.weight", tensor: emb.tensor,
-                                  provenance: Provenance(sourceFile: "m.bin", sourceName: "cls.predictions.decoder.weight", transforms: ["tie"])))
+                                  provenance: Provenance(sourceFile: "m.bin", sourceName: "cls.predictions.decoder.weight", transforms: [.tie(name: "cls.predictions.decoder.weight", to: "embeddings.word_embeddings.weight")])))
         let storage = TensorStorage.memory((0..<12).map { UInt8($0 * 3) }, label: "mem")
         try store.add(TensorEntry(name: "transposed", tensor: TensorRef(dtype: .u8, shape: [4, 3], storage: storage, strides: [1, 4]),
-                                  provenance: Provenance(sourceFile: "m.bin", sourceName: "t", transforms: ["transpose [1, 0]"])))
+                                  provenance: Provenance(sourceFile: "m.bin", sourceName: "t", transforms: [.transpose(perm: [1, 0])])))
         let graph = Graph(inputs: [GraphValue(name: "ids", dtype: .i64, shape: [-1, -1])],
                           outputs: [GraphValue(name: "out", dtype: .f32, shape: [-1, -1, 4])],
                           nodes: [GraphNode(name: "embed", op: "gather", inputs: ["embeddings.word_embeddings.weight", "ids"], outputs: ["h"],
@@ -118,10 +118,10 @@ import PorterSafetensors
     }
 
     @Test func newerMajorVersionIsRefused() throws {
-        let error = try readError { try editJSON($0) { $0["version"] = 2 } }
-        guard case .unsupportedVersion(_, 2, 1)? = error else { Issue.record("got \(String(describing: error))"); return }
+        let error = try readError { try editJSON($0) { $0["version"] = 3 } }
+        guard case .unsupportedVersion(_, 3, 2)? = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(error?.localizedDescription.contains("model.json") == true)
-        #expect(error?.localizedDescription.contains("version 2") == true)
+        #expect(error?.localizedDescription.contains("version 3") == true)
     }
 
     @Test func otherFormatIsRefused() throws {

@@ -80,7 +80,7 @@ struct FakeWriter: ModelWriter {
         let tensors = result.convertedModel.tensors
         #expect(tensors["w"]!.tensor.dtype == .f16)
         #expect(tensors.aliases() == ["tied": "w"])
-        #expect(tensors["w"]!.provenance.transforms == ["cast f32→f16"])
+        #expect(tensors["w"]!.provenance.transforms == [.cast(from: .f32, to: .f16)])
         #expect(result.overflows == ["w": 1])  // 70000 exceeds f16's 65504
         let bytes = try Data(contentsOf: out)
         #expect(bytes.count == 16)  // both names written by this writer, 2 × 4 × 2 bytes

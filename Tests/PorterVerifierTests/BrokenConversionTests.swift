@@ -86,7 +86,7 @@ import PorterTestSupport
             let bytes = try t.contiguousBytes()
             try store.add(TensorEntry(name: e.name, tensor: .memory(bytes, dtype: dtype, shape: t.shape, label: e.name),
                                       provenance: .init(sourceFile: "cast.safetensors", sourceName: e.name)))
-            produced.append(.init(name: e.name, sources: [e.name], transforms: ["cast f32→\(dtype.rawValue)"]))
+            produced.append(.init(name: e.name, sources: [e.name], transforms: [.cast(from: .f32, to: dtype)]))
         }
         converted.tensors = store
         let summary = ConversionSummary(dtype: dtype.rawValue, produced: produced)

@@ -10,43 +10,40 @@ import PorterTestSupport
     let b = floats([3, 4, 5, 6], [2, 2], label: "b")
 
     @Test func concatAlongAxisOne() throws {
-        let out = try TransformReplay.apply(["concat axis 1 of [a, b] → ab"], to: a, tensor: "ab") { $0 == "b" ? b : nil }
+        let out = try TransformReplay.apply([.concat(axis: 1, sources: ["a", "b"], into: "ab")], to: a, tensor: "ab") { $0 == "b" ? b : nil }
         #expect(out.shape == [2, 3])
         #expect(try out.floatValues() == [1, 3, 4, 2, 5, 6])
     }
 
     @Test func splitWithSizesTakesTheNamedPart() throws {
         let ab = floats([1, 3, 4, 2, 5, 6], [2, 3], label: "ab")
-        let second = try TransformReplay.apply(["split axis 1 sizes [1, 2] part 2/2 → b"], to: ab, tensor: "b") { _ in nil }
+        let second = try TransformReplay.apply([.split(axis: 1, sizes: [1, 2], index: 1, count: 2, into: "b")], to: ab, tensor: "b") { _ in nil }
         #expect(second.shape == [2, 2])
         #expect(try second.floatValues() == [3, 4, 5, 6])
-        let equal = try TransformReplay.apply(["split axis 0 part 1/2"], to: ab, tensor: "top") { _ in nil }
+        let equal = try TransformReplay.apply([.split(axis: 0, sizes: nil, index: 0, count: 2, into: nil)], to: ab, tensor: "top") { _ in nil }
         #expect(try equal.floatValues() == [1, 3, 4])
     }
 
     @Test func transposeReshapeCastInOrder() throws {
-        let out = try TransformReplay.apply(["rename b → c", "transpose [1, 0]", "reshape [4]", "cast f32→f16"], to: b, tensor: "c") { _ in nil }
+        let out = try TransformReplay.apply([.rename(from: "b", to: "c"), .transpose(perm: [1, 0]), .reshape(shape: [4]), .cast(from: .f32, to: .f16)], to: b, tensor: "c") { _ in nil }
         #expect(out.dtype == .f16)
         #expect(try out.floatValues() == [3, 5, 4, 6])
     }
 
     @Test func failuresNameTheStep() {
         #expect(throws: ReplayError.missingSource(tensor: "ab", source: "zz")) {
-            _ = try TransformReplay.apply(["concat axis 1 of [a, zz] → ab"], to: a, tensor: "ab") { _ in nil }
-        }
-        #expect(throws: ReplayError.unknownTransform(tensor: "a", text: "flip")) {
-            _ = try TransformReplay.apply(["flip"], to: a, tensor: "a") { _ in nil }
+            _ = try TransformReplay.apply([.concat(axis: 1, sources: ["a", "zz"], into: "ab")], to: a, tensor: "ab") { _ in nil }
         }
         do {
-            _ = try TransformReplay.apply(["cast f16→f32"], to: a, tensor: "a") { _ in nil }
+            _ = try TransformReplay.apply([.cast(from: .f16, to: .f32)], to: a, tensor: "a") { _ in nil }
             Issue.record("a cast from the wrong dtype must fail")
         } catch let ReplayError.transformFailed(tensor, step, _) {
-            #expect(tensor == "a" && step == "cast f16→f32")
+            #expect(tensor == "a" && step == .cast(from: .f16, to: .f32))
         } catch {
             Issue.record("unexpected \(error)")
         }
         #expect(throws: ReplayError.self) {
-            _ = try TransformReplay.apply(["reshape [3]"], to: a, tensor: "a") { _ in nil }
+            _ = try TransformReplay.apply([.reshape(shape: [3])], to: a, tensor: "a") { _ in nil }
         }
     }
 }

@@ -12,7 +12,7 @@ func sampleReport() -> VerificationReport {
     let summary = ConversionSummary(
         mapping: "fairseq-to-fsmt", dtype: "f16",
         produced: [.init(name: "model.encoder.layers.0.q_proj.weight", sources: ["encoder.layers.0.in_proj_weight"],
-                         transforms: ["split axis 0 sizes [4, 4, 4] part 1/3 → model.encoder.layers.0.q_proj.weight", "cast f32→f16"])],
+                         transforms: [.split(axis: 0, sizes: [4, 4, 4], index: 0, count: 3, into: "model.encoder.layers.0.q_proj.weight"), .cast(from: .f32, to: .f16)])],
         dropped: [.init(name: "encoder.version", reason: "fairseq's bookkeeping counter, not a weight", byteCount: 4)],
         unmapped: [.init(name: "extra|odd <name>", byteCount: 64, carriedOver: true)],
         overflows: ["model.decoder.embed_tokens.weight": 2])
@@ -66,7 +66,7 @@ func sampleReport() -> VerificationReport {
         let decoded = try JSONDecoder().decode(VerificationReport.self, from: data)
         #expect(decoded == sampleReport())
         let raw = try JSONValue.parse(data)
-        #expect(raw["schema"]?.stringValue == "porter-report/1")
+        #expect(raw["schema"]?.stringValue == "porter-report/2")
         #expect(raw["porterVersion"]?.stringValue == "0.1.0")
         #expect(raw["createdAt"] == nil)
         #expect(raw["passed"]?.boolValue == false)

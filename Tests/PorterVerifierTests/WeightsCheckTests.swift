@@ -5,32 +5,6 @@ import PorterMapping
 import PorterTestSupport
 @testable import PorterVerifier
 
-@Suite struct TransformParseTests {
-    @Test(arguments: [
-        ("keep", TensorTransform.keep),
-        ("rename enc.0.fc.weight → encoder.0.fc.weight", .rename(from: "enc.0.fc.weight", to: "encoder.0.fc.weight")),
-        ("transpose [1, 0]", .transpose([1, 0])),
-        ("transpose [0, 2, 1, 3]", .transpose([0, 2, 1, 3])),
-        ("reshape [768, 12, 64]", .reshape([768, 12, 64])),
-        ("cast f32→f16", .cast(from: .f32, to: .f16)),
-        ("cast f32→bf16", .cast(from: .f32, to: .bf16)),
-        ("split axis 0 sizes [2, 2, 2] part 2/3 → encoder.0.k.weight", .split(axis: 0, sizes: [2, 2, 2], part: 2, of: 3)),
-        ("split axis 1 part 3/3", .split(axis: 1, sizes: nil, part: 3, of: 3)),
-        ("concat axis 0 of [gate.a, gate.b] → gate.ab", .concat(axis: 0, sources: ["gate.a", "gate.b"])),
-        ("tie lm_head.weight = embed", .tie(name: "lm_head.weight", to: "embed")),
-        ("unmapped: kept under its source name", .unmapped),
-    ])
-    func parsesTheMappingEnginesWords(text: String, expected: TensorTransform) {
-        #expect(TensorTransform.parse(text) == expected)
-    }
-
-    @Test(arguments: ["transpose 1,0", "cast f32→f99", "split axis x part 1/2", "split axis 0 part 4/3",
-                      "split axis 0 sizes [1, 2] part 1/3", "concat axis 0 of []", "rotate 90", "rename a -> b"])
-    func rejectsWhatItCannotReplay(text: String) {
-        #expect(TensorTransform.parse(text) == nil)
-    }
-}
-
 /// The test model the lead's `every-rule` mapping fixture expects.
 func everyRuleSource() throws -> NeutralModel {
     let shapes: [(String, [Int])] = [
@@ -155,7 +129,7 @@ func replacing(_ model: NeutralModel, _ name: String, with tensor: TensorRef) ->
 
     @Test func anUnstatedFloatCastIsCheckedAsThatCast() throws {
         let source = try model([("a", floats([0.1, 1.0 / 3], [2]))])
-        let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: ["keep"])])
+        let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: [.keep])])
         let half = try floats([0.1, 1.0 / 3], [2]).cast(to: .f16, name: "a")
         let ok = WeightsCheck.run(source: source, converted: replacing(source, "a", with: half), summary: summary)
         #expect(ok.status == .passed && ok.castExact == 1)
@@ -170,21 +144,21 @@ func replacing(_ model: NeutralModel, _ name: String, with tensor: TensorRef) ->
         #expect(wrong.mismatches.first?.problem.contains("dtype is i32") == true)
     }
 
-    @Test func unknownProvenanceStepsFailClosed() throws {
+    @Test func aSplitPartOutsideItsSplitFailsClosed() throws {
         let source = try model([("a", floats([1, 2], [2]))])
-        let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: ["keep", "quantize int4"])])
+        let summary = ConversionSummary(produced: [.init(name: "a", sources: ["a"], transforms: [.keep, .split(axis: 0, sizes: nil, index: 3, count: 2, into: "a")])])
         let level = WeightsCheck.run(source: source, converted: source, summary: summary)
         #expect(level.status == .failed)
-        #expect(level.mismatches.first?.problem.contains("quantize int4") == true)
+        #expect(level.mismatches.first?.problem.contains("part 4 of 2") == true)
     }
 
     @Test func stepsTheSourceAlreadyCarriedAreNotReplayedTwice() throws {
         var source = try model([("w", counting([2, 3], label: "w"))])
         var e = try #require(source.tensors["w"])
-        e.provenance.transforms = ["transpose [1, 0]"]  // e.g. a reader that stored a Keras kernel transposed
+        e.provenance.transforms = [.transpose(perm: [1, 0])]  // e.g. a reader that stored a Keras kernel transposed
         source.tensors.set(e)
         let converted = replacing(source, "w", with: try counting([2, 3], label: "w").transposed([1, 0], name: "w"))
-        let summary = ConversionSummary(produced: [.init(name: "w", sources: ["w"], transforms: ["transpose [1, 0]", "rename w → w", "transpose [1, 0]"])])
+        let summary = ConversionSummary(produced: [.init(name: "w", sources: ["w"], transforms: [.transpose(perm: [1, 0]), .rename(from: "w", to: "w"), .transpose(perm: [1, 0])])])
         let level = WeightsCheck.run(source: source, converted: converted, summary: summary)
         #expect(level.status == .passed, "\(level.mismatches)")
     }
