@@ -90,6 +90,10 @@ public struct Verifier: Sendable {
         if !weights.unexpected.isEmpty {
             failures.append("weights: \(weights.unexpected.count) converted tensor(s) come from no source tensor: \(Self.list(weights.unexpected))")
         }
+        // Fail closed: a verification that compared no tensor proved nothing.
+        if weights.checked == 0 {
+            failures.append("weights: no tensor was checked (the source has \(source.tensors.names.count), the converted model \(converted.tensors.names.count)); nothing was proven")
+        }
 
         let sourceGraph = PreparedGraph.prepare(source, registry: options.architectures)
         let convertedGraph = PreparedGraph.prepare(converted, registry: options.architectures)
