@@ -17,7 +17,9 @@ public struct FormatInfo: Sendable, Hashable {
     }
 }
 
-/// What a probe may look at: the path, the first bytes of a file, or a folder's listing.
+/// What a probe may look at: the path, the first bytes of a file, and listings of the
+/// folder it is in or is. Probes look at nothing else (no `FileManager` behind its back),
+/// so detection is one directory read per level, done here.
 public struct ProbeInput: Sendable {
     public let url: URL
     public let isDirectory: Bool
@@ -27,36 +29,55 @@ public struct ProbeInput: Sendable {
     public let size: Int
     /// Entry names of a folder (not recursive); empty for files.
     public let entries: Set<String>
+    /// Entry names of the folder holding a file (the file included); empty for folders.
+    public let siblings: Set<String>
+    /// For a folder: the entries of each of its immediate subfolders (`variables` →
+    /// `variables.index`, ...), at most `subfolderLimit` of them; empty for files.
+    public let subfolders: [String: Set<String>]
 
-    public init(url: URL, isDirectory: Bool, head: [UInt8], size: Int, entries: Set<String>) {
+    public init(url: URL, isDirectory: Bool, head: [UInt8], size: Int, entries: Set<String>,
+                siblings: Set<String> = [], subfolders: [String: Set<String>] = [:]) {
         self.url = url
         self.isDirectory = isDirectory
         self.head = head
         self.size = size
         self.entries = entries
+        self.siblings = siblings
+        self.subfolders = subfolders
     }
 
     public static let headLength = 4096
+    /// Subfolders listed for a folder probe (a model folder has a handful).
+    public static let subfolderLimit = 64
 
     /// Reads what a probe needs from disk. A path that does not exist but names a
     /// checkpoint prefix (TensorFlow's `model.ckpt` for `model.ckpt.index` + data shards)
     /// is probed through its `.index` file.
     public static func load(_ url: URL) throws -> ProbeInput {
+        let fm = FileManager.default
         var isDir: ObjCBool = false
         let index = URL(fileURLWithPath: url.path + ".index")
-        if !FileManager.default.fileExists(atPath: url.path), FileManager.default.fileExists(atPath: index.path) {
+        if !fm.fileExists(atPath: url.path), fm.fileExists(atPath: index.path) {
             return try load(index)
         }
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+        guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw CoreError.cannotOpen(path: url.path, reason: "no such file or folder")
         }
         if isDir.boolValue {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-            return ProbeInput(url: url, isDirectory: true, head: [], size: 0, entries: Set(names))
+            let names = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+            var subfolders: [String: Set<String>] = [:]
+            for name in names.sorted() where subfolders.count < subfolderLimit {
+                var sub: ObjCBool = false
+                let path = url.appendingPathComponent(name).path
+                guard fm.fileExists(atPath: path, isDirectory: &sub), sub.boolValue else { continue }
+                subfolders[name] = Set((try? fm.contentsOfDirectory(atPath: path)) ?? [])
+            }
+            return ProbeInput(url: url, isDirectory: true, head: [], size: 0, entries: Set(names), subfolders: subfolders)
         }
         let file = try OpenFile(path: url.path)
         let head = try file.read(offset: 0, count: min(headLength, file.size))
-        return ProbeInput(url: url, isDirectory: false, head: head, size: file.size, entries: [])
+        let siblings = (try? fm.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []
+        return ProbeInput(url: url, isDirectory: false, head: head, size: file.size, entries: [], siblings: Set(siblings))
     }
 
     public func headStarts(with magic: [UInt8]) -> Bool {

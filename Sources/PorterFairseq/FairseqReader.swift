@@ -106,8 +106,7 @@ public struct FairseqReader: ModelReader {
             return hasCheckpoint && hasDict ? .certain : .no
         }
         guard input.url.pathExtension == "pt" else { return .no }
-        let siblings = FairseqFolder.listing(input.url.deletingLastPathComponent())
-        return siblings.contains { $0.hasPrefix("dict.") && $0.hasSuffix(".txt") } ? .likely : .no
+        return input.siblings.contains { $0.hasPrefix("dict.") && $0.hasSuffix(".txt") } ? .likely : .no
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
