@@ -136,7 +136,7 @@ public struct FairseqReader: ModelReader {
             throw FairseqError.missingFile(folder: folder.path, wanted: "bpecodes (fastBPE codes; FSMT's merges.txt is made from it)",
                                            found: FairseqFolder.listing(folder))
         }
-        let mapping = try Mapping.load(options.extra["mapping"] ?? Self.mappingName, searchPaths: mappingSearchPaths)
+        let mapping = try Mapping.resolve(options.extra["mapping"] ?? Self.mappingName, searchPaths: mappingSearchPaths)
         let size = (try? FileManager.default.attributesOfItem(atPath: checkpointURL.path)[.size] as? Int) ?? nil
         var portOptionsResolved = portOptions
         portOptionsResolved.srcLang = src

@@ -152,7 +152,7 @@ public struct Pipeline: Sendable {
         if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
             throw CoreError.outputExists(path: request.output.path)
         }
-        let mapping = try request.mapping.map { try Mapping.load($0, searchPaths: mappingSearchPaths) }
+        let mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
 
         let readOptions = ReadOptions(progress: request.progress, extra: request.readOptions)
         let (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)

@@ -26,8 +26,8 @@ public struct MappingListing {
     public init(searchPaths: [URL]) { self.searchPaths = searchPaths }
 
     public func text() -> String {
-        let found = Mapping.available(in: searchPaths)
-        if found.isEmpty { return "no mappings found in \(searchPaths.map(\.path).joined(separator: ", "))\n" }
+        let found = Mapping.availableIncludingBuiltIn(in: searchPaths)
+        if found.isEmpty { return "no mappings built in or found in \(searchPaths.map(\.path).joined(separator: ", "))\n" }
         return InspectReport.table(header: ["name", "description"], rows: found.map { [$0.name, $0.description] })
     }
 }
