@@ -97,6 +97,22 @@ public struct FairseqReader: ModelReader {
                    summary: "fairseq transformer checkpoint with its dictionaries and BPE codes, read as transformers FSMT")
     }
 
+    /// The reader's settings (`--read-option KEY=VALUE`; `--checkpoint`, `--src-lang` and
+    /// `--tgt-lang` are the CLI's aliases for the first three).
+    public var options: [FormatOption] {
+        [
+            FormatOption("checkpoint", .text("file"), help: "the checkpoint in the folder (needed when it holds several *.pt)"),
+            FormatOption("src-lang", .text("lang"), help: "source language, picks dict.<lang>.txt (default: the checkpoint's source_lang)"),
+            FormatOption("tgt-lang", .text("lang"), help: "target language (default: the checkpoint's target_lang)"),
+            FormatOption("bpecodes", .text("path"), help: "the fastBPE codes file (default: bpecodes in the folder)"),
+            FormatOption("do-lower-case", .bool, default: "false", help: "tokenizer_config.json's do_lower_case"),
+            FormatOption("config.", .json, help: "replace a key of the FSMT config.json (num_beams, length_penalty, ...)"),
+            FormatOption("layout", .choice(["fsmt", "fairseq"]), default: "fsmt",
+                         help: "fsmt: as transformers FSMT; fairseq: the checkpoint as stored (for inspect)"),
+            FormatOption("mapping", .text("name|file"), default: Self.mappingName, help: "the mapping from fairseq to FSMT names"),
+        ]
+    }
+
     /// A folder holding `*.pt` and `dict.*.txt` is certainly fairseq; a `.pt` file with
     /// dictionaries beside it is likely (a plain PyTorch reader claims it too; pass `--from fairseq`).
     public func probe(_ input: ProbeInput) -> ProbeConfidence {

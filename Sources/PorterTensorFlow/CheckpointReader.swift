@@ -103,6 +103,11 @@ public struct TensorFlowCheckpointReader: ModelReader {
     /// variable names, `tf_bert_model/bert/encoder/layer_._0/…/kernel:0`).
     public static let namesOption = "names"
 
+    public var options: [FormatOption] {
+        [FormatOption(Self.namesOption, .choice(["objects", "variables"]), default: "objects",
+                      help: "object-based checkpoints: name tensors by object path or by TensorFlow variable name")]
+    }
+
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         let bundle = try TensorBundle(prefix: try Self.prefix(for: url))
         let names = options.extra[Self.namesOption] ?? "objects"
