@@ -18,36 +18,60 @@ struct FromOption: ParsableArguments {
     var from: String?
 }
 
-/// Reader settings: the common named ones, and any other as `--read-option KEY=VALUE`.
+/// Splits `KEY=VALUE` settings; the last of a repeated key wins.
+func keyValues(_ settings: [String], flag: String) throws -> [String: String] {
+    var out: [String: String] = [:]
+    for o in settings {
+        guard let eq = o.firstIndex(of: "="), eq != o.startIndex else {
+            throw ValidationError("\(flag) takes KEY=VALUE, got '\(o)'")
+        }
+        out[String(o[..<eq])] = String(o[o.index(after: eq)...])
+    }
+    return out
+}
+
+/// Reader settings: `--read-option KEY=VALUE` (the keys each reader declares are listed by
+/// `porter formats`), and fairseq's three most used keys as flags of their own.
 struct ReaderSettings: ParsableArguments {
-    @Option(help: ArgumentHelp("fairseq: the checkpoint file in the folder (needed when it holds several *.pt).", valueName: "file"))
-    var checkpoint: String?
-
-    @Option(help: ArgumentHelp("fairseq: source language (picks dict.<lang>.txt).", valueName: "lang"))
-    var srcLang: String?
-
-    @Option(help: ArgumentHelp("fairseq: target language.", valueName: "lang"))
-    var tgtLang: String?
-
-    @Option(name: .customLong("read-option"), help: ArgumentHelp("Other format-specific reader setting.", valueName: "key=value"))
+    @Option(name: .customLong("read-option"),
+            help: ArgumentHelp("A reader setting, e.g. names=variables for TensorFlow checkpoints; the keys each reader takes are listed by `porter formats` (an unknown key is a usage error).",
+                               valueName: "key=value"))
     var readOptions: [String] = []
 
+    @Option(help: ArgumentHelp("fairseq: same as --read-option checkpoint=FILE (the checkpoint in the folder).", valueName: "file"))
+    var checkpoint: String?
+
+    @Option(help: ArgumentHelp("fairseq: same as --read-option src-lang=LANG.", valueName: "lang"))
+    var srcLang: String?
+
+    @Option(help: ArgumentHelp("fairseq: same as --read-option tgt-lang=LANG.", valueName: "lang"))
+    var tgtLang: String?
+
     func validate() throws {
-        for o in readOptions where !o.contains("=") {
-            throw ValidationError("--read-option takes key=value, got '\(o)'")
-        }
+        _ = try keyValues(readOptions, flag: "--read-option")
     }
 
     var dictionary: [String: String] {
-        var settings = Dictionary(readOptions.map { o in
-            let parts = o.split(separator: "=", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }, uniquingKeysWith: { _, last in last })
+        var settings = (try? keyValues(readOptions, flag: "--read-option")) ?? [:]
         settings["checkpoint"] = checkpoint ?? settings["checkpoint"]
         settings["src-lang"] = srcLang ?? settings["src-lang"]
         settings["tgt-lang"] = tgtLang ?? settings["tgt-lang"]
         return settings
     }
+}
+
+/// Writer settings: `--write-option KEY=VALUE` (keys per writer in `porter formats`).
+struct WriterSettings: ParsableArguments {
+    @Option(name: .customLong("write-option"),
+            help: ArgumentHelp("A writer setting, e.g. metadata.license=mit for safetensors; the keys each writer takes are listed by `porter formats` (an unknown key is a usage error).",
+                               valueName: "key=value"))
+    var writeOptions: [String] = []
+
+    func validate() throws {
+        _ = try keyValues(writeOptions, flag: "--write-option")
+    }
+
+    var dictionary: [String: String] { (try? keyValues(writeOptions, flag: "--write-option")) ?? [:] }
 }
 
 /// Verification settings shared by `verify` and `convert --verify`.

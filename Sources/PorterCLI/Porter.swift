@@ -32,8 +32,9 @@ enum PorterMain {
             if code == .success {
                 PorterCommand.exit(withError: error)  // --help, --version
             }
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((PorterCommand.fullMessage(for: error) + "\n").utf8))
+            if code == .validationFailure || error is FormatOptionError {
+                let message = (error as? FormatOptionError).map { "porter: error: \($0.errorDescription ?? "\($0)")" } ?? PorterCommand.fullMessage(for: error)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
                 ProcessSetup.exit(2)
             }
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"

@@ -97,6 +97,22 @@ public struct FairseqReader: ModelReader {
                    summary: "fairseq transformer checkpoint with its dictionaries and BPE codes, read as transformers FSMT")
     }
 
+    /// The reader's settings (`--read-option KEY=VALUE`; `--checkpoint`, `--src-lang` and
+    /// `--tgt-lang` are the CLI's aliases for the first three).
+    public var options: [FormatOption] {
+        [
+            FormatOption("checkpoint", .text("file"), help: "the checkpoint in the folder (needed when it holds several *.pt)"),
+            FormatOption("src-lang", .text("lang"), help: "source language, picks dict.<lang>.txt (default: the checkpoint's source_lang)"),
+            FormatOption("tgt-lang", .text("lang"), help: "target language (default: the checkpoint's target_lang)"),
+            FormatOption("bpecodes", .text("path"), help: "the fastBPE codes file (default: bpecodes in the folder)"),
+            FormatOption("do-lower-case", .bool, default: "false", help: "tokenizer_config.json's do_lower_case"),
+            FormatOption("config.", .json, help: "replace a key of the FSMT config.json (num_beams, length_penalty, ...)"),
+            FormatOption("layout", .choice(["fsmt", "fairseq"]), default: "fsmt",
+                         help: "fsmt: as transformers FSMT; fairseq: the checkpoint as stored (for inspect)"),
+            FormatOption("mapping", .text("name|file"), default: Self.mappingName, help: "the mapping from fairseq to FSMT names"),
+        ]
+    }
+
     /// A folder holding `*.pt` and `dict.*.txt` is certainly fairseq; a `.pt` file with
     /// dictionaries beside it is likely (a plain PyTorch reader claims it too; pass `--from fairseq`).
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
@@ -106,8 +122,7 @@ public struct FairseqReader: ModelReader {
             return hasCheckpoint && hasDict ? .certain : .no
         }
         guard input.url.pathExtension == "pt" else { return .no }
-        let siblings = FairseqFolder.listing(input.url.deletingLastPathComponent())
-        return siblings.contains { $0.hasPrefix("dict.") && $0.hasSuffix(".txt") } ? .likely : .no
+        return input.siblings.contains { $0.hasPrefix("dict.") && $0.hasSuffix(".txt") } ? .likely : .no
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
@@ -137,7 +152,7 @@ public struct FairseqReader: ModelReader {
             throw FairseqError.missingFile(folder: folder.path, wanted: "bpecodes (fastBPE codes; FSMT's merges.txt is made from it)",
                                            found: FairseqFolder.listing(folder))
         }
-        let mapping = try Mapping.load(options.extra["mapping"] ?? Self.mappingName, searchPaths: mappingSearchPaths)
+        let mapping = try Mapping.resolve(options.extra["mapping"] ?? Self.mappingName, searchPaths: mappingSearchPaths)
         let size = (try? FileManager.default.attributesOfItem(atPath: checkpointURL.path)[.size] as? Int) ?? nil
         var portOptionsResolved = portOptions
         portOptionsResolved.srcLang = src

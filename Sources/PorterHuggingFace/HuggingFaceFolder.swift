@@ -47,9 +47,13 @@ public struct HuggingFaceWeights: Sendable {
     public var fileName: String
     /// Writes the weights of `model` into `folder` (which exists).
     public var write: @Sendable (_ model: NeutralModel, _ folder: URL, _ options: WriteOptions) throws -> Void
+    /// The write options `write` understands (the HF writer declares these as its own).
+    public var options: [FormatOption]
 
-    public init(fileName: String, write: @escaping @Sendable (_ model: NeutralModel, _ folder: URL, _ options: WriteOptions) throws -> Void) {
+    public init(fileName: String, options: [FormatOption] = [],
+                write: @escaping @Sendable (_ model: NeutralModel, _ folder: URL, _ options: WriteOptions) throws -> Void) {
         self.fileName = fileName
+        self.options = options
         self.write = write
     }
 
@@ -63,7 +67,7 @@ public struct HuggingFaceWeights: Sendable {
     }
 
     /// `model.safetensors` with `{"format": "pt"}` merged into the metadata.
-    public static let safetensors = HuggingFaceWeights(fileName: "model.safetensors") { model, folder, options in
+    public static let safetensors = HuggingFaceWeights(fileName: "model.safetensors", options: [.maxShardSize]) { model, folder, options in
         try SafetensorsWriter.writeWeights(of: model, into: folder, baseName: "model", extraMetadata: ["format": "pt"],
                                            maxShardSize: options.maxShardSize, progress: options.progress)
     }
@@ -82,6 +86,8 @@ public struct HuggingFaceWriter: ModelWriter {
         FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", weights.fileName],
                    summary: "config.json + \(weights.fileName) (sharded with an index when large) + tokenizer files")
     }
+
+    public var options: [FormatOption] { weights.options }
 
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
 

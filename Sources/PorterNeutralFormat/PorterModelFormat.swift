@@ -166,6 +166,8 @@ public struct PorterModelWriter: ModelWriter {
 
     public var info: FormatInfo { PorterModelFormat.info }
 
+    public var options: [FormatOption] { [.maxShardSize] }
+
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
 
     /// `model.json`, `weights.safetensors` (or its shards and index) and `assets/` with

@@ -27,12 +27,16 @@ public struct ConvertRequest: Sendable {
     /// Mapping name or file.
     public var mapping: String?
     public var dtype: DTypeChoice
+    /// Shard size (`--max-shard-size`); also accepted as the write option `max-shard-size`.
+    /// Only writers that declare `FormatOption.maxShardSize` take it.
     public var maxShardSize: Int?
     public var allowUnmapped: Bool
     public var force: Bool
     /// fsync the output before it is moved into place (see `AtomicOutput`).
     public var syncToDisk: Bool
+    /// Reader settings (`--read-option`), checked against the reader's declared options.
     public var readOptions: [String: String]
+    /// Writer settings (`--write-option`), checked against the writer's declared options.
     public var writeOptions: [String: String]
     public var progress: any ProgressSink
     /// The command line that asked for the conversion, recorded in generated model cards.
@@ -134,10 +138,26 @@ public struct Pipeline: Sendable {
         self.mappingSearchPaths = mappingSearchPaths
     }
 
-    /// Reads a model with the detected (or named) reader.
+    /// Reads a model with the detected (or named) reader; settings it does not declare
+    /// are refused (`FormatOptionError`) before anything is read.
     public func read(_ url: URL, format: String? = nil, options: ReadOptions = ReadOptions()) throws -> (FormatInfo, NeutralModel) {
         let reader = try registry.reader(for: url, format: format)
+        try FormatOption.check(options.extra, against: reader.options, format: reader.info.id, direction: .read)
         return (reader.info, try reader.read(url, options: options))
+    }
+
+    /// The writer's options for `request`, checked against what the writer declares:
+    /// `--max-shard-size` counts as the `max-shard-size` option.
+    static func writeSettings(_ request: ConvertRequest, writer: any ModelWriter) throws -> (maxShardSize: Int?, extra: [String: String]) {
+        var settings = request.writeOptions
+        if let size = request.maxShardSize, settings[FormatOption.maxShardSize.key] == nil {
+            settings[FormatOption.maxShardSize.key] = String(size)
+        }
+        try FormatOption.check(settings, against: writer.options, format: writer.info.id, direction: .write)
+        let size = request.maxShardSize ?? settings[FormatOption.maxShardSize.key].flatMap(FormatOption.parseSize)
+        var extra = settings
+        extra[FormatOption.maxShardSize.key] = nil
+        return (size, extra)
     }
 
     public func inspect(_ url: URL, format: String? = nil, options: ReadOptions = ReadOptions()) throws -> InspectReport {
@@ -149,10 +169,11 @@ public struct Pipeline: Sendable {
     public func convert(_ request: ConvertRequest) throws -> ConvertResult {
         // Fail fast on what can be checked before reading anything.
         let writer = try registry.writer(request.to)
+        let (maxShardSize, writeExtra) = try Self.writeSettings(request, writer: writer)
         if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
             throw CoreError.outputExists(path: request.output.path)
         }
-        let mapping = try request.mapping.map { try Mapping.load($0, searchPaths: mappingSearchPaths) }
+        let mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
 
         let readOptions = ReadOptions(progress: request.progress, extra: request.readOptions)
         let (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)
@@ -167,13 +188,13 @@ public struct Pipeline: Sendable {
         }
         model = ModelCard.refreshed(model, command: request.command, verification: [])
         // --force replaces only what this writer writes; checked before anything is touched.
-        let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: request.maxShardSize, extra: request.writeOptions))
+        let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         if request.force { try layout.checkReplaceable(request.output) }
         let stale = AtomicOutput.removeStaleTemporaries(of: request.output)
         try AtomicOutput.write(to: request.output, force: request.force, layout: layout, syncToDisk: request.syncToDisk) { temp in
             // Writers name the path they are given; show users the real output name.
             let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
-            let writeOptions = WriteOptions(progress: progress, maxShardSize: request.maxShardSize, extra: request.writeOptions)
+            let writeOptions = WriteOptions(progress: progress, maxShardSize: maxShardSize, extra: writeExtra)
             try writer.write(model, to: temp, options: writeOptions)
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,

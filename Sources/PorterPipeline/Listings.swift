@@ -16,7 +16,48 @@ public struct FormatListing {
         out += InspectReport.table(header: ["id", "format", "files", "about"], rows: registry.writers.map {
             [$0.info.id, $0.info.name, $0.info.extensions.joined(separator: " "), $0.info.summary]
         })
+        out += Self.optionsText("read options (--read-option KEY=VALUE)", registry.readers.map { ($0.info.id, $0.options) })
+        out += Self.optionsText("write options (--write-option KEY=VALUE)", registry.writers.map { ($0.info.id, $0.options) })
         return out
+    }
+
+    static func optionsText(_ title: String, _ formats: [(String, [FormatOption])]) -> String {
+        let rows = formats.flatMap { id, options in
+            options.map { [id, $0.usage, $0.defaultValue ?? "–", $0.help] }
+        }
+        let none = formats.filter { $0.1.isEmpty }.map(\.0)
+        var out = "\n\(title)\n" + InspectReport.table(header: ["format", "option", "default", "about"], rows: rows)
+        if !none.isEmpty { out += "  (none for \(none.joined(separator: ", ")))\n" }
+        return out
+    }
+
+    /// The same facts for machines: `{"readers": [...], "writers": [...]}`, each with its options.
+    public func json() throws -> String {
+        func format(_ info: FormatInfo, _ options: [FormatOption]) -> JSONValue {
+            .object([
+                "id": .string(info.id), "name": .string(info.name), "summary": .string(info.summary),
+                "files": .array(info.extensions.map { .string($0) }),
+                "options": .array(options.map(Self.json)),
+            ])
+        }
+        let root: JSONValue = .object([
+            "readers": .array(registry.readers.map { format($0.info, $0.options) }),
+            "writers": .array(registry.writers.map { format($0.info, $0.options) }),
+        ])
+        return String(decoding: try root.encoded(pretty: true), as: UTF8.self) + "\n"
+    }
+
+    static func json(_ option: FormatOption) -> JSONValue {
+        var o: [String: JSONValue] = ["key": .string(option.key), "family": .bool(option.isFamily), "help": .string(option.help),
+                                      "default": option.defaultValue.map { .string($0) } ?? .null]
+        switch option.value {
+        case let .text(name): o["type"] = "text"; o["value_name"] = .string(name)
+        case .bool: o["type"] = "bool"
+        case let .choice(words): o["type"] = "choice"; o["choices"] = .array(words.map { .string($0) })
+        case .size: o["type"] = "size"
+        case .json: o["type"] = "json"
+        }
+        return .object(o)
     }
 }
 
@@ -26,8 +67,8 @@ public struct MappingListing {
     public init(searchPaths: [URL]) { self.searchPaths = searchPaths }
 
     public func text() -> String {
-        let found = Mapping.available(in: searchPaths)
-        if found.isEmpty { return "no mappings found in \(searchPaths.map(\.path).joined(separator: ", "))\n" }
+        let found = Mapping.availableIncludingBuiltIn(in: searchPaths)
+        if found.isEmpty { return "no mappings built in or found in \(searchPaths.map(\.path).joined(separator: ", "))\n" }
         return InspectReport.table(header: ["name", "description"], rows: found.map { [$0.name, $0.description] })
     }
 }

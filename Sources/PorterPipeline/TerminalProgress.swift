@@ -69,16 +69,5 @@ struct RenamingProgress: ProgressSink {
 
 /// Parses sizes like `500MB`, `5GB`, `10GiB`, `4096` (bytes).
 public enum ByteSize {
-    public static func parse(_ text: String) -> Int? {
-        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
-        let units: [(String, Int)] = [("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("TIB", 1 << 40),
-                                      ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1)]
-        for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), v > 0 else { return nil }
-            let bytes = v * Double(factor)
-            return bytes < Double(Int.max) ? Int(bytes) : nil
-        }
-        guard let v = Int(t), v > 0 else { return nil }
-        return v
-    }
+    public static func parse(_ text: String) -> Int? { FormatOption.parseSize(text) }
 }

@@ -43,7 +43,7 @@ extension Pipeline {
         var expected = sourceModel
         var accounting: MappingAccounting?
         if let name = request.mapping {
-            let mapping = try Mapping.load(name, searchPaths: mappingSearchPaths)
+            let mapping = try Mapping.resolve(name, searchPaths: mappingSearchPaths)
             (expected, accounting) = try MappingEngine(mapping).apply(to: sourceModel, allowUnmapped: request.allowUnmapped, tally: tally)
         }
         if let target = request.dtype.dtype { expected = try Self.cast(expected, to: target, tally: tally) }

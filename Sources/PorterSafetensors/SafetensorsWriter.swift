@@ -17,6 +17,20 @@ public struct SafetensorsWriter: ModelWriter {
                    summary: "one .safetensors file, or shards + model.safetensors.index.json with --max-shard-size")
     }
 
+    /// Prefix of `--write-option metadata.<key>=<text>`: an entry of the `__metadata__` header.
+    public static let metadataOption = "metadata."
+
+    public var options: [FormatOption] {
+        [.maxShardSize, FormatOption(Self.metadataOption, .text("text"), help: "add <key> to the __metadata__ header (in every shard)")]
+    }
+
+    /// `metadata.<key>` write options as header entries.
+    static func extraMetadata(_ options: WriteOptions) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in options.extra where k.hasPrefix(metadataOption) { out[String(k.dropFirst(metadataOption.count))] = v }
+        return out
+    }
+
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool {
         Self.needsSharding(model, maxShardSize: options.maxShardSize)
     }
@@ -31,13 +45,14 @@ public struct SafetensorsWriter: ModelWriter {
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         if producesDirectory(for: model, options: options) {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            _ = try Self.writeWeights(of: model, into: url, baseName: "model", extraMetadata: [:],
+            _ = try Self.writeWeights(of: model, into: url, baseName: "model", extraMetadata: Self.extraMetadata(options),
                                       maxShardSize: options.maxShardSize, progress: options.progress)
         } else {
             let plan = try Self.plan(model)
             options.progress.begin("writing \(url.lastPathComponent)", totalUnits: Int64(plan.totalBytes))
             defer { options.progress.end() }
-            try Self.writeFile(plan.stored, metadata: Self.metadata(model.metadata, aliases: plan.aliases), to: url, progress: options.progress)
+            let metadata = model.metadata.merging(Self.extraMetadata(options)) { _, new in new }
+            try Self.writeFile(plan.stored, metadata: Self.metadata(metadata, aliases: plan.aliases), to: url, progress: options.progress)
         }
     }
 

@@ -19,8 +19,7 @@ public struct TensorFlowCheckpointReader: ModelReader {
         let path = input.url.path
         if input.isDirectory {
             if input.entries.contains("saved_model.pb") { return .likely }  // the SavedModel reader is certain
-            if input.entries.contains("variables"),
-               FileManager.default.fileExists(atPath: input.url.appendingPathComponent("variables/variables.index").path) {
+            if input.subfolders["variables"]?.contains("variables.index") == true {
                 return .certain
             }
             if input.entries.contains("checkpoint"), input.entries.contains(where: { $0.hasSuffix(".index") }) { return .likely }
@@ -35,11 +34,10 @@ public struct TensorFlowCheckpointReader: ModelReader {
                 return .no
             }
             let prefix = String(path.dropLast(".index".count))
-            let siblings = (try? FileManager.default.contentsOfDirectory(atPath: input.url.deletingLastPathComponent().path)) ?? []
             let base = (prefix as NSString).lastPathComponent
-            return siblings.contains(where: { $0.hasPrefix(base + ".data-") }) ? .certain : .likely
+            return input.siblings.contains(where: { $0.hasPrefix(base + ".data-") }) ? .certain : .likely
         }
-        if FileManager.default.fileExists(atPath: path + ".index") { return .certain }
+        if input.siblings.contains(input.url.lastPathComponent + ".index") { return .certain }
         return .no
     }
 
@@ -104,6 +102,11 @@ public struct TensorFlowCheckpointReader: ModelReader {
     /// paths, `bert/encoder/layer/0/…/kernel`, the default) or `variables` (TensorFlow
     /// variable names, `tf_bert_model/bert/encoder/layer_._0/…/kernel:0`).
     public static let namesOption = "names"
+
+    public var options: [FormatOption] {
+        [FormatOption(Self.namesOption, .choice(["objects", "variables"]), default: "objects",
+                      help: "object-based checkpoints: name tensors by object path or by TensorFlow variable name")]
+    }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         let bundle = try TensorBundle(prefix: try Self.prefix(for: url))

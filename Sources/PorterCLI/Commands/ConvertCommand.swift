@@ -8,7 +8,14 @@ struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert a model to another format, optionally renaming weights with a mapping.",
-        discussion: "The output appears only when everything succeeded; existing output is kept unless --force.")
+        discussion: """
+        The output appears only when everything succeeded; existing output is kept unless --force.
+
+        Examples:
+          porter convert model.bin -o model.safetensors --to safetensors --write-option metadata.license=mit
+          porter convert ckpt --read-option names=variables --mapping hf-tf-to-pt --to hf -o out
+          porter convert wmt19-en-ru/ --src-lang en --tgt-lang ru --to hf -o fsmt-en-ru
+        """)
 
     @Argument(help: "The source model file or folder.")
     var source: String
@@ -25,7 +32,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Element type of float tensors: keep, f32, f16 or bf16.")
     var dtype: DTypeChoice = .keep
 
-    @Option(help: ArgumentHelp("Split the weights into files of at most this size (e.g. 500MB, 5GB).", valueName: "size"))
+    @Option(help: ArgumentHelp("Split the weights into files of at most this size (e.g. 500MB, 5GB); for writers that take the max-shard-size option (safetensors, porter, hf).", valueName: "size"))
     var maxShardSize: String?
 
     @Flag(help: "Carry over tensors no mapping rule matches, under their own names, instead of failing.")
@@ -40,6 +47,7 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var from: FromOption
     @OptionGroup var settings: ReaderSettings
+    @OptionGroup var writerSettings: WriterSettings
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
 
@@ -59,7 +67,7 @@ struct ConvertCommand: ParsableCommand {
         let request = ConvertRequest(
             source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
-            allowUnmapped: allowUnmapped, force: force.force, syncToDisk: fsync, readOptions: settings.dictionary,
+            allowUnmapped: allowUnmapped, force: force.force, syncToDisk: fsync, readOptions: settings.dictionary, writeOptions: writerSettings.dictionary,
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
             command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         let pipeline = Pipeline()
