@@ -31,6 +31,8 @@ public struct ConvertRequest: Sendable {
     /// Only writers that declare `FormatOption.maxShardSize` take it.
     public var maxShardSize: Int?
     public var allowUnmapped: Bool
+    /// Write a model with no tensors instead of failing (`--allow-empty`).
+    public var allowEmpty: Bool = false
     public var force: Bool
     /// fsync the output before it is moved into place (see `AtomicOutput`).
     public var syncToDisk: Bool
@@ -186,6 +188,10 @@ public struct Pipeline: Sendable {
         if let target = request.dtype.dtype {
             model = try Self.cast(model, to: target, tally: tally)
         }
+        // Fail closed: a conversion that yields no tensor converted nothing.
+        if model.tensors.names.isEmpty && !request.allowEmpty {
+            throw PipelineError.nothingToConvert(path: request.source.path, dropped: model.dropped.count, notes: model.notes)
+        }
         model = ModelCard.refreshed(model, command: request.command, verification: [])
         // --force replaces only what this writer writes; checked before anything is touched.
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
@@ -240,5 +246,19 @@ public struct Pipeline: Sendable {
             }
         }
         return total
+    }
+}
+
+/// Failures of the pipeline itself (not of one format).
+public enum PipelineError: Error, LocalizedError, Equatable {
+    case nothingToConvert(path: String, dropped: Int, notes: [String])
+
+    public var errorDescription: String? {
+        switch self {
+        case let .nothingToConvert(path, dropped, notes):
+            let why = dropped > 0 ? "\(dropped) tensor(s) were dropped (see `porter inspect`)" : "the file holds no tensor Porter could find"
+            let hint = notes.first.map { "; reader notes: \($0)" } ?? ""
+            return "\(path): nothing to convert: \(why)\(hint). Pass --allow-empty to write a model without tensors anyway"
+        }
     }
 }

@@ -24,3 +24,21 @@ import Testing
         }
     }
 }
+
+/// Fail closed: a conversion that yields no tensor is an error, unless asked for.
+@Suite struct EmptyConversionCLITests {
+    @Test func nothingToConvertExitsOne() throws {
+        let source = Fixtures.url("pytorch-layouts/no_tensors.pt")
+        let out = try Fixtures.scratchDirectory("porter-empty")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let target = out.appendingPathComponent("m.safetensors")
+        let run = try CLI.run(["convert", source.path, "--to", "safetensors", "-o", target.path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("nothing to convert"))
+        #expect(run.stderr.contains("no_tensors.pt"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+        let allowed = try CLI.run(["convert", source.path, "--to", "safetensors", "-o", target.path, "--allow-empty"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: target.path))
+    }
+}

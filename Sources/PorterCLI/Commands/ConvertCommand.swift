@@ -38,6 +38,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Carry over tensors no mapping rule matches, under their own names, instead of failing.")
     var allowUnmapped = false
 
+    @Flag(help: "Write the output even when the source yields no tensor (otherwise that is an error: nothing would be converted).")
+    var allowEmpty = false
+
     @Flag(help: "Flush the output to disk before moving it into place, so it survives a power cut (slower for big models).")
     var fsync = false
 
@@ -64,12 +67,13 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
-        let request = ConvertRequest(
+        var request = ConvertRequest(
             source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
             allowUnmapped: allowUnmapped, force: force.force, syncToDisk: fsync, readOptions: settings.dictionary, writeOptions: writerSettings.dictionary,
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
             command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+        request.allowEmpty = allowEmpty
         let pipeline = Pipeline()
         let result = try pipeline.convert(request)
         if !quiet.quiet { print(result.summary(), terminator: "") }
