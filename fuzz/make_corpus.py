@@ -10,7 +10,6 @@ import glob
 import hashlib
 import os
 import pickle
-import shutil
 import struct
 import zipfile
 
@@ -40,8 +39,12 @@ def copy(harness, *patterns, max_bytes=64 * 1024):
 
 
 def main():
+    # Inputs the fuzzers found (found__*: crashes, hangs, library failures) are kept as they are.
     if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+        for folder in os.listdir(OUT):
+            for name in os.listdir(os.path.join(OUT, folder)):
+                if not name.startswith("found__"):
+                    os.remove(os.path.join(OUT, folder, name))
 
     # JSON: configs, tokenizer files, shard indexes, mapping files, safetensors headers.
     copy("fuzz-json", "architectures/*/config.json", "safetensors/hf/bert/*.json",
