@@ -11,6 +11,10 @@ let package = Package(
         .library(name: "PorterPyTorch", targets: ["PorterPyTorch"]),
         .library(name: "PorterHDF5", targets: ["PorterHDF5"]),
         .library(name: "PorterTensorFlow", targets: ["PorterTensorFlow"]),
+        // For the libFuzzer harnesses in fuzz/ (a separate package): the pipeline's entry points.
+        .library(name: "PorterPipeline", targets: ["PorterPipeline"]),
+        .library(name: "PorterMapping", targets: ["PorterMapping"]),
+        .library(name: "PorterFairseq", targets: ["PorterFairseq"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -121,8 +121,10 @@ extension H5File {
                 throw bad("heap object at byte \(start + at) declares \(objectSize) bytes")
             }
             if index == 0 {
-                // Free space: its size counts its own header and runs to the collection's end.
-                guard s >= objectHeader, s <= size - at else { throw bad("heap free space at byte \(start + at) is malformed") }
+                // Free space: its size counts its own header and runs to the collection's end
+                // (libhdf5 keeps it last). libhdf5 1.10.8 parses on past free space that stops
+                // short, and loops forever on a zero-sized entry there, so it must reach the end.
+                guard s >= objectHeader, s == size - at else { throw bad("heap free space at byte \(start + at) is malformed") }
                 break
             }
             let padded = (s + 7) & ~7
