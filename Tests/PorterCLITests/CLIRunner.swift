@@ -20,11 +20,15 @@ enum CLI {
         return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/porter")
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> CLIRun {
+    /// Runs `binary` (the built `porter` by default) in `directory`, with `environment`
+    /// replacing the inherited one when given.
+    static func run(_ arguments: [String], in directory: URL? = nil, binary: URL? = nil,
+                    environment: [String: String]? = nil) throws -> CLIRun {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = binary ?? executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

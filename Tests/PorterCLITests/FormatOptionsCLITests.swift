@@ -135,19 +135,7 @@ import PorterTestSupport
 /// they are compiled in, so a fairseq folder converts with the source tree out of reach.
 @Suite struct InstalledBinaryTests {
     func run(_ binary: URL, _ arguments: [String], cwd: URL, environment: [String: String]) throws -> CLIRun {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = cwd
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLIRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.run(arguments, in: cwd, binary: binary, environment: environment)
     }
 
     @Test func copiedBinaryConvertsAFairseqFolderFromElsewhere() throws {
