@@ -91,8 +91,8 @@ let package = Package(
         // and the Keras `.h5` / `.keras` readers, writer and graph builder. Only PorterHDF5 links libhdf5.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
-        .target(name: "PorterHDF5", dependencies: ["PorterCore", "CHDF5", "CHDF5Shim"]),
-        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
+        .target(name: "PorterHDF5", dependencies: ["PorterCore", "PorterNeutralFormat", "CHDF5", "CHDF5Shim"]),
+        .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterNeutralFormat", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
         // CSnappy is libsnappy (Debian libsnappy-dev) for snappy-compressed table blocks.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),

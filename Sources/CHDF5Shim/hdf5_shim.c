@@ -1,6 +1,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#if defined(__linux__)
+#include <sys/prctl.h>
+#include <signal.h>
+#endif
 #include "hdf5_shim.h"
 #include <stdio.h>
 #include <string.h>
@@ -56,7 +60,7 @@ static herr_t porter_note_allocation(unsigned n, const H5E_error2_t *err, void *
 
 // libhdf5 calls the "automatic" error handler whenever an API call fails, before anyone can
 // clear the stack: this one prints nothing and only notes allocation failures, so the
-// pre-flight child knows libhdf5 ran out of its memory cap even where Porter ignores the
+// reader child knows libhdf5 ran out of its memory cap even where Porter ignores the
 // failed call's error text.
 static herr_t porter_auto_handler(hid_t stack, void *data) {
     (void)data;
@@ -315,6 +319,16 @@ int porter_limit_address_space(unsigned long long bytes) {
         if (as.rlim_cur > as.rlim_max) as.rlim_cur = as.rlim_max;
     }
     return setrlimit(RLIMIT_AS, &as);
+}
+
+int porter_die_with_parent(void) {
+#if defined(__linux__)
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -1;
+    // The parent may have ended before the call took effect.
+    return getppid() == 1 ? -1 : 0;
+#else
+    return 0;
+#endif
 }
 
 unsigned long long porter_address_space_hard_limit(void) {

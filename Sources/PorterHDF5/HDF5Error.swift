@@ -30,8 +30,8 @@ public enum HDF5Error: Error, Sendable, Equatable {
     case archive(file: String, offset: Int, reason: String)
     /// The model cannot be written in this layout (a name that maps to no layer, a dtype HDF5 lacks).
     case cannotWrite(file: String, tensor: String, reason: String)
-    /// libhdf5 crashed (signal `signal`) parsing the file's metadata in the pre-flight
-    /// child process (`HDF5Preflight`): the file is corrupt.
+    /// libhdf5 crashed (signal `signal`) reading the file in the isolated reader
+    /// child process (`HDF5Isolation`): the file is corrupt.
     case libraryCrashed(file: String, signal: Int32)
     /// A dataset stores its bytes in another file (external storage, `H5Pset_external`).
     case externalStorage(file: String, dataset: String, target: String)
@@ -46,9 +46,12 @@ public enum HDF5Error: Error, Sendable, Equatable {
     /// A dataset's filter pipeline holds a filter that is not one of libhdf5's built-in
     /// filters (it would need a plugin, which Porter never loads).
     case filterNotBuiltIn(file: String, dataset: String, filter: Int, name: String)
-    /// The pre-flight child parsing the file's metadata exceeded a limit (`resource` is
+    /// The isolated reader child (`HDF5Isolation`) exceeded a limit (`resource` is
     /// "memory" or "time"; `limit` says how much was allowed).
     case resourceLimit(file: String, resource: String, limit: String)
+    /// The reader child (`HDF5Isolation`) met an error; `message` is its description,
+    /// which names the file and where in it.
+    case reported(file: String, message: String)
 }
 
 extension HDF5Error: LocalizedError {
@@ -83,7 +86,7 @@ extension HDF5Error: LocalizedError {
         case let .cannotWrite(file, tensor, reason):
             return "\(file): cannot write tensor \(tensor): \(reason)"
         case let .libraryCrashed(file, signal):
-            return "\(file): the file is corrupt: libhdf5 crashed (signal \(signal)) parsing its metadata in a pre-flight process (or the process ran out of its memory cap); Porter did not read it"
+            return "\(file): the file is corrupt: libhdf5 crashed (signal \(signal)) reading it in Porter's isolated reader process (or the process ran out of its memory cap); nothing of it was used"
         case let .externalStorage(file, dataset, target):
             return "\(file): dataset \(dataset) keeps its bytes in another file (HDF5 external storage: \(target)); Porter reads nothing outside the file it is given and refuses it"
         case let .virtualDataset(file, dataset, source):
@@ -97,7 +100,9 @@ extension HDF5Error: LocalizedError {
         case let .filterNotBuiltIn(file, dataset, filter, name):
             return "\(file): dataset \(dataset) needs HDF5 filter \(filter)\(name.isEmpty ? "" : " (\(name))"), which is not built into libhdf5; Porter never loads filter plugins, so it refuses the file"
         case let .resourceLimit(file, resource, limit):
-            return "\(file): parsing its HDF5 metadata exceeded Porter's \(resource) limit (\(limit)) in the pre-flight process; the file is corrupt or hostile, and Porter did not read it (see docs/security.md (HDF5 confinement) to raise the limit)"
+            return "\(file): reading it exceeded the \(resource) limit of Porter's isolated HDF5 reader process (\(limit)); the file is corrupt, hostile or larger than the limit allows, and nothing of it was used (see docs/security.md (HDF5 confinement) to raise the limit)"
+        case let .reported(file, message):
+            return message.contains(file) ? message : "\(file): \(message)"
         }
     }
 }

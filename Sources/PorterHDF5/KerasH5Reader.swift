@@ -39,6 +39,7 @@ public struct KerasH5Reader: ModelReader {
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        if let exe = HDF5Isolation.executable { return try HDF5Isolation.read(url, format: info.id, options: options, executable: exe) }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
             let single = url.appendingPathComponent("tf_model.h5")
@@ -50,7 +51,6 @@ public struct KerasH5Reader: ModelReader {
         if url.lastPathComponent.hasSuffix(TFShardIndex.fileName) {
             model = try TFShardIndex.read(url, format: info.id)
         } else {
-            try HDF5Preflight.check(url, format: info.id)
             model = try KerasWeightsLoader.load(try H5File(path: url.path), sourceFile: url.path, format: info.id)
         }
         // transformers folders keep config.json beside tf_model.h5.
@@ -89,7 +89,7 @@ public struct KerasArchiveReader: ModelReader {
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
-        try HDF5Preflight.check(url, format: info.id)
+        if let exe = HDF5Isolation.executable { return try HDF5Isolation.read(url, format: info.id, options: options, executable: exe) }
         let archive = try OpenFile(path: url.path)
         let zip = try StoredZip(file: archive)
         let configBytes = try zip.read("config.json")
@@ -294,7 +294,6 @@ public enum TFShardIndex {
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
                 throw HDF5Error.badShardIndex(file: path, reason: "names shard \(shard), which is missing beside it")
             }
-            try HDF5Preflight.check(shardURL, format: format)
             let h5 = try H5File(path: shardURL.path)
             model.sourceFiles.append(shardURL.path)
             var mapped = Set<String>()
@@ -334,9 +333,9 @@ public enum TFShardIndex {
 
 extension KerasH5Reader: HazardChecking {
     /// External storage, virtual datasets, external links and filters that are not built in,
-    /// found after the pre-flight child has parsed the metadata under its limits.
+    /// found by a reader child (`HDF5Isolation`) when isolation is on.
     public func hazards(of url: URL) throws -> [String] {
-        try HDF5Preflight.check(url, format: info.id)
+        if let exe = HDF5Isolation.executable { return try HDF5Isolation.hazards(url, format: info.id, executable: exe) }
         return try HDF5Hazards.scan(url: url).map(\.description)
     }
 }
@@ -344,7 +343,7 @@ extension KerasH5Reader: HazardChecking {
 extension KerasArchiveReader: HazardChecking {
     /// The hazards of the archive's `model.weights.h5`.
     public func hazards(of url: URL) throws -> [String] {
-        try HDF5Preflight.check(url, format: info.id)
+        if let exe = HDF5Isolation.executable { return try HDF5Isolation.hazards(url, format: info.id, executable: exe) }
         return try HDF5Hazards.scan(url: url).map { "model.weights.h5: \($0)" }
     }
 }

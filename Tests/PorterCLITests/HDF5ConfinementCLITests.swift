@@ -5,7 +5,7 @@ import Testing
 /// Issue 11 through the `porter` binary: hostile HDF5 / Keras files (fixtures/hdf5/hostile)
 /// are refused by `convert` and `inspect` with exit 1 and a typed message naming the user's
 /// file, leave nothing in the output folder or the temporary folder, and put none of the
-/// outside bytes anywhere; libhdf5's metadata work runs under the pre-flight's limits.
+/// outside bytes anywhere; libhdf5's work runs in the isolated reader child, under its limits.
 @Suite("porter on hostile HDF5")
 struct HDF5ConfinementCLITests {
     struct Run {
@@ -75,7 +75,7 @@ struct HDF5ConfinementCLITests {
         ("keras_external_link.keras", "/layers/dense_1/vars/1 is an HDF5 external link to link_target.h5:/secret"),
         ("keras_filter_plugin.keras", "dataset /layers/dense_1/vars/1 needs HDF5 filter 32004"),
         ("keras_vlen_base.keras", "attribute 'name' of /layers/dense/vars: corrupt object header at byte 7760: attribute message at byte 8824: variable-length string has a base type of 1073741824 bytes"),
-        ("keras_vlen_shared.keras", "parsing its HDF5 metadata exceeded Porter's memory limit (address space of 2147483648 bytes"),
+        ("keras_vlen_shared.keras", "reading it exceeded the memory limit of Porter's isolated HDF5 reader process (address space of 2147483648 bytes"),
     ]
 
     @Test("convert and inspect refuse a hostile file: exit 1, typed message naming the user's file, nothing left, no outside bytes",
@@ -113,19 +113,19 @@ struct HDF5ConfinementCLITests {
         #expect(run.seconds < 10, "took \(run.seconds) s")
         // A lower cap from the environment is the one reported.
         let low = try Self.porter(["inspect", Fixtures.url("hdf5/hostile/keras_vlen_shared.keras").path], tmp: tmp,
-                                  environment: ["PORTER_HDF5_PREFLIGHT_MEMORY": "1536M"])
+                                  environment: ["PORTER_HDF5_CHILD_MEMORY": "1536M"])
         #expect(low.status == 1)
         #expect(low.stderr.contains("address space of \(1536 << 20) bytes"), "\(low.stderr)")
     }
 
-    @Test("a pre-flight that outlives its wall-time limit is killed and reported as a time limit naming the file")
+    @Test("a reader child that outlives its wall-time limit is killed and reported as a time limit naming the file")
     func timeLimit() throws {
         let tmp = try Self.freshDir("tmp")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let file = Fixtures.url("hdf5/keras3_mlp.keras").path
-        let run = try Self.porter(["inspect", file], tmp: tmp, environment: ["PORTER_HDF5_PREFLIGHT_TIMEOUT": "0.001"])
+        let run = try Self.porter(["inspect", file], tmp: tmp, environment: ["PORTER_HDF5_CHILD_TIMEOUT": "0.001"])
         #expect(run.status == 1)
-        #expect(run.stderr.contains(file + ": member model.weights.h5: parsing its HDF5 metadata exceeded Porter's time limit (0.001 s"), "\(run.stderr)")
+        #expect(run.stderr.contains(file + ": member model.weights.h5: reading it exceeded the time limit of Porter's isolated HDF5 reader process (0.001 s"), "\(run.stderr)")
         #expect(Self.files(under: tmp).isEmpty, "the killed child left \(Self.files(under: tmp))")
     }
 

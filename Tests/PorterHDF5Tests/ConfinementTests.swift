@@ -127,16 +127,16 @@ struct ConfinementTests {
         #expect(entry.tensor.storage.label.hasPrefix(Fixtures.url("hdf5/keras3_mlp.keras").path + ": member model.weights.h5"))
     }
 
-    @Test("pre-flight limits: max(2 GiB, 4 × file size) and 30 s, overridable by environment")
+    @Test("reader child limits: max(2 GiB, 4 × file size) and 30 s + 1 s per 16 MiB, overridable by environment")
     func limits() {
-        let small = HDF5Preflight.Limits.forFile(size: 1000, environment: [:])
-        #expect(small == HDF5Preflight.Limits(memoryBytes: 2 << 30, seconds: 30))
-        #expect(HDF5Preflight.Limits.forFile(size: 1 << 30, environment: [:]).memoryBytes == 4 << 30)
-        let env = HDF5Preflight.Limits.forFile(size: 1000, environment: [HDF5Preflight.Limits.memoryVariable: "512M",
-                                                                         HDF5Preflight.Limits.timeVariable: "2.5"])
-        #expect(env == HDF5Preflight.Limits(memoryBytes: 512 << 20, seconds: 2.5))
-        let bad = HDF5Preflight.Limits.forFile(size: 1000, environment: [HDF5Preflight.Limits.memoryVariable: "lots",
-                                                                         HDF5Preflight.Limits.timeVariable: "-1"])
+        let small = HDF5Isolation.Limits.forFile(size: 1000, environment: [:])
+        #expect(small == HDF5Isolation.Limits(memoryBytes: 2 << 30, seconds: 30 + 1000 / Double(16 << 20)))
+        #expect(HDF5Isolation.Limits.forFile(size: 1 << 30, environment: [:]) == HDF5Isolation.Limits(memoryBytes: 4 << 30, seconds: 30 + 64))
+        let env = HDF5Isolation.Limits.forFile(size: 1000, environment: [HDF5Isolation.Limits.memoryVariable: "512M",
+                                                                         HDF5Isolation.Limits.timeVariable: "2.5"])
+        #expect(env == HDF5Isolation.Limits(memoryBytes: 512 << 20, seconds: 2.5))
+        let bad = HDF5Isolation.Limits.forFile(size: 1000, environment: [HDF5Isolation.Limits.memoryVariable: "lots",
+                                                                         HDF5Isolation.Limits.timeVariable: "-1"])
         #expect(bad == small)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
-import PorterHDF5
+@testable import PorterHDF5
+import PorterNeutralFormat
 import PorterTestSupport
 import Testing
 
@@ -85,31 +86,75 @@ struct CorruptHeapTests {
         #expect(model.metadata["keras_version"]?.isEmpty == false)
     }
 
-    @Test("pre-flight: a child killed by a signal is libraryCrashed naming the file")
-    func preflightCrash() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("porter-preflight-\(UUID().uuidString)")
+    @Test("isolation: how the reader child ended decides the error, naming the file")
+    func isolationOutcomes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("porter-isolation-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let crasher = dir.appendingPathComponent("crasher.sh")
-        try "#!/bin/sh\nkill -SEGV $$\n".write(to: crasher, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: crasher.path)
+        func script(_ name: String, _ body: String) throws -> String {
+            let url = dir.appendingPathComponent(name)
+            try "#!/bin/sh\n\(body)\n".write(to: url, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+            return url.path
+        }
         let file = Fixtures.url("hdf5/weights_only.h5")
         #expect(throws: HDF5Error.libraryCrashed(file: file.path, signal: 11)) {
-            try HDF5Preflight.check(file, format: "keras-h5", executable: crasher.path)
+            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("crash.sh", "kill -SEGV $$"))
         }
         #expect(HDF5Error.libraryCrashed(file: file.path, signal: 11).localizedDescription.contains("corrupt"))
-        // A child that exits normally lets the read go ahead.
-        try HDF5Preflight.check(file, format: "keras-h5", executable: "/bin/true")
-        // A child failing for another reason is an error, not silence.
-        #expect(throws: HDF5Error.self) { try HDF5Preflight.check(file, format: "keras-h5", executable: "/bin/false") }
+        // A typed error in the child reaches the user with the child's message ($4 is the file, $5 the result folder).
+        #expect(throws: HDF5Error.reported(file: file.path, message: "\(file.path): boom at /x")) {
+            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("report.sh", "printf '%s: boom at /x' \"$4\" > \"$5/error.txt\"; exit 65"))
+        }
+        #expect(throws: HDF5Error.resourceLimit(file: file.path, resource: "memory", limit: HDF5Isolation.Limits(memoryBytes: 1 << 30, seconds: 5).memoryText)) {
+            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("oom.sh", "exit 66"), limits: .init(memoryBytes: 1 << 30, seconds: 5))
+        }
+        #expect(throws: HDF5Error.resourceLimit(file: file.path, resource: "time", limit: HDF5Isolation.Limits(memoryBytes: 1 << 30, seconds: 0.5).timeText)) {
+            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("hang.sh", "sleep 30"), limits: .init(memoryBytes: 1 << 30, seconds: 0.5))
+        }
+        // A child that claims success but wrote nothing is an error, not an empty model.
+        #expect(throws: (any Error).self) { try HDF5Isolation.read(file, format: "keras-h5", executable: "/bin/true") }
+        #expect(throws: HDF5Error.self) { try HDF5Isolation.read(file, format: "keras-h5", executable: "/bin/false") }
+        // No scratch folder is left behind by any of them.
+        let left = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter { $0.hasPrefix("porter-hdf5-") }
+        #expect(left.isEmpty, "\(left)")
     }
 
-    @Test("pre-flight child entry: reads the file and reports completion; ignores other arguments")
-    func preflightChild() {
+    @Test("isolation: the child's result folder reads back as the in-process model",
+          arguments: ["weights_only.h5", "mlp_sequential.h5", "tf_bert_tiny/tf_model.h5", "keras3_mlp.keras"])
+    func isolationRoundTrip(_ fixture: String) throws {
+        let url = Fixtures.url("hdf5/" + fixture)
+        let reader: any ModelReader = fixture.hasSuffix(".keras") ? KerasArchiveReader() : KerasH5Reader()
+        let direct = try reader.read(url, options: ReadOptions())
+        let scratch = try ScratchFolder(purpose: "hdf5-test")
+        defer { scratch.remove() }
+        #expect(HDF5Isolation.work(.read, reader: reader, url: url, options: ReadOptions(), result: scratch.url) == 0)
+        let back = try PorterModelReader().read(scratch.url.appendingPathComponent("model"))
+        #expect(back.sourceFormat == direct.sourceFormat)
+        #expect(back.sourceFiles == direct.sourceFiles)
+        #expect(back.tensors.names == direct.tensors.names)
+        for entry in direct.tensors {
+            let other = try #require(back.tensors[entry.name])
+            #expect(other.tensor.dtype == entry.tensor.dtype && other.tensor.shape == entry.tensor.shape)
+            #expect(try other.tensor.contiguousBytes() == entry.tensor.contiguousBytes(), "\(entry.name)")
+            #expect(other.provenance == entry.provenance)
+        }
+        #expect(back.graph == direct.graph)
+        #expect(back.config == direct.config)
+        #expect(back.metadata == direct.metadata)
+        #expect(back.dropped == direct.dropped)
+        #expect(back.notes == direct.notes)
+    }
+
+    @Test("isolation child entry: refuses bad arguments before touching the process; ignores other commands")
+    func isolationChildArguments() {
         let file = Fixtures.url("hdf5/weights_only.h5").path
-        #expect(HDF5Preflight.runChild(arguments: ["porter", HDF5Preflight.childArgument, "keras-h5", file]) == 0)
-        #expect(HDF5Preflight.runChild(arguments: ["porter", HDF5Preflight.childArgument, "nope", file]) == 64)
-        #expect(HDF5Preflight.runChild(arguments: ["porter", "inspect", file]) == nil)
-        #expect(HDF5Preflight.executable == nil, "off by default in library users")
+        let a = HDF5Isolation.childArgument
+        #expect(HDF5Isolation.runChild(arguments: ["porter", a, "read", "nope", file, "/tmp", "1000000"]) == 64)
+        #expect(HDF5Isolation.runChild(arguments: ["porter", a, "write", "keras-h5", file, "/tmp", "1000000"]) == 64)
+        #expect(HDF5Isolation.runChild(arguments: ["porter", a, "read", "keras-h5", file]) == 64)
+        #expect(HDF5Isolation.runChild(arguments: ["porter", a, "read", "keras-h5", file, "/tmp", "0"]) == 64)
+        #expect(HDF5Isolation.runChild(arguments: ["porter", "inspect", file]) == nil)
+        #expect(HDF5Isolation.executable == nil, "off by default in library users")
     }
 }

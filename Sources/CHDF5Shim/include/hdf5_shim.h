@@ -89,4 +89,7 @@ int porter_anonymous_copy(int src_fd, long long offset, long long count, const c
 int porter_limit_address_space(unsigned long long bytes);
 /// This process's hard RLIMIT_AS (inherited by children), or 0 when unlimited.
 unsigned long long porter_address_space_hard_limit(void);
+/// Asks the kernel to SIGKILL this process when its parent ends (Linux prctl PR_SET_PDEATHSIG).
+/// Returns 0, or -1 when that failed or the parent is already gone.
+int porter_die_with_parent(void);
 #endif
