@@ -1,4 +1,5 @@
 import ArgumentParser
+import PorterCore
 
 /// `--quiet`: no progress or summaries on a terminal.
 struct QuietOption: ParsableArguments {
@@ -31,33 +32,19 @@ func keyValues(_ settings: [String], flag: String) throws -> [String: String] {
 }
 
 /// Reader settings: `--read-option KEY=VALUE` (the keys each reader declares are listed by
-/// `porter formats`), and fairseq's three most used keys as flags of their own.
+/// `porter formats`). Keys a format declares as flags (`FormatOption.isFlag`, e.g. fairseq's
+/// `checkpoint`) may also be given as `--KEY VALUE`; `DeclaredFlags` rewrites them before parsing.
 struct ReaderSettings: ParsableArguments {
     @Option(name: .customLong("read-option"),
-            help: ArgumentHelp("A reader setting, e.g. names=variables for TensorFlow checkpoints; the keys each reader takes are listed by `porter formats` (an unknown key is a usage error).",
+            help: ArgumentHelp("A reader setting, e.g. names=variables for TensorFlow checkpoints; the keys each reader takes are listed by `porter formats` (an unknown key is a usage error; keys marked 'also --KEY' there may be given as --KEY VALUE).",
                                valueName: "key=value"))
     var readOptions: [String] = []
-
-    @Option(help: ArgumentHelp("fairseq: same as --read-option checkpoint=FILE (the checkpoint in the folder).", valueName: "file"))
-    var checkpoint: String?
-
-    @Option(help: ArgumentHelp("fairseq: same as --read-option src-lang=LANG.", valueName: "lang"))
-    var srcLang: String?
-
-    @Option(help: ArgumentHelp("fairseq: same as --read-option tgt-lang=LANG.", valueName: "lang"))
-    var tgtLang: String?
 
     func validate() throws {
         _ = try keyValues(readOptions, flag: "--read-option")
     }
 
-    var dictionary: [String: String] {
-        var settings = (try? keyValues(readOptions, flag: "--read-option")) ?? [:]
-        settings["checkpoint"] = checkpoint ?? settings["checkpoint"]
-        settings["src-lang"] = srcLang ?? settings["src-lang"]
-        settings["tgt-lang"] = tgtLang ?? settings["tgt-lang"]
-        return settings
-    }
+    var dictionary: [String: String] { (try? keyValues(readOptions, flag: "--read-option")) ?? [:] }
 }
 
 /// Writer settings: `--write-option KEY=VALUE` (keys per writer in `porter formats`).
@@ -91,5 +78,52 @@ struct VerificationOptions: ParsableArguments {
     func validate() throws {
         if let atol, atol < 0 || !atol.isFinite { throw ValidationError("--atol must be a finite number ≥ 0") }
         if let rtol, rtol < 0 || !rtol.isFinite { throw ValidationError("--rtol must be a finite number ≥ 0") }
+    }
+}
+
+/// The command-line flags formats declare (`FormatOption.isFlag`): `--KEY VALUE` and
+/// `--KEY=VALUE` become `--read-option KEY=VALUE` (reader options) or `--write-option
+/// KEY=VALUE` (writer options) for the commands that take those, so a format adds a flag
+/// by declaring it, without a line in the CLI.
+enum DeclaredFlags {
+    /// Commands with reader settings, and those with writer settings.
+    static let readingCommands: Set<String> = ["convert", "inspect", "verify"]
+    static let writingCommands: Set<String> = ["convert"]
+
+    static func flags(_ registry: FormatRegistry) -> (read: Set<String>, write: Set<String>) {
+        (Set(registry.readers.flatMap(\.options).filter(\.isFlag).map(\.key)),
+         Set(registry.writers.flatMap(\.options).filter(\.isFlag).map(\.key)))
+    }
+
+    /// `arguments` (without the executable) with declared flags rewritten; everything after
+    /// `--` and every other argument is left alone.
+    static func expand(_ arguments: [String], registry: FormatRegistry) -> [String] {
+        guard let command = arguments.first else { return arguments }
+        let (read, write) = flags(registry)
+        let readKeys = readingCommands.contains(command) ? read : []
+        let writeKeys = writingCommands.contains(command) ? write.subtracting(readKeys) : []
+        guard !readKeys.isEmpty || !writeKeys.isEmpty else { return arguments }
+        var out = [command]
+        var i = 1
+        while i < arguments.count {
+            let arg = arguments[i]
+            if arg == "--" { out += arguments[i...]; break }
+            guard arg.hasPrefix("--") else { out.append(arg); i += 1; continue }
+            let body = arg.dropFirst(2)
+            let key = String(body.split(separator: "=", maxSplits: 1).first ?? "")
+            let kind = readKeys.contains(key) ? "--read-option" : writeKeys.contains(key) ? "--write-option" : nil
+            guard let kind else { out.append(arg); i += 1; continue }
+            if let eq = body.firstIndex(of: "=") {
+                out += [kind, key + "=" + body[body.index(after: eq)...]]
+                i += 1
+            } else if i + 1 < arguments.count {
+                out += [kind, key + "=" + arguments[i + 1]]
+                i += 2
+            } else {
+                out.append(arg)  // no value: the parser reports the unknown flag
+                i += 1
+            }
+        }
+        return out
     }
 }

@@ -22,7 +22,8 @@ enum PorterMain {
     static func main() {
         if let status = ProcessSetup.prepare(arguments: CommandLine.arguments) { Foundation.exit(status) }
         do {
-            var command = try PorterCommand.parseAsRoot()
+            let arguments = DeclaredFlags.expand(Array(CommandLine.arguments.dropFirst()), registry: Pipeline().registry)
+            var command = try PorterCommand.parseAsRoot(arguments)
             try command.run()
             ProcessSetup.exit(0)
         } catch let code as ExitCode {

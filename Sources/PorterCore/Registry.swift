@@ -164,12 +164,16 @@ public struct FormatOption: Sendable, Hashable {
     public var defaultValue: String?
     /// One line for `porter formats`.
     public var help: String
+    /// Also accepted as a command-line flag of its own, `--KEY VALUE` (the CLI turns it into
+    /// `--read-option KEY=VALUE` / `--write-option KEY=VALUE` before parsing).
+    public var isFlag: Bool
 
-    public init(_ key: String, _ value: Value, default defaultValue: String? = nil, help: String) {
+    public init(_ key: String, _ value: Value, default defaultValue: String? = nil, flag: Bool = false, help: String) {
         self.key = key
         self.value = value
         self.defaultValue = defaultValue
         self.help = help
+        self.isFlag = flag
     }
 
     /// `--max-shard-size`, for writers that can split their weights.

@@ -101,9 +101,9 @@ public struct FairseqReader: ModelReader {
     /// `--tgt-lang` are the CLI's aliases for the first three).
     public var options: [FormatOption] {
         [
-            FormatOption("checkpoint", .text("file"), help: "the checkpoint in the folder (needed when it holds several *.pt)"),
-            FormatOption("src-lang", .text("lang"), help: "source language, picks dict.<lang>.txt (default: the checkpoint's source_lang)"),
-            FormatOption("tgt-lang", .text("lang"), help: "target language (default: the checkpoint's target_lang)"),
+            FormatOption("checkpoint", .text("file"), flag: true, help: "the checkpoint in the folder (needed when it holds several *.pt)"),
+            FormatOption("src-lang", .text("lang"), flag: true, help: "source language, picks dict.<lang>.txt (default: the checkpoint's source_lang)"),
+            FormatOption("tgt-lang", .text("lang"), flag: true, help: "target language (default: the checkpoint's target_lang)"),
             FormatOption("bpecodes", .text("path"), help: "the fastBPE codes file (default: bpecodes in the folder)"),
             FormatOption("do-lower-case", .bool, default: "false", help: "tokenizer_config.json's do_lower_case"),
             FormatOption("config.", .json, help: "replace a key of the FSMT config.json (num_beams, length_penalty, ...)"),

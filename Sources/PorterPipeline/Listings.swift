@@ -23,7 +23,7 @@ public struct FormatListing {
 
     static func optionsText(_ title: String, _ formats: [(String, [FormatOption])]) -> String {
         let rows = formats.flatMap { id, options in
-            options.map { [id, $0.usage, $0.defaultValue ?? "–", $0.help] }
+            options.map { [id, $0.usage, $0.defaultValue ?? "–", $0.help + ($0.isFlag ? " (also --\($0.key))" : "")] }
         }
         let none = formats.filter { $0.1.isEmpty }.map(\.0)
         var out = "\n\(title)\n" + InspectReport.table(header: ["format", "option", "default", "about"], rows: rows)
@@ -48,7 +48,7 @@ public struct FormatListing {
     }
 
     static func json(_ option: FormatOption) -> JSONValue {
-        var o: [String: JSONValue] = ["key": .string(option.key), "family": .bool(option.isFamily), "help": .string(option.help),
+        var o: [String: JSONValue] = ["key": .string(option.key), "family": .bool(option.isFamily), "flag": .bool(option.isFlag), "help": .string(option.help),
                                       "default": option.defaultValue.map { .string($0) } ?? .null]
         switch option.value {
         case let .text(name): o["type"] = "text"; o["value_name"] = .string(name)

@@ -128,6 +128,22 @@ import PorterTestSupport
         #expect(flag.status == 1 && option.status == 1)
         #expect(flag.stderr.contains("dict.de.txt"), "\(flag.stderr)")
         #expect(flag.stderr == option.stderr)
+        let joined = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", dir.appendingPathComponent("c").path, "--tgt-lang=de"])
+        #expect(joined.status == 1 && joined.stderr == option.stderr.replacingOccurrences(of: "/b", with: "/c"), "\(joined.stderr)")
+    }
+
+    @Test("format-declared flags come from the formats: listed, and only on commands that read")
+    func declaredFlags() throws {
+        let listing = try CLI.run(["formats", "--json"])
+        let json = try JSONValue.parse(Data(listing.stdout.utf8))
+        let fairseq = json["readers"]?.arrayValue?.first { $0["id"]?.stringValue == "fairseq" }
+        let flags = fairseq?["options"]?.arrayValue?.filter { $0["flag"]?.boolValue == true }.compactMap { $0["key"]?.stringValue }
+        #expect(flags == ["checkpoint", "src-lang", "tgt-lang"])
+        let text = try CLI.run(["formats"])
+        #expect(text.stdout.contains("(also --checkpoint)"))
+        // `scan` takes no reader settings: the flag is unknown there, a usage error.
+        let scan = try CLI.run(["scan", Fixtures.url("pytorch/tied.pt").path, "--tgt-lang", "de"])
+        #expect(scan.status == 2, "\(scan.stderr)")
     }
 }
 
