@@ -42,7 +42,7 @@ public enum GraphValidator {
     public static func validate(_ graph: Graph, tensors: TensorStore) throws -> [String: ValueType] {
         var weights: [String: ValueType] = [:]
         for entry in tensors {
-            weights[entry.name] = ValueType(dtype: ValueType.computeType(of: entry.tensor.dtype), shape: entry.tensor.shape.dims)
+            weights[entry.name] = ValueType(entry.tensor)
         }
         return try validate(graph, weights: weights)
     }

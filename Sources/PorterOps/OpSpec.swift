@@ -110,6 +110,11 @@ public struct ValueType: Sendable, Hashable, CustomStringConvertible {
 
     public static let unknown = ValueType(dtype: nil, shape: nil)
 
+    /// The type a stored tensor has once the runtime loads it.
+    public init(_ tensor: TensorRef) {
+        self.init(dtype: ValueType.computeType(of: tensor.dtype), shape: tensor.shape.dims)
+    }
+
     /// The runtime computes floats in float32 and integers (and bool) in int64.
     public static func computeType(of dtype: DType) -> DType? {
         switch dtype {

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Why a SavedModel's function graph could not be imported.
 public struct GraphImportFailure: Error, Sendable, CustomStringConvertible {
@@ -86,7 +87,16 @@ struct SavedModelGraphImporter {
                 return .failure(GraphImportFailure(description: "ops outside Porter's op set: \(state.missing.sorted().joined(separator: ", "))",
                                                    missingOps: state.missing.sorted()))
             }
-            return .success((Graph(inputs: inputs, outputs: outputs, nodes: state.nodes, origin: "tensorflow savedmodel signature \(signature)"), state.extraTensors))
+            let graph = Graph(inputs: inputs, outputs: outputs, nodes: state.nodes, origin: "tensorflow savedmodel signature \(signature)")
+            var weights: [String: ValueType] = [:]
+            for entry in model.tensors { weights[entry.name] = ValueType(entry.tensor) }
+            for (name, tensor) in state.extraTensors { weights[name] = ValueType(tensor) }
+            do {
+                _ = try GraphValidator.validate(graph, weights: weights)
+            } catch {
+                return .failure(GraphImportFailure(description: "the imported graph does not fit Porter's op specs: \(error.localizedDescription)"))
+            }
+            return .success((graph, state.extraTensors))
         } catch let f as Failure {
             if !state.missing.isEmpty {
                 return .failure(GraphImportFailure(description: "ops outside Porter's op set: \(state.missing.sorted().joined(separator: ", "))",
