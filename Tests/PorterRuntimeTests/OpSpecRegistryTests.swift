@@ -49,7 +49,7 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     ("conv1d", [ramp([1, 2, 6]), ramp([3, 2, 2]), ramp([3])],
      ["strides": [2], "dilations": [1], "padding": [1], "groups": 1, "data_format": "channels_first", "kernel_layout": "OIW"], 1),
     ("conv2d", [ramp([1, 5, 5, 2]), ramp([3, 3, 2, 4])],
-     ["strides": [2, 2], "dilations": [1, 1], "padding": "same", "data_format": "channels_last", "kernel_layout": "HWIO"], 1),
+     ["strides": [2, 2], "dilations": [1, 1], "padding": "same", "groups": 1, "data_format": "channels_last", "kernel_layout": "HWIO"], 1),
     ("batch_norm", [ramp([1, 2, 2]), ramp([2]), ramp([2]), ramp([2]), ramp([2])], ["epsilon": 1e-3, "axis": -1], 1),
     ("max_pool", [ramp([1, 4, 4, 1])], ["kernel": [2, 2], "strides": [2, 2], "padding": "valid", "data_format": "channels_last"], 1),
     ("avg_pool", [ramp([1, 2, 5, 5])], ["kernel": [3, 3], "strides": [2, 2], "padding": "same", "data_format": "channels_first"], 1),
@@ -89,6 +89,11 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     /// attribute fails here) and checks the spec's inferred output types are what it made.
     @Test func everyKernelRunsAndMatchesItsSpecsInference() throws {
         #expect(Set(samples.map(\.op)) == OpSet.names, "ops without a sample: \(OpSet.names.subtracting(samples.map(\.op)))")
+        // Every declared attribute is set by some sample, so the kernel code reading it runs.
+        for spec in OpSet.all {
+            let set = Set(samples.filter { $0.op == spec.name }.flatMap(\.attributes.keys))
+            #expect(Set(spec.attributes.map(\.name)).isSubset(of: set), "\(spec.name): no sample sets \(Set(spec.attributes.map(\.name)).subtracting(set))")
+        }
         for sample in samples {
             var values: [GraphValue] = []
             var feed: [String: HostTensor] = [:]
