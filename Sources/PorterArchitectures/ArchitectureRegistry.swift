@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Builds the neutral graph of one architecture from its config and the names of the
 /// checkpoint's tensors. Pure graph construction: no weights are read.
@@ -62,7 +63,10 @@ public struct ArchitectureRegistry: Sendable {
     public func buildGraph(config: JSONValue, tensorNames: Set<String>) throws -> Graph {
         let type = config["model_type"]?.stringValue
         guard let type, let builder = byType[type] else { throw ArchitectureError.unknownModelType(type) }
-        return try builder.build(config: config, tensorNames: tensorNames)
+        let graph = try builder.build(config: config, tensorNames: tensorNames)
+        // Every built graph fits the op specs (PorterOps.OpError naming the node otherwise).
+        _ = try GraphValidator.validate(graph, weightNames: tensorNames)
+        return graph
     }
 }
 
