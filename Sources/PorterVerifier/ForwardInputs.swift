@@ -36,7 +36,8 @@ public struct SeededGenerator: Sendable {
 
 /// Makes the seeded inputs of the forward level from a graph's input list.
 ///
-/// Each input's role comes from the model's architecture descriptor (`InputSpec.role`);
+/// Each input's role comes from the model's architecture descriptor (`InputSpec.role`;
+/// `roles` when given, else the standard registry's descriptor of `config`);
 /// for a graph without one (a Keras or SavedModel graph), inputs read by `attention_mask`
 /// nodes are masks, and the rest are ids drawn from the table they index.
 ///
@@ -49,7 +50,10 @@ public struct SeededGenerator: Sendable {
 /// Dynamic dimensions (-1) become `batch` for the first axis and `sequence` elsewhere.
 public enum ForwardInputs {
     public static func make(graphs: [Graph], weights: [TensorStore], config: JSONValue, batch: Int, sequence: Int,
-                            seed: UInt64, roles: [String: InputRole] = [:]) -> ([String: HostTensor], [InputDescription]) {
+                            seed: UInt64, roles: [String: InputRole]? = nil) -> ([String: HostTensor], [InputDescription]) {
+        let roles = roles ?? ArchitectureRegistry.standard.descriptor(for: config).flatMap { d in
+            (try? d.inputSpecs(config: config)).map { specs in Dictionary(specs.map { ($0.name, $0.role) }, uniquingKeysWith: { a, _ in a }) }
+        } ?? [:]
         var rng = SeededGenerator(seed: seed)
         var inputs: [String: HostTensor] = [:]
         var described: [InputDescription] = []
