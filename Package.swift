@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
         // Architecture descriptors: configs, templates, tiny copies, template mappings.
         .testTarget(name: "PorterArchitecturesTests", dependencies: [
-            "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterVerifier", "PorterSafetensors", "PorterHDF5",
+            "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterVerifier", "PorterSafetensors", "PorterHuggingFace",
             "PorterCore", "PorterTestSupport",
         ]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),

@@ -59,6 +59,8 @@ public enum TensorKind: String, Sendable, Codable {
     case weight, bias, normScale, normBias, embedding
     /// A stored fairseq-style sinusoidal position table (`[positions + pad + 1, d]`, the pad row zero).
     case sinusoidal
+    /// transformers' int64 `position_ids` buffer (`[1, positions]`, 0, 1, 2, …) that older checkpoints store.
+    case positionIds
 }
 
 /// One tensor of a family in every ecosystem's naming. Names use `{bid}` for the block
@@ -81,9 +83,17 @@ public struct TensorTemplate: Sendable, Equatable {
     public var head: Bool
     /// The tensor may be absent (biases of some variants, untied heads).
     public var optional: Bool
+    /// The template (its `hf` name) this tensor is tied to: the same parameter in the
+    /// framework, so a copy must hold the same values (`cls.predictions.decoder.weight` →
+    /// `embeddings.word_embeddings.weight`).
+    public var tiedTo: String?
+    /// The tie holds only when the config's `tie_word_embeddings` is not false (weights);
+    /// false for ties the framework always makes (decoder bias = prediction bias).
+    public var tieFollowsConfig: Bool
 
     public init(_ hf: String, tf: String? = nil, tfTranspose: Bool = false, gguf: String? = nil, shape: [String],
-                blocks: String? = nil, kind: TensorKind = .weight, head: Bool = false, optional: Bool = false) {
+                blocks: String? = nil, kind: TensorKind = .weight, head: Bool = false, optional: Bool = false,
+                tiedTo: String? = nil, tieFollowsConfig: Bool = true) {
         self.hf = hf
         self.tf = tf
         self.tfTranspose = tfTranspose
@@ -93,6 +103,8 @@ public struct TensorTemplate: Sendable, Equatable {
         self.kind = kind
         self.head = head
         self.optional = optional
+        self.tiedTo = tiedTo
+        self.tieFollowsConfig = tieFollowsConfig
     }
 }
 
@@ -148,6 +160,10 @@ public struct TinyRequest: Sendable, Equatable {
 
     /// Porter's tiny defaults: 2 layers, hidden 32, 4 heads, intermediate 4 × hidden.
     public func resolved() throws -> (layers: Int, hidden: Int, heads: Int, intermediate: Int) {
+        let limit = 1 << 24
+        for (flag, v) in [("--layers", layers), ("--hidden", hidden), ("--heads", heads), ("--intermediate", intermediate)] {
+            if let v, v > limit { throw ArchitectureError.badTinyRequest("\(flag) \(v) is more than \(limit)") }
+        }
         let layers = self.layers ?? 2, hidden = self.hidden ?? 32, heads = self.heads ?? 4
         let intermediate = self.intermediate ?? 4 * hidden
         for (flag, v, least) in [("--layers", layers, 0), ("--hidden", hidden, 1), ("--heads", heads, 1), ("--intermediate", intermediate, 1)] where v < least {
@@ -239,9 +255,14 @@ extension ArchitectureDescriptor {
                 return v
             }
             let base = t.head ? "" : prefix
+            var tied: String?
+            if let target = t.tiedTo, let tt = tensorTemplates.first(where: { $0.hf == target }),
+               !t.tieFollowsConfig || config["tie_word_embeddings"]?.boolValue != false {
+                tied = (tt.head ? "" : prefix) + target
+            }
             for i in 0..<(count ?? 1) {
                 let name = base + (count == nil ? t.hf : t.hf.replacingOccurrences(of: "{bid}", with: String(i)))
-                out.append(ExpectedTensor(name: name, shape: shape, kind: t.kind, optional: t.optional))
+                out.append(ExpectedTensor(name: name, shape: shape, kind: t.kind, optional: t.optional, tiedTo: tied))
             }
         }
         return out
@@ -265,4 +286,6 @@ public struct ExpectedTensor: Sendable, Equatable {
     public var shape: [Int]
     public var kind: TensorKind
     public var optional: Bool
+    /// The tensor this one must equal (a tied parameter), when the config ties them.
+    public var tiedTo: String?
 }

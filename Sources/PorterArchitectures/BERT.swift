@@ -80,6 +80,7 @@ public struct BERTDescriptor: ArchitectureDescriptor {
             .init("embeddings.token_type_embeddings.weight", tf: "embeddings/token_type_embeddings/embeddings:0", shape: ["types", "hidden"], kind: .embedding),
             .init("embeddings.LayerNorm.weight", tf: "embeddings/LayerNorm/gamma:0", shape: ["hidden"], kind: .normScale),
             .init("embeddings.LayerNorm.bias", tf: "embeddings/LayerNorm/beta:0", shape: ["hidden"], kind: .normBias),
+            .init("embeddings.position_ids", shape: ["one", "positions"], kind: .positionIds, optional: true),
         ]
         func linear(_ hf: String, _ tf: String, out: String, in i: String) {
             t.append(.init("encoder.layer.{bid}.\(hf).weight", tf: "encoder/layer_._{bid}/\(tf)/kernel:0", tfTranspose: true, shape: [out, i], blocks: "layers"))
@@ -104,8 +105,8 @@ public struct BERTDescriptor: ArchitectureDescriptor {
             .init("cls.predictions.transform.LayerNorm.weight", shape: ["hidden"], kind: .normScale, head: true, optional: true),
             .init("cls.predictions.transform.LayerNorm.bias", shape: ["hidden"], kind: .normBias, head: true, optional: true),
             .init("cls.predictions.bias", shape: ["vocab"], kind: .bias, head: true, optional: true),
-            .init("cls.predictions.decoder.weight", shape: ["vocab", "hidden"], head: true, optional: true),
-            .init("cls.predictions.decoder.bias", shape: ["vocab"], kind: .bias, head: true, optional: true),
+            .init("cls.predictions.decoder.weight", shape: ["vocab", "hidden"], head: true, optional: true, tiedTo: "embeddings.word_embeddings.weight"),
+            .init("cls.predictions.decoder.bias", shape: ["vocab"], kind: .bias, head: true, optional: true, tiedTo: "cls.predictions.bias", tieFollowsConfig: false),
             .init("cls.seq_relationship.weight", shape: ["two", "hidden"], head: true, optional: true),
             .init("cls.seq_relationship.bias", shape: ["two"], kind: .bias, head: true, optional: true),
             .init("lm_head.dense.weight", shape: ["hidden", "hidden"], head: true, optional: true),
@@ -113,8 +114,8 @@ public struct BERTDescriptor: ArchitectureDescriptor {
             .init("lm_head.layer_norm.weight", shape: ["hidden"], kind: .normScale, head: true, optional: true),
             .init("lm_head.layer_norm.bias", shape: ["hidden"], kind: .normBias, head: true, optional: true),
             .init("lm_head.bias", shape: ["vocab"], kind: .bias, head: true, optional: true),
-            .init("lm_head.decoder.weight", shape: ["vocab", "hidden"], head: true, optional: true),
-            .init("lm_head.decoder.bias", shape: ["vocab"], kind: .bias, head: true, optional: true),
+            .init("lm_head.decoder.weight", shape: ["vocab", "hidden"], head: true, optional: true, tiedTo: "embeddings.word_embeddings.weight"),
+            .init("lm_head.decoder.bias", shape: ["vocab"], kind: .bias, head: true, optional: true, tiedTo: "lm_head.bias", tieFollowsConfig: false),
         ]
         return t
     }

@@ -101,7 +101,7 @@ public struct GPT2Descriptor: ArchitectureDescriptor {
         t += [
             .init("ln_f.weight", tf: "ln_f/gamma:0", gguf: "output_norm.weight", shape: ["hidden"], kind: .normScale),
             .init("ln_f.bias", tf: "ln_f/beta:0", gguf: "output_norm.bias", shape: ["hidden"], kind: .normBias),
-            .init("lm_head.weight", gguf: "output.weight", shape: ["vocab", "hidden"], head: true, optional: true),
+            .init("lm_head.weight", gguf: "output.weight", shape: ["vocab", "hidden"], head: true, optional: true, tiedTo: "wte.weight"),
         ]
         return t
     }

@@ -60,6 +60,8 @@ public enum TinyError: LocalizedError, Sendable, Equatable {
     case notAModelFolder(path: String, reason: String)
     case unknownArchitecture(path: String, modelType: String?, architecture: String?, known: [String])
     case unknownTensors(path: String, family: String, names: [String])
+    case shapeMismatch(path: String, name: String, found: [Int], expected: [Int])
+    case tooLarge(path: String, elements: Int, limit: Int)
     case unsupportedDType(path: String, name: String, dtype: String)
     case inconsistent(path: String, reason: String)
 
@@ -73,6 +75,10 @@ public enum TinyError: LocalizedError, Sendable, Equatable {
         case let .unknownTensors(path, family, names):
             let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", … (\(names.count) in all)" : "")
             return "\(path): tensor(s) the \(family) descriptor has no template for, so their tiny shape is unknown: \(shown)"
+        case let .shapeMismatch(path, name, found, expected):
+            return "\(path): tensor \(name) has shape \(found), but the descriptor's template gives \(expected) for this config; Porter cannot tell its tiny shape"
+        case let .tooLarge(path, elements, limit):
+            return "\(path): the requested sizes give \(elements == Int.max ? "more than Int.max" : String(elements)) weights; porter tiny makes at most \(limit) (ask for fewer layers or a smaller hidden size)"
         case let .unsupportedDType(path, name, dtype):
             return "\(path): tensor \(name) is \(dtype); porter tiny makes random weights of float dtypes only"
         case let .inconsistent(path, reason):
@@ -82,6 +88,9 @@ public enum TinyError: LocalizedError, Sendable, Equatable {
 }
 
 extension Pipeline {
+    /// Most weights (elements) a tiny copy may have: 64 Mi, 256 MB of float32.
+    public static let tinyElementLimit = 64 << 20
+
     /// fairseq's (and transformers FSMT's) sinusoidal table: `[sin | cos]` halves, an odd
     /// last column zero, the padding row zero.
     static func sinusoidalTable(rows: Int, dim: Int, padding: Int) -> [Float] {
@@ -131,18 +140,52 @@ extension Pipeline {
         let prefix = source.tensors.names.contains { $0.hasPrefix(base) } ? base : ""
         let before = try descriptor.expectedTensors(config: sourceConfig, prefix: prefix)
         let after = Dictionary(try descriptor.expectedTensors(config: config, prefix: prefix).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let known = Set(before.map(\.name))
-        let unknown = source.tensors.names.filter { !known.contains($0) }
+        let known = Dictionary(before.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        let unknown = source.tensors.names.filter { known[$0] == nil }
         guard unknown.isEmpty else { throw TinyError.unknownTensors(path: path, family: descriptor.family, names: unknown) }
+        // The templates must describe the source as it is, or the tiny shapes are guesses.
+        for e in source.tensors where known[e.name] != e.tensor.shape.dims {
+            throw TinyError.shapeMismatch(path: path, name: e.name, found: e.tensor.shape.dims, expected: known[e.name] ?? [])
+        }
+
+        // A tiny copy is tiny: refuse sizes that would not fit in memory before allocating anything.
+        var total = 0
+        for e in source.tensors {
+            guard let spec = after[e.name] else { continue }
+            var n = 1
+            for d in spec.shape {
+                let (m, o) = n.multipliedReportingOverflow(by: max(d, 0))
+                guard !o else { throw TinyError.tooLarge(path: path, elements: Int.max, limit: Self.tinyElementLimit) }
+                n = m
+            }
+            let (t, o) = total.addingReportingOverflow(n)
+            total = o ? Int.max : t
+        }
+        guard total <= Self.tinyElementLimit else { throw TinyError.tooLarge(path: path, elements: total, limit: Self.tinyElementLimit) }
 
         var rng = SeededGenerator(seed: job.seed)
         var store = TensorStore()
         var leftOut: [String] = []
         var written: [(name: String, dtype: DType, shape: [Int])] = []
-        for entry in source.tensors {
+        // Tied tensors last, so they can take their partner's values.
+        let ordered = source.tensors.entries.filter { after[$0.name]?.tiedTo == nil } + source.tensors.entries.filter { after[$0.name]?.tiedTo != nil }
+        for entry in ordered {
             guard let spec = after[entry.name] else { leftOut.append(entry.name); continue }
+            if let partner = spec.tiedTo, let p = store[partner], p.tensor.shape.dims == spec.shape, p.tensor.dtype == entry.tensor.dtype {
+                try store.add(TensorEntry(name: entry.name, tensor: p.tensor, provenance: Provenance(sourceFile: "porter tiny", sourceName: entry.name)))
+                written.append((entry.name, entry.tensor.dtype, spec.shape))
+                continue
+            }
             let dtype = entry.tensor.dtype
             let count = spec.shape.reduce(1, *)
+            if spec.kind == .positionIds {
+                guard dtype == .i64 else { throw TinyError.unsupportedDType(path: path, name: entry.name, dtype: dtype.rawValue) }
+                let ids = (0..<count).map { Int64($0 % (spec.shape.last ?? 1)) }
+                let tensor = TensorRef(dtype: .i64, shape: Shape(spec.shape), storage: .memory(ids.withUnsafeBytes { Array($0) }, label: "porter tiny"))
+                try store.add(TensorEntry(name: entry.name, tensor: tensor, provenance: Provenance(sourceFile: "porter tiny", sourceName: entry.name)))
+                written.append((entry.name, dtype, spec.shape))
+                continue
+            }
             let values: [Float]
             if spec.kind == .sinusoidal, spec.shape.count == 2 {
                 values = Self.sinusoidalTable(rows: spec.shape[0], dim: spec.shape[1], padding: config["pad_token_id"]?.intValue ?? 1)

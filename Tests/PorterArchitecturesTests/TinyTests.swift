@@ -1,6 +1,7 @@
 import Foundation
 import PorterArchitectures
 import PorterCore
+import PorterHuggingFace
 import PorterPipeline
 import PorterRuntime
 import PorterSafetensors
@@ -119,8 +120,19 @@ struct TinyTests {
         // The config says GPT-2 but the weights are BERT's: no template for them.
         let wrong = try folder(config: #"{"model_type": "gpt2", "n_embd": 16, "n_layer": 3, "n_head": 2, "vocab_size": 60}"#, label: "wrong")
         #expect(attempt(wrong) is TinyError)
+        // The config's intermediate size disagrees with the weights: the templates do not describe them.
+        var config = try #require(try Fixtures.json("tiny/bert_src/config.json").objectValue)
+        config["intermediate_size"] = 40
+        let lying = try folder(config: String(decoding: try JSONValue.object(config).encoded(), as: UTF8.self), label: "lying")
+        let e = attempt(lying)
+        guard case let .shapeMismatch(_, name, found, expected)? = e as? TinyError else { Issue.record("got \(String(describing: e))"); return }
+        #expect(name.contains("intermediate.dense") || name.contains("output.dense"), "\(name)")
+        #expect(found.contains(37) && expected.contains(40))
         #expect(attempt(source, TinySizes(hidden: 30, heads: 4)) as? ArchitectureError == .badTinyRequest("--heads 4 does not divide --hidden 30"))
         #expect(attempt(source.appendingPathComponent("config.json")) is TinyError)
+        guard case .tooLarge? = attempt(source, TinySizes(layers: 1000, hidden: 4096, heads: 32)) as? TinyError else { Issue.record("no size limit"); return }
+        guard case .tooLarge? = attempt(source, TinySizes(hidden: 1 << 24, heads: 1)) as? TinyError else { Issue.record("no element limit"); return }
+        #expect(attempt(source, TinySizes(hidden: Int.max, heads: 1)) as? ArchitectureError == .badTinyRequest("--hidden \(Int.max) is more than 16777216"))
     }
 
     @Test("existing output is kept unless force")
@@ -131,5 +143,36 @@ struct TinyTests {
         #expect(try BERTDescriptor().decode(try Fixtures.json("tiny/bert_src/config.json")).numHiddenLayers == 3)
         let config = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("config.json")))
         #expect(config["num_hidden_layers"] == 1)
+    }
+}
+
+@Suite("porter tiny: tied tensors")
+struct TinyTieTests {
+    /// A BertForMaskedLM folder that stores the tied decoder weight and bias (as transformers 4
+    /// checkpoints do), from the committed fixture.
+    func folderWithTiedHead(tie: Bool?) throws -> URL {
+        var (_, model) = try Pipeline().read(Fixtures.url("tiny/bert_src"))
+        let words = try #require(model.tensors["bert.embeddings.word_embeddings.weight"])
+        let bias = try #require(model.tensors["cls.predictions.bias"])
+        try model.tensors.add(TensorEntry(name: "cls.predictions.decoder.weight", tensor: words.tensor, provenance: words.provenance))
+        try model.tensors.add(TensorEntry(name: "cls.predictions.decoder.bias", tensor: bias.tensor, provenance: bias.provenance))
+        if let tie, var o = model.config.objectValue { o["tie_word_embeddings"] = .bool(tie); model.config = .object(o) }
+        let dir = try Fixtures.scratchDirectory("porter-tiny-tied").appendingPathComponent("src")
+        try HuggingFaceWriter().write(model, to: dir, options: WriteOptions())
+        return dir
+    }
+
+    @Test("tied tensors stay tied (same values) in the tiny copy; an untied config unties the weight only")
+    func tiesKept() throws {
+        for tie in [nil, false] as [Bool?] {
+            let src = try folderWithTiedHead(tie: tie)
+            let out = src.deletingLastPathComponent().appendingPathComponent("tiny-\(String(describing: tie))")
+            _ = try Pipeline().tiny(TinyJob(source: src, output: out))
+            let (_, tiny) = try Pipeline().read(out)
+            func values(_ n: String) throws -> [Float] { try #require(tiny.tensors[n]).tensor.floatValues() }
+            #expect(try values("cls.predictions.decoder.bias") == values("cls.predictions.bias"))
+            let tiedWeight = try values("cls.predictions.decoder.weight") == values("bert.embeddings.word_embeddings.weight")
+            #expect(tiedWeight == (tie != false), "tie_word_embeddings \(String(describing: tie))")
+        }
     }
 }

@@ -43,6 +43,7 @@ struct TinyCLITests {
         #expect(try CLI.run(["tiny", source.path, "-o", "/tmp/never", "--hidden", "30", "--heads", "4"]).status == 2)
         #expect(try CLI.run(["tiny", source.path, "-o", "/tmp/never", "--layers", "-1"]).status == 2)
         #expect(try CLI.run(["tiny", source.path]).status == 2)
+        #expect(try CLI.run(["tiny", source.path, "-o", "/tmp/never", "--hidden", "9223372036854775807"]).status == 2)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never"))
     }
 }
