@@ -1,3 +1,11 @@
+"""Recorded Tests/Goldens/architectures/tf-h5-renames.json: what the regex versions of
+mappings/hf-pt-to-tf-h5.json and hf-tf-h5-to-pt.json (308 and 87 rules, commit 6c2f6bd) did
+to the fixture tensor names, applying the rules as Porter's engine does (first full match
+wins, `when` on config keys, $N captures). Kept to show how the golden was made; it reads
+regex rules only, so run it against that commit's mappings:
+
+    git worktree add /tmp/old 6c2f6bd && python3 scripts/record-tf-h5-renames.py /tmp/old
+"""
 import json, re, struct, sys
 root = sys.argv[1]
 def st_names(p):
