@@ -37,10 +37,10 @@ let package = Package(
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
-        .target(name: "PorterMapping", dependencies: ["PorterCore"]),
+        .target(name: "PorterMapping", dependencies: ["PorterCore", "PorterArchitectures"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
         // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
-        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
+        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping", "PorterArchitectures"]),
         .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterArchitectures", "PorterRuntime", "PorterPipeline", "PorterPyTorch", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
@@ -87,6 +87,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "PorterRuntime", dependencies: ["PorterCore", "PorterOps", "CBLAS", "CPorterKernels"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore", "PorterOps"]),
+        // Architecture descriptors: configs, templates, tiny copies, template mappings.
+        .testTarget(name: "PorterArchitecturesTests", dependencies: [
+            "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterVerifier", "PorterSafetensors", "PorterHuggingFace",
+            "PorterCore", "PorterTestSupport",
+        ]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
         .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterOps", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
 

@@ -87,7 +87,7 @@ extension Mapping {
         guard let rulesJSON = root["rules"]?.arrayValue else {
             throw MappingFileError.invalidRule(path: path, rule: -1, reason: "the file has no \"rules\" array")
         }
-        let rules = try rulesJSON.enumerated().map { try parseRule($1, index: $0, path: path) }
+        let rules = try rulesJSON.enumerated().flatMap { i, r in try expandingTemplate(r, index: i, path: path).map { try parseRule($0, index: i, path: path) } }
         var require: [String] = []
         for (i, r) in (root["require"]?.arrayValue ?? []).enumerated() {
             guard let s = r.stringValue else {
