@@ -33,6 +33,9 @@ public enum MappingError: Error, Sendable, Equatable {
     case tieTargetMissing(mapping: String, rule: Int, name: String, to: String)
     case requirementUnmet(mapping: String, pattern: String)
     case transform(mapping: String, rule: Int, source: String, reason: String)
+    /// An expression of a rule's steps could not be evaluated for `source` (a variable
+    /// missing from the config, a division with a remainder, …); `field` says where in the rule.
+    case expression(mapping: String, rule: Int, source: String, field: String, expression: String, error: ExpressionError)
 }
 
 extension MappingError: LocalizedError {
@@ -53,6 +56,8 @@ extension MappingError: LocalizedError {
             return "mapping \(m): no produced tensor matches the required pattern \(pattern)"
         case let .transform(m, rule, source, reason):
             return "mapping \(m): rules[\(rule)] on \(source): \(reason)"
+        case let .expression(m, rule, source, field, expression, error):
+            return "mapping \(m): rules[\(rule)] on \(source): \(field) \(JSONValue.quoted(expression)): \(error.localizedDescription)"
         }
     }
 }
@@ -133,12 +138,17 @@ public struct MappingEngine: Sendable {
                         t = try t.reshaped(reshape, name: entry.name)
                         steps.append(.reshape(shape: t.shape.dims))
                     }
+                    var followed: (transpose: [Int]?, reshape: [Int]?) = (transpose, reshape == nil ? nil : t.shape.dims)
+                    if let shapeSteps = rule.shapeSteps {
+                        let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
+                        (t, followed) = try applyShapeSteps(shapeSteps, to: t, scope: scope, rule: rule.index, source: entry.name, steps: &steps)
+                    }
                     if let cast, cast != t.dtype {
                         steps.append(.cast(from: t.dtype, to: cast))
                         t = try t.cast(to: cast, name: target, tally: tally)
                     }
                     try produce(target, t, from: [entry], rule: rule.index, transforms: steps)
-                    fates[entry.name] = .mapped(to: target, transpose: transpose, reshape: reshape == nil ? nil : t.shape.dims)
+                    fates[entry.name] = .mapped(to: target, transpose: followed.transpose, reshape: followed.reshape)
                 case let .split(axis, into, sizes):
                     let rank = entry.tensor.shape.rank
                     let a = axis < 0 ? axis + rank : axis
@@ -223,6 +233,35 @@ public struct MappingEngine: Sendable {
             result.notes.append("\(accounting.unmapped.count) tensor(s) matched no rule of mapping \(mapping.name) and were kept under their source names")
         }
         return (result, accounting)
+    }
+
+    /// Applies a rule's expression steps, appending each as a typed step with its resolved
+    /// values. Returns the tensor and what the graph rewrite needs: the transposes composed
+    /// into one permutation, or the final dims when any step reshapes.
+    func applyShapeSteps(_ shapeSteps: [ShapeStep], to start: TensorRef, scope: ExpressionScope, rule: Int, source: String,
+                         steps: inout [TransformStep]) throws -> (TensorRef, (transpose: [Int]?, reshape: [Int]?)) {
+        var t = start
+        var perm: [Int]? = nil
+        var reshaped = false
+        for step in shapeSteps {
+            switch step {
+            case let .transpose(p):
+                t = try t.transposed(p, name: source)
+                steps.append(.transpose(perm: p))
+                if !reshaped { perm = perm.map { before in p.map { before[$0] } } ?? p }
+            case let .reshape(dims):
+                let values = try dims.map { written -> Int in
+                    do { return try scope.dimension(written.expression) } catch let error as ExpressionError {
+                        throw MappingError.expression(mapping: mapping.label, rule: rule, source: source, field: written.field,
+                                                      expression: written.text, error: error)
+                    }
+                }
+                t = try t.reshaped(values, name: source)
+                steps.append(.reshape(shape: values))
+                reshaped = true
+            }
+        }
+        return (t, reshaped ? (nil, t.shape.dims) : (perm, nil))
     }
 
     /// The captures ($0 whole, $1…) when `regex` matches all of `name`.
