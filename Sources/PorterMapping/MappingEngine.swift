@@ -138,17 +138,20 @@ public struct MappingEngine: Sendable {
                         t = try t.reshaped(reshape, name: entry.name)
                         steps.append(.reshape(shape: t.shape.dims))
                     }
-                    var followed: (transpose: [Int]?, reshape: [Int]?) = (transpose, reshape == nil ? nil : t.shape.dims)
+                    var fate: GraphRewrite.Fate = .mapped(to: target, transpose: transpose, reshape: nil)
+                    if let reshape, let transposedDims = try? (transpose.map { try entry.tensor.transposed($0, name: entry.name) } ?? entry.tensor).shape.dims {
+                        fate = .reshaped(to: target, transpose: transpose, from: transposedDims, reshape: reshape)
+                    }
                     if let shapeSteps = rule.shapeSteps {
                         let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
-                        (t, followed) = try applyShapeSteps(shapeSteps, to: t, scope: scope, rule: rule.index, source: entry.name, steps: &steps)
+                        (t, fate) = try applyShapeSteps(shapeSteps, to: t, scope: scope, rule: rule.index, source: entry.name, target: target, steps: &steps)
                     }
                     if let cast, cast != t.dtype {
                         steps.append(.cast(from: t.dtype, to: cast))
                         t = try t.cast(to: cast, name: target, tally: tally)
                     }
                     try produce(target, t, from: [entry], rule: rule.index, transforms: steps)
-                    fates[entry.name] = .mapped(to: target, transpose: followed.transpose, reshape: followed.reshape)
+                    fates[entry.name] = fate
                 case let .split(axis, into, sizes):
                     let rank = entry.tensor.shape.rank
                     let a = axis < 0 ? axis + rank : axis
@@ -236,19 +239,26 @@ public struct MappingEngine: Sendable {
     }
 
     /// Applies a rule's expression steps, appending each as a typed step with its resolved
-    /// values. Returns the tensor and what the graph rewrite needs: the transposes composed
-    /// into one permutation, or the final dims when any step reshapes.
+    /// values. Returns the tensor and its fate for the graph rewrite: transposes composed
+    /// into one permutation, then at most one final reshape; a reshape before a transpose
+    /// (or two reshapes) is a shape no layout attribute can state.
     func applyShapeSteps(_ shapeSteps: [ShapeStep], to start: TensorRef, scope: ExpressionScope, rule: Int, source: String,
-                         steps: inout [TransformStep]) throws -> (TensorRef, (transpose: [Int]?, reshape: [Int]?)) {
+                         target: String, steps: inout [TransformStep]) throws -> (TensorRef, GraphRewrite.Fate) {
         var t = start
         var perm: [Int]? = nil
-        var reshaped = false
+        var transposedDims = start.shape.dims
+        var reshapes = 0, transposeAfterReshape = false
         for step in shapeSteps {
             switch step {
             case let .transpose(p):
                 t = try t.transposed(p, name: source)
                 steps.append(.transpose(perm: p))
-                if !reshaped { perm = perm.map { before in p.map { before[$0] } } ?? p }
+                if reshapes == 0 {
+                    perm = perm.map { before in p.map { before[$0] } } ?? p
+                    transposedDims = t.shape.dims
+                } else {
+                    transposeAfterReshape = true
+                }
             case let .reshape(dims):
                 let values = try dims.map { written -> Int in
                     do { return try scope.dimension(written.expression) } catch let error as ExpressionError {
@@ -258,10 +268,14 @@ public struct MappingEngine: Sendable {
                 }
                 t = try t.reshaped(values, name: source)
                 steps.append(.reshape(shape: values))
-                reshaped = true
+                reshapes += 1
             }
         }
-        return (t, reshaped ? (nil, t.shape.dims) : (perm, nil))
+        if reshapes == 0 { return (t, .mapped(to: target, transpose: perm, reshape: nil)) }
+        if reshapes == 1 && !transposeAfterReshape {
+            return (t, .reshaped(to: target, transpose: perm, from: transposedDims, reshape: t.shape.dims))
+        }
+        return (t, .mapped(to: target, transpose: nil, reshape: t.shape.dims))
     }
 
     /// The captures ($0 whole, $1…) when `regex` matches all of `name`.
