@@ -157,6 +157,16 @@ public struct MappingEngine: Sendable {
                     let a = axis < 0 ? axis + rank : axis
                     guard a >= 0, a < rank else { throw TransformError.badAxis(tensor: entry.name, axis: axis, rank: rank) }
                     let total = entry.tensor.shape.dims[a]
+                    var sizes = sizes
+                    if let written = rule.splitSizes {
+                        let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
+                        sizes = try written.map { w -> Int in
+                            do { return try scope.dimension(w.expression) } catch let error as ExpressionError {
+                                throw MappingError.expression(mapping: mapping.label, rule: rule.index, source: entry.name, field: w.field,
+                                                              expression: w.text, error: error)
+                            }
+                        }
+                    }
                     let partSizes = sizes ?? Array(repeating: total / into.count, count: into.count)
                     if sizes == nil && total % into.count != 0 {
                         throw TransformError.splitUneven(tensor: entry.name, axis: a, size: total, sizes: partSizes)

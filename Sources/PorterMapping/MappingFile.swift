@@ -44,6 +44,9 @@ public struct MappingRule: Sendable {
     /// `"reshape"` with expressions), applied in order after the rename and before `cast`;
     /// nil when the rule has none (its literal transpose/reshape are in `action`).
     public var shapeSteps: [ShapeStep]? = nil
+    /// A split's part sizes when they are expressions (`"sizes": ["heads * head_dim", …]`),
+    /// evaluated per tensor; nil when the sizes are literal (in `action`) or equal parts.
+    public var splitSizes: [WrittenExpression]? = nil
 }
 
 /// A transpose or reshape of a rule's `steps`; reshape dims are expressions, evaluated
@@ -235,6 +238,18 @@ extension Mapping {
                 throw fail("split needs {\"axis\": int, \"into\": [names]}")
             }
             var sizes: [Int]?
+            if let sz = s["sizes"], let a = sz.arrayValue, a.contains(where: { $0.stringValue != nil }) {
+                // Sizes computed per tensor (docs/mappings.md#expressions), e.g. a fused qkv by head counts.
+                guard a.count == into.count else { throw fail("split \"sizes\" must list one integer or expression per part") }
+                let written = try a.enumerated().map { i, v -> WrittenExpression in
+                    guard v.stringValue != nil || { if case .int = v { return true }; return false }() else {
+                        throw fail("split.sizes[\(i)] must be an integer or an expression string")
+                    }
+                    return try expression(v, field: "split.sizes[\(i)]", rule: index, path: path)
+                }
+                return MappingRule(index: index, match: regex, action: .split(axis: axis, into: into, sizes: nil), when: when, ranks: ranks,
+                                   splitSizes: written)
+            }
             if let sz = s["sizes"] {
                 guard let a = sz.arrayValue?.compactMap(\.intValue), a.count == into.count else {
                     throw fail("split \"sizes\" must list one integer per part")

@@ -198,6 +198,26 @@ import PorterTestSupport
         #expect(literal.rules[0].action == .rename(to: nil, transpose: [1, 0], reshape: [6], cast: nil))
     }
 
+    /// A fused qkv projection (Phi-3's qkv_proj) split by head counts: sizes from the config.
+    @Test func splitSizesMayBeExpressions() throws {
+        let m = try parse(file(variables: #"{"heads": "num_attention_heads", "kv": "num_key_value_heads", "head_dim": "hidden_size / heads"}"#,
+                               rules: #"{"match": "^qkv$", "split": {"axis": 0, "sizes": ["heads * head_dim", "kv * head_dim", "kv * head_dim"], "into": ["q", "k", "v"]}}"#))
+        #expect(m.rules[0].action == .split(axis: 0, into: ["q", "k", "v"], sizes: nil))
+        #expect(m.rules[0].splitSizes?.map(\.text) == ["heads * head_dim", "kv * head_dim", "kv * head_dim"])
+        let config: JSONValue = ["num_attention_heads": 4, "num_key_value_heads": 2, "hidden_size": 8]
+        let (out, _) = try MappingEngine(m).apply(to: try single("qkv", [16, 1], config: config))
+        #expect(try out.tensors["q"]!.tensor.floatValues() == (0..<8).map(Float.init))
+        #expect(try out.tensors["k"]!.tensor.floatValues() == (8..<12).map(Float.init))
+        #expect(try out.tensors["v"]!.tensor.floatValues() == (12..<16).map(Float.init))
+        #expect(out.tensors["v"]!.provenance.transforms == [.split(axis: 0, sizes: [8, 4, 4], index: 2, count: 3, into: "v")])
+        // Sizes that do not add up to the axis fail naming the rule; a malformed one names its column.
+        #expect(throws: MappingError.self) { _ = try MappingEngine(m).apply(to: try single("qkv", [18, 1], config: config)) }
+        #expect(throws: MappingFileError.invalidExpression(path: "v.json", rule: 0, field: "split.sizes[1]", expression: "kv *", column: 5,
+                                                           reason: "expected a number, a name, dims[i] or '(' after '*', found the end")) {
+            _ = try parse(file(rules: #"{"match": "^qkv$", "split": {"axis": 0, "sizes": [8, "kv *"], "into": ["q", "k"]}}"#))
+        }
+    }
+
     /// A Keras depthwise conv node follows keras-to-pytorch: OIHW with groups = input channels.
     @Test func theGraphFollowsADepthwiseKernelRegrouped() throws {
         var store = TensorStore()
