@@ -361,9 +361,9 @@ extension Mapping {
         }
         var out: [String: MappingVariable] = [:]
         for (name, value) in obj {
-            var p = ExpressionParser(Array(name))
-            let isName = (try? p.atom(after: nil)).map { if case .name(name) = $0 { return p.atEnd } else { return false } } ?? false
-            guard isName, !name.contains(".") else {
+            let chars = Array(name)
+            let isDim = name == "dims" || (chars.count > 1 && chars[0] == "d" && chars.dropFirst().allSatisfy { $0.isASCII && $0.isNumber })
+            guard let first = chars.first, ExpressionParser.isNameStart(first), chars.allSatisfy(ExpressionParser.isNameChar), !isDim else {
                 throw MappingFileError.invalidVariable(path: path, name: name, reason: "a variable's name must be letters, digits and _, and not d0, d1, … or dims (the tensor's dims)")
             }
             let items = value.arrayValue ?? [value]
