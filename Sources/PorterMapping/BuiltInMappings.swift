@@ -1552,7 +1552,7 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "pytorch-to-keras",
-  "description": "PyTorch state-dict names (<module>.weight ...) → Keras 2 .h5 weights (<module>/<module>/<role>:0) for KerasH5Writer: Linear [out,in] → Dense kernel [in,out]; Conv2d OIHW → HWIO; Conv1d [out,in,k] → [k,in,out]; BatchNorm weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance; LayerNorm weight/bias → gamma/beta; Embedding weight → embeddings. Convolution weights are told apart by rank (3 Conv1d, 4 Conv2d), whatever the module is called; Conv2d(groups=in) weights [in*M,1,kh,kw] of modules whose name has 'depthwise', 'dw' or 'separable' → DepthwiseConv2D kernel [kh,kw,in,M] (M is the config's depth_multiplier, else 1). 2-D weights are Dense unless the module name has 'emb' (embedding), and 'norm', 'bn' or 'ln' mark normalisation layers.",
+  "description": "PyTorch state-dict names (<module>.weight ...) → Keras 2 .h5 weights (<module>/<module>/<role>:0) for KerasH5Writer: Linear [out,in] → Dense kernel [in,out]; Conv2d OIHW → HWIO; Conv1d [out,in,k] → [k,in,out]; BatchNorm weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance; LayerNorm weight/bias → gamma/beta; Embedding weight → embeddings. Convolution weights are told apart by rank (3 Conv1d, 4 Conv2d), whatever the module is called; Conv2d(groups=in) weights [in*M,1,kh,kw] of modules whose last name part has 'depthwise', 'separable', 'dwconv' or the word 'dw' (conv_dw, dw_conv, dw1) → DepthwiseConv2D kernel [kh,kw,in,M] (M is the config's depth_multiplier, else 1). 2-D weights are Dense unless the module name has 'emb' (embedding), and 'norm', 'bn' or 'ln' mark normalisation layers.",
   "variables": {"multiplier": ["depth_multiplier", 1]},
   "rules": [
     {"match": "^(.+)\\.num_batches_tracked$", "drop": "BatchNorm's training step counter, not a weight Keras has"},
@@ -1563,7 +1563,7 @@ enum BuiltInMappings {
     {"match": "^(.*emb[^.]*)\\.weight$", "rename": "$1/$1/embeddings:0"},
     {"match": "^(.+)\\.weight$", "rank": 3, "rename": "$1/$1/kernel:0", "transpose": [2, 1, 0], "comment": "Conv1d [out, in, k] → [k, in, out]"},
     {"match": "^(.+)\\.pointwise\\.weight$", "rename": "$1/$1/pointwise_kernel:0", "transpose": [2, 3, 1, 0], "rank": 4},
-    {"match": "^(.*(?:depthwise|dw|separable)[^.]*)\\.weight$", "rank": 4, "rename": "$1/$1/depthwise_kernel:0", "steps": [{"reshape": ["d0 / multiplier", "multiplier", "d2", "d3"]}, {"transpose": [2, 3, 0, 1]}], "comment": "Conv2d(groups=in) [in·M, 1, kh, kw] → DepthwiseConv2D [kh, kw, in, M]; a weight whose second dim is not 1 is not depthwise and fails the reshape, naming this rule"},
+    {"match": "^((?:.*\\.)?[^.]*(?:depthwise|separable|dwconv|(?<![A-Za-z])dw(?![A-Za-z]))[^.]*)\\.weight$", "rank": 4, "rename": "$1/$1/depthwise_kernel:0", "steps": [{"reshape": ["d0 / multiplier", "multiplier", "d2", "d3"]}, {"transpose": [2, 3, 0, 1]}], "comment": "Conv2d(groups=in) [in·M, 1, kh, kw] → DepthwiseConv2D [kh, kw, in, M]; a weight whose second dim is not 1 is not depthwise and fails the reshape, naming this rule"},
     {"match": "^(.+)\\.weight$", "rank": 4, "rename": "$1/$1/kernel:0", "transpose": [2, 3, 1, 0], "comment": "Conv2d OIHW → HWIO"},
     {"match": "^(.+)\\.weight$", "rename": "$1/$1/kernel:0", "transpose": [1, 0], "comment": "Linear [out, in] → Dense [in, out]", "rank": 2},
     {"match": "^(.+)\\.bias$", "rename": "$1/$1/bias:0"}

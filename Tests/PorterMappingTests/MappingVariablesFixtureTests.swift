@@ -97,6 +97,19 @@ import PorterTestSupport
         #expect(throws: MappingError.self) { _ = try back.apply(to: notDepthwise) }
     }
 
+    @Test("pytorch-to-keras tells depthwise weights by the module's last name part", arguments: [
+        ("stages.0.blocks.0.dwconv", true), ("features.3.conv_dw", true), ("dw_conv", true), ("block.dw1", true),
+        ("depthwise_conv2d", true), ("sep.separable_conv", true), ("bandwidth", false), ("dw_stage.conv", false), ("features.0", false),
+    ])
+    func depthwiseWeightsByName(module: String, depthwise: Bool) throws {
+        var store = TensorStore()
+        try store.add(TensorEntry(name: "\(module).weight", tensor: counting([4, 1, 3, 3], label: "w"), provenance: Provenance(sourceFile: "t", sourceName: "w")))
+        let (out, _) = try MappingEngine(try Mapping.resolve("pytorch-to-keras", searchPaths: [])).apply(to: NeutralModel(sourceFormat: "t", sourceFiles: [], tensors: store))
+        let role = depthwise ? "depthwise_kernel:0" : "kernel:0"
+        // Depthwise [in·M, 1, kh, kw] → [kh, kw, in, M]; a plain Conv2d OIHW → HWIO.
+        #expect(out.tensors["\(module)/\(module)/\(role)"]?.tensor.shape == (depthwise ? [3, 3, 4, 1] : [3, 3, 1, 4]), "\(out.tensors.names)")
+    }
+
     /// The mapped weight, run as a grouped convolution (groups = in, written out here), gives
     /// the output Keras recorded for its DepthwiseConv2D.
     @Test func groupedConvolutionOfTheMappedWeightGivesKerasOutput() throws {
