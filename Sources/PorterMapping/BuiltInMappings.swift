@@ -49,6 +49,77 @@ enum BuiltInMappings {
 }
 
 """#,
+        "gguf-to-hf-llama": #"""
+{
+  "format": "porter-mapping/1",
+  "name": "gguf-to-hf-llama",
+  "description": "llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, …, output) → transformers LlamaForCausalLM state dict, undoing convert_hf_to_gguf.py's q/k permutation (reshape [heads, rows/heads/2, 2, …], swap axes 1 and 2, reshape back; kv heads for k). Head counts come from the config: transformers' names or the GGUF keys llama.attention.head_count(_kv).",
+  "variables": {
+    "heads": ["num_attention_heads", "llama.attention.head_count"],
+    "kv_heads": ["num_key_value_heads", "llama.attention.head_count_kv", "heads"]
+  },
+  "rules": [
+    {"match": "^token_embd\\.weight$", "rename": "model.embed_tokens.weight"},
+    {"match": "^output_norm\\.weight$", "rename": "model.norm.weight"},
+    {"match": "^output\\.weight$", "rename": "lm_head.weight"},
+    {"match": "^rope_freqs\\.weight$", "drop": "llama.cpp's precomputed rope scaling factors; transformers computes them from rope_scaling"},
+    {"match": "^blk\\.(\\d+)\\.attn_q\\.weight$", "rank": 2, "rename": "model.layers.$1.self_attn.q_proj.weight",
+     "steps": [{"reshape": ["heads", "d0 / heads / 2", 2, "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
+     "comment": "inverse of llama.cpp LlamaModel.permute(w, n_head, n_head)"},
+    {"match": "^blk\\.(\\d+)\\.attn_q\\.bias$", "rank": 1, "rename": "model.layers.$1.self_attn.q_proj.bias",
+     "steps": [{"reshape": ["heads", "d0 / heads / 2", 2]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
+    {"match": "^blk\\.(\\d+)\\.attn_k\\.weight$", "rank": 2, "rename": "model.layers.$1.self_attn.k_proj.weight",
+     "steps": [{"reshape": ["kv_heads", "d0 / kv_heads / 2", 2, "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}]},
+    {"match": "^blk\\.(\\d+)\\.attn_k\\.bias$", "rank": 1, "rename": "model.layers.$1.self_attn.k_proj.bias",
+     "steps": [{"reshape": ["kv_heads", "d0 / kv_heads / 2", 2]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
+    {"match": "^blk\\.(\\d+)\\.attn_v\\.(weight|bias)$", "rename": "model.layers.$1.self_attn.v_proj.$2"},
+    {"match": "^blk\\.(\\d+)\\.attn_output\\.(weight|bias)$", "rename": "model.layers.$1.self_attn.o_proj.$2"},
+    {"match": "^blk\\.(\\d+)\\.attn_norm\\.weight$", "rename": "model.layers.$1.input_layernorm.weight"},
+    {"match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$", "rename": "model.layers.$1.post_attention_layernorm.weight"},
+    {"match": "^blk\\.(\\d+)\\.ffn_gate\\.weight$", "rename": "model.layers.$1.mlp.gate_proj.weight"},
+    {"match": "^blk\\.(\\d+)\\.ffn_up\\.weight$", "rename": "model.layers.$1.mlp.up_proj.weight"},
+    {"match": "^blk\\.(\\d+)\\.ffn_down\\.weight$", "rename": "model.layers.$1.mlp.down_proj.weight"}
+  ],
+  "require": ["^model\\.embed_tokens\\.weight$", "^model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight$"]
+}
+
+"""#,
+        "hf-llama-to-gguf": #"""
+{
+  "format": "porter-mapping/1",
+  "name": "hf-llama-to-gguf",
+  "description": "transformers LlamaForCausalLM state dict → llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, …, output), with q_proj/k_proj weights and biases permuted as llama.cpp's convert_hf_to_gguf.py does (LlamaModel.permute: reshape [heads, 2, rows/heads/2, …], swap axes 1 and 2, reshape back; kv heads for k). Needs num_attention_heads (and num_key_value_heads for grouped-query attention) in the model's config.",
+  "variables": {
+    "heads": ["num_attention_heads", "n_heads"],
+    "kv_heads": ["num_key_value_heads", "n_kv_heads", "heads"]
+  },
+  "rules": [
+    {"match": "^model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq$", "drop": "rotary frequencies, recomputed from rope_theta; llama.cpp does not store them"},
+    {"match": "^model\\.embed_tokens\\.weight$", "rename": "token_embd.weight"},
+    {"match": "^model\\.norm\\.weight$", "rename": "output_norm.weight"},
+    {"match": "^lm_head\\.weight$", "rename": "output.weight"},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.weight$", "rank": 2, "rename": "blk.$1.attn_q.weight",
+     "steps": [{"reshape": ["heads", 2, "d0 / heads / 2", "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
+     "comment": "llama.cpp LlamaModel.permute(w, n_head, n_head)"},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.bias$", "rank": 1, "rename": "blk.$1.attn_q.bias",
+     "steps": [{"reshape": ["heads", 2, "d0 / heads / 2"]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.weight$", "rank": 2, "rename": "blk.$1.attn_k.weight",
+     "steps": [{"reshape": ["kv_heads", 2, "d0 / kv_heads / 2", "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
+     "comment": "llama.cpp LlamaModel.permute(w, n_head, n_kv_head): the kv head count when it differs"},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.bias$", "rank": 1, "rename": "blk.$1.attn_k.bias",
+     "steps": [{"reshape": ["kv_heads", 2, "d0 / kv_heads / 2"]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.v_proj\\.(weight|bias)$", "rename": "blk.$1.attn_v.$2"},
+    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.o_proj\\.(weight|bias)$", "rename": "blk.$1.attn_output.$2"},
+    {"match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$", "rename": "blk.$1.attn_norm.weight"},
+    {"match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$", "rename": "blk.$1.ffn_norm.weight"},
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_proj\\.weight$", "rename": "blk.$1.ffn_gate.weight"},
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.up_proj\\.weight$", "rename": "blk.$1.ffn_up.weight"},
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.down_proj\\.weight$", "rename": "blk.$1.ffn_down.weight"}
+  ],
+  "require": ["^token_embd\\.weight$", "^blk\\.\\d+\\.attn_q\\.weight$", "^blk\\.\\d+\\.attn_k\\.weight$"]
+}
+
+"""#,
         "hf-pt-to-tf-h5": #"""
 {
   "format": "porter-mapping/1",
@@ -1075,7 +1146,7 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "keras-to-pytorch",
-  "description": "Keras 2 / tf-keras .h5 weights (<layer>/<scope>/<role>:0) → PyTorch state-dict names and layouts (<layer>.weight ...): Dense kernel [in,out] → Linear [out,in]; Conv2D HWIO → OIHW; Conv1D [k,in,out] → [out,in,k]; BatchNormalization and LayerNormalization gamma/beta(/moving_mean/moving_variance) → weight/bias(/running_mean/running_var); Embedding → weight. Kernels are told apart by rank (2 Dense, 3 Conv1D, 4 Conv2D), whatever the layer is called; depthwise kernels have no rank-preserving PyTorch layout and stay unmapped.",
+  "description": "Keras 2 / tf-keras .h5 weights (<layer>/<scope>/<role>:0) → PyTorch state-dict names and layouts (<layer>.weight ...): Dense kernel [in,out] → Linear [out,in]; Conv2D HWIO → OIHW; Conv1D [k,in,out] → [out,in,k]; BatchNormalization and LayerNormalization gamma/beta(/moving_mean/moving_variance) → weight/bias(/running_mean/running_var); Embedding → weight. DepthwiseConv2D kernel [kh,kw,in,M] → Conv2d(groups=in) weight [in*M,1,kh,kw] (transpose, then a reshape computed from the kernel's own dims; a SeparableConv2D's depthwise half lands at <layer>.weight beside <layer>.pointwise.weight). Kernels are told apart by rank (2 Dense, 3 Conv1D, 4 Conv2D), whatever the layer is called.",
   "rules": [
     {"match": "^top_level_model_weights/.*$", "drop": "tf-keras bookkeeping group for weights outside layers, not a layer weight"},
     {"match": "^([^/]+)/(?:.*/)?moving_mean:0$", "rename": "$1.running_mean"},
@@ -1083,6 +1154,7 @@ enum BuiltInMappings {
     {"match": "^([^/]+)/(?:.*/)?gamma:0$", "rename": "$1.weight"},
     {"match": "^([^/]+)/(?:.*/)?beta:0$", "rename": "$1.bias"},
     {"match": "^([^/]+)/(?:.*/)?embeddings:0$", "rename": "$1.weight"},
+    {"match": "^([^/]+)/(?:.*/)?depthwise_kernel:0$", "rank": 4, "rename": "$1.weight", "transpose": [2, 3, 0, 1], "reshape": ["d2 * d3", 1, "d0", "d1"], "comment": "DepthwiseConv2D [kh, kw, in, M] → Conv2d(groups=in) [in·M, 1, kh, kw]: output channel i·M + m is input channel i under kernel[:, :, i, m]"},
     {"match": "^([^/]+)/(?:.*/)?pointwise_kernel:0$", "rename": "$1.pointwise.weight", "transpose": [3, 2, 0, 1], "comment": "SeparableConv2D's 1x1 pointwise kernel, HWIO → OIHW", "rank": 4},
     {"match": "^([^/]+)/(?:.*/)?kernel:0$", "rank": 3, "rename": "$1.weight", "transpose": [2, 1, 0], "comment": "Conv1D [k, in, out] → [out, in, k]"},
     {"match": "^([^/]+)/(?:.*/)?kernel:0$", "rank": 4, "rename": "$1.weight", "transpose": [3, 2, 0, 1], "comment": "Conv2D HWIO → OIHW"},
@@ -1097,7 +1169,8 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "pytorch-to-keras",
-  "description": "PyTorch state-dict names (<module>.weight ...) → Keras 2 .h5 weights (<module>/<module>/<role>:0) for KerasH5Writer: Linear [out,in] → Dense kernel [in,out]; Conv2d OIHW → HWIO; Conv1d [out,in,k] → [k,in,out]; BatchNorm weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance; LayerNorm weight/bias → gamma/beta; Embedding weight → embeddings. Convolution weights are told apart by rank (3 Conv1d, 4 Conv2d), whatever the module is called; 2-D weights are Dense unless the module name has 'emb' (embedding), and 'norm', 'bn' or 'ln' mark normalisation layers.",
+  "description": "PyTorch state-dict names (<module>.weight ...) → Keras 2 .h5 weights (<module>/<module>/<role>:0) for KerasH5Writer: Linear [out,in] → Dense kernel [in,out]; Conv2d OIHW → HWIO; Conv1d [out,in,k] → [k,in,out]; BatchNorm weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance; LayerNorm weight/bias → gamma/beta; Embedding weight → embeddings. Convolution weights are told apart by rank (3 Conv1d, 4 Conv2d), whatever the module is called; Conv2d(groups=in) weights [in*M,1,kh,kw] of modules whose last name part has 'depthwise', 'separable', 'dwconv' or the word 'dw' (conv_dw, dw_conv, dw1) → DepthwiseConv2D kernel [kh,kw,in,M] (M is the config's depth_multiplier, else 1). 2-D weights are Dense unless the module name has 'emb' (embedding), and 'norm', 'bn' or 'ln' mark normalisation layers.",
+  "variables": {"multiplier": ["depth_multiplier", 1]},
   "rules": [
     {"match": "^(.+)\\.num_batches_tracked$", "drop": "BatchNorm's training step counter, not a weight Keras has"},
     {"match": "^(.+)\\.running_mean$", "rename": "$1/$1/moving_mean:0"},
@@ -1107,6 +1180,7 @@ enum BuiltInMappings {
     {"match": "^(.*emb[^.]*)\\.weight$", "rename": "$1/$1/embeddings:0"},
     {"match": "^(.+)\\.weight$", "rank": 3, "rename": "$1/$1/kernel:0", "transpose": [2, 1, 0], "comment": "Conv1d [out, in, k] → [k, in, out]"},
     {"match": "^(.+)\\.pointwise\\.weight$", "rename": "$1/$1/pointwise_kernel:0", "transpose": [2, 3, 1, 0], "rank": 4},
+    {"match": "^((?:.*\\.)?[^.]*(?:depthwise|separable|dwconv|(?<![A-Za-z])dw(?![A-Za-z]))[^.]*)\\.weight$", "rank": 4, "rename": "$1/$1/depthwise_kernel:0", "steps": [{"reshape": ["d0 / multiplier", "multiplier", "d2", "d3"]}, {"transpose": [2, 3, 0, 1]}], "comment": "Conv2d(groups=in) [in·M, 1, kh, kw] → DepthwiseConv2D [kh, kw, in, M]; a weight whose second dim is not 1 is not depthwise and fails the reshape, naming this rule"},
     {"match": "^(.+)\\.weight$", "rank": 4, "rename": "$1/$1/kernel:0", "transpose": [2, 3, 1, 0], "comment": "Conv2d OIHW → HWIO"},
     {"match": "^(.+)\\.weight$", "rename": "$1/$1/kernel:0", "transpose": [1, 0], "comment": "Linear [out, in] → Dense [in, out]", "rank": 2},
     {"match": "^(.+)\\.bias$", "rename": "$1/$1/bias:0"}
