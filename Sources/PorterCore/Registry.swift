@@ -285,6 +285,9 @@ public protocol ModelWriter: Sendable {
     func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool
     /// What the output holds, so `--force` replaces only that (default in `OutputLayout.swift`).
     func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout
+    /// Throws when the writer cannot write `model` at all (e.g. a folder format that needs a
+    /// config the model lacks); called before any output is staged (default: accepts all).
+    func check(_ model: NeutralModel, options: WriteOptions) throws
     func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws
 }
 
@@ -294,6 +297,7 @@ extension ModelReader {
 
 extension ModelWriter {
     public var options: [FormatOption] { [] }
+    public func check(_ model: NeutralModel, options: WriteOptions) throws {}
 }
 
 public enum RegistryError: Error, Sendable, Equatable {

@@ -8,8 +8,12 @@ public enum HuggingFaceError: Error, Sendable, Equatable {
     case missingConfig(folder: String)
     /// `config.json` is not a JSON object (or is over the size cap).
     case invalidConfig(file: String, reason: String)
-    /// The folder has neither `model.safetensors` nor `model.safetensors.index.json`.
-    case missingWeights(folder: String)
+    /// The folder holds none of the weight files the reader knows (`expected`, in transformers' order).
+    case missingWeights(folder: String, expected: [String])
+    /// `--read-option weights=NAME` names a file that is not one of the folder's weight files.
+    case unknownWeights(folder: String, name: String, present: [String])
+    /// `--to hf` for a model without a config transformers can load (one with a `model_type`).
+    case noUsableConfig(reason: String)
     /// An asset would overwrite the config or weights, leave the folder, or repeats a name.
     case unsafeAssetName(folder: String, fileName: String)
 }
@@ -19,7 +23,11 @@ extension HuggingFaceError: LocalizedError {
         switch self {
         case let .missingConfig(folder): return "\(folder): no config.json; not a Hugging Face model folder"
         case let .invalidConfig(file, reason): return "\(file): \(reason)"
-        case let .missingWeights(folder): return "\(folder): neither model.safetensors nor model.safetensors.index.json is present"
+        case let .missingWeights(folder, expected): return "\(folder): none of \(expected.joined(separator: ", ")) is present"
+        case let .unknownWeights(folder, name, present):
+            return "\(folder): --read-option weights=\(name) is not one of the folder's weight files (present: \(present.isEmpty ? "none" : present.joined(separator: ", ")))"
+        case let .noUsableConfig(reason):
+            return "a Hugging Face folder is not written: \(reason), so transformers' from_pretrained could not load the folder; give one with --config FILE (a config.json with a model_type)"
         case let .unsafeAssetName(folder, fileName): return "\(folder): asset file name '\(fileName)' is empty, repeated, reserved or leaves the folder"
         }
     }
@@ -34,6 +42,9 @@ public enum HuggingFaceAssets {
         "generation_config.json": "generation-config", "preprocessor_config.json": "preprocessor-config",
         "spiece.model": "sentencepiece", "sentencepiece.bpe.model": "sentencepiece", "tokenizer.model": "sentencepiece",
         "source.spm": "sentencepiece-src", "target.spm": "sentencepiece-tgt",
+        // sentence-transformers' files beside the transformer's.
+        "modules.json": "st-modules", "config_sentence_transformers.json": "st-config",
+        "sentence_bert_config.json": "st-bert-config",
     ]
     /// Largest asset read into memory.
     public static let maxAssetSize = 512 << 20
@@ -87,9 +98,46 @@ public struct HuggingFaceWriter: ModelWriter {
                    summary: "config.json + \(weights.fileName) (sharded with an index when large) + tokenizer files")
     }
 
-    public var options: [FormatOption] { weights.options }
+    /// `config`: the `config.json` to write instead of the model's own.
+    public static let configOption = FormatOption("config", .text("file"), flag: true,
+                                                  help: "the config.json to write (needed when the model has none with a model_type)")
+
+    public var options: [FormatOption] { weights.options + [Self.configOption] }
+
+    /// The config written: `--config FILE` when given, else the model's. Either must be a JSON
+    /// object with a non-empty `model_type`, which is what transformers' `AutoConfig` dispatches on.
+    func usableConfig(_ model: NeutralModel, options: WriteOptions) throws -> JSONValue {
+        if let path = options.extra[Self.configOption.key] {
+            let file: OpenFile
+            do { file = try OpenFile(path: path) } catch {
+                throw HuggingFaceError.invalidConfig(file: path, reason: "cannot be read (\(error.localizedDescription))")
+            }
+            guard file.size <= 64 << 20 else { throw HuggingFaceError.invalidConfig(file: path, reason: "larger than 64 MB") }
+            guard let json = try? JSONValue.parse(Data(try file.read(offset: 0, count: file.size))), json.objectValue != nil else {
+                throw HuggingFaceError.invalidConfig(file: path, reason: "not a JSON object")
+            }
+            guard json["model_type"]?.stringValue?.isEmpty == false else {
+                throw HuggingFaceError.invalidConfig(file: path, reason: "has no model_type, which transformers needs to pick the model class")
+            }
+            return json
+        }
+        guard model.config.objectValue != nil else {
+            throw HuggingFaceError.noUsableConfig(reason: "the model's config is not a JSON object")
+        }
+        guard model.config["model_type"]?.stringValue?.isEmpty == false else {
+            let keys = model.config.objectValue?.keys.sorted() ?? []
+            let what = keys.isEmpty ? "the model has no config" : "the model's config (keys: \(keys.prefix(6).joined(separator: ", "))\(keys.count > 6 ? ", …" : "")) has no model_type"
+            throw HuggingFaceError.noUsableConfig(reason: what)
+        }
+        return model.config
+    }
 
     public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { true }
+
+    /// Refuses a model without a usable config (see `usableConfig`) before anything is staged.
+    public func check(_ model: NeutralModel, options: WriteOptions) throws {
+        _ = try usableConfig(model, options: options)
+    }
 
     /// `config.json`, the weights (single, or shards and their index), the tokenizer and
     /// other asset files a Hugging Face folder carries, `README.md`, and this model's assets.
@@ -114,8 +162,9 @@ public struct HuggingFaceWriter: ModelWriter {
                 throw HuggingFaceError.unsafeAssetName(folder: url.path, fileName: n)
             }
         }
+        let usable = try usableConfig(model, options: options)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        var config = try model.config.encoded(pretty: true)
+        var config = try usable.encoded(pretty: true)
         config.append(0x0A)
         let configFile = try OutputFile(path: url.appendingPathComponent("config.json").path)
         try configFile.write(config)
@@ -129,20 +178,66 @@ public struct HuggingFaceWriter: ModelWriter {
     }
 }
 
-/// Reads a Hugging Face model folder (format id `hf`) whose weights are safetensors:
-/// `config.json` becomes the config, tokenizer files become assets, and the weights
-/// are read (zero-copy) through `SafetensorsReader`.
+/// One kind of weights file a Hugging Face folder may hold, and how to read it.
+public struct HuggingFaceWeightFile: Sendable {
+    /// The file name in the folder (`pytorch_model.bin`, `model.safetensors.index.json`, …).
+    public var fileName: String
+    /// Whether its presence (with `config.json`) makes a folder certainly `hf`. False for
+    /// `tf_model.h5`: a folder with only TF weights is left to the Keras reader, which names
+    /// tensors as TensorFlow does (`--from hf` still reads it here).
+    public var identifiesFolder: Bool
+    /// Reads the file.
+    public var read: @Sendable (_ file: URL, _ options: ReadOptions) throws -> NeutralModel
+
+    public init(fileName: String, identifiesFolder: Bool = true,
+                read: @escaping @Sendable (_ file: URL, _ options: ReadOptions) throws -> NeutralModel) {
+        self.fileName = fileName
+        self.identifiesFolder = identifiesFolder
+        self.read = read
+    }
+
+    /// Reads `fileName` with another format's reader.
+    public init(fileName: String, identifiesFolder: Bool = true, reader: any ModelReader) {
+        self.init(fileName: fileName, identifiesFolder: identifiesFolder) { file, options in
+            try reader.read(file, options: options)
+        }
+    }
+
+    /// `model.safetensors`, then `model.safetensors.index.json` (as transformers looks for them).
+    public static let safetensors: [HuggingFaceWeightFile] = [
+        HuggingFaceWeightFile(fileName: "model.safetensors") { file, _ in try SafetensorsReader().readFile(file) },
+        HuggingFaceWeightFile(fileName: SafetensorsReader.indexFileName) { file, _ in try SafetensorsReader().readSharded(index: file) },
+    ]
+}
+
+/// Reads a Hugging Face model folder (format id `hf`) of any era: `config.json` becomes the
+/// config, tokenizer (and sentence-transformers) files become assets, and the weights come
+/// from the first weight file present in transformers' order — `model.safetensors`, its
+/// sharded index, then whatever `weightFiles` adds (the default registry adds
+/// `pytorch_model.bin`, its index, `tf_model.h5` and its index). Other weight files present
+/// are listed in the notes; `--read-option weights=NAME` picks one.
 public struct HuggingFaceReader: ModelReader {
-    public init() {}
+    public let weightFiles: [HuggingFaceWeightFile]
+
+    public init(weightFiles: [HuggingFaceWeightFile] = HuggingFaceWeightFile.safetensors) {
+        self.weightFiles = weightFiles
+    }
 
     public var info: FormatInfo {
-        FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", "model.safetensors"],
-                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files")
+        FormatInfo(id: "hf", name: "Hugging Face model folder",
+                   extensions: ["config.json"] + weightFiles.map(\.fileName).filter { !$0.hasSuffix(".index.json") },
+                   summary: "config.json + the weights transformers would load (first of: "
+                       + weightFiles.map(\.fileName).joined(separator: ", ") + ") + tokenizer files")
+    }
+
+    public var options: [FormatOption] {
+        [FormatOption("weights", .choice(weightFiles.map(\.fileName)),
+                      help: "the weights file to read when the folder holds several (default: the first in transformers' order)")]
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
         guard input.isDirectory, input.entries.contains("config.json") else { return .no }
-        return input.entries.contains("model.safetensors") || input.entries.contains(SafetensorsReader.indexFileName) ? .certain : .no
+        return weightFiles.contains { $0.identifiesFolder && input.entries.contains($0.fileName) } ? .certain : .no
     }
 
     public func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> NeutralModel {
@@ -157,20 +252,31 @@ public struct HuggingFaceReader: ModelReader {
         }
         guard case .object = config else { throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "not a JSON object") }
 
-        let st = SafetensorsReader()
-        let index = url.appendingPathComponent(SafetensorsReader.indexFileName)
-        let single = url.appendingPathComponent("model.safetensors")
-        var model: NeutralModel
-        if fm.fileExists(atPath: index.path) {
-            model = try st.readSharded(index: index)
-        } else if fm.fileExists(atPath: single.path) {
-            model = try st.readFile(single)
+        let present = weightFiles.filter { fm.fileExists(atPath: url.appendingPathComponent($0.fileName).path) }
+        let chosen: HuggingFaceWeightFile
+        if let name = options.extra["weights"] {
+            guard let file = present.first(where: { $0.fileName == name }) else {
+                throw HuggingFaceError.unknownWeights(folder: url.path, name: name, present: present.map(\.fileName))
+            }
+            chosen = file
         } else {
-            throw HuggingFaceError.missingWeights(folder: url.path)
+            guard let first = present.first else { throw HuggingFaceError.missingWeights(folder: url.path, expected: weightFiles.map(\.fileName)) }
+            chosen = first
         }
+        var inner = options
+        inner.extra["weights"] = nil
+        var model = try chosen.read(url.appendingPathComponent(chosen.fileName), inner)
+        let others = present.filter { $0.fileName != chosen.fileName }.map(\.fileName)
+        model.notes.append("weights read from \(chosen.fileName)" + (others.isEmpty ? ""
+            : "; also present, not read: \(others.joined(separator: ", ")) (--read-option weights=NAME picks another)"))
 
         var assets: [Asset] = []
         for name in ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).sorted() {
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue, !name.hasPrefix(".") {
+                model.notes.append("folder \(name)/ not carried (Porter carries the folder's top-level files only; sentence-transformers module folders such as 1_Pooling/ must be copied by hand)")
+                continue
+            }
             guard let kind = HuggingFaceAssets.kinds[name] else { continue }
             let file = try OpenFile(path: url.appendingPathComponent(name).path)
             guard file.size <= HuggingFaceAssets.maxAssetSize else {
@@ -180,9 +286,10 @@ public struct HuggingFaceReader: ModelReader {
             assets.append(Asset(kind: kind, fileName: name, bytes: try file.read(offset: 0, count: file.size)))
         }
         model.sourceFormat = info.id
-        model.sourceFiles = [configURL.path] + model.sourceFiles
+        model.sourceFiles = [configURL.path] + model.sourceFiles.filter { $0 != configURL.path }
         model.config = config
         model.assets = assets
+        model.notes.removeAll { $0.hasPrefix("config from config.json beside the weights") }
         return model
     }
 }

@@ -195,6 +195,7 @@ public struct Pipeline: Sendable {
         model = ModelCard.refreshed(model, command: request.command, verification: [])
         // --force replaces only what this writer writes; checked before anything is touched.
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
+        try writer.check(model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         if request.force { try layout.checkReplaceable(request.output) }
         let stale = AtomicOutput.removeStaleTemporaries(of: request.output)
         try AtomicOutput.write(to: request.output, force: request.force, layout: layout, syncToDisk: request.syncToDisk) { temp in

@@ -18,7 +18,12 @@ extension FormatRegistry {
             readers: [
                 SafetensorsReader(),
                 PorterModelReader(),
-                HuggingFaceReader(),
+                HuggingFaceReader(weightFiles: HuggingFaceWeightFile.safetensors + [
+                    HuggingFaceWeightFile(fileName: "pytorch_model.bin", reader: PyTorchReader()),
+                    HuggingFaceWeightFile(fileName: "pytorch_model.bin.index.json", reader: PyTorchReader()),
+                    HuggingFaceWeightFile(fileName: "tf_model.h5", identifiesFolder: false, reader: KerasH5Reader()),
+                    HuggingFaceWeightFile(fileName: TFShardIndex.fileName, identifiesFolder: false, reader: KerasH5Reader()),
+                ]),
                 PyTorchReader(),
                 FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
                 KerasH5Reader(),

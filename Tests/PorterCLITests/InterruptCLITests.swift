@@ -95,6 +95,11 @@ struct PauseFailure: Error, CustomStringConvertible {
 
 /// Interrupts and stale temporary outputs through the real binary (docs/cli.md, "Output
 /// safety"; docs/security.md (output safety)).
+/// `--config FILE` for `--to hf` (the sources here are bare state dicts with no config).
+func hfConfig(_ format: String) -> [String] {
+    format == "hf" ? ["--config", Fixtures.url("safetensors/hf/bert/config.json").path] : []
+}
+
 @Suite struct InterruptCLITests {
     static let source = Fixtures.url("pytorch/dtypes.pt").path
 
@@ -112,7 +117,7 @@ struct PauseFailure: Error, CustomStringConvertible {
         let dir = try Fixtures.scratchDirectory("porter-interrupt")
         defer { try? FileManager.default.removeItem(at: dir) }
         let target = dir.appendingPathComponent(name)
-        let porter = try PausedPorter.start(["convert", Self.source, "-o", target.path, "--to", format],
+        let porter = try PausedPorter.start(["convert", Self.source, "-o", target.path, "--to", format] + hfConfig(format),
                                             pauseAfter: 300, marker: dir.appendingPathComponent("test-paused"),
                                             log: dir.appendingPathComponent("test-log"))
         // It really stopped mid-write, inside a staging folder beside the target.
@@ -133,7 +138,7 @@ struct PauseFailure: Error, CustomStringConvertible {
         let target = dir.appendingPathComponent("out-hf")
         let stale = try Self.leaveStale(target: target, in: dir)
 
-        let run = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "hf"])
+        let run = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "hf"] + hfConfig("hf"))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("removed \(stale)"), "\(run.stdout)")
         #expect(run.stdout.contains("left by an interrupted run"))
@@ -141,7 +146,7 @@ struct PauseFailure: Error, CustomStringConvertible {
 
         // Again with --quiet: removed, and nothing printed.
         let stale2 = try Self.leaveStale(target: target, in: dir, forceOver: true)
-        let quiet = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "hf", "--force", "--quiet"])
+        let quiet = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "hf", "--force", "--quiet"] + hfConfig("hf"))
         #expect(quiet.status == 0, "\(quiet.stderr)")
         #expect(quiet.stdout.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: stale2))
@@ -181,7 +186,7 @@ struct PauseFailure: Error, CustomStringConvertible {
         try? FileManager.default.removeItem(at: marker)
         let before = Set(try listing(dir))
         let porter = try PausedPorter.start(["convert", source, "-o", target.path, "--to", target.pathExtension == "safetensors" ? "safetensors" : "hf"]
-                                            + (forceOver ? ["--force"] : []),
+                                            + hfConfig(target.pathExtension == "safetensors" ? "safetensors" : "hf") + (forceOver ? ["--force"] : []),
                                             pauseAfter: 300, marker: marker, log: dir.appendingPathComponent("test-log"))
         #expect(porter.interrupt(SIGKILL) == nil)
         let left = Set(try listing(dir)).subtracting(before)
@@ -219,7 +224,7 @@ struct PauseFailure: Error, CustomStringConvertible {
         try FileManager.default.createDirectory(at: mine, withIntermediateDirectories: true)
         try Data("keep me".utf8).write(to: mine.appendingPathComponent("notes.txt"))
         try Data("{}".utf8).write(to: mine.appendingPathComponent("config.json"))
-        let run = try CLI.run(["convert", Self.source, "-o", mine.path, "--to", format, "--force"])
+        let run = try CLI.run(["convert", Self.source, "-o", mine.path, "--to", format, "--force"] + hfConfig(format))
         #expect(run.status == 1)
         #expect(run.stderr.contains("\(mine.path)/\(firstForeign)"), "\(run.stderr)")
         #expect(run.stderr.contains("nothing was deleted"))
@@ -233,8 +238,8 @@ struct PauseFailure: Error, CustomStringConvertible {
         let dir = try Fixtures.scratchDirectory("porter-force")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("model")
-        #expect(try CLI.run(["convert", Self.source, "-o", out.path, "--to", "hf"]).status == 0)
-        let again = try CLI.run(["convert", Self.source, "-o", out.path, "--to", "hf", "--force"])
+        #expect(try CLI.run(["convert", Self.source, "-o", out.path, "--to", "hf"] + hfConfig("hf")).status == 0)
+        let again = try CLI.run(["convert", Self.source, "-o", out.path, "--to", "hf", "--force"] + hfConfig("hf"))
         #expect(again.status == 0, "\(again.stderr)")
         // A nested foreign file in the porter form's assets/ folder blocks replacement too.
         let porterOut = dir.appendingPathComponent("pform")
@@ -247,7 +252,7 @@ struct PauseFailure: Error, CustomStringConvertible {
 
         let file = dir.appendingPathComponent("weights.bin")
         try Data("user bytes".utf8).write(to: file)
-        let run = try CLI.run(["convert", Self.source, "-o", file.path, "--to", "hf", "--force"])
+        let run = try CLI.run(["convert", Self.source, "-o", file.path, "--to", "hf", "--force"] + hfConfig("hf"))
         #expect(run.status == 1)
         #expect(run.stderr.contains("\(file.path) is a file"), "\(run.stderr)")
         #expect(try Data(contentsOf: file) == Data("user bytes".utf8))

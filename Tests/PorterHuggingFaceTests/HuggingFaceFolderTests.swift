@@ -116,7 +116,7 @@ import PorterSafetensors
         let bad = #expect(throws: HuggingFaceError.self) { try reader.read(dir, options: ReadOptions()) }
         #expect(bad?.localizedDescription.contains("config.json") == true)
         try Data("{}".utf8).write(to: dir.appendingPathComponent("config.json"))
-        #expect(throws: HuggingFaceError.missingWeights(folder: dir.path)) { try reader.read(dir, options: ReadOptions()) }
+        #expect(throws: HuggingFaceError.missingWeights(folder: dir.path, expected: ["model.safetensors", "model.safetensors.index.json"])) { try reader.read(dir, options: ReadOptions()) }
         #expect(reader.probe(try ProbeInput.load(dir)) == .no)
     }
 }

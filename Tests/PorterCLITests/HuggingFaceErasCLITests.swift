@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import PorterCore
+import PorterSafetensors
+import PorterTestSupport
+
+/// Issue 13: Hugging Face folders of every era (fixtures/hf-eras, made by transformers /
+/// torch) read as `hf` through the `porter` binary, the weights file chosen as transformers
+/// chooses it, every tensor bit-exact under the state-dict names transformers loads.
+@Suite struct HuggingFaceErasCLITests {
+    static let facts: JSONValue = (try? Fixtures.json("hf-eras/generator.json"))?["facts"] ?? .null
+
+    /// Converts `folder` to safetensors and checks every tensor against `expected` (name → digest).
+    func convertAndCompare(_ folder: String, extra: [String] = [], expected: JSONValue?) throws -> CLIRun {
+        let dir = try Fixtures.scratchDirectory("porter-hf-eras")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.safetensors")
+        let run = try CLI.run(["convert", Fixtures.url("hf-eras/" + folder).path, "--to", "safetensors", "-o", out.path] + extra)
+        #expect(run.status == 0, "\(run.stderr)")
+        let model = try SafetensorsReader().readFile(out)
+        let tensors = try #require(expected?.objectValue)
+        #expect(Set(model.tensors.names) == Set(tensors.keys), "\(folder)")
+        for (name, fact) in tensors {
+            let entry = try #require(model.tensors[name], "\(folder): \(name)")
+            #expect(try tensorDigest(entry.tensor) == fact["sha256"]?.stringValue, "\(folder): \(name)")
+        }
+        return run
+    }
+
+    @Test("every era converts bit-exact from the file transformers loads", arguments: ["bin", "bin_sharded", "both", "sentence"])
+    func eras(_ folder: String) throws {
+        let inspect = try CLI.run(["inspect", Fixtures.url("hf-eras/" + folder).path, "--json"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let json = try JSONValue.parse(Data(inspect.stdout.utf8))
+        #expect(json["format"]?.stringValue == "hf", "\(inspect.stdout.prefix(300))")
+        let weightsFile = try #require(Self.facts[folder]?["weights_file"]?.stringValue)
+        let notes = json["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(notes.contains { $0.hasPrefix("weights read from \(weightsFile)") }, "\(notes)")
+        _ = try convertAndCompare(folder, expected: Self.facts[folder]?["tensors"])
+    }
+
+    @Test("both safetensors and .bin: the safetensors by default, noted; weights= picks the .bin")
+    func choice() throws {
+        let inspect = try CLI.run(["inspect", Fixtures.url("hf-eras/both").path])
+        #expect(inspect.stdout.contains("also present, not read: pytorch_model.bin"), "\(inspect.stdout)")
+        _ = try convertAndCompare("both", extra: ["--read-option", "weights=pytorch_model.bin"], expected: Self.facts["both"]?["bin_tensors"])
+        // A weights file the folder does not hold is an error naming what is there.
+        let missing = try CLI.run(["inspect", Fixtures.url("hf-eras/both").path, "--read-option", "weights=tf_model.h5"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("present: model.safetensors, pytorch_model.bin"), "\(missing.stderr)")
+        // One that is no weights file at all is a usage error.
+        let bad = try CLI.run(["inspect", Fixtures.url("hf-eras/both").path, "--read-option", "weights=vocab.txt"])
+        #expect(bad.status == 2, "\(bad.stderr)")
+    }
+
+    @Test("sentence-transformers extras are carried, its module folders listed as not carried")
+    func sentenceTransformers() throws {
+        let dir = try Fixtures.scratchDirectory("porter-hf-eras")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let run = try CLI.run(["convert", Fixtures.url("hf-eras/sentence").path, "--to", "hf", "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        for name in ["modules.json", "config_sentence_transformers.json", "sentence_bert_config.json", "vocab.txt", "config.json", "model.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+        }
+        let source = Fixtures.url("hf-eras/sentence/modules.json")
+        #expect(try Data(contentsOf: out.appendingPathComponent("modules.json")) == Data(contentsOf: source))
+        let inspect = try CLI.run(["inspect", Fixtures.url("hf-eras/sentence").path])
+        #expect(inspect.stdout.contains("folder 1_Pooling/ not carried"), "\(inspect.stdout)")
+    }
+
+    @Test("--to hf refuses a model with no usable config, writes nothing; --config gives one")
+    func configRequired() throws {
+        let dir = try Fixtures.scratchDirectory("porter-hf-eras")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let bin = Fixtures.url("hf-eras/bin/pytorch_model.bin").path
+        let refused = try CLI.run(["convert", bin, "--to", "hf", "-o", out.path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("--config FILE"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        let config = Fixtures.url("hf-eras/bin/config.json").path
+        let given = try CLI.run(["convert", bin, "--to", "hf", "-o", out.path, "--config", config])
+        #expect(given.status == 0, "\(given.stderr)")
+        #expect(try Data(contentsOf: out.appendingPathComponent("config.json")).count > 0)
+        let written = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("config.json")))
+        #expect(written["model_type"]?.stringValue == "bert")
+        // A --config without a model_type is refused too.
+        let noType = dir.appendingPathComponent("c.json")
+        try Data("{\"hidden_size\": 8}".utf8).write(to: noType)
+        let bad = try CLI.run(["convert", bin, "--to", "hf", "-o", dir.appendingPathComponent("o2").path, "--config", noType.path])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("has no model_type"), "\(bad.stderr)")
+    }
+}
