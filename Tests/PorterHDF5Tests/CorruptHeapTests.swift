@@ -93,7 +93,8 @@ struct CorruptHeapTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         func script(_ name: String, _ body: String) throws -> String {
             let url = dir.appendingPathComponent(name)
-            try "#!/bin/sh\n\(body)\n".write(to: url, atomically: true, encoding: .utf8)
+            // Each child records its scratch folder ($5), to check it is gone afterwards.
+            try "#!/bin/sh\necho \"$5\" >> '\(dir.path)/scratch.txt'\n\(body)\n".write(to: url, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
             return url.path
         }
@@ -110,14 +111,15 @@ struct CorruptHeapTests {
             try HDF5Isolation.read(file, format: "keras-h5", executable: try script("oom.sh", "exit 66"), limits: .init(memoryBytes: 1 << 30, seconds: 5))
         }
         #expect(throws: HDF5Error.resourceLimit(file: file.path, resource: "time", limit: HDF5Isolation.Limits(memoryBytes: 1 << 30, seconds: 0.5).timeText)) {
-            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("hang.sh", "sleep 30"), limits: .init(memoryBytes: 1 << 30, seconds: 0.5))
+            try HDF5Isolation.read(file, format: "keras-h5", executable: try script("hang.sh", "exec sleep 30"), limits: .init(memoryBytes: 1 << 30, seconds: 0.5))
         }
         // A child that claims success but wrote nothing is an error, not an empty model.
         #expect(throws: (any Error).self) { try HDF5Isolation.read(file, format: "keras-h5", executable: "/bin/true") }
         #expect(throws: HDF5Error.self) { try HDF5Isolation.read(file, format: "keras-h5", executable: "/bin/false") }
         // No scratch folder is left behind by any of them.
-        let left = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter { $0.hasPrefix("porter-hdf5-") }
-        #expect(left.isEmpty, "\(left)")
+        let scratch = try String(contentsOf: dir.appendingPathComponent("scratch.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(scratch.count == 4 && scratch.allSatisfy { $0.contains("porter-hdf5-") }, "\(scratch)")
+        #expect(scratch.allSatisfy { !FileManager.default.fileExists(atPath: $0) }, "\(scratch)")
     }
 
     @Test("isolation: the child's result folder reads back as the in-process model",
