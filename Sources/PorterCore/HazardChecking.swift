@@ -8,3 +8,13 @@ public protocol HazardChecking {
     /// Throws the reader's typed error when the file cannot be read as this format.
     func hazards(of url: URL) throws -> [String]
 }
+
+/// A reader whose models carry a model card (an asset of kind `model-card`) that should say
+/// how the model was converted and, after verification, with what outcome. The pipeline
+/// asks the reader of the model's `sourceFormat` to refresh the card after converting and
+/// again after verifying.
+public protocol ModelCardWriting {
+    /// `model` with its card rewritten to record `command` and `verification` (one line per
+    /// verification level; empty before verification).
+    func refreshingCard(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel
+}

@@ -91,3 +91,10 @@ public struct FSMTModelCard: Sendable {
         return s
     }
 }
+
+extension FairseqReader: ModelCardWriting {
+    /// The FSMT card of a fairseq port, recording the command and the verification outcome.
+    public func refreshingCard(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel {
+        FSMTModelCard.refreshing(model, command: command, verification: verification)
+    }
+}

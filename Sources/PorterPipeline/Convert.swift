@@ -192,7 +192,7 @@ public struct Pipeline: Sendable {
         if model.tensors.names.isEmpty && !request.allowEmpty {
             throw PipelineError.nothingToConvert(path: request.source.path, dropped: model.dropped.count, notes: model.notes)
         }
-        model = ModelCard.refreshed(model, command: request.command, verification: [])
+        model = ModelCard.refreshed(model, command: request.command, verification: [], registry: registry)
         // --force replaces only what this writer writes; checked before anything is touched.
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         try writer.check(model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))

@@ -1,18 +1,19 @@
 import Foundation
 import PorterCore
-import PorterFairseq
 import PorterVerifier
 
-/// Keeps the `README.md` model card of a ported model (fairseq → FSMT) true to how it
-/// was made: the command, and after verification, its outcome.
+/// Keeps the model card of a ported model (e.g. fairseq → FSMT) true to how it was made:
+/// the command, and after verification, its outcome. The card's text is the source
+/// reader's (`ModelCardWriting`); the pipeline only says when to refresh it.
 enum ModelCard {
-    static func hasCard(_ model: NeutralModel) -> Bool {
-        model.sourceFormat == "fairseq" && model.assets.contains { $0.kind == "model-card" }
+    static func writer(for model: NeutralModel, in registry: FormatRegistry) -> (any ModelCardWriting)? {
+        guard model.assets.contains(where: { $0.kind == "model-card" }) else { return nil }
+        return registry.readers.first { $0.info.id == model.sourceFormat } as? any ModelCardWriting
     }
 
-    static func refreshed(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel {
-        guard hasCard(model) else { return model }
-        return FSMTModelCard.refreshing(model, command: command, verification: verification)
+    static func refreshed(_ model: NeutralModel, command: String?, verification: [String], registry: FormatRegistry) -> NeutralModel {
+        guard let writer = writer(for: model, in: registry) else { return model }
+        return writer.refreshingCard(model, command: command, verification: verification)
     }
 
     /// One line per level, for the card.
@@ -31,9 +32,9 @@ enum ModelCard {
     }
 
     /// Rewrites the card inside a written output folder (atomically, by rename).
-    static func record(_ report: VerificationReport, for result: ConvertResult) throws {
-        guard hasCard(result.convertedModel) else { return }
-        let model = refreshed(result.convertedModel, command: result.command, verification: lines(report))
+    static func record(_ report: VerificationReport, for result: ConvertResult, registry: FormatRegistry) throws {
+        guard writer(for: result.convertedModel, in: registry) != nil else { return }
+        let model = refreshed(result.convertedModel, command: result.command, verification: lines(report), registry: registry)
         guard let card = model.assets.first(where: { $0.kind == "model-card" }) else { return }
         let url = result.output.appendingPathComponent(card.fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return }

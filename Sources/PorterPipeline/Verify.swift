@@ -68,7 +68,7 @@ extension Pipeline {
             graphDropped: result.accounting?.graphDropped)
         let report = try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
                                      summary: summary, request: request)
-        try ModelCard.record(report, for: result)
+        try ModelCard.record(report, for: result, registry: registry)
         return report
     }
 
