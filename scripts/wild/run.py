@@ -291,6 +291,11 @@ def porter_tensors(out, kind):
                     res[k] = tensor_bytes(t)
                 else:
                     res[k] = tensor_bytes(s.get_tensor(k))
+            # Porter writes tied weights once and names the other spellings in metadata
+            # (`porter.aliases`, as transformers drops tied weights); a user's loader re-ties them.
+            for alias, target in json.loads((s.metadata() or {}).get("porter.aliases", "{}")).items():
+                if target in res:
+                    res[alias] = res[target]
     return res
 
 
@@ -435,6 +440,15 @@ def table(results):
             r["path"], r["package"], r["version"], r["kind"], did(r).replace("|", "\\|"), fw,
             r.get("exact", "–"), r.get("renamed", "–"), r.get("dropped", "–"), r.get("missing", "–"),
             r.get("extra", "–"), verify))
+    total = lambda k: sum(r.get(k, 0) or 0 for r in results)
+    lines.append("")
+    lines.append(f"{len(results)} files from {len({r['package'] for r in results})} packages; framework tensors "
+                 f"{total('framework_tensors')}: bit-exact {total('exact')}, renamed {total('renamed')}, "
+                 f"dropped with a reason {total('dropped')}, missing {total('missing')}, mismatched {total('mismatch')}; "
+                 f"extra {total('extra')}. Silent losses: {sum(1 for r in results if r.get('silent_loss'))}. "
+                 f"Refused (loud): {sum(1 for r in results if r.get('refused'))}. "
+                 f"`porter verify` passed on {sum(1 for r in results if r.get('verify_exit') == 0)} of "
+                 f"{sum(1 for r in results if 'verify_exit' in r)} converted.")
     return "\n".join(lines)
 
 
