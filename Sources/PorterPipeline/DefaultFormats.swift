@@ -18,10 +18,7 @@ extension FormatRegistry {
             readers: [
                 SafetensorsReader(),
                 PorterModelReader(),
-                HuggingFaceReader(otherWeights: [
-                    HuggingFaceWeightsSource(fileName: "pytorch_model.bin.index.json", reader: PyTorchReader()),
-                    HuggingFaceWeightsSource(fileName: "pytorch_model.bin", reader: PyTorchReader()),
-                ]),
+                HuggingFaceReader(),
                 PyTorchReader(),
                 FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
                 KerasH5Reader(),
