@@ -30,17 +30,17 @@ let package = Package(
         // safetensors (single file and sharded with an index), Porter's own on-disk form, and Hugging Face
         // model folders. The neutral form and HF folders store their weights through the safetensors writer.
         .target(name: "PorterSafetensors", dependencies: ["PorterCore"]),
-        .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors"]),
+        .target(name: "PorterNeutralFormat", dependencies: ["PorterCore", "PorterSafetensors", "PorterOps"]),
         .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
-        .target(name: "PorterMapping", dependencies: ["PorterCore"]),
-        .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterTestSupport"]),
+        .target(name: "PorterMapping", dependencies: ["PorterCore", "PorterArchitectures"]),
+        .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterSafetensors", "PorterTestSupport"]),
         // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
-        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping"]),
+        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping", "PorterArchitectures"]),
         .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterArchitectures", "PorterRuntime", "PorterPipeline", "PorterPyTorch", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
@@ -65,6 +65,10 @@ let package = Package(
         // Fixture lookup, golden files and tensor digests, for tests only.
         .target(name: "PorterTestSupport", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterCoreTests", dependencies: ["PorterCore", "PorterTestSupport"]),
+        // Op specs: every op of docs/ops.md with its inputs, typed attributes and shape/dtype inference;
+        // GraphValidator checks graphs when they are built or loaded.
+        .target(name: "PorterOps", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterOpsTests", dependencies: ["PorterOps", "PorterCore", "PorterTestSupport"]),
 
 
         // PyTorch checkpoints: the allow-list pickle VM and scanner; torch zip / legacy / TorchScript
@@ -81,24 +85,29 @@ let package = Package(
         // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
         // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "PorterRuntime", dependencies: ["PorterCore", "CBLAS", "CPorterKernels"]),
-        .target(name: "PorterArchitectures", dependencies: ["PorterCore"]),
+        .target(name: "PorterRuntime", dependencies: ["PorterCore", "PorterOps", "CBLAS", "CPorterKernels"]),
+        .target(name: "PorterArchitectures", dependencies: ["PorterCore", "PorterOps"]),
+        // Architecture descriptors: configs, templates, tiny copies, template mappings.
+        .testTarget(name: "PorterArchitecturesTests", dependencies: [
+            "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterVerifier", "PorterSafetensors", "PorterHuggingFace",
+            "PorterCore", "PorterTestSupport",
+        ]),
         .executableTarget(name: "porter-bench-runtime", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
-        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
+        .testTarget(name: "PorterRuntimeTests", dependencies: ["PorterRuntime", "PorterOps", "PorterArchitectures", "PorterSafetensors", "PorterCore", "PorterTestSupport"]),
 
         // HDF5 / Keras: libhdf5 through pkg-config `hdf5` (Debian/Ubuntu `libhdf5-dev` ships hdf5.pc with
         // -I/usr/include/hdf5/serial -L/usr/lib/<triple>/hdf5/serial -lhdf5), a C shim for HDF5's macros,
         // and the Keras `.h5` / `.keras` readers, writer and graph builder. Only PorterHDF5 links libhdf5.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
-        .target(name: "PorterHDF5", dependencies: ["PorterCore", "PorterNeutralFormat", "CHDF5", "CHDF5Shim"]),
+        .target(name: "PorterHDF5", dependencies: ["PorterCore", "PorterOps", "PorterNeutralFormat", "CHDF5", "CHDF5Shim"]),
         .testTarget(name: "PorterHDF5Tests", dependencies: ["PorterHDF5", "PorterCore", "PorterNeutralFormat", "PorterMapping", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         // TensorFlow: tensor bundles (checkpoints), object-based names, SavedModel signatures and graphs.
         // CSnappy is libsnappy (Debian libsnappy-dev) for snappy-compressed table blocks.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "PorterTensorFlow",
-            dependencies: ["PorterCore", "CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["PorterCore", "PorterOps", "CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [

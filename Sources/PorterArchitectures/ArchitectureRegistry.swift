@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Builds the neutral graph of one architecture from its config and the names of the
 /// checkpoint's tensors. Pure graph construction: no weights are read.
@@ -14,7 +15,7 @@ public protocol GraphBuilder: Sendable {
     func build(config: JSONValue, tensorNames: Set<String>) throws -> Graph
 }
 
-/// Why a graph could not be built.
+/// Why a graph could not be built, or a config not read.
 public enum ArchitectureError: LocalizedError, Sendable, Equatable {
     /// No builder handles this `model_type` (nil when the config has none).
     case unknownModelType(String?)
@@ -22,6 +23,8 @@ public enum ArchitectureError: LocalizedError, Sendable, Equatable {
     case badConfig(model: String, key: String, detail: String)
     /// A tensor the graph needs is not in the checkpoint.
     case missingTensor(model: String, name: String)
+    /// `porter tiny` sizes that cannot make a model.
+    case badTinyRequest(String)
 
     public var errorDescription: String? {
         switch self {
@@ -33,72 +36,76 @@ public enum ArchitectureError: LocalizedError, Sendable, Equatable {
             return "\(model) config: key '\(key)' \(detail)"
         case let .missingTensor(model, name):
             return "\(model) graph needs tensor '\(name)', which the checkpoint does not have"
+        case let .badTinyRequest(why):
+            return "tiny: \(why)"
         }
     }
 }
 
-/// Graph builders keyed by config `model_type`. `standard` holds Porter's built-in
-/// builders; other targets add theirs with `register(_:)`.
+/// Architecture descriptors (and plain graph builders) keyed by config `model_type`, and
+/// descriptors also by transformers class name (`architectures[0]`). `standard` holds
+/// Porter's built-in families, one line each; other targets add theirs with `register(_:)`.
 public struct ArchitectureRegistry: Sendable {
     private var byType: [String: any GraphBuilder] = [:]
+    private var byArchitecture: [String: String] = [:]
 
     public init(_ builders: [any GraphBuilder] = []) {
         for b in builders { register(b) }
     }
 
-    /// The built-in builders: BERT, RoBERTa, GPT-2, FSMT.
-    public static let standard = ArchitectureRegistry([BERTBuilder(), GPT2Builder(), FSMTBuilder()])
+    /// The built-in families: one descriptor per line.
+    public static let standard = ArchitectureRegistry([
+        BERTDescriptor(),
+        GPT2Descriptor(),
+        FSMTDescriptor(),
+    ])
 
-    /// Adds (or replaces) the builder for each of its model types.
+    /// Adds (or replaces) the builder for each of its model types (and, for a descriptor,
+    /// its transformers class names).
     public mutating func register(_ builder: any GraphBuilder) {
         for t in builder.modelTypes { byType[t] = builder }
+        if let d = builder as? any ArchitectureDescriptor, let first = builder.modelTypes.first {
+            for a in d.architectureNames { byArchitecture[a] = first }
+        }
     }
 
     public var modelTypes: [String] { byType.keys.sorted() }
 
+    /// Every registered descriptor once, by family name.
+    public var descriptors: [any ArchitectureDescriptor] {
+        var seen = Set<String>()
+        return modelTypes.compactMap { byType[$0] as? any ArchitectureDescriptor }.filter { seen.insert($0.family).inserted }
+    }
+
     public func builder(forModelType type: String) -> (any GraphBuilder)? { byType[type] }
 
-    /// Builds the graph for `config` by its `model_type`.
+    /// The model type `config` names: `model_type`, else the type registered for `architectures[0]`.
+    public func modelType(of config: JSONValue) -> String? {
+        if let t = config["model_type"]?.stringValue { return t }
+        if let a = config["architectures"]?.arrayValue?.first?.stringValue { return byArchitecture[a] }
+        return nil
+    }
+
+    /// The descriptor of `config`'s architecture, nil when none is registered.
+    public func descriptor(for config: JSONValue) -> (any ArchitectureDescriptor)? {
+        modelType(of: config).flatMap { byType[$0] } as? any ArchitectureDescriptor
+    }
+
+    /// The descriptor whose `family` is `name` (mapping templates name families).
+    public func descriptor(family name: String) -> (any ArchitectureDescriptor)? {
+        descriptors.first { $0.family == name } ?? (byType[name] as? any ArchitectureDescriptor)
+    }
+
+    /// Builds the graph for `config` by its `model_type` (or `architectures[0]`).
     public func buildGraph(config: JSONValue, tensorNames: Set<String>) throws -> Graph {
-        let type = config["model_type"]?.stringValue
-        guard let type, let builder = byType[type] else { throw ArchitectureError.unknownModelType(type) }
-        return try builder.build(config: config, tensorNames: tensorNames)
-    }
-}
-
-/// Reads typed values from a config, reporting the key path on failure.
-struct ConfigReader {
-    let config: JSONValue
-    let model: String
-
-    func int(_ key: String) throws -> Int {
-        guard let v = config[key]?.intValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is missing or not an integer") }
-        return v
-    }
-    func int(_ key: String, default value: Int) throws -> Int {
-        guard let raw = config[key], !raw.isNull else { return value }
-        guard let v = raw.intValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is not an integer") }
-        return v
-    }
-    func optionalInt(_ key: String) throws -> Int? {
-        guard let raw = config[key], !raw.isNull else { return nil }
-        guard let v = raw.intValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is not an integer") }
-        return v
-    }
-    func double(_ key: String, default value: Double) throws -> Double {
-        guard let raw = config[key], !raw.isNull else { return value }
-        guard let v = raw.doubleValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is not a number") }
-        return v
-    }
-    func bool(_ key: String, default value: Bool) throws -> Bool {
-        guard let raw = config[key], !raw.isNull else { return value }
-        guard let v = raw.boolValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is not true/false") }
-        return v
-    }
-    func string(_ key: String, default value: String) throws -> String {
-        guard let raw = config[key], !raw.isNull else { return value }
-        guard let v = raw.stringValue else { throw ArchitectureError.badConfig(model: model, key: key, detail: "is not a string") }
-        return v
+        let type = modelType(of: config)
+        guard let type, let builder = byType[type] else { throw ArchitectureError.unknownModelType(config["model_type"]?.stringValue ?? type) }
+        var config = config
+        if config["model_type"] == nil, var o = config.objectValue { o["model_type"] = .string(type); config = .object(o) }
+        let graph = try builder.build(config: config, tensorNames: tensorNames)
+        // Every built graph fits the op specs (PorterOps.OpError naming the node otherwise).
+        _ = try GraphValidator.validate(graph, weightNames: tensorNames)
+        return graph
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PorterArchitectures
 import PorterCore
 
 /// The model settings of a fairseq checkpoint, flattened: `args` (an
@@ -66,7 +67,11 @@ public struct FairseqModelArgs: Sendable, Equatable {
     }
 }
 
-/// Builds transformers' FSMT `config.json` from fairseq's model settings.
+/// The FSMT config type and its defaults live in the architecture descriptor.
+typealias FSMTDefaults = FSMTDescriptor.Config.Defaults
+
+/// Builds transformers' FSMT `config.json` from fairseq's model settings (the translation
+/// of fairseq's argument names is fairseq-format knowledge, so it stays here).
 public enum FSMTConfigBuilder {
     /// Generation defaults: fairseq's `generate.py` uses a beam of 5, stops a beam search
     /// once `beam` hypotheses are finished (transformers' `early_stopping=True`) and
@@ -148,7 +153,7 @@ public enum FSMTConfigBuilder {
         try unsupported("no_token_positional_embeddings", "FSMT always adds positional embeddings")
         try unsupported("cross_self_attention", "FSMT has separate self- and cross-attention")
 
-        let encoderDim = try int("encoder_embed_dim", default: 512)
+        let encoderDim = try int("encoder_embed_dim", default: FSMTDefaults.dModel)
         let decoderDim = try int("decoder_embed_dim", default: encoderDim)
         guard encoderDim == decoderDim else {
             throw FairseqError.unsupportedConfig(file: file, keyPath: "\(args.origin).decoder_embed_dim", value: "\(decoderDim)",
@@ -158,7 +163,7 @@ public enum FSMTConfigBuilder {
             throw FairseqError.unsupportedConfig(file: file, keyPath: "\(args.origin).decoder_output_dim", value: "\(out)",
                                                  reason: "FSMT projects from d_model (\(decoderDim)) to the vocabulary")
         }
-        let activation = args["activation_fn"]?.stringValue ?? "relu"
+        let activation = args["activation_fn"]?.stringValue ?? FSMTDefaults.activation
         guard ["relu", "gelu"].contains(activation) else {
             throw FairseqError.unsupportedConfig(file: file, keyPath: "\(args.origin).activation_fn", value: activation,
                                                  reason: "Porter maps relu and gelu to FSMT")
@@ -168,7 +173,7 @@ public enum FSMTConfigBuilder {
             throw FairseqError.missingKey(file: file, keyPath: "\(args.origin).source_lang/target_lang (or pass --src-lang and --tgt-lang)")
         }
         let shareAll = args.bool("share_all_embeddings", default: false)
-        let maxSource = try int("max_source_positions", default: 1024)
+        let maxSource = try int("max_source_positions", default: FSMTDefaults.maxPositions)
 
         var c: [String: JSONValue] = [
             "architectures": ["FSMTForConditionalGeneration"],
@@ -177,12 +182,12 @@ public enum FSMTConfigBuilder {
             "src_vocab_size": .int(Int64(srcVocabSize)),
             "tgt_vocab_size": .int(Int64(tgtVocabSize)),
             "d_model": .int(Int64(decoderDim)),
-            "encoder_layers": .int(Int64(try int("encoder_layers", default: 6))),
-            "decoder_layers": .int(Int64(try int("decoder_layers", default: 6))),
-            "encoder_attention_heads": .int(Int64(try int("encoder_attention_heads", default: 8))),
-            "decoder_attention_heads": .int(Int64(try int("decoder_attention_heads", default: 8))),
-            "encoder_ffn_dim": .int(Int64(try int("encoder_ffn_embed_dim", default: 2048))),
-            "decoder_ffn_dim": .int(Int64(try int("decoder_ffn_embed_dim", default: 2048))),
+            "encoder_layers": .int(Int64(try int("encoder_layers", default: FSMTDefaults.layers))),
+            "decoder_layers": .int(Int64(try int("decoder_layers", default: FSMTDefaults.layers))),
+            "encoder_attention_heads": .int(Int64(try int("encoder_attention_heads", default: FSMTDefaults.heads))),
+            "decoder_attention_heads": .int(Int64(try int("decoder_attention_heads", default: FSMTDefaults.heads))),
+            "encoder_ffn_dim": .int(Int64(try int("encoder_ffn_embed_dim", default: FSMTDefaults.ffnDim))),
+            "decoder_ffn_dim": .int(Int64(try int("decoder_ffn_embed_dim", default: FSMTDefaults.ffnDim))),
             "encoder_layerdrop": .double(try double("encoder_layerdrop", default: 0)),
             "decoder_layerdrop": .double(try double("decoder_layerdrop", default: 0)),
             "activation_function": .string(activation),
@@ -192,7 +197,7 @@ public enum FSMTConfigBuilder {
             "max_position_embeddings": .int(Int64(maxSource)),
             "scale_embedding": .bool(!args.bool("no_scale_embedding", default: false)),
             "tie_word_embeddings": .bool(shareAll),
-            "init_std": 0.02,
+            "init_std": .double(FSMTDefaults.initStd),
             "is_encoder_decoder": true,
             "use_cache": true,
             "bos_token_id": .int(Int64(FairseqDictionary.bosIndex)),

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Why a Keras model config could not become a neutral graph. Weights are still read.
 public enum KerasGraphError: Error, Sendable, Equatable {
@@ -130,7 +131,10 @@ public struct KerasGraphBuilder {
             throw KerasGraphError.badConfig(reason: "top-level class \(cls) is not Sequential or Functional")
         }
         let outs = outputs.map { GraphValue(name: $0, dtype: .f32, shape: [Int](repeating: -1, count: ranks[$0] ?? 0)) }
-        return Graph(inputs: inputs, outputs: outs, nodes: nodes, origin: "keras model_config (\(cls))")
+        let graph = Graph(inputs: inputs, outputs: outs, nodes: nodes, origin: "keras model_config (\(cls))")
+        // The graph must fit the op specs on these weights; otherwise the reader keeps the weights and notes why.
+        _ = try GraphValidator.validate(graph, tensors: weights.store)
+        return graph
     }
 
     private func valueName(_ layer: String, _ node: Int) -> String { node == 0 ? layer : "\(layer)#\(node)" }

@@ -11,6 +11,10 @@ public enum GraphRewrite {
     public enum Fate: Sendable, Equatable {
         /// Produced one-to-one under `to`, transposed by `transpose` and/or reshaped to `reshape`.
         case mapped(to: String, transpose: [Int]?, reshape: [Int]?)
+        /// Produced under `to`, transposed by `transpose` (giving dims `from`), then reshaped
+        /// to `reshape`. The graph follows only a depthwise kernel becoming a grouped one
+        /// (`HWIM` → `OIHW` with `groups`, see `regroupedDepthwise`); any other reshape drops it.
+        case reshaped(to: String, transpose: [Int]?, from: [Int], reshape: [Int])
         /// The graph cannot read it whole any more; the text says what happened to it.
         case unfollowable(String)
     }
@@ -69,6 +73,18 @@ public enum GraphRewrite {
                 switch fate {
                 case let .unfollowable(what):
                     return .dropped("\(reads) whole, but \(what)")
+                case let .reshaped(to, transpose, from, reshape):
+                    if values.contains(to) {
+                        return .dropped("\(reads), which the mapping renames to \(to), a name the graph already uses for a value")
+                    }
+                    guard let attributes = regroupedDepthwise(node, input: i, transpose: transpose, from: from, reshape: reshape) else {
+                        return .dropped("\(reads), which the mapping reshapes to \(reshape); no op attribute states a reshaped weight")
+                    }
+                    if rewritten.attributes["kernel_layout"] != node.attributes["kernel_layout"] {
+                        return .dropped("\(reads); node \(node.name)'s kernel_layout was already rewritten")
+                    }
+                    rewritten.inputs[i] = to
+                    for (key, value) in attributes { rewritten.attributes[key] = value }
                 case let .mapped(to, transpose, reshape):
                     if values.contains(to) {
                         return .dropped("\(reads), which the mapping renames to \(to), a name the graph already uses for a value")
@@ -104,5 +120,27 @@ public enum GraphRewrite {
             produced.formUnion(node.outputs)
         }
         return .kept(out)
+    }
+
+    /// A Keras depthwise kernel mapped to PyTorch's grouped layout — `HWIM` transposed by
+    /// `[2, 3, 0, 1]` to `[I, M, H, W]`, reshaped to `[I·M, 1, H, W]` (`WIM` by `[1, 2, 0]` for
+    /// conv1d) — is the same convolution as `OIHW` (`OIW`) with `groups` = I: output channel
+    /// i·M + m reads input channel i in both. Returns the node's new attributes (layout, the
+    /// pinned `groups` and `data_format`), or nil when the reshape is anything else.
+    static func regroupedDepthwise(_ node: GraphNode, input: Int, transpose: [Int]?, from: [Int], reshape: [Int]) -> [String: JSONValue]? {
+        guard let layout = layoutAttribute(op: node.op), layout.input == input,
+              let current = node.attributes[layout.attribute]?.stringValue else { return nil }
+        let (perm, grouped): ([Int], String)
+        switch current {
+        case "HWIM": (perm, grouped) = ([2, 3, 0, 1], "OIHW")
+        case "WIM": (perm, grouped) = ([1, 2, 0], "OIW")
+        default: return nil
+        }
+        guard transpose == perm, from.count == perm.count, reshape.count == perm.count,
+              case let (i, m) = (from[0], from[1]), reshape == [i * m, 1] + from[2...] else { return nil }
+        if let groups = node.attributes["groups"], groups.intValue != i { return nil }
+        var out: [String: JSONValue] = [layout.attribute: .string(grouped), "groups": .int(Int64(i))]
+        if node.attributes["data_format"] == nil { out["data_format"] = .string("channels_last") }
+        return out
     }
 }

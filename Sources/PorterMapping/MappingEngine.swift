@@ -33,6 +33,9 @@ public enum MappingError: Error, Sendable, Equatable {
     case tieTargetMissing(mapping: String, rule: Int, name: String, to: String)
     case requirementUnmet(mapping: String, pattern: String)
     case transform(mapping: String, rule: Int, source: String, reason: String)
+    /// An expression of a rule's steps could not be evaluated for `source` (a variable
+    /// missing from the config, a division with a remainder, …); `field` says where in the rule.
+    case expression(mapping: String, rule: Int, source: String, field: String, expression: String, error: ExpressionError)
 }
 
 extension MappingError: LocalizedError {
@@ -53,6 +56,8 @@ extension MappingError: LocalizedError {
             return "mapping \(m): no produced tensor matches the required pattern \(pattern)"
         case let .transform(m, rule, source, reason):
             return "mapping \(m): rules[\(rule)] on \(source): \(reason)"
+        case let .expression(m, rule, source, field, expression, error):
+            return "mapping \(m): rules[\(rule)] on \(source): \(field) \(JSONValue.quoted(expression)): \(error.localizedDescription)"
         }
     }
 }
@@ -133,17 +138,35 @@ public struct MappingEngine: Sendable {
                         t = try t.reshaped(reshape, name: entry.name)
                         steps.append(.reshape(shape: t.shape.dims))
                     }
+                    var fate: GraphRewrite.Fate = .mapped(to: target, transpose: transpose, reshape: nil)
+                    if let reshape, let transposedDims = try? (transpose.map { try entry.tensor.transposed($0, name: entry.name) } ?? entry.tensor).shape.dims {
+                        fate = .reshaped(to: target, transpose: transpose, from: transposedDims, reshape: reshape)
+                    }
+                    if let shapeSteps = rule.shapeSteps {
+                        let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
+                        (t, fate) = try applyShapeSteps(shapeSteps, to: t, scope: scope, rule: rule.index, source: entry.name, target: target, steps: &steps)
+                    }
                     if let cast, cast != t.dtype {
                         steps.append(.cast(from: t.dtype, to: cast))
                         t = try t.cast(to: cast, name: target, tally: tally)
                     }
                     try produce(target, t, from: [entry], rule: rule.index, transforms: steps)
-                    fates[entry.name] = .mapped(to: target, transpose: transpose, reshape: reshape == nil ? nil : t.shape.dims)
+                    fates[entry.name] = fate
                 case let .split(axis, into, sizes):
                     let rank = entry.tensor.shape.rank
                     let a = axis < 0 ? axis + rank : axis
                     guard a >= 0, a < rank else { throw TransformError.badAxis(tensor: entry.name, axis: axis, rank: rank) }
                     let total = entry.tensor.shape.dims[a]
+                    var sizes = sizes
+                    if let written = rule.splitSizes {
+                        let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
+                        sizes = try written.map { w -> Int in
+                            do { return try scope.dimension(w.expression) } catch let error as ExpressionError {
+                                throw MappingError.expression(mapping: mapping.label, rule: rule.index, source: entry.name, field: w.field,
+                                                              expression: w.text, error: error)
+                            }
+                        }
+                    }
                     let partSizes = sizes ?? Array(repeating: total / into.count, count: into.count)
                     if sizes == nil && total % into.count != 0 {
                         throw TransformError.splitUneven(tensor: entry.name, axis: a, size: total, sizes: partSizes)
@@ -223,6 +246,46 @@ public struct MappingEngine: Sendable {
             result.notes.append("\(accounting.unmapped.count) tensor(s) matched no rule of mapping \(mapping.name) and were kept under their source names")
         }
         return (result, accounting)
+    }
+
+    /// Applies a rule's expression steps, appending each as a typed step with its resolved
+    /// values. Returns the tensor and its fate for the graph rewrite: transposes composed
+    /// into one permutation, then at most one final reshape; a reshape before a transpose
+    /// (or two reshapes) is a shape no layout attribute can state.
+    func applyShapeSteps(_ shapeSteps: [ShapeStep], to start: TensorRef, scope: ExpressionScope, rule: Int, source: String,
+                         target: String, steps: inout [TransformStep]) throws -> (TensorRef, GraphRewrite.Fate) {
+        var t = start
+        var perm: [Int]? = nil
+        var transposedDims = start.shape.dims
+        var reshapes = 0, transposeAfterReshape = false
+        for step in shapeSteps {
+            switch step {
+            case let .transpose(p):
+                t = try t.transposed(p, name: source)
+                steps.append(.transpose(perm: p))
+                if reshapes == 0 {
+                    perm = perm.map { before in p.map { before[$0] } } ?? p
+                    transposedDims = t.shape.dims
+                } else {
+                    transposeAfterReshape = true
+                }
+            case let .reshape(dims):
+                let values = try dims.map { written -> Int in
+                    do { return try scope.dimension(written.expression) } catch let error as ExpressionError {
+                        throw MappingError.expression(mapping: mapping.label, rule: rule, source: source, field: written.field,
+                                                      expression: written.text, error: error)
+                    }
+                }
+                t = try t.reshaped(values, name: source)
+                steps.append(.reshape(shape: values))
+                reshapes += 1
+            }
+        }
+        if reshapes == 0 { return (t, .mapped(to: target, transpose: perm, reshape: nil)) }
+        if reshapes == 1 && !transposeAfterReshape {
+            return (t, .reshaped(to: target, transpose: perm, from: transposedDims, reshape: t.shape.dims))
+        }
+        return (t, .mapped(to: target, transpose: nil, reshape: t.shape.dims))
     }
 
     /// The captures ($0 whole, $1…) when `regex` matches all of `name`.

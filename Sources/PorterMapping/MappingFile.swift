@@ -10,6 +10,8 @@ public struct Mapping: Sendable {
     public var require: [String]
     /// Where the mapping came from (a path, or `mappings/<name>.json`).
     public var source: String
+    /// Names a rule's expressions may use besides config fields and dims (`"variables"`).
+    public var variables: [String: MappingVariable] = [:]
 
     /// How errors name the mapping: its name and the file it came from.
     public var label: String {
@@ -38,6 +40,20 @@ public struct MappingRule: Sendable {
     public var when: [String: JSONValue]
     /// Ranks the matched tensor must have (nil: any), e.g. 4 for Conv2D kernels.
     public var ranks: [Int]? = nil
+    /// Shape steps of a rename/keep whose values are expressions (`"steps"`, or a
+    /// `"reshape"` with expressions), applied in order after the rename and before `cast`;
+    /// nil when the rule has none (its literal transpose/reshape are in `action`).
+    public var shapeSteps: [ShapeStep]? = nil
+    /// A split's part sizes when they are expressions (`"sizes": ["heads * head_dim", …]`),
+    /// evaluated per tensor; nil when the sizes are literal (in `action`) or equal parts.
+    public var splitSizes: [WrittenExpression]? = nil
+}
+
+/// A transpose or reshape of a rule's `steps`; reshape dims are expressions, evaluated
+/// per tensor (docs/mappings.md#expressions) and recorded as concrete `TransformStep`s.
+public enum ShapeStep: Sendable, Equatable {
+    case transpose([Int])
+    case reshape([WrittenExpression])
 }
 
 /// Failures loading a mapping file.
@@ -48,6 +64,10 @@ public enum MappingFileError: Error, Sendable, Equatable {
     case wrongFormat(path: String, found: String?)
     case invalidRule(path: String, rule: Int, reason: String)
     case invalidPattern(path: String, rule: Int, pattern: String, reason: String)
+    /// An expression that does not parse; `rule` is -1 for the `variables` block, `column` 1-based.
+    case invalidExpression(path: String, rule: Int, field: String, expression: String, column: Int, reason: String)
+    /// A malformed `variables` entry, or variables that refer to each other in a circle.
+    case invalidVariable(path: String, name: String, reason: String)
 }
 
 extension MappingFileError: LocalizedError {
@@ -65,6 +85,10 @@ extension MappingFileError: LocalizedError {
             return "\(path): rules[\(rule)]: \(reason)"
         case let .invalidPattern(path, rule, pattern, reason):
             return "\(path): rules[\(rule)]: pattern \(pattern) does not compile: \(reason)"
+        case let .invalidExpression(path, rule, field, expression, column, reason):
+            return "\(path): \(rule >= 0 ? "rules[\(rule)]: " : "")\(field) \(JSONValue.quoted(expression)): column \(column): \(reason)"
+        case let .invalidVariable(path, name, reason):
+            return "\(path): variables.\(name): \(reason)"
         }
     }
 }
@@ -87,7 +111,8 @@ extension Mapping {
         guard let rulesJSON = root["rules"]?.arrayValue else {
             throw MappingFileError.invalidRule(path: path, rule: -1, reason: "the file has no \"rules\" array")
         }
-        let rules = try rulesJSON.enumerated().map { try parseRule($1, index: $0, path: path) }
+        let variables = try parseVariables(root["variables"], path: path)
+        let rules = try rulesJSON.enumerated().flatMap { i, r in try expandingTemplate(r, index: i, path: path).map { try parseRule($0, index: i, path: path) } }
         var require: [String] = []
         for (i, r) in (root["require"]?.arrayValue ?? []).enumerated() {
             guard let s = r.stringValue else {
@@ -96,7 +121,8 @@ extension Mapping {
             _ = try compile(s, rule: -1, path: path)
             require.append(s)
         }
-        return Mapping(name: name, description: root["description"]?.stringValue ?? "", rules: rules, require: require, source: path)
+        return Mapping(name: name, description: root["description"]?.stringValue ?? "", rules: rules, require: require, source: path,
+                       variables: variables)
     }
 
     /// Loads a mapping by file path, or by name from the given folders (`NAME.json`).
@@ -143,7 +169,7 @@ extension Mapping {
     static func parseRule(_ json: JSONValue, index: Int, path: String) throws -> MappingRule {
         func fail(_ reason: String) -> MappingFileError { .invalidRule(path: path, rule: index, reason: reason) }
         guard let obj = json.objectValue else { throw fail("not an object") }
-        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "rank", "comment"]
+        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "rank", "comment", "steps"]
         if let unknown = obj.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("unknown key \"\(unknown)\"")
         }
@@ -163,7 +189,7 @@ extension Mapping {
         guard actions.count == 1 else {
             throw fail(actions.isEmpty ? "no action (rename, keep, split, concat, drop or tie)" : "more than one action: \(actions.joined(separator: ", "))")
         }
-        let modifiers = ["transpose", "reshape", "cast"].filter { obj[$0] != nil }
+        let modifiers = ["transpose", "reshape", "steps", "cast"].filter { obj[$0] != nil }
         if !modifiers.isEmpty && !(actions[0] == "rename" || actions[0] == "keep") {
             throw fail("\(modifiers.joined(separator: ", ")) goes only with rename or keep")
         }
@@ -202,13 +228,28 @@ extension Mapping {
                 }
                 cast = d
             }
-            action = .rename(to: to, transpose: try ints("transpose"), reshape: try ints("reshape"), cast: cast)
+            let shapeSteps = try parseShapeSteps(obj, rule: index, path: path)
+            action = .rename(to: to, transpose: shapeSteps == nil ? try ints("transpose") : nil,
+                             reshape: shapeSteps == nil ? try ints("reshape") : nil, cast: cast)
+            return MappingRule(index: index, match: regex, action: action, when: when, ranks: ranks, shapeSteps: shapeSteps)
         case "split":
             guard let s = obj["split"]?.objectValue, let axis = s["axis"]?.intValue,
                   let into = s["into"]?.arrayValue?.compactMap(\.stringValue), !into.isEmpty else {
                 throw fail("split needs {\"axis\": int, \"into\": [names]}")
             }
             var sizes: [Int]?
+            if let sz = s["sizes"], let a = sz.arrayValue, a.contains(where: { $0.stringValue != nil }) {
+                // Sizes computed per tensor (docs/mappings.md#expressions), e.g. a fused qkv by head counts.
+                guard a.count == into.count else { throw fail("split \"sizes\" must list one integer or expression per part") }
+                let written = try a.enumerated().map { i, v -> WrittenExpression in
+                    guard v.stringValue != nil || { if case .int = v { return true }; return false }() else {
+                        throw fail("split.sizes[\(i)] must be an integer or an expression string")
+                    }
+                    return try expression(v, field: "split.sizes[\(i)]", rule: index, path: path)
+                }
+                return MappingRule(index: index, match: regex, action: .split(axis: axis, into: into, sizes: nil), when: when, ranks: ranks,
+                                   splitSizes: written)
+            }
             if let sz = s["sizes"] {
                 guard let a = sz.arrayValue?.compactMap(\.intValue), a.count == into.count else {
                     throw fail("split \"sizes\" must list one integer per part")

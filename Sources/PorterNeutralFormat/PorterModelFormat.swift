@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 import PorterSafetensors
 
 /// Porter's own on-disk form: a folder with `model.json`, `weights.safetensors` (or
@@ -118,8 +119,20 @@ public struct PorterModelReader: ModelReader {
             assets.append(Asset(kind: record.kind, fileName: record.fileName, bytes: bytes))
         }
 
-        return NeutralModel(sourceFormat: doc.sourceFormat, sourceFiles: doc.sourceFiles, tensors: store, graph: doc.graph,
-                            config: doc.config, metadata: doc.metadata, assets: assets, dropped: doc.dropped, notes: doc.notes)
+        // A graph that does not fit the op specs (PorterOps) is dropped with the reason; the
+        // weights still load and verify.
+        var graph = doc.graph
+        var notes = doc.notes
+        if let g = graph {
+            do {
+                _ = try GraphValidator.validate(g, tensors: store)
+            } catch {
+                graph = nil
+                notes.append("graph in \(PorterModelFormat.modelFileName) dropped: \(error.localizedDescription); the model is verified at the weights level only")
+            }
+        }
+        return NeutralModel(sourceFormat: doc.sourceFormat, sourceFiles: doc.sourceFiles, tensors: store, graph: graph,
+                            config: doc.config, metadata: doc.metadata, assets: assets, dropped: doc.dropped, notes: notes)
     }
 
     static func load(_ url: URL) throws -> Data {

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// A batch of images as NHWC (1-D inputs get H = 1), plus how to undo the layout change.
 private struct ChannelsLast {
@@ -38,7 +39,7 @@ private struct ChannelsLast {
 }
 
 /// (before, after) padding of one spatial axis.
-private func axisPadding(_ mode: JSONValue?, axis: Int, spatialRank: Int, input: Int, kernel: Int, stride: Int,
+private func axisPadding(_ mode: AttributeValue?, axis: Int, spatialRank: Int, input: Int, kernel: Int, stride: Int,
                          dilation: Int, ctx: NodeContext) throws -> (Int, Int) {
     let extent = (kernel - 1) * dilation + 1
     switch mode {
@@ -48,24 +49,19 @@ private func axisPadding(_ mode: JSONValue?, axis: Int, spatialRank: Int, input:
         let out = (input + stride - 1) / stride
         let total = max((out - 1) * stride + extent - input, 0)
         return (total / 2, total - total / 2)
-    case let .some(value):
-        let list: [Int]
-        if let i = value.intValue { list = [Int](repeating: i, count: spatialRank) } else {
-            guard let a = value.arrayValue?.compactMap(\.intValue), !a.isEmpty else {
-                throw ctx.bad("padding", "must be \"valid\", \"same\" or a list of integers")
-            }
-            list = a
-        }
+    case let .some(.ints(list)) where !list.isEmpty:
         if list.count == 1 { return (list[0], list[0]) }
         if list.count == spatialRank { return (list[axis], list[axis]) }
         if list.count == 2 * spatialRank { return (list[2 * axis], list[2 * axis + 1]) }
         throw ctx.bad("padding", "has \(list.count) numbers; expected \(spatialRank) (symmetric) or \(2 * spatialRank) (before/after per axis)")
+    default:
+        throw ctx.bad("padding", "must be \"valid\", \"same\" or a list of integers")
     }
 }
 
 private func spatialList(_ ctx: NodeContext, _ key: String, rank: Int, default value: [Int]) throws -> [Int] {
-    guard let list = try ctx.intList(key) else { return value }
-    if list.count == 1 { return [Int](repeating: list[0], count: rank) }
+    guard let list = try ctx.attrs.optionalInts(key) else { return value }
+    if list.count == 1, list[0] >= 1 { return [Int](repeating: list[0], count: rank) }
     guard list.count == rank, list.allSatisfy({ $0 >= 1 }) else { throw ctx.bad(key, "needs \(rank) positive numbers, has \(list)") }
     return list
 }
@@ -75,17 +71,16 @@ private func convolution(spatialRank: Int) -> Kernel {
         try ctx.requireInputs(2...3)
         let (xShape, x) = try ctx.floats(0)
         let (kShape, k) = try ctx.floats(1)
-        let defaultLayout = spatialRank == 2 ? "OIHW" : "OIW"
-        let layout = try ctx.string("kernel_layout", default: defaultLayout)
+        let layout = try ctx.attrs.string("kernel_layout")
         let kerasLayout = layout.hasPrefix("H") || layout.hasPrefix("W")
-        let format = try ctx.string("data_format", default: kerasLayout ? "channels_last" : "channels_first")
+        let format = try ctx.attrs.optionalString("data_format") ?? (kerasLayout ? "channels_last" : "channels_first")
         guard format == "channels_last" || format == "channels_first" else { throw ctx.bad("data_format", "is '\(format)'") }
         let input = try ChannelsLast(x, shape: xShape, spatialRank: spatialRank, channelsFirst: format == "channels_first", ctx: ctx)
         guard kShape.count == spatialRank + 2 else { throw ctx.shapeError("kernel rank does not fit \(layout)", [xShape, kShape]) }
         // Kernel as [kh, kw, inPerGroup, out].
         var kh = 1, kw: Int, inPerGroup: Int, outChannels: Int
         var weights: [Float]
-        var groups = try ctx.int("groups", default: 1)
+        var groups = try ctx.attrs.optionalInt("groups") ?? 1
         switch (layout, spatialRank) {
         case ("OIHW", 2):
             (outChannels, inPerGroup, kh, kw) = (kShape[0], kShape[1], kShape[2], kShape[3])
@@ -104,7 +99,7 @@ private func convolution(spatialRank: Int) -> Kernel {
             let multiplier = kShape[spatialRank + 1]
             if spatialRank == 2 { (kh, kw) = (kShape[0], kShape[1]) } else { kw = kShape[0] }
             (inPerGroup, outChannels) = (1, c * multiplier)
-            if ctx.attribute("groups") == nil { groups = c }
+            if try !ctx.attrs.isSet("groups") { groups = c }
             weights = k  // [kh, kw, C, M] is [kh, kw, 1, C·M] in memory
         default:
             throw ctx.bad("kernel_layout", "is '\(layout)', which does not fit conv\(spatialRank)d")
@@ -116,7 +111,7 @@ private func convolution(spatialRank: Int) -> Kernel {
         let dilations = try spatialList(ctx, "dilations", rank: spatialRank, default: [Int](repeating: 1, count: spatialRank))
         let (sh, sw) = spatialRank == 2 ? (strides[0], strides[1]) : (1, strides[0])
         let (dh, dw) = spatialRank == 2 ? (dilations[0], dilations[1]) : (1, dilations[0])
-        let mode = ctx.attribute("padding")
+        let mode = try ctx.attrs.value("padding")
         let padH = spatialRank == 2 ? try axisPadding(mode, axis: 0, spatialRank: 2, input: input.h, kernel: kh, stride: sh, dilation: dh, ctx: ctx) : (0, 0)
         let padW = try axisPadding(mode, axis: spatialRank - 1, spatialRank: spatialRank, input: input.w, kernel: kw, stride: sw, dilation: dw, ctx: ctx)
         let oh = (input.h + padH.0 + padH.1 - ((kh - 1) * dh + 1)) / sh + 1
@@ -172,14 +167,13 @@ private func pooling(max isMax: Bool) -> Kernel {
     return { ctx in
         try ctx.requireInputs(1...1)
         let (xShape, x) = try ctx.floats(0)
-        let kernel = try ctx.requiredIntList("kernel")
+        let kernel = try ctx.attrs.ints("kernel")
         let rank = kernel.count
         guard rank == 1 || rank == 2, kernel.allSatisfy({ $0 >= 1 }) else { throw ctx.bad("kernel", "must list 1 or 2 positive sizes") }
-        let format = try ctx.string("data_format", default: "channels_last")
+        let format = try ctx.attrs.string("data_format")
         let input = try ChannelsLast(x, shape: xShape, spatialRank: rank, channelsFirst: format == "channels_first", ctx: ctx)
         let strides = try spatialList(ctx, "strides", rank: rank, default: kernel)
-        let mode = ctx.attribute("padding")
-        if let m = mode, m != .string("valid"), m != .string("same") { throw ctx.bad("padding", "must be \"valid\" or \"same\"") }
+        let mode = try ctx.attrs.value("padding")
         let (kh, kw) = rank == 2 ? (kernel[0], kernel[1]) : (1, kernel[0])
         let (sh, sw) = rank == 2 ? (strides[0], strides[1]) : (1, strides[0])
         let padH = rank == 2 ? try axisPadding(mode, axis: 0, spatialRank: 2, input: input.h, kernel: kh, stride: sh, dilation: 1, ctx: ctx) : (0, 0)
@@ -218,8 +212,8 @@ private func globalPooling(max isMax: Bool) -> Kernel {
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
         guard shape.count >= 3 else { throw ctx.shapeError("expected [batch, spatial…, channels] or [batch, channels, spatial…]", [shape]) }
-        let channelsFirst = try ctx.string("data_format", default: "channels_last") == "channels_first"
-        let keep = try ctx.bool("keepdims", default: false)
+        let channelsFirst = try ctx.attrs.string("data_format") == "channels_first"
+        let keep = try ctx.attrs.bool("keepdims")
         let n = shape[0]
         let c = channelsFirst ? shape[1] : shape[shape.count - 1]
         let spatial = shape.count - 2
@@ -240,7 +234,7 @@ private func globalPooling(max isMax: Bool) -> Kernel {
     }
 }
 
-let convolutionKernels: [String: Kernel] = [
+let convolutionKernels: KeyValuePairs<String, Kernel> = [
     "conv1d": convolution(spatialRank: 1),
     "conv2d": convolution(spatialRank: 2),
     "max_pool": pooling(max: true),
@@ -250,8 +244,8 @@ let convolutionKernels: [String: Kernel] = [
     "batch_norm": { ctx in
         try ctx.requireInputs(5...5)
         let (shape, x) = try ctx.floats(0)
-        let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: shape.count)
-        let epsilon = Float(try ctx.double("epsilon", default: 1e-5))
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: shape.count)
+        let epsilon = Float(try ctx.attrs.number("epsilon"))
         let (outer, channels, inner) = around(shape, axis: axis)
         let mean = try ctx.floats(3).values, variance = try ctx.floats(4).values
         let gamma = ctx.optionalInput(1) != nil ? try ctx.floats(1).values : [Float](repeating: 1, count: channels)

@@ -120,7 +120,7 @@ private func unaryKernel(_ f: @escaping @Sendable (Float) -> Float) -> Kernel {
     0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))
 }
 
-let elementwiseKernels: [String: Kernel] = [
+let elementwiseKernels: KeyValuePairs<String, Kernel> = [
     "add": binaryKernel({ $0 + $1 }, { $0 &+ $1 }),
     "sub": binaryKernel({ $0 - $1 }, { $0 &- $1 }),
     "mul": binaryKernel({ $0 * $1 }, { $0 &* $1 }),
@@ -143,7 +143,7 @@ let elementwiseKernels: [String: Kernel] = [
     "gelu": { ctx in
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
-        switch try ctx.string("approximate", default: "none") {
+        switch try ctx.attrs.string("approximate") {
         case "none":
             // The same kernel as the fused linear+gelu, so fused and node-by-node runs agree.
             var out = x
@@ -163,14 +163,13 @@ let elementwiseKernels: [String: Kernel] = [
     "scale": { ctx in
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
-        guard ctx.attribute("factor") != nil else { throw ctx.bad("factor", "is required") }
-        let factor = Float(try ctx.double("factor", default: 1))
+        let factor = Float(try ctx.attrs.number("factor"))
         return [HostTensor(shape: shape, floats: mapFloats(x) { $0 * factor })]
     },
     "cast": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        switch try ctx.string("dtype", default: "") {
+        switch try ctx.attrs.string("dtype") {
         case "f32": return [HostTensor(shape: t.shape, floats: t.floatValues)]
         case "i64":
             if case .int64 = t.storage { return [t] }
@@ -181,8 +180,7 @@ let elementwiseKernels: [String: Kernel] = [
     "not_equal": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        guard ctx.attribute("value") != nil else { throw ctx.bad("value", "is required") }
-        let value = try ctx.double("value", default: 0)
+        let value = try ctx.attrs.number("value")
         return [HostTensor(shape: t.shape, int64s: t.doubleValues.map { $0 != value ? 1 : 0 })]
     },
 ]

@@ -20,12 +20,12 @@ func sinusoidalRow(position: Int64, dim: Int, paddingIdx: Int?, into out: Unsafe
     if dim % 2 == 1 { out[dim - 1] = 0 }
 }
 
-let embeddingKernels: [String: Kernel] = [
+let embeddingKernels: KeyValuePairs<String, Kernel> = [
     "gather": { ctx in
         try ctx.requireInputs(2...2)
         let table = try ctx.input(0)
         let (ishape, indices) = try ctx.ints(1)
-        let axis = try ctx.axis(try ctx.int("axis", default: 0), rank: table.rank)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: table.rank)
         let (outer, length, inner) = around(table.shape, axis: axis)
         for i in indices where i < 0 || i >= Int64(length) {
             throw RuntimeError.indexOutOfRange(node: ctx.name, index: i, size: length)
@@ -51,10 +51,10 @@ let embeddingKernels: [String: Kernel] = [
         try ctx.requireInputs(1...1)
         let (shape, ids) = try ctx.ints(0)
         guard shape.count >= 1 else { throw ctx.shapeError("input_ids must have a sequence axis", [shape]) }
-        let offset = Int64(try ctx.int("offset", default: 0))
+        let offset = Int64(try ctx.attrs.int("offset"))
         let seq = shape[shape.count - 1]
         var out = [Int64](repeating: 0, count: ids.count)
-        if let pad = try ctx.int("padding_idx") {
+        if let pad = try ctx.attrs.optionalInt("padding_idx") {
             let padding = Int64(pad)
             for rowStart in stride(from: 0, to: ids.count, by: max(seq, 1)) {
                 var running: Int64 = 0
@@ -72,11 +72,11 @@ let embeddingKernels: [String: Kernel] = [
     "sinusoidal_positions": { ctx in
         try ctx.requireInputs(1...1)
         let (shape, positions) = try ctx.ints(0)
-        let dim = try ctx.requiredInt("dim")
+        let dim = try ctx.attrs.int("dim")
         guard dim >= 2, dim <= 1 << 20 else { throw ctx.bad("dim", "must be between 2 and 2^20") }
-        let style = try ctx.string("style", default: "fairseq")
+        let style = try ctx.attrs.string("style")
         guard style == "fairseq" else { throw ctx.bad("style", "is '\(style)'; only \"fairseq\" is implemented") }
-        let pad = try ctx.int("padding_idx")
+        let pad = try ctx.attrs.optionalInt("padding_idx")
         var out = [Float](repeating: 0, count: positions.count * dim)
         out.withUnsafeMutableBufferPointer { o in
             for (i, p) in positions.enumerated() {
@@ -92,7 +92,7 @@ let embeddingKernels: [String: Kernel] = [
         let (batch, seq) = (mask.shape[0], mask.shape[1])
         let keep = mask.doubleValues.map { $0 != 0 }
         let lowest = -Float.greatestFiniteMagnitude
-        if try ctx.bool("causal", default: false) {
+        if try ctx.attrs.bool("causal") {
             var out = [Float](repeating: 0, count: batch * seq * seq)
             for b in 0..<batch {
                 for q in 0..<seq {

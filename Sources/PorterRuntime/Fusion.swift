@@ -1,6 +1,7 @@
 import Foundation
 import CPorterKernels
 import PorterCore
+import PorterOps
 
 /// A step of the execution plan: one node, or a few adjacent nodes computed in one pass
 /// when the values between them have no other reader (and intermediates are not being
@@ -29,7 +30,8 @@ enum FusedStep {
         return ops.count == 1 ? ops[0] : ops.joined(separator: "+")
     }
 
-    static func plan(_ graph: Graph) -> [FusedStep] {
+    /// The steps for `graph`, whose nodes' attributes `attributes` holds (decoded by their specs).
+    static func plan(_ graph: Graph, attributes: [OpAttributes]) -> [FusedStep] {
         var uses: [String: Int] = [:]
         for node in graph.nodes { for name in node.inputs where !name.isEmpty { uses[name, default: 0] += 1 } }
         for output in graph.outputs { uses[output.name, default: 0] += 1 }
@@ -61,7 +63,7 @@ enum FusedStep {
                 if let a = next(j, op: ["add"], reading: value), nodes[a].inputs.count == 2, nodes[a].inputs[0] != nodes[a].inputs[1],
                    let o = soleOutput(a) { add = a; j = a; value = o }
                 if let x = next(j, op: ["softmax"], reading: value), nodes[x].inputs.count == 1,
-                   (nodes[x].attributes["axis"]?.intValue ?? -1) == -1 {
+                   (try? attributes[x].int("axis")) == -1 {
                     steps.append(.attentionScores(matmul: i, scale: scale, add: add, softmax: x)); i = x + 1; continue
                 }
             }
@@ -80,10 +82,10 @@ extension GraphExecutor {
         case .node:
             return false
         case let .linearActivation(l, a):
-            let lin = graph.nodes[l], act = graph.nodes[a]
-            guard let y = try linearNode(lin, values: values, residual: nil) else { return false }
+            let act = graph.nodes[a]
+            guard let y = try linearNode(l, values: values, residual: nil) else { return false }
             var out = y.floats!
-            let approximate = act.op == "gelu" ? (act.attributes["approximate"]?.stringValue ?? "none") : "relu"
+            let approximate = act.op == "gelu" ? try attributes[a].string("approximate") : "relu"
             guard ["none", "tanh", "relu"].contains(approximate) else { return false }
             out.withUnsafeMutableBufferPointer { o in
                 nonisolated(unsafe) let o = o
@@ -101,24 +103,21 @@ extension GraphExecutor {
             let lin = graph.nodes[l], add = graph.nodes[a]
             let otherName = add.inputs[0] == lin.outputs[0] ? add.inputs[1] : add.inputs[0]
             guard let other = try value(otherName, for: add, in: values),
-                  let y = try linearNode(lin, values: values, residual: other) else { return false }
+                  let y = try linearNode(l, values: values, residual: other) else { return false }
             values[add.outputs[0]] = y
             return true
         case let .attentionScores(m, s, a, x):
             let mm = graph.nodes[m]
             guard let lhs = try value(mm.inputs[0], for: mm, in: values)?.floats,
                   let rhs = try value(mm.inputs[1], for: mm, in: values)?.floats else { return false }
-            let ctx = NodeContext(node: mm, inputs: [])
+            let ctx = NodeContext(node: mm, inputs: [], attrs: attributes[m])
             var alpha: Float = 1
-            if let s {
-                guard let factor = graph.nodes[s].attributes["factor"]?.doubleValue else { return false }
-                alpha = Float(factor)
-            }
+            if let s { alpha = Float(try attributes[s].number("factor")) }
             let lhsShape = try value(mm.inputs[0], for: mm, in: values)!.shape
             let rhsShape = try value(mm.inputs[1], for: mm, in: values)!.shape
             let scores = try batchedMatmul(lhs, lhsShape, rhs, rhsShape,
-                                           transA: try ctx.bool("transpose_a", default: false),
-                                           transB: try ctx.bool("transpose_b", default: false), ctx: ctx, alpha: alpha)
+                                           transA: try ctx.attrs.bool("transpose_a"),
+                                           transB: try ctx.attrs.bool("transpose_b"), ctx: ctx, alpha: alpha)
             var mask: HostTensor? = nil
             if let a {
                 let add = graph.nodes[a]
@@ -134,7 +133,8 @@ extension GraphExecutor {
 
     /// `linear` of `node` with the residual (same shape as the result) added, or nil when the
     /// operands do not fit the fast path.
-    private func linearNode(_ node: GraphNode, values: [String: HostTensor], residual: HostTensor?) throws -> HostTensor? {
+    private func linearNode(_ index: Int, values: [String: HostTensor], residual: HostTensor?) throws -> HostTensor? {
+        let node = graph.nodes[index]
         guard node.inputs.count >= 2, let xt = try value(node.inputs[0], for: node, in: values), let x = xt.floats,
               let wt = try value(node.inputs[1], for: node, in: values), let w = wt.floats, wt.shape.count == 2 else { return nil }
         var bias: [Float]? = nil
@@ -142,10 +142,8 @@ extension GraphExecutor {
             guard let bf = b.floats else { return nil }
             bias = bf
         }
-        let layout = node.attributes["weight_layout"]?.stringValue ?? "out_in"
-        guard layout == "out_in" || layout == "in_out" else { return nil }
-        let outIn = layout == "out_in"
-        let ctx = NodeContext(node: node, inputs: [])
+        let outIn = try attributes[index].string("weight_layout") == "out_in"
+        let ctx = NodeContext(node: node, inputs: [], attrs: attributes[index])
         guard let residual else {
             return try linearForward(x: x, xShape: xt.shape, weight: w, wShape: wt.shape, bias: bias, outIn: outIn, ctx: ctx)
         }

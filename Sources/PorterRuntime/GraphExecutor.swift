@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 import CBLAS
 
 /// What one run of a graph produced.
@@ -22,17 +23,22 @@ public struct ExecutionResult: Sendable {
 /// products go through OpenBLAS; long elementwise loops are split across cores.
 public final class GraphExecutor: @unchecked Sendable {
     public let graph: Graph
-    private let weights: [String: HostTensor]
+    let weights: [String: HostTensor]
     /// For each node index, the values whose last reader is that node (freed after it).
-    private let releaseAfter: [[String]]
+    let releaseAfter: [[String]]
     /// Execution plan with adjacent nodes fused where the intermediate has one reader.
-    private let fusedSteps: [FusedStep]
+    let fusedSteps: [FusedStep]
+    /// Each node's attributes, decoded once by its op's spec.
+    let attributes: [OpAttributes]
+    /// Each node's kernel.
+    private let kernels: [Kernel]
 
     /// Set `PORTER_RUNTIME_PROFILE=1` to print wall time per op to stderr after each run.
     private static let profiling = ProcessInfo.processInfo.environment["PORTER_RUNTIME_PROFILE"] == "1"
 
-    /// Ops this runtime implements (the op set of `docs/ops.md`).
-    public static var supportedOps: Set<String> { Set(Kernels.table.keys) }
+    /// Ops this runtime implements: those with a kernel in the registry (every spec of
+    /// `PorterOps.OpSet`, the op set of `docs/ops.md`; a test checks they agree).
+    public static var supportedOps: Set<String> { KernelRegistry.standard.ops }
 
     /// Ops `graph` uses that the runtime lacks, sorted, each once.
     public static func missingOps(in graph: Graph) -> [String] {
@@ -40,16 +46,26 @@ public final class GraphExecutor: @unchecked Sendable {
         return Array(Set(graph.nodes.map(\.op)).subtracting(supported)).sorted()
     }
 
-    /// Checks every op is implemented and every value a node reads exists, and loads the
-    /// weights the graph reads from `weights` (f16/bf16/f64 widened to float32).
+    /// Checks every op is implemented, every node's inputs and attributes fit its op's spec
+    /// (attributes are decoded here, once), and every value a node reads exists, and loads
+    /// the weights the graph reads from `weights` (f16/bf16/f64 widened to float32).
     public init(graph: Graph, weights: TensorStore) throws {
         BLASThreads.configure()
         self.graph = graph
         var available = Set(graph.inputs.map(\.name))
         var loaded: [String: HostTensor] = [:]
         var lastUse: [String: Int] = [:]
+        var attributes: [OpAttributes] = []
+        var kernels: [Kernel] = []
         for (index, node) in graph.nodes.enumerated() {
-            guard Kernels.table[node.op] != nil else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
+            guard let entry = KernelRegistry.standard.entries[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
+            do {
+                try entry.spec.checkInputs(of: node)
+                attributes.append(try entry.spec.decodeAttributes(of: node))
+            } catch let error as OpError {
+                throw RuntimeError.invalidNode(error)
+            }
+            kernels.append(entry.kernel)
             for name in node.inputs where !name.isEmpty {
                 lastUse[name] = index
                 if available.contains(name) || loaded[name] != nil { continue }
@@ -68,7 +84,9 @@ public final class GraphExecutor: @unchecked Sendable {
         }
         self.weights = loaded
         self.releaseAfter = release
-        self.fusedSteps = FusedStep.plan(graph)
+        self.attributes = attributes
+        self.kernels = kernels
+        self.fusedSteps = FusedStep.plan(graph, attributes: attributes)
     }
 
     /// Runs the graph on `inputs` (by graph input name). With `captureIntermediates`,
@@ -127,9 +145,8 @@ public final class GraphExecutor: @unchecked Sendable {
     private func runNode(_ index: Int, values: inout [String: HostTensor],
                          capture: (((node: String, op: String, output: String, value: HostTensor)) -> Void)?) throws {
         let node = graph.nodes[index]
-        guard let kernel = Kernels.table[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
         let args = try node.inputs.map { try value($0, for: node, in: values) }
-        let results = try kernel(NodeContext(node: node, inputs: args))
+        let results = try kernels[index](NodeContext(node: node, inputs: args, attrs: attributes[index]))
         guard results.count >= node.outputs.count else {
             throw RuntimeError.badAttribute(node: node.name, attribute: "outputs", detail: "names \(node.outputs.count) outputs but the op made \(results.count)")
         }

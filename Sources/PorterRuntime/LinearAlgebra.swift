@@ -127,13 +127,13 @@ func softmax(_ x: [Float], shape: [Int], axis: Int) -> [Float] {
     return out
 }
 
-let linearAlgebraKernels: [String: Kernel] = [
+let linearAlgebraKernels: KeyValuePairs<String, Kernel> = [
     "matmul": { ctx in
         try ctx.requireInputs(2...2)
         let (sa, a) = try ctx.floats(0)
         let (sb, b) = try ctx.floats(1)
-        return [try batchedMatmul(a, sa, b, sb, transA: try ctx.bool("transpose_a", default: false),
-                                  transB: try ctx.bool("transpose_b", default: false), ctx: ctx)]
+        return [try batchedMatmul(a, sa, b, sb, transA: try ctx.attrs.bool("transpose_a"),
+                                  transB: try ctx.attrs.bool("transpose_b"), ctx: ctx)]
     },
     "linear": { ctx in
         try ctx.requireInputs(2...3)
@@ -141,15 +141,15 @@ let linearAlgebraKernels: [String: Kernel] = [
         let (sw, w) = try ctx.floats(1)
         var bias: [Float]? = nil
         if ctx.optionalInput(2) != nil { bias = try ctx.floats(2).values }
-        let layout = try ctx.string("weight_layout", default: "out_in")
+        let layout = try ctx.attrs.string("weight_layout")
         guard layout == "out_in" || layout == "in_out" else { throw ctx.bad("weight_layout", "is '\(layout)'; expected \"out_in\" or \"in_out\"") }
         return [try linearForward(x: x, xShape: sx, weight: w, wShape: sw, bias: bias, outIn: layout == "out_in", ctx: ctx)]
     },
     "mean": { ctx in
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
-        let axes = Set(try (ctx.intList("axes") ?? Array(shape.indices)).map { try ctx.axis($0, rank: shape.count, key: "axes") })
-        let keep = try ctx.bool("keepdims", default: false)
+        let axes = Set(try (ctx.attrs.optionalInts("axes") ?? Array(shape.indices)).map { try ctx.axis($0, rank: shape.count, key: "axes") })
+        let keep = try ctx.attrs.bool("keepdims")
         let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
         let outStrides = broadcastStrides(kept, to: shape)
         var sums = [Double](repeating: 0, count: kept.reduce(1, *))
@@ -167,14 +167,14 @@ let linearAlgebraKernels: [String: Kernel] = [
     "softmax": { ctx in
         try ctx.requireInputs(1...1)
         let (shape, x) = try ctx.floats(0)
-        let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: shape.count)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: shape.count)
         return [HostTensor(shape: shape, floats: softmax(x, shape: shape, axis: axis))]
     },
     "layer_norm": { ctx in
         try ctx.requireInputs(1...3)
         let (shape, x) = try ctx.floats(0)
-        let axis = try ctx.axis(try ctx.int("axis", default: -1), rank: shape.count)
-        let epsilon = Float(try ctx.double("epsilon", default: 1e-5))
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: shape.count)
+        let epsilon = Float(try ctx.attrs.number("epsilon"))
         let width = shape[axis...].reduce(1, *)
         let rows = width == 0 ? 0 : x.count / width
         let gamma = ctx.optionalInput(1) != nil ? try ctx.floats(1).values : nil

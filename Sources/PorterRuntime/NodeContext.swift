@@ -1,14 +1,17 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// A kernel computes a node's outputs from its inputs and attributes.
 typealias Kernel = @Sendable (NodeContext) throws -> [HostTensor]
 
 /// The node being executed, its input values (nil for an omitted optional input), and
-/// typed attribute access that reports errors naming the node.
+/// its attributes decoded once by the op's spec (`attrs.int("axis")`; defaults come from
+/// the spec, and reading an attribute the spec does not declare is an error).
 struct NodeContext {
     let node: GraphNode
     let inputs: [HostTensor?]
+    let attrs: OpAttributes
 
     var name: String { node.name }
 
@@ -42,54 +45,6 @@ struct NodeContext {
         case let .int64(v): return (t.shape, v)
         case let .float(v): return (t.shape, v.map(truncatedInt64))
         }
-    }
-
-    func attribute(_ key: String) -> JSONValue? {
-        guard let v = node.attributes[key], !v.isNull else { return nil }
-        return v
-    }
-
-    func int(_ key: String) throws -> Int? {
-        guard let v = attribute(key) else { return nil }
-        guard let i = v.intValue else { throw bad(key, "must be an integer") }
-        return i
-    }
-
-    func int(_ key: String, default value: Int) throws -> Int { try int(key) ?? value }
-
-    func requiredInt(_ key: String) throws -> Int {
-        guard let i = try int(key) else { throw bad(key, "is required") }
-        return i
-    }
-
-    func intList(_ key: String) throws -> [Int]? {
-        guard let v = attribute(key) else { return nil }
-        if let i = v.intValue { return [i] }
-        guard let a = v.arrayValue else { throw bad(key, "must be a list of integers") }
-        return try a.map { guard let i = $0.intValue else { throw bad(key, "must be a list of integers") }; return i }
-    }
-
-    func requiredIntList(_ key: String) throws -> [Int] {
-        guard let l = try intList(key) else { throw bad(key, "is required") }
-        return l
-    }
-
-    func double(_ key: String, default value: Double) throws -> Double {
-        guard let v = attribute(key) else { return value }
-        guard let d = v.doubleValue else { throw bad(key, "must be a number") }
-        return d
-    }
-
-    func bool(_ key: String, default value: Bool) throws -> Bool {
-        guard let v = attribute(key) else { return value }
-        guard let b = v.boolValue else { throw bad(key, "must be true or false") }
-        return b
-    }
-
-    func string(_ key: String, default value: String) throws -> String {
-        guard let v = attribute(key) else { return value }
-        guard let s = v.stringValue else { throw bad(key, "must be a string") }
-        return s
     }
 
     /// Normalises a possibly negative axis for a tensor of `rank`.
@@ -144,13 +99,51 @@ func stridesOf(_ shape: [Int]) -> [Int] {
     return s
 }
 
-/// The op table: every op in docs/ops.md and its kernel.
-enum Kernels {
-    static let table: [String: Kernel] = {
-        var t: [String: Kernel] = [:]
-        for part in [elementwiseKernels, shapeKernels, linearAlgebraKernels, embeddingKernels, convolutionKernels] {
-            t.merge(part) { a, _ in a }
+/// Kernels keyed by op spec: each kernel is registered against the spec of its op, at most
+/// one per op. `GraphExecutor.supportedOps` is this registry's op list.
+struct KernelRegistry: Sendable {
+    /// Why a kernel could not be registered (a bug in Porter, caught by the tests).
+    enum RegistrationError: Error, Equatable, CustomStringConvertible {
+        /// The op set has no spec of this name.
+        case noSpec(op: String)
+        /// A kernel for this op is registered already.
+        case duplicateKernel(op: String)
+
+        var description: String {
+            switch self {
+            case let .noSpec(op): return "a kernel is registered for op '\(op)', which has no spec in PorterOps"
+            case let .duplicateKernel(op): return "a second kernel is registered for op '\(op)'"
+            }
         }
-        return t
+    }
+
+    let specs: [String: OpSpec]
+    private(set) var entries: [String: (spec: OpSpec, kernel: Kernel)] = [:]
+
+    init(specs: [String: OpSpec] = OpSet.standard) { self.specs = specs }
+
+    mutating func register(_ op: String, _ kernel: @escaping Kernel) throws {
+        guard let spec = specs[op] else { throw RegistrationError.noSpec(op: op) }
+        guard entries[op] == nil else { throw RegistrationError.duplicateKernel(op: op) }
+        entries[op] = (spec, kernel)
+    }
+
+    mutating func register(_ kernels: KeyValuePairs<String, Kernel>) throws {
+        for (op, kernel) in kernels { try register(op, kernel) }
+    }
+
+    var ops: Set<String> { Set(entries.keys) }
+
+    /// Every kernel of the runtime, each against its op's spec.
+    static func makeStandard() throws -> KernelRegistry {
+        var registry = KernelRegistry()
+        for part in [elementwiseKernels, shapeKernels, linearAlgebraKernels, embeddingKernels, convolutionKernels] {
+            try registry.register(part)
+        }
+        return registry
+    }
+
+    static let standard: KernelRegistry = {
+        do { return try makeStandard() } catch { preconditionFailure("\(error)") }
     }()
 }

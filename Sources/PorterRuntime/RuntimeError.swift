@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Why the runtime could not build or run a graph. Each message names the node.
 public enum RuntimeError: LocalizedError, Sendable, Equatable {
@@ -21,6 +22,8 @@ public enum RuntimeError: LocalizedError, Sendable, Equatable {
     case wrongInputCount(node: String, op: String, expected: String, got: Int)
     /// An index (token id, gather index) lies outside the table.
     case indexOutOfRange(node: String, index: Int64, size: Int)
+    /// A node does not fit its op's spec (inputs, attributes), found when the executor is built.
+    case invalidNode(OpError)
 
     public var errorDescription: String? {
         switch self {
@@ -43,6 +46,8 @@ public enum RuntimeError: LocalizedError, Sendable, Equatable {
             return "node \(node) (\(op)) needs \(expected) inputs, has \(got)"
         case let .indexOutOfRange(node, index, size):
             return "node \(node): index \(index) is outside [0, \(size))"
+        case let .invalidNode(error):
+            return error.errorDescription
         }
     }
 }

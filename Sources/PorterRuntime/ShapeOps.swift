@@ -115,11 +115,11 @@ func resolveReshape(_ target: [Int], from shape: [Int]) -> [Int]? {
     return dims.reduce(1, *) == count ? dims : nil
 }
 
-let shapeKernels: [String: Kernel] = [
+let shapeKernels: KeyValuePairs<String, Kernel> = [
     "reshape": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let target = try ctx.requiredIntList("shape")
+        let target = try ctx.attrs.ints("shape")
         guard let dims = resolveReshape(target, from: t.shape) else {
             throw ctx.shapeError("cannot reshape to \(target)", [t.shape])
         }
@@ -128,7 +128,7 @@ let shapeKernels: [String: Kernel] = [
     "transpose": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let perm = try ctx.intList("perm") ?? Array((0..<t.rank).reversed())
+        let perm = try ctx.attrs.optionalInts("perm") ?? Array((0..<t.rank).reversed())
         let normalized = try perm.map { try ctx.axis($0, rank: t.rank, key: "perm") }
         guard normalized.count == t.rank, Set(normalized).count == t.rank else {
             throw ctx.shapeError("perm \(perm) is not a permutation of the axes", [t.shape])
@@ -140,13 +140,13 @@ let shapeKernels: [String: Kernel] = [
     "slice": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let axis = try ctx.axis(try ctx.requiredInt("axis"), rank: t.rank)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: t.rank)
         let length = t.shape[axis]
-        let step = try ctx.int("step", default: 1)
+        let step = try ctx.attrs.int("step")
         guard step >= 1 else { throw ctx.bad("step", "must be at least 1") }
         func clampIndex(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
-        let start = clampIndex(try ctx.int("start", default: 0))
-        let end = clampIndex(try ctx.int("end", default: Int.max))
+        let start = clampIndex(try ctx.attrs.int("start"))
+        let end = clampIndex(try ctx.attrs.int("end"))
         let count = end > start ? (end - start + step - 1) / step : 0
         let outer = t.shape[..<axis].reduce(1, *)
         let inner = t.shape[(axis + 1)...].reduce(1, *)
@@ -160,7 +160,7 @@ let shapeKernels: [String: Kernel] = [
         guard !ctx.inputs.isEmpty else { throw RuntimeError.wrongInputCount(node: ctx.name, op: "concat", expected: "at least 1", got: 0) }
         let parts = try (0..<ctx.inputs.count).map { try ctx.input($0) }
         let first = parts[0]
-        let axis = try ctx.axis(try ctx.requiredInt("axis"), rank: first.rank)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: first.rank)
         for p in parts where p.rank != first.rank || (0..<p.rank).contains(where: { $0 != axis && p.shape[$0] != first.shape[$0] }) {
             throw ctx.shapeError("inputs differ off the concat axis", parts.map(\.shape))
         }
@@ -177,8 +177,8 @@ let shapeKernels: [String: Kernel] = [
     "split": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let axis = try ctx.axis(try ctx.requiredInt("axis"), rank: t.rank)
-        let sizes = try ctx.requiredIntList("sizes")
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: t.rank)
+        let sizes = try ctx.attrs.ints("sizes")
         guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == t.shape[axis] else {
             throw ctx.shapeError("sizes \(sizes) do not sum to axis \(axis)'s length", [t.shape])
         }
@@ -200,7 +200,7 @@ let shapeKernels: [String: Kernel] = [
     "flatten": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let raw = try ctx.int("axis", default: 1)
+        let raw = try ctx.attrs.int("axis")
         let axis = raw < 0 ? raw + t.rank : raw
         guard axis >= 0, axis <= t.rank else { throw ctx.bad("axis", "\(raw) is out of range for rank \(t.rank)") }
         return [HostTensor(shape: [t.shape[..<axis].reduce(1, *), t.shape[axis...].reduce(1, *)], storage: t.storage)]
@@ -209,7 +209,7 @@ let shapeKernels: [String: Kernel] = [
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
         let axes: Set<Int>
-        if let list = try ctx.intList("axes") {
+        if let list = try ctx.attrs.optionalInts("axes") {
             axes = Set(try list.map { try ctx.axis($0, rank: t.rank, key: "axes") })
             for a in axes where t.shape[a] != 1 { throw ctx.shapeError("axis \(a) has size \(t.shape[a]), not 1", [t.shape]) }
         } else {
@@ -220,7 +220,7 @@ let shapeKernels: [String: Kernel] = [
     "unsqueeze": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let list = try ctx.requiredIntList("axes")
+        let list = try ctx.attrs.ints("axes")
         let rank = t.rank + list.count
         let axes = Set(try list.map { try ctx.axis($0, rank: rank, key: "axes") })
         guard axes.count == list.count else { throw ctx.bad("axes", "repeats an axis") }
@@ -234,7 +234,7 @@ let shapeKernels: [String: Kernel] = [
     "pad": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)
-        let flat = try ctx.requiredIntList("pads")
+        let flat = try ctx.attrs.ints("pads")
         guard flat.count == 2 * t.rank, flat.allSatisfy({ $0 >= 0 }) else {
             throw ctx.bad("pads", "needs two non-negative numbers per axis (\(2 * t.rank)), has \(flat)")
         }
@@ -246,7 +246,7 @@ let shapeKernels: [String: Kernel] = [
             guard !o1, !o2, product <= 1 << 34 else { throw ctx.bad("pads", "make a tensor too large to allocate") }
             total = product
         }
-        let value = try ctx.double("value", default: 0)
+        let value = try ctx.attrs.number("value")
         switch t.storage {
         case let .float(v):
             let r = padConstant(v, shape: t.shape, pads: pads, value: Float(value))

@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Why a SavedModel's function graph could not be imported.
 public struct GraphImportFailure: Error, Sendable, CustomStringConvertible {
@@ -86,7 +87,9 @@ struct SavedModelGraphImporter {
                 return .failure(GraphImportFailure(description: "ops outside Porter's op set: \(state.missing.sorted().joined(separator: ", "))",
                                                    missingOps: state.missing.sorted()))
             }
-            return .success((Graph(inputs: inputs, outputs: outputs, nodes: state.nodes, origin: "tensorflow savedmodel signature \(signature)"), state.extraTensors))
+            let graph = Graph(inputs: inputs, outputs: outputs, nodes: state.nodes, origin: "tensorflow savedmodel signature \(signature)")
+            if let failure = Self.specFailure(graph, tensors: model.tensors, constants: state.extraTensors) { return .failure(failure) }
+            return .success((graph, state.extraTensors))
         } catch let f as Failure {
             if !state.missing.isEmpty {
                 return .failure(GraphImportFailure(description: "ops outside Porter's op set: \(state.missing.sorted().joined(separator: ", "))",
@@ -95,6 +98,20 @@ struct SavedModelGraphImporter {
             return .failure(GraphImportFailure(description: f.reason))
         } catch {
             return .failure(GraphImportFailure(description: "\(error)"))
+        }
+    }
+
+    /// Why `graph` does not fit the op specs on the model's tensors plus the imported
+    /// constants (nil when it does).
+    static func specFailure(_ graph: Graph, tensors: TensorStore, constants: [String: TensorRef]) -> GraphImportFailure? {
+        var weights: [String: ValueType] = [:]
+        for entry in tensors { weights[entry.name] = ValueType(entry.tensor) }
+        for (name, tensor) in constants { weights[name] = ValueType(tensor) }
+        do {
+            _ = try GraphValidator.validate(graph, weights: weights)
+            return nil
+        } catch {
+            return GraphImportFailure(description: "the imported graph does not fit Porter's op specs: \(error.localizedDescription)")
         }
     }
 

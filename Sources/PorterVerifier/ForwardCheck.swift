@@ -79,7 +79,8 @@ public enum DivergenceSearch {
     /// the per-layer error series.
     public static func search(converted: [(node: String, op: String, output: String, value: HostTensor)],
                               source: [(node: String, op: String, output: String, value: HostTensor)],
-                              graph: Graph, weights: Set<String>, tolerance: Tolerance) -> (Divergence?, [LayerError]) {
+                              graph: Graph, weights: Set<String>, tolerance: Tolerance,
+                              descriptor: (any ArchitectureDescriptor)? = nil) -> (Divergence?, [LayerError]) {
         var expected: [String: HostTensor] = [:]
         for item in source { expected[item.output] = item.value }
         let inputsOf = Dictionary(graph.nodes.map { ($0.name, $0.inputs) }, uniquingKeysWith: { a, _ in a })
@@ -103,7 +104,7 @@ public enum DivergenceSearch {
                 first = Divergence(node: item.node, op: item.op, output: item.output, position: position, weights: read, metrics: m)
             }
             guard !bookkeepingOps.contains(item.op), item.value.dtype == .f32 else { continue }
-            let key = layerKey(item.node)
+            let key = layerKey(item.node, descriptor: descriptor)
             if key != currentKey { closeGroup(); currentKey = key }
             last = (item.node, m)
         }
@@ -111,13 +112,17 @@ public enum DivergenceSearch {
         return (first, layers)
     }
 
-    /// `encoder.layer.3` for `encoder.layer.3.attention.self.query`, `h.2` for `h.2.mlp.c_fc`,
-    /// else the node's module path without its last component, at most two components deep
-    /// (`embeddings` for `embeddings.LayerNorm`, `model.encoder` for `model.encoder.embed_tokens`).
-    public static func layerKey(_ node: String) -> String {
+    /// The block a node belongs to: the descriptor's block (`encoder.layer.3` for
+    /// `encoder.layer.3.attention.self.query` with BERT's `encoder.layer.{bid}`) when the
+    /// model has a descriptor; else the module path up to the first numbered component
+    /// (`model.decoder.layers.0` for `model.decoder.layers.0.fc1`); else the module path
+    /// without its last component, at most two components deep (`embeddings` for
+    /// `embeddings.LayerNorm`, `model.encoder` for `model.encoder.embed_tokens`).
+    public static func layerKey(_ node: String, descriptor: (any ArchitectureDescriptor)? = nil) -> String {
+        if let key = descriptor?.blockKey(node) { return key }
         let parts = node.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        for (i, p) in parts.enumerated() where i + 1 < parts.count && Int(parts[i + 1]) != nil {
-            if ["layer", "layers", "h", "block", "blocks"].contains(p) { return parts[0...(i + 1)].joined(separator: ".") }
+        for i in parts.indices where i > 0 && Int(parts[i]) != nil && Int(parts[i - 1]) == nil {
+            return parts[0...i].joined(separator: ".")
         }
         if parts.count <= 1 { return node }
         return parts.dropLast().prefix(2).joined(separator: ".")

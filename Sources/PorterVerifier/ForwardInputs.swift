@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterRuntime
+import PorterArchitectures
 
 /// SplitMix64: a small, fast, fully specified PRNG, so seeded inputs are the same on
 /// every machine and every run.
@@ -35,16 +36,24 @@ public struct SeededGenerator: Sendable {
 
 /// Makes the seeded inputs of the forward level from a graph's input list.
 ///
-/// - int64 inputs read by `gather` draw ids uniformly from `[0, rows)` of the smallest
-///   table they index (else `[0, config.vocab_size)`);
-/// - inputs read by `attention_mask` are all ones except the last `max(1, seq/4)`
-///   positions of the last row (padding), where id inputs get `config.pad_token_id`;
-/// - other int64 inputs are zeros; float inputs are uniform in [-1, 1).
+/// Each input's role comes from the model's architecture descriptor (`InputSpec.role`;
+/// `roles` when given, else the standard registry's descriptor of `config`);
+/// for a graph without one (a Keras or SavedModel graph), inputs read by `attention_mask`
+/// nodes are masks, and the rest are ids drawn from the table they index.
+///
+/// - `.tokens` and `.categories` draw ids uniformly from `[0, rows)` of the smallest
+///   table they index (else `[0, config.vocab_size)` for tokens);
+/// - `.mask` inputs are all ones except the last `max(1, seq/4)` positions of the last
+///   row (padding), where `.tokens` inputs get `config.pad_token_id`;
+/// - int64 inputs that index no table are zeros; float inputs are uniform in [-1, 1).
 ///
 /// Dynamic dimensions (-1) become `batch` for the first axis and `sequence` elsewhere.
 public enum ForwardInputs {
     public static func make(graphs: [Graph], weights: [TensorStore], config: JSONValue, batch: Int, sequence: Int,
-                            seed: UInt64) -> ([String: HostTensor], [InputDescription]) {
+                            seed: UInt64, roles: [String: InputRole]? = nil) -> ([String: HostTensor], [InputDescription]) {
+        let roles = roles ?? ArchitectureRegistry.standard.descriptor(for: config).flatMap { d in
+            (try? d.inputSpecs(config: config)).map { specs in Dictionary(specs.map { ($0.name, $0.role) }, uniquingKeysWith: { a, _ in a }) }
+        } ?? [:]
         var rng = SeededGenerator(seed: seed)
         var inputs: [String: HostTensor] = [:]
         var described: [InputDescription] = []
@@ -56,7 +65,8 @@ public enum ForwardInputs {
         for value in all {
             let shape = value.shape.enumerated().map { i, d in d >= 0 ? d : (i == 0 ? batch : sequence) }
             let count = shape.reduce(1, *)
-            let masks = graphs.contains { g in g.nodes.contains { ["attention_mask"].contains($0.op) && $0.inputs.first == value.name } }
+            let role = roles[value.name]
+            let masks = role.map { $0 == .mask } ?? graphs.contains { g in g.nodes.contains { $0.op == "attention_mask" && $0.inputs.first == value.name } }
             if value.dtype.isFloatingPoint {
                 let floats = (0..<count).map { _ in rng.nextSignedUnit() }
                 inputs[value.name] = HostTensor(shape: shape, floats: floats)
@@ -80,7 +90,7 @@ public enum ForwardInputs {
                     if let t = store[node.inputs[0]]?.tensor, let r = t.shape.dims.first { rows = min(rows ?? r, r) }
                 }
             }
-            if rows == nil, value.name.hasSuffix("input_ids") { rows = config["vocab_size"]?.intValue }
+            if rows == nil, role == .tokens { rows = config["vocab_size"]?.intValue }
             guard let bound = rows, bound > 0 else {
                 inputs[value.name] = HostTensor(shape: shape, int64s: [Int64](repeating: 0, count: count))
                 described.append(InputDescription(name: value.name, dtype: "i64", shape: shape, origin: "zeros"))
@@ -88,7 +98,7 @@ public enum ForwardInputs {
             }
             var ids = (0..<count).map { _ in Int64(rng.next(below: UInt64(bound))) }
             var origin = "seeded ids in [0, \(bound))"
-            if let pad = padToken, pad >= 0, pad < bound, value.name.hasSuffix("input_ids"), shape.count == 2, padRows > 0 {
+            if let pad = padToken, pad >= 0, pad < bound, role == .tokens, shape.count == 2, padRows > 0 {
                 // Keep pad ids out of the real tokens, and put them where the mask pads.
                 let (r, seq) = (shape[0], shape[1])
                 if bound > 1 {

@@ -177,7 +177,7 @@ public enum ReportWriter {
     }
 
     static func toleranceBasis(_ t: ToleranceUsed) -> String {
-        t.overridden ? "set on the command line" : "default for \(t.basis)"
+        t.overridden ? "set on the command line" : "default for \(t.basis)" + (t.from.map { " from \($0)" } ?? "")
     }
 
     // MARK: - Formatting

@@ -199,12 +199,16 @@ public struct ToleranceUsed: Sendable, Codable, Equatable {
     public var basis: String
     /// True when `--atol`/`--rtol` replaced a default.
     public var overridden: Bool
+    /// Whose default it is: `descriptor:<family>` when the model's architecture descriptor
+    /// declares one for `basis`; absent for Porter's per-dtype default.
+    public var from: String?
 
-    public init(atol: Double, rtol: Double, basis: String, overridden: Bool) {
+    public init(atol: Double, rtol: Double, basis: String, overridden: Bool, from: String? = nil) {
         self.atol = atol
         self.rtol = rtol
         self.basis = basis
         self.overridden = overridden
+        self.from = from
     }
 }
 

@@ -140,14 +140,28 @@ public struct Verifier: Sendable {
         return ReferenceOutputs(path: reference.path, tensors: store)
     }
 
-    /// The least precise float dtype of the two models decides the default; options override.
+    /// Input roles the model's architecture descriptor declares (empty without one).
+    func inputRoles(_ config: JSONValue) -> [String: InputRole] {
+        guard let d = options.architectures.descriptor(for: config), let specs = try? d.inputSpecs(config: config) else { return [:] }
+        return Dictionary(specs.map { ($0.name, $0.role) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The least precise float dtype of the two models decides the default: the
+    /// architecture descriptor's for that dtype when it declares one, else Porter's
+    /// per-dtype default; options override.
     func toleranceUsed(source: NeutralModel, converted: NeutralModel) -> ToleranceUsed {
         let order: [DType] = [.f8e5m2, .f8e4m3, .bf16, .f16, .f32, .f64]
         let present = Set((source.tensors.entries + converted.tensors.entries).map(\.tensor.dtype))
         let basis = order.first(where: present.contains) ?? .f32
-        let d = Tolerance.default(for: basis)
+        var d = Tolerance.default(for: basis)
+        var from: String?
+        if let descriptor = options.architectures.descriptor(for: converted.config) ?? options.architectures.descriptor(for: source.config),
+           let t = descriptor.tolerance(for: basis) {
+            d = Tolerance(atol: t.atol, rtol: t.rtol)
+            from = "descriptor:\(descriptor.family)"
+        }
         return ToleranceUsed(atol: options.atol ?? d.atol, rtol: options.rtol ?? d.rtol, basis: basis.rawValue,
-                             overridden: options.atol != nil || options.rtol != nil)
+                             overridden: options.atol != nil || options.rtol != nil, from: from)
     }
 
     func runForward(source: NeutralModel, converted: NeutralModel, sourceGraph: PreparedGraph, convertedGraph: PreparedGraph,
@@ -165,8 +179,10 @@ public struct Verifier: Sendable {
             failures.append("forward: the converted model's graph cannot run: \(why)")
             return ForwardLevel(status: .failed, reason: "converted model: \(why)", seed: seed)
         }
+        let descriptor = options.architectures.descriptor(for: converted.config)
         let (inputs, described) = ForwardInputs.make(graphs: [dst.graph, src.graph], weights: [converted.tensors, source.tensors],
-                                                     config: converted.config, batch: options.batch, sequence: options.sequence, seed: seed)
+                                                     config: converted.config, batch: options.batch, sequence: options.sequence, seed: seed,
+                                                     roles: inputRoles(converted.config))
         let names = dst.graph.outputs.map(\.name).filter { n in src.graph.outputs.contains { $0.name == n } }
         guard !names.isEmpty else {
             failures.append("forward: the two graphs share no output name")
@@ -183,7 +199,8 @@ public struct Verifier: Sendable {
                 let e = try src.run(inputs, captureIntermediates: true)
                 let a = try dst.run(inputs, captureIntermediates: true)
                 let (first, layers) = DivergenceSearch.search(converted: a.intermediates, source: e.intermediates, graph: dst.graph,
-                                                              weights: Set(converted.tensors.names), tolerance: tolerance)
+                                                              weights: Set(converted.tensors.names), tolerance: tolerance,
+                                                              descriptor: descriptor)
                 level.firstDivergence = local.isEmpty ? nil : first
                 level.layers = layers
                 if first == nil, !local.isEmpty {
@@ -222,9 +239,12 @@ public struct Verifier: Sendable {
         var described: [InputDescription] = []
         var local: [String] = []
         let inputNames = Set(executor.graph.inputs.map(\.name)).union(ReferenceOutputs.inputNames)
+        // Missing masks and token types take the shape of the first token-id input.
+        let roles = inputRoles(converted.config)
+        let tokenInputs = Set(roles.filter { $0.value == .tokens }.map(\.key)).union(roles.isEmpty ? ["input_ids"] : [])
         var template: [Int]?
         for entry in reference.tensors where inputNames.contains(entry.name) {
-            if entry.name.hasSuffix("input_ids") && template == nil { template = entry.tensor.shape.dims }
+            if tokenInputs.contains(entry.name) && template == nil { template = entry.tensor.shape.dims }
         }
         for value in executor.graph.inputs {
             if let entry = reference.tensors[value.name] {

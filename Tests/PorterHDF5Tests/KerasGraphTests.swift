@@ -119,6 +119,23 @@ struct KerasGraphTests {
         }
     }
 
+    @Test("a graph whose weights do not fit its layers fails the op specs, naming the node")
+    func graphFailingTheOpSpecs() throws {
+        let config: JSONValue = ["class_name": "Sequential", "config": ["layers": [
+            ["class_name": "InputLayer", "config": ["name": "x", "batch_input_shape": [nil, 5]]],
+            ["class_name": "Dense", "config": ["name": "fc", "use_bias": false, "activation": "linear"]],
+        ]]]
+        let kernel = TensorEntry(name: "fc/kernel:0", tensor: .memory([UInt8](repeating: 0, count: 48), dtype: .f32, shape: [3, 4], label: "k"),
+                                 provenance: Provenance(sourceFile: "t.h5", sourceName: "fc/kernel:0"))
+        do {
+            _ = try KerasGraphBuilder(weights: .keras2(try TensorStore([kernel]))).build(config)
+            Issue.record("a [3, 4] kernel after a 5-feature input must not validate")
+        } catch {
+            #expect(error.localizedDescription.contains("node fc (linear)"), "\(error.localizedDescription)")
+            #expect(error.localizedDescription.contains("3 input features, x has 5"), "\(error.localizedDescription)")
+        }
+    }
+
     @Test("Keras 3 Functional: dict-style inbound nodes, depthwise/separable/layer-norm vars by position")
     func keras3Functional() throws {
         let model = try readFixture("keras3_functional.keras")

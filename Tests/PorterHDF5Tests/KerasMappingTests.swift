@@ -106,7 +106,7 @@ struct KerasMappingTests {
         }
     }
 
-    @Test("keras-to-pytorch: Dense → Linear [out, in], BatchNorm, Conv2D OIHW; depthwise kernels left unmapped")
+    @Test("keras-to-pytorch: Dense → Linear [out, in], BatchNorm, Conv2D OIHW, depthwise HWIM → grouped [in·M, 1, kh, kw]")
     func kerasToPyTorch() throws {
         let mlp = try readFixture("mlp_sequential.h5")
         let (pt, acc) = try applyMapping("keras-to-pytorch", mlp)
@@ -118,9 +118,16 @@ struct KerasMappingTests {
         #expect(try w.floatValues() == permuted(k, [1, 0]))
 
         let cnn = try readFixture("cnn_functional.h5")
-        #expect(throws: MappingError.self) { _ = try applyMapping("keras-to-pytorch", cnn) }
-        let (cpt, cacc) = try applyMapping("keras-to-pytorch", cnn, allowUnmapped: true)
-        #expect(cacc.unmapped.map(\.name).sorted() == ["dw/dw/depthwise_kernel:0", "sep/sep/depthwise_kernel:0"])
+        let (cpt, cacc) = try applyMapping("keras-to-pytorch", cnn)
+        #expect(cacc.unmapped.isEmpty)
+        #expect(cacc.graphDropped == nil)
+        for layer in ["dw", "sep"] {
+            let k = try #require(cnn.tensors["\(layer)/\(layer)/depthwise_kernel:0"]).tensor
+            let w = try #require(cpt.tensors["\(layer).weight"]).tensor
+            let d = k.shape.dims
+            #expect(w.shape == Shape([d[2] * d[3], 1, d[0], d[1]]))
+            #expect(try w.floatValues() == permuted(k, [2, 3, 0, 1]))
+        }
         let conv = try #require(cpt.tensors["conv.weight"]).tensor
         #expect(conv.shape == [4, 3, 3, 3])
         #expect(try conv.floatValues() == permuted(try #require(cnn.tensors["conv/conv/kernel:0"]).tensor, [3, 2, 0, 1]))

@@ -29,7 +29,7 @@ import PorterSafetensors
                           nodes: [GraphNode(name: "embed", op: "gather", inputs: ["embeddings.word_embeddings.weight", "ids"], outputs: ["h"],
                                             attributes: ["axis": 0]),
                                   GraphNode(name: "norm", op: "layer_norm", inputs: ["h", "encoder.layer.0.output.LayerNorm.weight", ""],
-                                            outputs: ["out"], attributes: ["epsilon": 1e-12, "axes": [-1], "name": "ln"])],
+                                            outputs: ["out"], attributes: ["epsilon": 1e-12, "axis": -1])],
                           origin: "builder:test")
         let config: JSONValue = ["model_type": "bert", "hidden_size": 4, "layer_norm_eps": 1e-12, "architectures": ["BertModel"],
                                  "nested": ["flag": true, "none": nil, "ratio": 0.25]]
@@ -127,6 +127,21 @@ import PorterSafetensors
     @Test func otherFormatIsRefused() throws {
         let error = try readError { try editJSON($0) { $0["format"] = "something-else" } }
         #expect(error?.localizedDescription.contains("something-else") == true)
+    }
+
+    @Test func aGraphThatDoesNotFitTheOpSpecsIsDroppedWithTheReason() throws {
+        var model = try richModel()
+        model.graph?.nodes[1].attributes = ["epsilon": 1e-12, "axsi": -1]
+        let dir = try Fixtures.scratchDirectory("porter-form-bad-graph")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("model.porter")
+        try writer.write(model, to: out, options: WriteOptions())
+        // The folder still loads, weights and all; the graph is dropped and the notes say why.
+        let back = try reader.read(out, options: ReadOptions())
+        #expect(back.graph == nil)
+        #expect(back.tensors.names == model.tensors.names)
+        #expect(back.notes.first == "graph built from config")
+        #expect(back.notes.last == "graph in model.json dropped: node norm (layer_norm): unknown attribute 'axsi' (layer_norm takes: axis, epsilon); the model is verified at the weights level only")
     }
 
     @Test func tamperedAssetIsDetected() throws {

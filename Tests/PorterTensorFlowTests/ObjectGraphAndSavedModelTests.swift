@@ -130,6 +130,26 @@ import Testing
         #expect(try tensorDigest(w.tensor) == Expected.bundle("beyond_ops/variables/variables")[w.provenance.sourceName]?["sha256"]?.stringValue)
     }
 
+    /// An imported graph is validated against the op specs on the file's tensors: a weight
+    /// whose shape does not fit its node fails the import, naming the node.
+    @Test func importedGraphIsValidatedAgainstTheOpSpecs() throws {
+        let model = try TensorFlowSavedModelReader().read(Fixtures.url("tensorflow/keras_mlp"), options: ReadOptions())
+        let graph = try #require(model.graph)
+        #expect(SavedModelGraphImporter.specFailure(graph, tensors: model.tensors, constants: [:]) == nil)
+        let product = try #require(graph.nodes.first { $0.op == "matmul" && model.tensors[$0.inputs[1]] != nil })
+        var tampered = TensorStore()
+        for entry in model.tensors {
+            var e = entry
+            if e.name == product.inputs[1] {
+                let dims = e.tensor.shape.dims
+                e.tensor = .memory([UInt8](repeating: 0, count: 4 * (dims[0] + 1) * dims[1]), dtype: .f32, shape: Shape([dims[0] + 1, dims[1]]), label: e.name)
+            }
+            try tampered.add(e)
+        }
+        let failure = try #require(SavedModelGraphImporter.specFailure(graph, tensors: tampered, constants: [:]))
+        #expect(failure.description.hasPrefix("the imported graph does not fit Porter's op specs: node \(product.name) (matmul): inner dimensions differ"), "\(failure.description)")
+    }
+
     @Test func malformedSavedModel() throws {
         let dir = try Fixtures.scratchDirectory("porter-tf-sm")
         try Data([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01]).write(to: dir.appendingPathComponent("saved_model.pb"))
