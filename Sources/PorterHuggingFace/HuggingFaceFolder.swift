@@ -8,7 +8,8 @@ public enum HuggingFaceError: Error, Sendable, Equatable {
     case missingConfig(folder: String)
     /// `config.json` is not a JSON object (or is over the size cap).
     case invalidConfig(file: String, reason: String)
-    /// The folder has neither `model.safetensors` nor `model.safetensors.index.json`.
+    /// The folder has none of the weights files the reader knows (`model.safetensors`,
+    /// its index, or a plugged-in one such as `pytorch_model.bin`).
     case missingWeights(folder: String)
     /// An asset would overwrite the config or weights, leave the folder, or repeats a name.
     case unsafeAssetName(folder: String, fileName: String)
@@ -19,7 +20,7 @@ extension HuggingFaceError: LocalizedError {
         switch self {
         case let .missingConfig(folder): return "\(folder): no config.json; not a Hugging Face model folder"
         case let .invalidConfig(file, reason): return "\(file): \(reason)"
-        case let .missingWeights(folder): return "\(folder): neither model.safetensors nor model.safetensors.index.json is present"
+        case let .missingWeights(folder): return "\(folder): no weights file: neither model.safetensors nor model.safetensors.index.json (nor, in a classic folder, pytorch_model.bin or its index) is present"
         case let .unsafeAssetName(folder, fileName): return "\(folder): asset file name '\(fileName)' is empty, repeated, reserved or leaves the folder"
         }
     }
@@ -129,20 +130,41 @@ public struct HuggingFaceWriter: ModelWriter {
     }
 }
 
-/// Reads a Hugging Face model folder (format id `hf`) whose weights are safetensors:
-/// `config.json` becomes the config, tokenizer files become assets, and the weights
-/// are read (zero-copy) through `SafetensorsReader`.
+/// A weights file other than safetensors that a Hugging Face folder may hold (the classic
+/// `pytorch_model.bin` and its sharded index), with the reader that reads it. This target
+/// knows no PyTorch; the pipeline plugs the PyTorch reader in.
+public struct HuggingFaceWeightsSource: Sendable {
+    public let fileName: String
+    public let reader: any ModelReader
+    public init(fileName: String, reader: any ModelReader) {
+        self.fileName = fileName
+        self.reader = reader
+    }
+}
+
+/// Reads a Hugging Face model folder (format id `hf`): `config.json` becomes the config,
+/// tokenizer files become assets, and the weights are read (zero-copy) through
+/// `SafetensorsReader`, or, in a classic folder without safetensors, through the first
+/// `otherWeights` source present (`pytorch_model.bin.index.json`, `pytorch_model.bin`).
 public struct HuggingFaceReader: ModelReader {
-    public init() {}
+    public let otherWeights: [HuggingFaceWeightsSource]
+    public init(otherWeights: [HuggingFaceWeightsSource] = []) {
+        self.otherWeights = otherWeights
+    }
+
+    private var weightFileNames: [String] {
+        [SafetensorsReader.indexFileName, "model.safetensors"] + otherWeights.map(\.fileName)
+    }
 
     public var info: FormatInfo {
         FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", "model.safetensors"],
-                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files")
+                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files"
+                       + (otherWeights.isEmpty ? "" : "; classic folders with " + otherWeights.map(\.fileName).joined(separator: " or ")))
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
         guard input.isDirectory, input.entries.contains("config.json") else { return .no }
-        return input.entries.contains("model.safetensors") || input.entries.contains(SafetensorsReader.indexFileName) ? .certain : .no
+        return weightFileNames.contains(where: input.entries.contains) ? .certain : .no
     }
 
     public func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> NeutralModel {
@@ -165,8 +187,17 @@ public struct HuggingFaceReader: ModelReader {
             model = try st.readSharded(index: index)
         } else if fm.fileExists(atPath: single.path) {
             model = try st.readFile(single)
+        } else if let source = otherWeights.first(where: { fm.fileExists(atPath: url.appendingPathComponent($0.fileName).path) }) {
+            model = try source.reader.read(url.appendingPathComponent(source.fileName), options: ReadOptions())
+            model.notes.append("weights read from \(source.fileName) (\(source.reader.info.name))")
         } else {
             throw HuggingFaceError.missingWeights(folder: url.path)
+        }
+        if fm.fileExists(atPath: single.path) || fm.fileExists(atPath: index.path) {
+            let ignored = otherWeights.map(\.fileName).filter { fm.fileExists(atPath: url.appendingPathComponent($0).path) }
+            if !ignored.isEmpty {
+                model.notes.append("\(ignored.joined(separator: ", ")) also present, not read: safetensors weights are preferred, as transformers does")
+            }
         }
 
         var assets: [Asset] = []

@@ -18,7 +18,10 @@ extension FormatRegistry {
             readers: [
                 SafetensorsReader(),
                 PorterModelReader(),
-                HuggingFaceReader(),
+                HuggingFaceReader(otherWeights: [
+                    HuggingFaceWeightsSource(fileName: "pytorch_model.bin.index.json", reader: PyTorchReader()),
+                    HuggingFaceWeightsSource(fileName: "pytorch_model.bin", reader: PyTorchReader()),
+                ]),
                 PyTorchReader(),
                 FairseqReader(mappingSearchPaths: MappingLocations.searchPaths, porterVersion: PorterVersion.current),
                 KerasH5Reader(),
