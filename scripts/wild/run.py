@@ -423,7 +423,8 @@ def run_entry(entry):
 
 def did(r):
     if r.get("convert_exit") != 0:
-        return f"refused (exit {r.get('convert_exit')}): {r.get('convert_error', '')[:120]}"
+        why = r.get("convert_error", "").replace(os.path.join(CORPUS, "files") + "/", "").replace("porter: error: ", "")
+        return f"refused (exit {r.get('convert_exit')}): {why[:140]}"
     s = f"{r.get('porter_format')} → {r.get('porter_tensors')} tensors"
     if r.get("dropped_listed"):
         s += f", {r['dropped_listed']} dropped with reason"
