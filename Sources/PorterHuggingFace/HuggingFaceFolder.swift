@@ -158,8 +158,7 @@ public struct HuggingFaceReader: ModelReader {
 
     public var info: FormatInfo {
         FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", "model.safetensors"],
-                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files"
-                       + (otherWeights.isEmpty ? "" : "; classic folders with " + otherWeights.map(\.fileName).joined(separator: " or ")))
+                   summary: "config.json + model.safetensors (or its sharded index) + tokenizer files")
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
