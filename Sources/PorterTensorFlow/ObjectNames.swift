@@ -12,7 +12,8 @@ public enum CheckpointKeyDecision: Sendable, Equatable {
 /// Turns `tf.train.Checkpoint` keys (`model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE`)
 /// into layer/variable names using the checkpoint's object graph, and drops
 /// optimizer slots, optimizer state, `save_counter` and Keras metrics with reasons.
-/// Name-based (TF1 Saver) checkpoints have no object graph and keep their names.
+/// Name-based (TF1 Saver) checkpoints have no object graph and keep their names, except
+/// the optimizer's state, told by TF1's slot naming (below), which is dropped with reasons.
 public struct CheckpointNaming: Sendable {
     public static let variableSuffix = "/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -28,6 +29,38 @@ public struct CheckpointNaming: Sendable {
     /// from the object graph's `full_name`.
     public let variableNames: [Int: String]
     public let isObjectBased: Bool
+    /// Name-based checkpoints: key → why it is training state, not a weight.
+    let nameBasedTrainingState: [String: String]
+
+    /// The slot names TF1 optimizers give their slot variables (`<variable>/<slot>`):
+    /// `slot_creator` names a slot after its optimizer (`Adam`, a second one `Adam_1`).
+    static let tf1SlotNames: Set<String> = ["Adam", "Adam_1", "Momentum", "RMSProp", "RMSProp_1", "Adagrad",
+                                            "Adadelta", "Adadelta_1", "Ftrl", "Ftrl_1", "ProximalAdagrad",
+                                            "AdagradDA", "AdagradDA_1", "LazyAdam", "LazyAdam_1",
+                                            "adam_m", "adam_v"]  // BERT's AdamWeightDecayOptimizer
+
+    /// A TF1 Saver checkpoint's optimizer state: `<variable>/<slot>` where `<variable>` is
+    /// in the bundle with the same shape and `<slot>` is a TF1 slot name (musicnn's models
+    /// carry `…/Adam` and `…/Adam_1` for every trainable variable), and Adam's
+    /// `beta1_power`/`beta2_power` when Adam slots are there. A name that only looks like a
+    /// slot (no owner of that shape) is kept.
+    static func tf1TrainingState(_ bundle: TensorBundle) -> [String: String] {
+        let names = Set(bundle.names)
+        var out: [String: String] = [:]
+        for key in bundle.names {
+            guard let slash = key.lastIndex(of: "/") else { continue }
+            let owner = String(key[..<slash]), slot = String(key[key.index(after: slash)...])
+            guard tf1SlotNames.contains(slot), names.contains(owner),
+                  let a = try? bundle.info(key), let b = try? bundle.info(owner), a.shape == b.shape else { continue }
+            out[key] = "optimizer slot '\(slot)' of \(owner) (TF1 Saver checkpoint), not a model weight"
+        }
+        if out.keys.contains(where: { $0.hasSuffix("/Adam") }) {
+            for key in ["beta1_power", "beta2_power"] where names.contains(key) {
+                out[key] = "Adam's running power of \(key == "beta1_power" ? "beta1" : "beta2") (optimizer state), not a model weight"
+            }
+        }
+        return out
+    }
 
     /// Naming for a bundle; reads its object graph when it has one. With
     /// `useVariableNames`, variables are named by their TensorFlow names (what Keras'
@@ -35,6 +68,7 @@ public struct CheckpointNaming: Sendable {
     public init(bundle: TensorBundle, preferredNames: [Int: String] = [:], useVariableNames: Bool = false) throws {
         guard bundle.names.contains(TensorBundle.objectGraphKey) else {
             nodeOfKey = [:]; slotOf = [:]; preferredName = [:]; keyOfNode = [:]; variableNames = [:]; isObjectBased = false
+            nameBasedTrainingState = Self.tf1TrainingState(bundle)
             return
         }
         let elements = try bundle.strings(TensorBundle.objectGraphKey)
@@ -65,11 +99,15 @@ public struct CheckpointNaming: Sendable {
         self.variableNames = variableNames
         self.preferredName = useVariableNames ? variableNames.merging(preferredNames) { _, preferred in preferred } : preferredNames
         isObjectBased = true
+        nameBasedTrainingState = [:]
     }
 
     /// The decision for checkpoint key `key`.
     public func decide(_ key: String) -> CheckpointKeyDecision {
-        guard isObjectBased else { return .keep(key) }
+        guard isObjectBased else {
+            if let reason = nameBasedTrainingState[key] { return .drop(reason) }
+            return .keep(key)
+        }
         if key == TensorBundle.objectGraphKey {
             return .drop("the checkpoint's object graph (read to name the variables)")
         }

