@@ -239,12 +239,22 @@ public struct Verifier: Sendable {
         var described: [InputDescription] = []
         var local: [String] = []
         let inputNames = Set(executor.graph.inputs.map(\.name)).union(ReferenceOutputs.inputNames)
-        // Missing masks and token types take the shape of the first token-id input.
+        // A missing mask or token-type input takes the shape of the token ids it goes with:
+        // `<prefix>attention_mask` / `<prefix>token_type_ids` that of `<prefix>input_ids`
+        // (`decoder_attention_mask` → `decoder_input_ids`), else of the first token-id input.
         let roles = inputRoles(converted.config)
         let tokenInputs = Set(roles.filter { $0.value == .tokens }.map(\.key)).union(roles.isEmpty ? ["input_ids"] : [])
-        var template: [Int]?
+        var firstTokens: [Int]?
         for entry in reference.tensors where inputNames.contains(entry.name) {
-            if tokenInputs.contains(entry.name) && template == nil { template = entry.tensor.shape.dims }
+            if tokenInputs.contains(entry.name) && firstTokens == nil { firstTokens = entry.tensor.shape.dims }
+        }
+        func defaultShape(for name: String) -> [Int]? {
+            for suffix in ["attention_mask", "token_type_ids"] where name.hasSuffix(suffix) {
+                let ids = String(name.dropLast(suffix.count)) + "input_ids"
+                if let entry = reference.tensors[ids] { return entry.tensor.shape.dims }
+                return name == suffix ? firstTokens : nil
+            }
+            return nil
         }
         for value in executor.graph.inputs {
             if let entry = reference.tensors[value.name] {
@@ -254,9 +264,9 @@ public struct Verifier: Sendable {
                 } catch {
                     local.append("reference: input \(value.name) cannot be read: \(error.localizedDescription)")
                 }
-            } else if let shape = template, value.name == "attention_mask" || value.name == "token_type_ids" {
+            } else if let shape = defaultShape(for: value.name) {
                 // transformers' own defaults when the caller passes none.
-                let fill: Int64 = value.name == "attention_mask" ? 1 : 0
+                let fill: Int64 = value.name.hasSuffix("attention_mask") ? 1 : 0
                 inputs[value.name] = HostTensor(shape: shape, int64s: [Int64](repeating: fill, count: shape.reduce(1, *)))
                 described.append(InputDescription(name: value.name, dtype: "i64", shape: shape, origin: fill == 1 ? "ones (not in the reference)" : "zeros (not in the reference)"))
             } else {

@@ -49,4 +49,32 @@ import PorterTestSupport
         #expect(first.weights.contains(victim.name), "\(name): first divergence at \(first.node) reading \(first.weights)")
         #expect(report.reference?.status == .failed)
     }
+
+    /// The first batch row of every tensor of `store` (batch-major tensors), except `drop`.
+    func firstRow(_ store: TensorStore, dropping drop: Set<String>) throws -> TensorStore {
+        var out = TensorStore()
+        for entry in store.entries where !drop.contains(entry.name) {
+            let dims = entry.tensor.shape.dims
+            let bytes = try entry.tensor.contiguousBytes()
+            let row = Array(bytes.prefix(bytes.count / dims[0]))
+            try out.add(TensorEntry(name: entry.name, tensor: .memory(row, dtype: entry.tensor.dtype, shape: Shape([1] + dims.dropFirst()), label: entry.name),
+                                    provenance: entry.provenance))
+        }
+        return out
+    }
+
+    @Test("an encoder-decoder reference without attention_mask gets ones shaped like input_ids, not decoder_input_ids")
+    func defaultMaskFollowsItsTokenIds() throws {
+        let model = try loadHFFolder("architectures/fsmt")
+        let full = try loadSafetensors(Fixtures.url("architectures/fsmt/reference.safetensors"))
+        // Row 0 has no padding (its recorded mask is all ones), so ones is the right default.
+        let tensors = try firstRow(full, dropping: ["attention_mask"])
+        #expect(tensors["input_ids"]?.tensor.shape.dims != tensors["decoder_input_ids"]?.tensor.shape.dims)
+        let report = Verifier().verify(source: model, converted: model, reference: ReferenceOutputs(path: "row0.safetensors", tensors: tensors))
+        let ref = try #require(report.reference)
+        #expect(ref.status == .passed, "\(report.failures)")
+        let mask = try #require(ref.inputs.first { $0.name == "attention_mask" })
+        #expect(mask.shape == [1, 7] && mask.origin.hasPrefix("ones"))
+        for o in ref.outputs { #expect(o.metrics.maxAbs < 1e-4, "\(o.name)") }
+    }
 }
