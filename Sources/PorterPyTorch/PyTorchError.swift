@@ -20,12 +20,17 @@ public enum PyTorchError: Error, Sendable, Equatable {
     case missingShard(path: String, shard: String)
     case dangerousFile(path: String, findings: [String])
     case writeFailed(path: String, reason: String)
+    /// `--read-option state-dict=KEY.PATH` names a key the checkpoint does not have there
+    /// (`available`: the keys at that level that hold tensors).
+    case stateDictNotFound(path: String, keyPath: String, available: [String])
 }
 
 extension PyTorchError: LocalizedError {
     public var errorDescription: String? {
         switch self {
         case let .notAZip(path, reason): return "\(path): not a zip archive: \(reason)"
+        case let .stateDictNotFound(path, keyPath, available):
+            return "\(path): --read-option state-dict=\(keyPath): no dict or module holding tensors at that key path; keys there that hold tensors: \(available.isEmpty ? "none" : available.joined(separator: ", ")) (state-dict=. reads the whole checkpoint)"
         case let .badZip(path, offset, reason): return "\(path): corrupt zip at byte \(offset): \(reason)"
         case let .missingEntry(path, entry): return "\(path): the archive has no entry \(entry); not a torch.save / torch.jit.save file"
         case let .unsupportedCompression(path, entry, method): return "\(path): entry \(entry) uses zip compression method \(method); only stored (0) and deflate (8) are supported"

@@ -33,9 +33,15 @@ public struct PyTorchReader: ModelReader {
         return .no
     }
 
+    public var options: [FormatOption] {
+        [FormatOption("state-dict", .text("key.path"),
+                      help: "where the state dict is, e.g. model.state_dict (default: found by the checkpoint layout rules; '.' = the whole checkpoint)")]
+    }
+
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
         if url.lastPathComponent.hasSuffix(".index.json") { return try PyTorchIndex.read(url) }
-        return try TorchCheckpoint.open(url).neutralModel()
+        let path = options.extra["state-dict"].map { $0 == "." || $0.isEmpty ? [] : $0.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
+        return try TorchCheckpoint.open(url).neutralModel(stateDictPath: path)
     }
 }
 

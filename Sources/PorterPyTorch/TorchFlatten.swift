@@ -18,7 +18,11 @@ extension TorchCheckpoint {
     /// Non-tensor top-level entries become `config` (JSON), except `trainingStateKeys`,
     /// which are listed in `notes`. Without such a key the whole root is flattened.
     /// TorchScript modules are flattened by module path; `constants.pkl` tensors are dropped.
-    public func neutralModel(sourceFormat: String = "pytorch") throws -> NeutralModel {
+    ///
+    /// `stateDictPath` overrides the rule (`--read-option state-dict=KEY.PATH`): the state
+    /// dict is the value at that key path (`[]`: the root), and a path that does not lead to
+    /// a dict or module holding tensors is `PyTorchError.stateDictNotFound`.
+    public func neutralModel(sourceFormat: String = "pytorch", stateDictPath: [String]? = nil) throws -> NeutralModel {
         var model = NeutralModel(sourceFormat: sourceFormat, sourceFiles: [path])
         model.notes = notes
         var config: [String: JSONValue] = [:]
@@ -31,9 +35,23 @@ extension TorchCheckpoint {
         // tensors outside the state dict dropped with the reason.
         var level = root
         var keyPath: [String] = []
-        while keyPath.count < 4, let d = level.dictValue,
-              let key = Self.stateDictKeys.first(where: { k in d[k].map { Self.isContainer($0) && Self.containsTensor($0) } ?? false }),
-              let sd = d[key] {
+        func holdsTensors(_ v: PickleValue?) -> Bool { v.map { Self.isContainer($0) && Self.containsTensor($0) } ?? false }
+        while keyPath.count < (stateDictPath?.count ?? 4) {
+            let key: String
+            let d: PickleDict
+            if let explicit = stateDictPath {
+                key = explicit[keyPath.count]
+                let available = level.dictValue.map { dict in dict.entries.map { PickleJSONKey.string($0.key) }.filter { holdsTensors(dict[$0]) } } ?? []
+                guard let dict = level.dictValue, holdsTensors(dict[key]) else {
+                    throw PyTorchError.stateDictNotFound(path: path, keyPath: explicit.prefix(keyPath.count + 1).joined(separator: "."), available: available)
+                }
+                d = dict
+            } else {
+                guard let dict = level.dictValue, let k = Self.stateDictKeys.first(where: { holdsTensors(dict[$0]) }) else { break }
+                key = k
+                d = dict
+            }
+            guard let sd = d[key] else { break }
             let here = (keyPath + [key]).joined(separator: ".")
             for (k, v) in d.entries {
                 let name = PickleJSONKey.string(k)

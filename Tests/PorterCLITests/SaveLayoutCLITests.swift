@@ -42,3 +42,31 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: target.path))
     }
 }
+
+/// `--read-option state-dict=KEY.PATH` overrides the layout rules.
+@Suite struct StateDictOptionCLITests {
+    static let source = Fixtures.url("pytorch-layouts/nested_model_args.pt").path
+
+    func tensorNames(_ extra: [String]) throws -> (CLIRun, [String]) {
+        let run = try CLI.run(["inspect", Self.source, "--json"] + extra)
+        guard run.status == 0 else { return (run, []) }
+        let json = try JSONValue.parse(Data(run.stdout.utf8))
+        return (run, (json["tensors"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.sorted())
+    }
+
+    @Test func explicitPathRootAndMistakes() throws {
+        let (_, auto) = try tensorNames([])
+        let (explicitRun, explicit) = try tensorNames(["--read-option", "state-dict=model.state_dict"])
+        #expect(explicitRun.status == 0, "\(explicitRun.stderr)")
+        #expect(!auto.isEmpty && explicit == auto)
+        // '.' is the whole checkpoint: the state dict's tensors under their full key path, and the optimizer's.
+        let (_, root) = try tensorNames(["--read-option", "state-dict=."])
+        #expect(root.count > auto.count)
+        #expect(Set(auto.map { "model.state_dict." + $0 }).isSubset(of: Set(root)), "\(root)")
+        #expect(root.contains { $0.hasPrefix("optimizer.") })
+        // A key that is not there names the keys that are.
+        let (wrong, _) = try tensorNames(["--read-option", "state-dict=model.weights"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("state-dict=model.weights") && wrong.stderr.contains("state_dict"), "\(wrong.stderr)")
+    }
+}
