@@ -18,3 +18,11 @@ public protocol ModelCardWriting {
     /// verification level; empty before verification).
     func refreshingCard(_ model: NeutralModel, command: String?, verification: [String]) -> NeutralModel
 }
+
+/// A reader of a folder format whose safety is that of the files it would load (a
+/// Hugging Face folder's weights files, their shards). `porter scan` on such a folder scans
+/// each file and reports them together.
+public protocol ScanTargeting {
+    /// The files a scan of the folder at `url` must cover, in the order a loader tries them.
+    func scanTargets(of url: URL) throws -> [URL]
+}

@@ -293,3 +293,25 @@ public struct HuggingFaceReader: ModelReader {
         return model
     }
 }
+
+extension HuggingFaceReader: ScanTargeting {
+    /// Every weights file present (any of them may be loaded: transformers takes the first,
+    /// `weights=` or another tool another), shard indexes replaced by their shards.
+    public func scanTargets(of url: URL) throws -> [URL] {
+        var out: [URL] = []
+        for file in weightFiles {
+            let path = url.appendingPathComponent(file.fileName)
+            guard FileManager.default.fileExists(atPath: path.path) else { continue }
+            if file.fileName.hasSuffix(".index.json") {
+                let index: ShardIndex
+                do { index = try ShardIndex.read(path) } catch let e as ShardIndex.Invalid {
+                    throw HuggingFaceError.invalidConfig(file: path.path, reason: "not a shard index: \(e.reason)")
+                }
+                out += index.shards.map { url.appendingPathComponent($0) }
+            } else {
+                out.append(path)
+            }
+        }
+        return out
+    }
+}

@@ -9,7 +9,31 @@ extension Pipeline {
     ///
     /// A file whose reader holds no pickles (`HazardChecking`: HDF5, safetensors, TensorFlow)
     /// gets that format's own checks instead: each hazard is dangerous, none is safe.
+    ///
+    /// A folder format (`ScanTargeting`: a Hugging Face folder) is the sum of its files: each
+    /// weights file (and shard) is scanned and the findings are reported together, named by file.
     public func scan(_ url: URL) throws -> PickleScanReport {
+        if let reader = try? registry.reader(for: url), let folder = reader as? any ScanTargeting {
+            let targets = try folder.scanTargets(of: url)
+            var report = PickleScanReport(path: url.path, format: reader.info.id)
+            for target in targets {
+                let part = try scan(target)
+                let file = target.lastPathComponent
+                for f in part.findings {
+                    report.add(ScanFinding(verdict: f.verdict, reason: f.reason, pickle: f.pickle.isEmpty ? file : "\(file): \(f.pickle)", offset: f.offset))
+                }
+                report.globals += part.globals.map { g in var g = g; g.pickle = "\(file): \(g.pickle)"; return g }
+                report.pickles += part.pickles.map { "\(file): \($0)" }
+                for (op, n) in part.opcodeCounts { report.opcodeCounts[op, default: 0] += n }
+                report.notes += part.notes.map { "\(file): \($0)" }
+            }
+            report.notes.insert(targets.isEmpty ? "no weights file to scan"
+                                : "scanned \(targets.count) file(s): \(targets.map(\.lastPathComponent).joined(separator: ", "))", at: 0)
+            if targets.isEmpty {
+                report.add(ScanFinding(verdict: .review, reason: "the folder holds no weights file Porter knows", pickle: "", offset: 0))
+            }
+            return report
+        }
         if let reader = try? registry.reader(for: url), let checker = reader as? any HazardChecking {
             var report = PickleScanReport(path: url.path, format: reader.info.id)
             for hazard in try checker.hazards(of: url) {

@@ -93,3 +93,29 @@ import PorterTestSupport
         #expect(bad.stderr.contains("has no model_type"), "\(bad.stderr)")
     }
 }
+
+/// `porter scan` on a Hugging Face folder scans every weights file it holds (the scanner is
+/// the loader: transformers would unpickle `pytorch_model.bin`).
+@Suite struct HuggingFaceScanCLITests {
+    @Test func foldersAreScannedFileByFile() throws {
+        let safe = try CLI.run(["scan", Fixtures.url("hf-eras/bin").path])
+        #expect(safe.status == 0, "\(safe.stdout)\(safe.stderr)")
+        #expect(safe.stdout.contains("scanned 1 file(s): pytorch_model.bin"), "\(safe.stdout)")
+        let sharded = try CLI.run(["scan", Fixtures.url("hf-eras/bin_sharded").path])
+        #expect(sharded.status == 0)
+        #expect(sharded.stdout.contains("scanned 3 file(s): pytorch_model-00001-of-00003.bin"), "\(sharded.stdout)")
+        let both = try CLI.run(["scan", Fixtures.url("hf-eras/both").path])
+        #expect(both.status == 0)
+        #expect(both.stdout.contains("model.safetensors, pytorch_model.bin"), "\(both.stdout)")
+
+        // A hostile pytorch_model.bin beside a config: dangerous, named by file.
+        let dir = try Fixtures.scratchDirectory("porter-hf-scan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gadget = try #require(Fixtures.files(in: "security/gadgets", suffix: ".pt").first)
+        try FileManager.default.copyItem(at: Fixtures.url("hf-eras/bin/config.json"), to: dir.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: Fixtures.url("security/gadgets/" + gadget), to: dir.appendingPathComponent("pytorch_model.bin"))
+        let hostile = try CLI.run(["scan", dir.path])
+        #expect(hostile.status == 5, "\(gadget): \(hostile.stdout)")
+        #expect(hostile.stdout.contains("dangerous") && hostile.stdout.contains("pytorch_model.bin"), "\(hostile.stdout)")
+    }
+}
