@@ -48,6 +48,20 @@ public enum HuggingFaceAssets {
     ]
     /// Largest asset read into memory.
     public static let maxAssetSize = 512 << 20
+    /// Largest `config.json` read.
+    public static let maxConfigSize = 64 << 20
+
+    /// A `config.json` (the folder's, or one given with `--config`): at most 64 MB of JSON
+    /// holding an object, else `invalidConfig` naming the file.
+    static func config(_ file: OpenFile) throws -> JSONValue {
+        guard file.size <= maxConfigSize else { throw HuggingFaceError.invalidConfig(file: file.path, reason: "larger than 64 MB") }
+        let config: JSONValue
+        do { config = try JSONValue.parse(Data(try file.read(offset: 0, count: file.size))) } catch {
+            throw HuggingFaceError.invalidConfig(file: file.path, reason: "not valid JSON")
+        }
+        guard case .object = config else { throw HuggingFaceError.invalidConfig(file: file.path, reason: "not a JSON object") }
+        return config
+    }
 }
 
 /// How a Hugging Face folder's weights are written: the main file name (for the probe
@@ -112,10 +126,7 @@ public struct HuggingFaceWriter: ModelWriter {
             do { file = try OpenFile(path: path) } catch {
                 throw HuggingFaceError.invalidConfig(file: path, reason: "cannot be read (\(error.localizedDescription))")
             }
-            guard file.size <= 64 << 20 else { throw HuggingFaceError.invalidConfig(file: path, reason: "larger than 64 MB") }
-            guard let json = try? JSONValue.parse(Data(try file.read(offset: 0, count: file.size))), json.objectValue != nil else {
-                throw HuggingFaceError.invalidConfig(file: path, reason: "not a JSON object")
-            }
+            let json = try HuggingFaceAssets.config(file)
             guard json["model_type"]?.stringValue?.isEmpty == false else {
                 throw HuggingFaceError.invalidConfig(file: path, reason: "has no model_type, which transformers needs to pick the model class")
             }
@@ -244,13 +255,7 @@ public struct HuggingFaceReader: ModelReader {
         let fm = FileManager.default
         let configURL = url.appendingPathComponent("config.json")
         guard fm.fileExists(atPath: configURL.path) else { throw HuggingFaceError.missingConfig(folder: url.path) }
-        let configFile = try OpenFile(path: configURL.path)
-        guard configFile.size <= 64 << 20 else { throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "larger than 64 MB") }
-        let config: JSONValue
-        do { config = try JSONValue.parse(Data(try configFile.read(offset: 0, count: configFile.size))) } catch {
-            throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "not valid JSON")
-        }
-        guard case .object = config else { throw HuggingFaceError.invalidConfig(file: configURL.path, reason: "not a JSON object") }
+        let config = try HuggingFaceAssets.config(try OpenFile(path: configURL.path))
 
         let present = weightFiles.filter { fm.fileExists(atPath: url.appendingPathComponent($0.fileName).path) }
         let chosen: HuggingFaceWeightFile
