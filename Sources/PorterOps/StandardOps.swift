@@ -1,5 +1,18 @@
 import PorterCore
 
+/// Shape rules the specs' inference and the runtime's kernels share.
+public enum ShapeRules {
+    /// `dims` with a 1 inserted at each of `axes` (axes of the result, already normalised).
+    public static func unsqueezed(_ dims: [Int], at axes: Set<Int>) -> [Int] {
+        var out: [Int] = []
+        var next = 0
+        for i in 0..<(dims.count + axes.count) {
+            if axes.contains(i) { out.append(1) } else { out.append(dims[next]); next += 1 }
+        }
+        return out
+    }
+}
+
 /// The op set of `docs/ops.md`, one spec per op.
 public enum OpSet {
     /// Every spec, in the order of docs/ops.md.
@@ -176,12 +189,7 @@ private let shape: [OpSpec] = [
         let rank = xs.count + list.count
         let axes = Set(try list.map { try c.axis($0, rank: rank, attribute: "axes") })
         guard axes.count == list.count else { throw c.badAttribute("axes", "repeats an axis") }
-        var out: [Int] = []
-        var next = 0
-        for i in 0..<rank {
-            if axes.contains(i) { out.append(1) } else { out.append(xs[next]); next += 1 }
-        }
-        return [ValueType(dtype: x.dtype, shape: out)]
+        return [ValueType(dtype: x.dtype, shape: ShapeRules.unsqueezed(xs, at: axes))]
     },
     OpSpec(name: "pad", inputs: [.required("x")], attributes: [AttributeSpec("pads", .ints, default: .required), AttributeSpec("value", .number, default: .value(.number(0)))]) { c in
         let x = c.input(0)

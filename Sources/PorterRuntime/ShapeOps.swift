@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// Permutes axes: output axis i is input axis `perm[i]`.
 func permute<T: Sendable & BitwiseCopyable>(_ x: [T], shape: [Int], perm: [Int], zero: T) -> [T] {
@@ -224,12 +225,7 @@ let shapeKernels: KeyValuePairs<String, Kernel> = [
         let rank = t.rank + list.count
         let axes = Set(try list.map { try ctx.axis($0, rank: rank, key: "axes") })
         guard axes.count == list.count else { throw ctx.bad("axes", "repeats an axis") }
-        var shape: [Int] = []
-        var next = 0
-        for i in 0..<rank {
-            if axes.contains(i) { shape.append(1) } else { shape.append(t.shape[next]); next += 1 }
-        }
-        return [HostTensor(shape: shape, storage: t.storage)]
+        return [HostTensor(shape: ShapeRules.unsqueezed(t.shape, at: axes), storage: t.storage)]
     },
     "pad": { ctx in
         try ctx.requireInputs(1...1)
