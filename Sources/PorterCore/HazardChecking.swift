@@ -26,3 +26,24 @@ public protocol ScanTargeting {
     /// The files a scan of the folder at `url` must cover, in the order a loader tries them.
     func scanTargets(of url: URL) throws -> [URL]
 }
+
+/// A reader whose format holds pickles (torch checkpoints of every era, raw pickles).
+/// `porter scan` asks it to inventory and classify them, unpickling nothing. The first such
+/// reader in the registry also scans files no reader claims: `torch.load` would unpickle them.
+public protocol PickleScanning {
+    /// The inventory and verdict of every pickle the loader would run; throws the reader's
+    /// typed error when the container itself cannot be read.
+    func scanPickles(of url: URL) throws -> ScanReport
+}
+
+/// A reader that reads in a child process of the `porter` binary because the library it
+/// uses cannot be trusted with hostile bytes (libhdf5). The executable hands such a child
+/// invocation to the reader before anything else runs, and lets each reader switch its
+/// isolation on.
+public protocol ChildProcessReading {
+    /// Runs the child's work when `arguments` are this reader's internal child invocation
+    /// and returns its exit status; nil when they are not.
+    func runChild(arguments: [String]) -> Int32?
+    /// Makes this process read the format in child processes of `executable`.
+    func enableChildProcesses(executable: String)
+}

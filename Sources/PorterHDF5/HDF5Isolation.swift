@@ -287,3 +287,10 @@ public enum HDF5Isolation {
         }
     }
 }
+
+/// The `porter` binary reads every HDF5 input (`.h5`, `.keras`, `tf_model.h5`) in a reader
+/// child (`HDF5Isolation`); the `.h5` reader answers the child invocation for all of them.
+extension KerasH5Reader: ChildProcessReading {
+    public func runChild(arguments: [String]) -> Int32? { HDF5Isolation.runChild(arguments: arguments) }
+    public func enableChildProcesses(executable: String) { HDF5Isolation.enableSubprocess(executable: executable) }
+}

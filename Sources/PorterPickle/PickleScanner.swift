@@ -1,86 +1,5 @@
 import Foundation
-
-/// Overall safety verdict of a scanned file.
-public enum ScanVerdict: String, Sendable, Codable, Comparable {
-    /// Only allow-listed globals: Porter and `torch.load(weights_only=True)` can read it.
-    case safe
-    /// Unknown classes, embedded pickles or malformed data: look before trusting it.
-    case review
-    /// Names callables that run code or touch the system: never unpickle it.
-    case dangerous
-
-    var rank: Int { self == .safe ? 0 : self == .review ? 1 : 2 }
-    public static func < (a: ScanVerdict, b: ScanVerdict) -> Bool { a.rank < b.rank }
-}
-
-/// One reason behind a verdict, with where it was found.
-public struct ScanFinding: Sendable, Codable, Hashable {
-    public var verdict: ScanVerdict
-    public var reason: String
-    /// The pickle it is in (`archive/data.pkl`, `pickle #4`, ...).
-    public var pickle: String
-    /// Byte offset of the opcode in the file (or in the zip entry, for archives).
-    public var offset: Int
-
-    public init(verdict: ScanVerdict, reason: String, pickle: String, offset: Int) {
-        self.verdict = verdict
-        self.reason = reason
-        self.pickle = pickle
-        self.offset = offset
-    }
-}
-
-/// A global a pickle names, how Porter classifies it and where it first appears.
-public struct ScannedGlobal: Sendable, Codable, Hashable {
-    public var global: String
-    /// `allowed`, `unknown` or `dangerous`.
-    public var classification: String
-    public var count: Int
-    public var pickle: String
-    public var firstOffset: Int
-}
-
-/// Inventory and verdict of one or more pickles.
-public struct PickleScanReport: Sendable, Codable {
-    public var path: String
-    /// `torch-zip`, `torchscript`, `torch-legacy` or `pickle`.
-    public var format: String
-    public var verdict: ScanVerdict
-    public var findings: [ScanFinding]
-    public var globals: [ScannedGlobal]
-    public var opcodeCounts: [String: Int]
-    /// The pickles that were scanned.
-    public var pickles: [String]
-    /// Facts that do not change the verdict (e.g. TorchScript code present but never run).
-    public var notes: [String]
-
-    public init(path: String, format: String) {
-        self.path = path
-        self.format = format
-        verdict = .safe
-        findings = []
-        globals = []
-        opcodeCounts = [:]
-        pickles = []
-        notes = []
-    }
-
-    /// Adds a finding (once) and raises the verdict to at least its verdict.
-    public mutating func add(_ f: ScanFinding) {
-        if !findings.contains(f) { findings.append(f) }
-        verdict = max(verdict, f.verdict)
-    }
-
-    /// Exit status for `porter scan`: 0 safe, 4 review, 5 dangerous (1 stays "could not
-    /// read the file", as for every command).
-    public var exitCode: Int32 {
-        switch verdict {
-        case .safe: return 0
-        case .review: return 4
-        case .dangerous: return 5
-        }
-    }
-}
+import PorterCore
 
 /// Inventories globals and opcodes of pickles without building any values, and
 /// classifies them. `STACK_GLOBAL` names are tracked through the stack and memo, so
@@ -90,7 +9,7 @@ public enum PickleScanner {
     /// when it could not be followed to the end).
     @discardableResult
     public static func scanPickle(_ bytes: [UInt8], start: Int = 0, baseOffset: Int = 0, name: String,
-                                  into report: inout PickleScanReport, nestingLevel: Int = 0,
+                                  into report: inout ScanReport, nestingLevel: Int = 0,
                                   torchScriptClasses: Bool = false) -> Int? {
         report.pickles.append(name)
         enum Sym { case str(String), other }
@@ -130,7 +49,7 @@ public enum PickleScanner {
                 report.add(ScanFinding(verdict: .review, reason: "pickles nested more than 3 deep", pickle: name, offset: offset))
                 return
             }
-            var inner = PickleScanReport(path: report.path, format: "pickle")
+            var inner = ScanReport(path: report.path, format: "pickle")
             let innerName = "\(name)@\(offset)"
             scanPickle(Array(data), baseOffset: 0, name: innerName, into: &inner, nestingLevel: nestingLevel + 1)
             report.pickles.append(contentsOf: inner.pickles)
@@ -299,8 +218,8 @@ public enum PickleScanner {
     /// like any other. A later pickle that breaks off is still scanned up to where it
     /// breaks (the unpickler runs every opcode before the bad one); bytes after the last
     /// complete pickle that do not start another one are noted, not flagged.
-    public static func scanPickleSequence(_ bytes: [UInt8], path: String, format: String = "pickle", maxCount: Int = 64) -> PickleScanReport {
-        var report = PickleScanReport(path: path, format: format)
+    public static func scanPickleSequence(_ bytes: [UInt8], path: String, format: String = "pickle", maxCount: Int = 64) -> ScanReport {
+        var report = ScanReport(path: path, format: format)
         var position = 0
         var index = 0
         while position < bytes.count, index < maxCount {
@@ -309,7 +228,7 @@ public enum PickleScanner {
                 guard let end = scanPickle(bytes, start: position, name: name, into: &report) else { break }
                 position = end
             } else {
-                var part = PickleScanReport(path: path, format: format)
+                var part = ScanReport(path: path, format: format)
                 let end = scanPickle(bytes, start: position, name: name, into: &part)
                 let ranOff = part.findings.contains { $0.reason.hasPrefix("malformed pickle: ends without STOP") || $0.reason.hasPrefix("malformed pickle: truncated") }
                 let clean = end != nil || ranOff || part.globals.contains { $0.classification != "allowed" }

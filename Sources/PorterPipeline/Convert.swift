@@ -253,6 +253,8 @@ public struct Pipeline: Sendable {
 /// Failures of the pipeline itself (not of one format).
 public enum PipelineError: Error, LocalizedError, Equatable {
     case nothingToConvert(path: String, dropped: Int, notes: [String])
+    /// `porter scan` found no reader that scans pickles (a registry built without one).
+    case noScanner(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -260,6 +262,8 @@ public enum PipelineError: Error, LocalizedError, Equatable {
             let why = dropped > 0 ? "\(dropped) tensor(s) were dropped (see `porter inspect`)" : "the file holds no tensor Porter could find"
             let hint = notes.first.map { "; reader notes: \($0)" } ?? ""
             return "\(path): nothing to convert: \(why)\(hint). Pass --allow-empty to write a model without tensors anyway"
+        case let .noScanner(path):
+            return "\(path): cannot scan: this build of Porter has no reader that scans pickles, and the file is in no format with its own checks"
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import PorterCore
-import PorterHDF5
 
 /// Per-process setup for the `porter` executable, kept out of the CLI's argument code.
 public enum ProcessSetup {
@@ -8,11 +7,15 @@ public enum ProcessSetup {
     /// for one and returns its exit status; otherwise prepares the process (HDF5 isolation,
     /// SIGINT/SIGTERM/SIGHUP cleanup of temporary outputs) and returns nil.
     ///
-    /// libhdf5 has memory errors on corrupt files, so the `porter` binary reads every HDF5
-    /// input in a child process (`docs/formats/keras-hdf5.md`).
+    /// Readers whose library cannot be trusted with hostile bytes read in child processes
+    /// (`ChildProcessReading`: libhdf5 has memory errors on corrupt files, so the `porter`
+    /// binary reads every HDF5 input in a child; `docs/formats/keras-hdf5.md`).
     public static func prepare(arguments: [String]) -> Int32? {
-        if let status = HDF5Isolation.runChild(arguments: arguments) { return status }
-        HDF5Isolation.enableSubprocess()
+        let isolating = FormatRegistry.porterDefault.readers.compactMap { $0 as? any ChildProcessReading }
+        for reader in isolating {
+            if let status = reader.runChild(arguments: arguments) { return status }
+        }
+        for reader in isolating { reader.enableChildProcesses(executable: "/proc/self/exe") }
         do { try TerminationSignals.install() } catch {
             FileHandle.standardError.write(Data("porter: error: \(error.localizedDescription)\n".utf8))
             return 1

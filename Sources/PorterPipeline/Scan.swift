@@ -1,21 +1,20 @@
 import Foundation
 import PorterCore
-import PorterPickle
-import PorterPyTorch
 
 extension Pipeline {
     /// Inventories the pickles of a torch zip, legacy torch file or raw pickle without
-    /// unpickling anything, and classifies them (safe / review / dangerous).
+    /// unpickling anything, and classifies them (safe / review / dangerous): the reader that
+    /// holds pickles does it (`PickleScanning`).
     ///
     /// A file whose reader holds no pickles (`HazardChecking`: HDF5, safetensors, TensorFlow)
     /// gets that format's own checks instead: each hazard is dangerous, none is safe.
     ///
     /// A folder format (`ScanTargeting`: a Hugging Face folder) is the sum of its files: each
     /// weights file (and shard) is scanned and the findings are reported together, named by file.
-    public func scan(_ url: URL) throws -> PickleScanReport {
+    public func scan(_ url: URL) throws -> ScanReport {
         if let reader = try? registry.reader(for: url), let folder = reader as? any ScanTargeting {
             let targets = try folder.scanTargets(of: url)
-            var report = PickleScanReport(path: url.path, format: reader.info.id)
+            var report = ScanReport(path: url.path, format: reader.info.id)
             for target in targets {
                 let part = try scan(target)
                 let file = target.lastPathComponent
@@ -35,7 +34,7 @@ extension Pipeline {
             return report
         }
         if let reader = try? registry.reader(for: url), let checker = reader as? any HazardChecking {
-            var report = PickleScanReport(path: url.path, format: reader.info.id)
+            var report = ScanReport(path: url.path, format: reader.info.id)
             for hazard in try checker.hazards(of: url) {
                 report.add(ScanFinding(verdict: .dangerous, reason: hazard, pickle: "", offset: 0))
             }
@@ -44,11 +43,17 @@ extension Pipeline {
                 : "holds no pickle; the hazards above make Porter refuse the file")
             return report
         }
-        return try PickleScanner.scan(url: url)
+        // A reader that holds pickles scans them; a file no such reader claims (a raw pickle
+        // under any name, a fairseq or numpy file) is scanned as torch.load would open it.
+        let detected = try? registry.reader(for: url)
+        guard let scanner = (detected as? any PickleScanning) ?? registry.readers.lazy.compactMap({ $0 as? any PickleScanning }).first else {
+            throw PipelineError.noScanner(path: url.path)
+        }
+        return try scanner.scanPickles(of: url)
     }
 }
 
-extension PickleScanReport {
+extension ScanReport {
     /// Machine-readable form (`--json`).
     public func json() throws -> String {
         String(decoding: try JSONValue.encoder(pretty: true).encode(self), as: UTF8.self) + "\n"

@@ -1,8 +1,6 @@
 import Foundation
 import PorterArchitectures
 import PorterCore
-import PorterHuggingFace
-import PorterSafetensors
 import PorterVerifier
 
 /// The sizes `porter tiny` asks for (layers, hidden, heads, intermediate).
@@ -224,7 +222,7 @@ extension Pipeline {
         }
         let model = NeutralModel(sourceFormat: "porter-tiny", sourceFiles: source.sourceFiles, tensors: store, config: config,
                                  assets: assets, notes: ["random weights, seed \(job.seed)"])
-        let writer = HuggingFaceWriter()
+        let writer = try self.registry.writer("hf")
         let layout = writer.outputLayout(for: model, options: WriteOptions())
         try AtomicOutput.write(to: job.output, force: job.force, layout: layout) { temp in
             try writer.write(model, to: temp, options: WriteOptions())

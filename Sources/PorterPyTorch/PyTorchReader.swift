@@ -85,7 +85,7 @@ extension PickleScanner {
     /// Scans a torch zip (every `.pkl` entry), a legacy torch file (its pickles), a pre-1.0
     /// torch tar (every pickle of its members) or a raw
     /// pickle file, and returns the inventory and verdict. Nothing is unpickled.
-    public static func scan(url: URL) throws -> PickleScanReport {
+    public static func scan(url: URL) throws -> ScanReport {
         let file = try OpenFile(path: url.path)
         let head = try file.read(offset: 0, count: min(TarArchive.blockSize, file.size))
         // The same order as torch.load: a zip when it starts with a local header; otherwise
@@ -97,7 +97,7 @@ extension PickleScanner {
             // constants.pkl (`_is_torchscript_zip`, case-sensitive), so only then are data.pkl's
             // `__torch__` globals TorchScript classes rather than Python imports.
             let isScript = zip.torchPrefix.map { p in zip.entries.contains { $0.name == p + "constants.pkl" } } ?? false
-            var report = PickleScanReport(path: url.path, format: hasCode ? "torchscript" : "torch-zip")
+            var report = ScanReport(path: url.path, format: hasCode ? "torchscript" : "torch-zip")
             for (a, b) in zip.collisions {
                 report.add(ScanFinding(verdict: .dangerous, reason: a == b
                     ? "ambiguous archive: two entries are named \(a); torch reads whichever its zip reader's sort order finds"
@@ -127,7 +127,7 @@ extension PickleScanner {
             if hasCode { report.notes.append("TorchScript code in code/ is not run by Porter (torch.jit.load would compile it)") }
             return report
         }
-        let ranOffEnd: (PickleScanReport) -> Bool = { r in
+        let ranOffEnd: (ScanReport) -> Bool = { r in
             r.findings.contains { $0.reason.hasPrefix("malformed pickle: ends without STOP") || $0.reason.hasPrefix("malformed pickle: truncated") }
         }
         if TarArchive.looksLikeTar(head) { return try scanLegacyTar(file) }
@@ -158,4 +158,10 @@ public enum PyTorchSafety {
             throw PyTorchError.dangerousFile(path: url.path, findings: reasons)
         }
     }
+}
+
+/// `porter scan` of every torch container (and of any file no reader claims, which
+/// `torch.load` would unpickle): `PickleScanner.scan(url:)`.
+extension PyTorchReader: PickleScanning {
+    public func scanPickles(of url: URL) throws -> ScanReport { try PickleScanner.scan(url: url) }
 }

@@ -292,8 +292,8 @@ extension TorchCheckpoint {
 extension PickleScanner {
     /// Scans a pre-1.0 torch tar: `sys_info` and `pickle` whole, and every small pickle
     /// inside `storages` and `tensors`.
-    static func scanLegacyTar(_ file: OpenFile) throws -> PickleScanReport {
-        var report = PickleScanReport(path: file.path, format: "torch-legacy-tar")
+    static func scanLegacyTar(_ file: OpenFile) throws -> ScanReport {
+        var report = ScanReport(path: file.path, format: "torch-legacy-tar")
         // When tarfile fails after opening the file (a broken later header, a member cut
         // short), torch.load falls back to unpickling the file from byte 0: the header
         // bytes themselves run as pickles, so they are scanned as such too.
