@@ -22,6 +22,10 @@ public struct NeutralModel: Sendable {
     public var sourceFiles: [String]
     public var tensors: TensorStore
     public var graph: Graph?
+    /// Why the reader could not give the model a graph (the Keras layer or TF op it cannot
+    /// express), nil when it has one or never could. The verifier reports it as the reason
+    /// a forward level is skipped, rather than the config's lack of a `model_type`.
+    public var graphUnavailable: String?
     /// Model configuration (e.g. transformers `config.json`, fairseq args).
     public var config: JSONValue
     /// Free-form string metadata carried by the source (safetensors `__metadata__`).

@@ -206,10 +206,14 @@ enum KerasWeightsLoader {
             }
         }
         try dropOptimizer(&model, file: file, under: "optimizer_weights", sourceFile: sourceFile)
+        if kerasConfig == nil {
+            model.graphUnavailable = "\(URL(fileURLWithPath: sourceFile).lastPathComponent) holds weights only (no model_config attribute): Keras saved no architecture to build a graph from"
+        }
         if let kerasConfig {
             do {
                 model.graph = try KerasGraphBuilder(weights: .keras2(model.tensors)).build(kerasConfig)
             } catch {
+                model.graphUnavailable = error.localizedDescription
                 model.notes.append("no graph: \(error.localizedDescription); the model is verified at the weights level only")
             }
         }
@@ -239,6 +243,7 @@ enum KerasWeightsLoader {
         do {
             model.graph = try KerasGraphBuilder(weights: .keras3(model.tensors, byLayer)).build(config)
         } catch {
+            model.graphUnavailable = error.localizedDescription
             model.notes.append("no graph: \(error.localizedDescription); the model is verified at the weights level only")
         }
         return model

@@ -13,6 +13,8 @@ public struct PorterModelDocument: Codable, Sendable, Equatable {
     public var config: JSONValue
     public var metadata: [String: String]
     public var graph: Graph?
+    /// Why the source had no graph (`NeutralModel.graphUnavailable`); absent when it had one.
+    public var graphUnavailable: String?
     /// Where the weights are, relative to the folder.
     public var weights: Weights
     /// Every tensor, in model order.

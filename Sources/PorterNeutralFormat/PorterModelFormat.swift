@@ -123,16 +123,20 @@ public struct PorterModelReader: ModelReader {
         // weights still load and verify.
         var graph = doc.graph
         var notes = doc.notes
+        var graphUnavailable = doc.graphUnavailable
         if let g = graph {
             do {
                 _ = try GraphValidator.validate(g, tensors: store)
             } catch {
                 graph = nil
+                graphUnavailable = "the graph in \(PorterModelFormat.modelFileName) does not fit the op specs: \(error.localizedDescription)"
                 notes.append("graph in \(PorterModelFormat.modelFileName) dropped: \(error.localizedDescription); the model is verified at the weights level only")
             }
         }
-        return NeutralModel(sourceFormat: doc.sourceFormat, sourceFiles: doc.sourceFiles, tensors: store, graph: graph,
-                            config: doc.config, metadata: doc.metadata, assets: assets, dropped: doc.dropped, notes: notes)
+        var model = NeutralModel(sourceFormat: doc.sourceFormat, sourceFiles: doc.sourceFiles, tensors: store, graph: graph,
+                                 config: doc.config, metadata: doc.metadata, assets: assets, dropped: doc.dropped, notes: notes)
+        model.graphUnavailable = graphUnavailable
+        return model
     }
 
     static func load(_ url: URL) throws -> Data {
@@ -222,7 +226,7 @@ public struct PorterModelWriter: ModelWriter {
         let doc = PorterModelDocument(
             format: PorterModelDocument.formatName, version: PorterModelDocument.currentVersion,
             sourceFormat: model.sourceFormat, sourceFiles: model.sourceFiles, config: model.config, metadata: model.metadata,
-            graph: model.graph,
+            graph: model.graph, graphUnavailable: model.graphUnavailable,
             weights: .init(file: sharded ? nil : written.first, index: sharded ? written.last : nil, totalSize: model.tensors.uniqueByteCount),
             tensors: model.tensors.map {
                 .init(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape, aliasOf: aliases[$0.name], provenance: $0.provenance)

@@ -153,6 +153,7 @@ public struct TensorFlowSavedModelReader: ModelReader {
             model.graph = graph
             model.notes.append("graph imported from the 'serving_default' signature (\(graph.nodes.count) nodes)")
         case let .failure(failure):
+            model.graphUnavailable = failure.description
             model.notes.append("no graph: \(failure.description); verification stays at the weights level")
             if !failure.missingOps.isEmpty { model.metadata["tensorflow.graph.missing_ops"] = failure.missingOps.joined(separator: ", ") }
         }

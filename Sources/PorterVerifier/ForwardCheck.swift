@@ -21,6 +21,9 @@ enum PreparedGraph {
             do {
                 graph = try registry.buildGraph(config: model.config, tensorNames: Set(model.tensors.names))
             } catch let error as ArchitectureError {
+                // The reader knows why its graph is missing (a layer or op it cannot express):
+                // that, not the config's lack of a model_type, is the reason.
+                if case .unknownModelType(nil) = error, let why = model.graphUnavailable { return .unavailable(why) }
                 if case .unknownModelType = error { return .unavailable(error.localizedDescription) }
                 return .broken(error.localizedDescription)
             } catch {
