@@ -163,6 +163,9 @@ extension VerificationReport {
             for o in r.outputs {
                 lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(Self.short(o.metrics.cosine))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
             }
+            for name in r.notCompared {
+                lines.append("    \(name): not compared (the converted graph does not produce it)")
+            }
         }
         lines.append("  tolerance: atol \(tolerance.atol), rtol \(tolerance.rtol) (\(tolerance.overridden ? "set" : "default for \(tolerance.basis)"))")
         for failure in failures.prefix(10) { lines.append("  failure: \(failure)") }

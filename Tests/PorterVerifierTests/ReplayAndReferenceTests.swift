@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PorterCore
+import PorterPipeline
 import PorterTestSupport
 @testable import PorterVerifier
 
@@ -91,5 +92,9 @@ import PorterTestSupport
         #expect(report.passed)
         #expect(report.reference?.notCompared == ["pooler_output"])
         #expect(report.reference?.outputs.map(\.name) == ["last_hidden_state"])
+        // The terminal says so too, not only report.md.
+        let summary = report.terminalSummary()
+        #expect(summary.contains("pooler_output: not compared (the converted graph does not produce it)"), "\(summary)")
+        #expect(summary.contains("last_hidden_state: max abs"), "\(summary)")
     }
 }
