@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "PorterPickleTests", dependencies: ["PorterPickle", "PorterTestSupport"]),
         .testTarget(name: "PorterPyTorchTests", dependencies: ["PorterPyTorch", "PorterPickle", "PorterTestSupport"]),
         // numpy's own files: .npy arrays and .npz archives (through the PyTorch target's zip reader).
-        .target(name: "PorterNumpy", dependencies: ["PorterCore", "PorterPyTorch"]),
+        .target(name: "PorterNumpy", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch"]),
         .testTarget(name: "PorterNumpyTests", dependencies: ["PorterNumpy", "PorterCore", "PorterTestSupport"]),
         // Runtime: executes the neutral graph on the CPU (float32, OpenBLAS through CBLAS; only PorterRuntime links
         // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.

@@ -11,6 +11,8 @@ struct NpyHeader: Equatable {
     var shape: [Int]
     /// Offset of the first data byte from the start of the array.
     var dataOffset: Int
+    /// An object array (`descr` `O`): its data is a pickle, not elements (`dtype` is meaningless).
+    var isObject = false
 
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
     /// Largest header Porter reads (numpy itself refuses headers over 10 000 bytes by default).
@@ -18,8 +20,9 @@ struct NpyHeader: Equatable {
 
     var elementCount: Int { shape.reduce(1, *) }
 
-    /// Parses the header at the start of `bytes` (which need hold only the header).
-    static func parse(_ bytes: [UInt8], path: String) throws -> NpyHeader {
+    /// Parses the header at the start of `bytes` (which need hold only the header). An
+    /// object array throws `NumpyError.objectArray` unless `allowObject`.
+    static func parse(_ bytes: [UInt8], path: String, allowObject: Bool = false) throws -> NpyHeader {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw NumpyError.notNpy(path: path, reason: "no \\x93NUMPY magic")
         }
@@ -58,6 +61,9 @@ struct NpyHeader: Equatable {
             let (m, o) = count.multipliedReportingOverflow(by: d)
             guard !o else { throw NumpyError.badHeader(path: path, offset: start, reason: "shape \(shape) overflows") }
             count = m
+        }
+        if allowObject, descr == "O" || descr == "|O" {
+            return NpyHeader(dtype: .u8, byteOrder: .little, fortranOrder: fortran, shape: shape, dataOffset: start + length, isObject: true)
         }
         let (dtype, order) = try Self.dtype(descr, path: path)
         guard !count.multipliedReportingOverflow(by: dtype.byteSize).overflow else {

@@ -15,7 +15,7 @@ public enum NumpyError: Error, LocalizedError, Equatable {
         case let .notNpy(path, reason): return "\(path): not a numpy .npy array: \(reason)"
         case let .badHeader(path, offset, reason): return "\(path): malformed .npy header at byte \(offset): \(reason)"
         case let .unsupportedDtype(path, descr): return "\(path): numpy dtype \(descr.prefix(80)) has no Porter dtype (structured, string and datetime arrays are not tensors)"
-        case let .objectArray(path): return "\(path): object array: its data is a pickle, which numpy only loads with allow_pickle=True; Porter refuses it as unsafe (run `porter scan` on the pickle instead)"
+        case let .objectArray(path): return "\(path): object array: its data is a pickle, which numpy only loads with allow_pickle=True; Porter refuses it by default. `porter scan` shows what the pickle names; `--read-option allow-pickle=true` reads it with Porter's allow-list pickle VM (never numpy's unpickler), which refuses any pickle naming code"
         case let .truncated(path, needed, available): return "\(path): the array needs \(needed) bytes of data, the file holds \(available) after the header (truncated?)"
         case let .badArchive(path, reason): return "\(path): not a numpy .npz archive: \(reason)"
         }

@@ -5,7 +5,9 @@ import PorterPickle
 /// numpy arrays inside pickles: `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`
 /// (or `numpy._core…`) followed by `BUILD` with `(version, shape, dtype, is_fortran, data)`,
 /// become tensors over their bytes, bit-exact, in either byte order and memory order.
-/// Object and structured arrays stay inert (their elements are ordinary pickled values).
+/// An object array becomes its elements (a 0-d one its one element, others the flat list),
+/// which are ordinary pickled values: arrays among them become tensors in turn. Structured
+/// arrays stay inert.
 enum NumpyArray {
     static let reconstructors: Set<String> = ["numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct"]
 
@@ -27,6 +29,13 @@ enum NumpyArray {
         guard case let .object(o) = target, reconstructors.contains("\(o.type.module).\(o.type.name)") else { return nil }
         guard let parts = state.sequenceItems, parts.count == 5 else { return nil }
         guard case let .object(dt) = parts[2], dt.type.name == "dtype", let code = dt.args.sequenceItems?.first?.stringValue else { return nil }
+        // numpy pickles the object dtype as dtype('O8').
+        if ["O", "O8", "|O", "|O8"].contains(code) {
+            guard let items = parts[4].sequenceItems else { return nil }
+            let dims = try TorchUnpickler.ints(parts[1], "numpy array shape", path: path, offset: offset)
+            if dims.isEmpty { return items.count == 1 ? items[0] : nil }
+            return .list(PickleList(items))
+        }
         let order = dt.state?.sequenceItems.flatMap { $0.count > 1 ? $0[1].stringValue : nil } ?? "<"
         guard let (dtype, byteOrder) = dtype(code, order: order) else { return nil }
         let data: [UInt8]

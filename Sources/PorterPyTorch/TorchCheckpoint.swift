@@ -30,7 +30,7 @@ public struct TorchCheckpoint: Sendable {
 
     static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
     /// Largest pickle Porter unpickles (the tensor data is not in it).
-    static let maxPickleBytes = 1 << 30
+    public static let maxPickleBytes = 1 << 30
 
     /// Opens a torch zip, TorchScript archive, legacy file or pre-1.0 tar. Throws
     /// `PickleError.dangerousGlobal` for files that name code-running globals.
@@ -46,14 +46,20 @@ public struct TorchCheckpoint: Sendable {
         if head.first == 0x80 {
             // A bare pickle (no storages): still useful for scanning and configs.
             guard file.size <= maxPickleBytes else { throw PickleError.limitExceeded(source: file.path, offset: 0, limit: "pickle larger than 1 GiB") }
-            let bytes = try file.read(offset: 0, count: file.size)
-            let table = StorageTable { key, _ in
-                throw PyTorchError.badPersistentID(path: file.path, offset: 0, reason: "a bare pickle cannot reference storage \(key)")
-            }
-            let root = try PickleVM.value(of: bytes, source: file.path, hooks: TorchUnpickler.hooks(path: file.path, table: table, byteOrder: .little))
-            return TorchCheckpoint(path: file.path, kind: .pickle, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
+            return try bare(pickle: try file.read(offset: 0, count: file.size), path: file.path)
         }
         throw PyTorchError.notAZip(path: file.path, reason: "neither a zip archive, a legacy torch file, a torch tar nor a pickle")
+    }
+
+    /// A bare pickle (no tensor storages), run by the allow-list VM with the torch hooks (numpy
+    /// arrays become tensors): a raw pickle file, or the pickle inside a numpy object array.
+    public static func bare(pickle bytes: [UInt8], path: String) throws -> TorchCheckpoint {
+        guard bytes.count <= maxPickleBytes else { throw PickleError.limitExceeded(source: path, offset: 0, limit: "pickle larger than 1 GiB") }
+        let table = StorageTable { key, _ in
+            throw PyTorchError.badPersistentID(path: path, offset: 0, reason: "a bare pickle cannot reference storage \(key)")
+        }
+        let root = try PickleVM.value(of: bytes, source: path, hooks: TorchUnpickler.hooks(path: path, table: table, byteOrder: .little))
+        return TorchCheckpoint(path: path, kind: .pickle, root: root, constants: nil, byteOrder: .little, notes: ["bare pickle without tensor storages"])
     }
 
     static func openZip(_ file: OpenFile) throws -> TorchCheckpoint {

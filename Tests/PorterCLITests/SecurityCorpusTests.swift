@@ -128,9 +128,25 @@ enum SecurityCorpus {
 }
 
 @Suite struct NumpyCLITests {
-    @Test func objectArraysAreDangerousAndRefused() throws {
+    /// An object array is a pickle: `porter scan` scans it (review when it names only
+    /// allow-listed globals, since numpy refuses it without allow_pickle; dangerous when it
+    /// names code), and convert refuses it unless `allow-pickle=true`, which still refuses code.
+    @Test func hostileObjectArrayIsDangerousEvenWithAllowPickle() throws {
+        let url = Fixtures.url("numpy/hostile_object.npy")
+        let scan = try CLI.run(["scan", url.path])
+        #expect(scan.status == 5, "\(scan.stdout)")
+        #expect(scan.stdout.contains("system"), "\(scan.stdout)")
+        let out = try Fixtures.scratchDirectory("porter-npy")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try CLI.run(["convert", url.path, "--to", "safetensors", "-o", out.appendingPathComponent("m.safetensors").path,
+                               "--read-option", "allow-pickle=true"], in: out)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty, "no output and no payload marker")
+    }
+
+    @Test func objectArraysAreScannedAndRefusedByDefault() throws {
         let url = Fixtures.url("numpy/object.npy")
-        #expect(try CLI.run(["scan", url.path]).status == 5)
+        #expect(try CLI.run(["scan", url.path]).status == 4)
         let out = try Fixtures.scratchDirectory("porter-npy")
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try CLI.run(["convert", url.path, "--to", "safetensors", "-o", out.appendingPathComponent("m.safetensors").path])

@@ -28,8 +28,22 @@ import Testing
         #expect(throws: NumpyError.objectArray(path: Fixtures.url("numpy/object.npy").path)) {
             try NumpyReader().read(Fixtures.url("numpy/object.npy"), options: ReadOptions())
         }
-        #expect(try NumpyReader().hazards(of: Fixtures.url("numpy/object.npy")).count == 1)
-        #expect(try NumpyReader().hazards(of: Fixtures.url("numpy/f32.npy")).isEmpty)
+        // Scanned like any pickle, and at least review: numpy refuses it without allow_pickle.
+        let object = try NumpyReader().scanPickles(of: Fixtures.url("numpy/object.npy"))
+        #expect(object.verdict == .review)
+        #expect(object.pickles == ["object.npy"])
+        #expect(object.findings.contains { $0.reason.hasPrefix("object array") })
+        let plain = try NumpyReader().scanPickles(of: Fixtures.url("numpy/f32.npy"))
+        #expect(plain.verdict == .safe)
+        #expect(plain.pickles.isEmpty)
+        #expect(plain.notes.contains { $0.contains("holds no pickle") })
+    }
+
+    @Test func objectArraysWithAllowPickleBecomeTheirElements() throws {
+        // [{"a": 1}, None]: no arrays inside, so no tensors, and no error.
+        let model = try NumpyReader().read(Fixtures.url("numpy/object.npy"), options: ReadOptions(extra: ["allow-pickle": "true"]))
+        #expect(model.tensors.isEmpty)
+        #expect(model.notes.contains { $0.contains("allow-list pickle VM") })
     }
 
     /// Damaged headers and data: a typed error naming the file, never a crash.

@@ -365,7 +365,9 @@ def run_entry(entry):
     else:
         src_for_porter = src
 
-    code, out, err, secs = porter(["inspect", "--json", src_for_porter])
+    # np.save of a dict is an object array: numpy and Porter read it only when asked to.
+    read_opts = ["--read-option", "allow-pickle=true"] if entry["kind"] == "npy-pickled-dict" else []
+    code, out, err, secs = porter(["inspect", "--json", src_for_porter] + read_opts)
     res["inspect_exit"] = code
     dropped = []
     if code == 0:
@@ -387,7 +389,7 @@ def run_entry(entry):
         shutil.rmtree(target)
     elif os.path.exists(target):
         os.remove(target)
-    code, out, err, secs = porter(["convert", src_for_porter, "-o", target, "--to", to, "--force"])
+    code, out, err, secs = porter(["convert", src_for_porter, "-o", target, "--to", to, "--force"] + read_opts)
     res["convert_exit"], res["convert_seconds"] = code, round(secs, 2)
     if code != 0:
         res["convert_error"] = first_line(err)
