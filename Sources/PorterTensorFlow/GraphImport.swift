@@ -124,6 +124,17 @@ struct SavedModelGraphImporter {
         return (String(parts.first ?? ""), parts.count > 1 ? Int(parts[1]) ?? 0 : 0)
     }
 
+    /// The value of a captured object-graph constant (`SavedConstant`: the name of a `Const`
+    /// node in the MetaGraph's graph), nil when object `nodeID` is not a constant.
+    func capturedConstant(_ nodeID: Int, input: String, topNodes: [String: Tensorflow_NodeDef]) throws -> Tensorflow_TensorProto? {
+        let nodes = meta.objectGraphDef.nodes
+        guard nodeID >= 0, nodeID < nodes.count, case let .constant(saved)? = nodes[nodeID].kind else { return nil }
+        guard let node = topNodes[saved.operation], node.op == "Const", let value = node.attr["value"], case .tensor? = value.value else {
+            throw Failure(reason: "captured input \(input) (object \(nodeID)) names constant '\(saved.operation)', which is not a Const node of the graph")
+        }
+        return value.tensor
+    }
+
     /// Evaluates a node of the top-level graph (placeholders, variable handles, calls).
     func evaluateTop(_ name: String, topNodes: [String: Tensorflow_NodeDef], functions: [String: Tensorflow_FunctionDef],
                      env: inout [String: Value], cache: inout [String: [Value]], state: State) throws -> [Value] {
@@ -141,10 +152,15 @@ struct SavedModelGraphImporter {
             for (i, input) in dataInputs.enumerated() {
                 if i >= capturedStart, capturedStart >= 0 {
                     let nodeID = bound[i - capturedStart]
-                    guard let tensor = variableTensor[nodeID] else {
-                        throw Failure(reason: "captured input \(input) (object \(nodeID)) is not a variable Porter read")
+                    if let tensor = variableTensor[nodeID] {
+                        args.append(.resource(tensor))
+                    } else if let constant = try capturedConstant(nodeID, input: input, topNodes: topNodes) {
+                        // An eager tensor the function captured: its value is a Const node of
+                        // the MetaGraph, and it enters the graph as a constant.
+                        args.append(.constant(constant))
+                    } else {
+                        throw Failure(reason: "captured input \(input) (object \(nodeID)) is neither a variable Porter read nor a saved constant")
                     }
-                    args.append(.resource(tensor))
                 } else {
                     let (n, idx) = splitTopLevel(input)
                     let vs = try evaluateTop(n, topNodes: topNodes, functions: functions, env: &env, cache: &cache, state: state)

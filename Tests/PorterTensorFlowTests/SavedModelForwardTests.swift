@@ -30,3 +30,28 @@ import Testing
         #expect(maxError <= 1e-4, "max |porter − keras| = \(maxError)")
     }
 }
+
+/// A serving function that captures eager constants (object-graph `constant` objects,
+/// `Const` nodes of the MetaGraph) besides a variable: the constants become graph
+/// constants, and the graph reproduces TensorFlow's outputs.
+@Suite struct SavedModelCapturedConstantTests {
+    @Test func capturedConstantsBecomeGraphConstants() throws {
+        let model = try TensorFlowSavedModelReader().read(Fixtures.url("tensorflow-captures/captured_constants"), options: ReadOptions())
+        let graph = try #require(model.graph, "\(model.notes)")
+        #expect(model.graphUnavailable == nil)
+        // The variable plus the two captured constants, the constants marked as such.
+        let constants = model.tensors.filter { $0.provenance.transforms.contains(.graphConstant) }
+        #expect(constants.count == 2, "\(model.tensors.names)")
+        #expect(model.tensors.names.contains("w"))
+        let reference = try SafetensorsReader().readFile(Fixtures.url("tensorflow-captures/captured_constants.io.safetensors")).tensors
+        let x = try #require(reference["x"]).tensor
+        let want = try #require(reference["y"]).tensor
+        let inputName = try #require(graph.inputs.first?.name)
+        let outputName = try #require(graph.outputs.first?.name)
+        let result = try GraphExecutor(graph: graph, weights: model.tensors).run([inputName: try HostTensor(x, name: "x")])
+        let got = try #require(result.outputs[outputName])
+        #expect(got.shape == want.shape.dims)
+        let maxError = zip(got.floatValues, try want.floatValues()).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(maxError <= 1e-5, "max |porter − tensorflow| = \(maxError)")
+    }
+}
