@@ -46,6 +46,46 @@ public enum HuggingFaceAssets {
         "modules.json": "st-modules", "config_sentence_transformers.json": "st-config",
         "sentence_bert_config.json": "st-bert-config",
     ]
+    /// The module folders `modules.json` names (`1_Pooling`, `2_Normalize`): plain folder
+    /// names only, so a module path cannot lead outside the model folder.
+    static func sentenceTransformerModules(in folder: URL) -> Set<String> {
+        let url = folder.appendingPathComponent("modules.json")
+        guard let file = try? OpenFile(path: url.path), file.size <= 1 << 20,
+              let bytes = try? file.read(offset: 0, count: file.size),
+              let json = try? JSONValue.parse(Data(bytes)), let list = json.arrayValue else { return [] }
+        return Set(list.compactMap { $0["path"]?.stringValue }.filter { !$0.isEmpty && ShardIndex.isPlainFileName($0) })
+    }
+
+    /// A sentence-transformers module folder's files as assets (`1_Pooling/config.json`),
+    /// bytes unchanged; pickled weights and nested folders are noted, not carried (Porter
+    /// copies no pickle it has not read).
+    static func moduleFolder(_ name: String, in folder: URL) throws -> ([Asset], [String]) {
+        let fm = FileManager.default
+        let dir = folder.appendingPathComponent(name)
+        var assets: [Asset] = []
+        var notes: [String] = []
+        for entry in ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() where !entry.hasPrefix(".") {
+            var isDirectory: ObjCBool = false
+            let path = dir.appendingPathComponent(entry).path
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue, ShardIndex.isPlainFileName(entry) else {
+                notes.append("\(name)/\(entry) not carried: only the module folder's own files are")
+                continue
+            }
+            if [".bin", ".pt", ".pth", ".pkl", ".ckpt"].contains(where: entry.hasSuffix) {
+                notes.append("\(name)/\(entry) not carried: a pickle Porter did not read (convert it on its own; `porter scan` covers it)")
+                continue
+            }
+            let file = try OpenFile(path: path)
+            guard file.size <= maxAssetSize else {
+                notes.append("\(name)/\(entry) not carried: larger than \(maxAssetSize) bytes")
+                continue
+            }
+            assets.append(Asset(kind: "st-module", fileName: "\(name)/\(entry)", bytes: try file.read(offset: 0, count: file.size)))
+        }
+        notes.append("sentence-transformers module folder \(name)/ carried: \(assets.count) file(s)")
+        return (assets, notes)
+    }
+
     /// Largest asset read into memory.
     public static let maxAssetSize = 512 << 20
     /// Largest `config.json` read.
@@ -157,8 +197,8 @@ public struct HuggingFaceWriter: ModelWriter {
         let base = (weights.fileName as NSString).deletingPathExtension
         var names = Set(["config.json", weights.fileName, "\(weights.fileName).index.json", "README.md"])
         names.formUnion(HuggingFaceAssets.kinds.keys)
-        names.formUnion(model.assets.map(\.fileName))
         let entries = names.sorted().map(OutputEntry.file) + [.shards(base: base, suffix: ext.isEmpty ? "" : "." + ext)]
+            + Asset.outputEntries(model.assets.map(\.fileName))
         return .folder(entries, producer: "the \(info.name) writer")
     }
 
@@ -168,6 +208,13 @@ public struct HuggingFaceWriter: ModelWriter {
         var names = Set<String>()
         for asset in model.assets {
             let n = asset.fileName
+            if let parts = Asset.pathComponents(of: n), parts.count == 2 {
+                let dir = parts[0]
+                guard !reserved.contains(dir), !HuggingFaceAssets.kinds.keys.contains(dir), names.insert(n).inserted else {
+                    throw HuggingFaceError.unsafeAssetName(folder: url.path, fileName: n)
+                }
+                continue
+            }
             guard ShardIndex.isPlainFileName(n), !reserved.contains(n),
                   !(n.hasPrefix("\(base)-") && n.contains("-of-")), names.insert(n).inserted else {
                 throw HuggingFaceError.unsafeAssetName(folder: url.path, fileName: n)
@@ -181,6 +228,9 @@ public struct HuggingFaceWriter: ModelWriter {
         try configFile.write(config)
         try configFile.close()
         for asset in model.assets {
+            if let parts = Asset.pathComponents(of: asset.fileName), parts.count == 2 {
+                try FileManager.default.createDirectory(at: url.appendingPathComponent(parts[0]), withIntermediateDirectories: true)
+            }
             let out = try OutputFile(path: url.appendingPathComponent(asset.fileName).path)
             try out.write(asset.bytes)
             try out.close()
@@ -276,10 +326,17 @@ public struct HuggingFaceReader: ModelReader {
             : "; also present, not read: \(others.joined(separator: ", ")) (--read-option weights=NAME picks another)"))
 
         var assets: [Asset] = []
+        let modules = HuggingFaceAssets.sentenceTransformerModules(in: url)
         for name in ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).sorted() {
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue, !name.hasPrefix(".") {
-                model.notes.append("folder \(name)/ not carried (Porter carries the folder's top-level files only; sentence-transformers module folders such as 1_Pooling/ must be copied by hand)")
+                if modules.contains(name) {
+                    let (carried, notes) = try HuggingFaceAssets.moduleFolder(name, in: url)
+                    assets += carried
+                    model.notes += notes
+                } else {
+                    model.notes.append("folder \(name)/ not carried (not a sentence-transformers module in modules.json; Porter carries the folder's top-level files and its modules' folders)")
+                }
                 continue
             }
             guard let kind = HuggingFaceAssets.kinds[name] else { continue }
@@ -315,6 +372,15 @@ extension HuggingFaceReader: ScanTargeting {
                 out += index.shards.map { url.appendingPathComponent($0) }
             } else {
                 out.append(path)
+            }
+        }
+        // sentence-transformers loads its modules' weights too (a Dense module's own file).
+        let fm = FileManager.default
+        for module in HuggingFaceAssets.sentenceTransformerModules(in: url).sorted() {
+            let dir = url.appendingPathComponent(module)
+            for entry in ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+            where [".bin", ".pt", ".pth", ".pkl", ".ckpt", ".safetensors"].contains(where: entry.hasSuffix) {
+                out.append(dir.appendingPathComponent(entry))
             }
         }
         return out

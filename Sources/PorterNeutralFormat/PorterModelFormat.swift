@@ -103,7 +103,7 @@ public struct PorterModelReader: ModelReader {
         var assetNames = Set<String>()
         let assetDir = folder.appendingPathComponent(PorterModelFormat.assetsFolder)
         for (i, record) in doc.assets.enumerated() {
-            guard ShardIndex.isPlainFileName(record.fileName), assetNames.insert(record.fileName).inserted else {
+            guard Asset.pathComponents(of: record.fileName) != nil, assetNames.insert(record.fileName).inserted else {
                 throw PorterModelError.unsafeFileName(file: path, keyPath: "assets[\(i)].fileName", name: record.fileName)
             }
             let assetURL = assetDir.appendingPathComponent(record.fileName)
@@ -194,7 +194,7 @@ public struct PorterModelWriter: ModelWriter {
         return .folder([
             .file(PorterModelFormat.modelFileName), .file("\(base).safetensors"), .file("\(base).safetensors.index.json"),
             .shards(base: base, suffix: ".safetensors"),
-            .folder(PorterModelFormat.assetsFolder, contents: model.assets.map { .file($0.fileName) }),
+            .folder(PorterModelFormat.assetsFolder, contents: Asset.outputEntries(model.assets.map(\.fileName))),
         ], producer: "the \(info.name) writer")
     }
 
@@ -203,7 +203,7 @@ public struct PorterModelWriter: ModelWriter {
         var assetRecords: [PorterModelDocument.AssetRecord] = []
         var names = Set<String>()
         for (i, asset) in model.assets.enumerated() {
-            guard ShardIndex.isPlainFileName(asset.fileName), names.insert(asset.fileName).inserted else {
+            guard Asset.pathComponents(of: asset.fileName) != nil, names.insert(asset.fileName).inserted else {
                 throw PorterModelError.unsafeFileName(file: modelPath, keyPath: "assets[\(i)].fileName", name: asset.fileName)
             }
             assetRecords.append(.init(kind: asset.kind, fileName: asset.fileName, sha256: SHA256.hex(asset.bytes), bytes: asset.bytes.count))
@@ -217,6 +217,9 @@ public struct PorterModelWriter: ModelWriter {
             let dir = url.appendingPathComponent(PorterModelFormat.assetsFolder)
             try fm.createDirectory(at: dir, withIntermediateDirectories: true)
             for asset in model.assets {
+                if let parts = Asset.pathComponents(of: asset.fileName), parts.count == 2 {
+                    try fm.createDirectory(at: dir.appendingPathComponent(parts[0]), withIntermediateDirectories: true)
+                }
                 let out = try OutputFile(path: dir.appendingPathComponent(asset.fileName).path)
                 try out.write(asset.bytes)
                 try out.close()

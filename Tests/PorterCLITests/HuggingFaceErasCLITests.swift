@@ -53,7 +53,7 @@ import PorterTestSupport
         #expect(bad.status == 2, "\(bad.stderr)")
     }
 
-    @Test("sentence-transformers extras are carried, its module folders listed as not carried")
+    @Test("sentence-transformers extras and module folders are carried, through the porter format too")
     func sentenceTransformers() throws {
         let dir = try Fixtures.scratchDirectory("porter-hf-eras")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -65,8 +65,48 @@ import PorterTestSupport
         }
         let source = Fixtures.url("hf-eras/sentence/modules.json")
         #expect(try Data(contentsOf: out.appendingPathComponent("modules.json")) == Data(contentsOf: source))
+        // The module folder modules.json names, bytes unchanged.
+        let pooling = Fixtures.url("hf-eras/sentence/1_Pooling/config.json")
+        #expect(try Data(contentsOf: out.appendingPathComponent("1_Pooling/config.json")) == Data(contentsOf: pooling))
         let inspect = try CLI.run(["inspect", Fixtures.url("hf-eras/sentence").path])
-        #expect(inspect.stdout.contains("folder 1_Pooling/ not carried"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("1_Pooling/config.json (st-module"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("module folder 1_Pooling/ carried: 1 file(s)"), "\(inspect.stdout)")
+        // hf → porter → hf keeps it, and --force replaces a folder holding it.
+        let porter = dir.appendingPathComponent("p")
+        #expect(try CLI.run(["convert", out.path, "--to", "porter", "-o", porter.path]).status == 0)
+        let back = dir.appendingPathComponent("back")
+        let again = try CLI.run(["convert", porter.path, "--to", "hf", "-o", back.path])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: back.appendingPathComponent("1_Pooling/config.json")) == Data(contentsOf: pooling))
+        let forced = try CLI.run(["convert", Fixtures.url("hf-eras/sentence").path, "--to", "hf", "-o", back.path, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        // A scan covers the folder's weights.
+        let scan = try CLI.run(["scan", Fixtures.url("hf-eras/sentence").path])
+        #expect(scan.status == 0, "\(scan.stdout)")
+    }
+
+    @Test("a module folder's pickled weights are noted, not copied unread")
+    func sentenceTransformerPickledModuleWeights() throws {
+        let dir = try Fixtures.scratchDirectory("porter-hf-eras")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = dir.appendingPathComponent("st")
+        try FileManager.default.copyItem(at: Fixtures.url("hf-eras/sentence"), to: src)
+        // A Dense-like module whose weights are a pickle (here: the base model's own .bin).
+        var modules = try JSONValue.parse(Data(contentsOf: src.appendingPathComponent("modules.json"))).arrayValue ?? []
+        modules.append(.object(["idx": .int(2), "name": .string("2"), "path": .string("2_Dense"), "type": .string("sentence_transformers.models.Dense")]))
+        try JSONValue.array(modules).encoded(pretty: true).write(to: src.appendingPathComponent("modules.json"))
+        try FileManager.default.createDirectory(at: src.appendingPathComponent("2_Dense"), withIntermediateDirectories: true)
+        try Data("{\"in_features\": 8}".utf8).write(to: src.appendingPathComponent("2_Dense/config.json"))
+        try FileManager.default.copyItem(at: src.appendingPathComponent("pytorch_model.bin"), to: src.appendingPathComponent("2_Dense/pytorch_model.bin"))
+        let out = dir.appendingPathComponent("out")
+        let run = try CLI.run(["convert", src.path, "--to", "hf", "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("2_Dense/pytorch_model.bin not carried"), "\(run.stdout)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("2_Dense/config.json").path))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("2_Dense/pytorch_model.bin").path))
+        let scan = try CLI.run(["scan", src.path])
+        #expect(scan.stdout.contains("2_Dense/pytorch_model.bin") || scan.stdout.contains("pytorch_model.bin"), "\(scan.stdout)")
+        #expect(scan.stdout.contains("scanned 2 file(s)"), "\(scan.stdout)")
     }
 
     @Test("--to hf refuses a model with no usable config, writes nothing; --config gives one")
