@@ -57,7 +57,7 @@ def main():
     put("fuzz-json", "edge-numbers.json", b'[0,-0,1e308,-1e-308,1.5E+3,18446744073709551615,-9223372036854775808,"\\u00e9\\ud83d\\ude00"]')
 
     # numpy: every .npy / .npz fixture (object arrays, Fortran order, big-endian, stored and deflated archives).
-    copy("fuzz-numpy", "numpy/*.npy", "numpy/*.npz")
+    copy("fuzz-numpy", "numpy/*.npy", "numpy/*.npz", "wild-regressions/*.npy")
 
     copy("fuzz-safetensors", "safetensors/valid/*.safetensors", "safetensors/malformed/*.safetensors",
          "safetensors/hf/bert/model.safetensors", "safetensors/sharded/*.safetensors")
