@@ -26,16 +26,46 @@ extension H5File {
               [2, 4, 8].contains(sizeofAddr), [2, 4, 8].contains(sizeofSize) else {
             throw HDF5Error.operationFailed(file: self.path, path: display(path), operation: "H5Pget_sizes", detail: H5.errorText())
         }
+        try H5RawChecks.checkObjectHeader(raw, address: UInt64(info.addr), sizes: H5RawChecks.Sizes(addr: sizeofAddr, size: sizeofSize, userblock: userblock),
+                                          file: self.path, path: display(path))
+    }
+}
+
+/// Porter's own checks of HDF5 bytes, done before libhdf5 decodes them: pure functions of
+/// the file's bytes and the sizes its superblock declares, so they are fuzzed in-process
+/// (`fuzz-hdf5-checks`) apart from libhdf5.
+public enum H5RawChecks {
+    /// Sizes of addresses and lengths (2, 4 or 8 bytes) and the user-block offset.
+    public struct Sizes: Sendable {
+        public var addr: Int
+        public var size: Int
+        public var userblock: UInt64
+        public init(addr: Int, size: Int, userblock: UInt64) {
+            self.addr = addr
+            self.size = size
+            self.userblock = userblock
+        }
+    }
+
+    /// Checks the attribute messages of the version-1 object header at `address` (relative
+    /// to the user block): the header's chunks (following continuation messages) must lie
+    /// in the file, and each unshared attribute message's name, datatype, dataspace and
+    /// data must fit inside it. Version-2 headers (`OHDR`, checksummed) are left to libhdf5.
+    public static func checkObjectHeader(_ raw: OpenFile, address: UInt64, sizes: Sizes, file: String, path: String) throws {
+        let sizeofAddr = sizes.addr, sizeofSize = sizes.size, userblock = sizes.userblock
         func bad(_ at: Int, _ reason: String, attribute: String = "?") -> HDF5Error {
-            HDF5Error.badAttribute(file: self.path, path: display(path), attribute: attribute,
+            HDF5Error.badAttribute(file: file, path: path, attribute: attribute,
                                    reason: "corrupt object header at byte \(at): \(reason)")
+        }
+        guard [2, 4, 8].contains(sizeofAddr), [2, 4, 8].contains(sizeofSize) else {
+            throw bad(0, "sizes of addresses (\(sizeofAddr)) and lengths (\(sizeofSize)) are not 2, 4 or 8 bytes")
         }
         func absolute(_ addr: UInt64) -> Int? {
             let (a, o) = addr.addingReportingOverflow(userblock)
             return o ? nil : Int(exactly: a)
         }
-        guard let start = absolute(UInt64(info.addr)), start <= raw.size, raw.size - start >= 16 else { return }
-        var prefix = ByteReader(try raw.read(offset: start, count: 16), source: self.path, baseOffset: start)
+        guard let start = absolute(address), start <= raw.size, raw.size - start >= 16 else { return }
+        var prefix = ByteReader(try raw.read(offset: start, count: 16), source: file, baseOffset: start)
         guard try prefix.readU8() == 1 else { return }  // version 2 (OHDR) or other: libhdf5's own checks
         try prefix.skip(1)
         let messageCount = Int(try prefix.readLE(UInt16.self))
@@ -50,7 +80,7 @@ extension H5File {
             guard chunk.offset <= raw.size, chunk.size <= raw.size - chunk.offset else {
                 throw bad(start, "header chunk at byte \(chunk.offset) (\(chunk.size) bytes) runs past the end of the file")
             }
-            var r = ByteReader(try raw.read(offset: chunk.offset, count: chunk.size), source: self.path, baseOffset: chunk.offset)
+            var r = ByteReader(try raw.read(offset: chunk.offset, count: chunk.size), source: file, baseOffset: chunk.offset)
             while r.remaining >= 8, seen < messageCount {
                 let at = r.absoluteOffset
                 let type = try r.readLE(UInt16.self)
@@ -62,13 +92,13 @@ extension H5File {
                 seen += 1
                 if type == 0x0010, body.count >= sizeofAddr + sizeofSize {
                     // Continuation: another chunk of this header.
-                    var c = ByteReader(body, source: self.path, baseOffset: at + 8)
+                    var c = ByteReader(body, source: file, baseOffset: at + 8)
                     let addr = try readSizedValue(&c, sizeofAddr)
                     let length = try readSizedValue(&c, sizeofSize)
                     guard let o = absolute(addr), let l = Int(exactly: length) else { throw bad(start, "continuation at byte \(at) is out of range") }
                     chunks.append((o, l))
                 } else if type == 0x000C, flags & 0x02 == 0 {
-                    try checkAttributeMessage(body, at: at + 8, sizeofAddr: sizeofAddr, sizeofSize: sizeofSize,
+                    try checkAttributeMessage(body, at: at + 8, sizeofAddr: sizeofAddr, sizeofSize: sizeofSize, file: file,
                                               bad: { bad(start, $0, attribute: attributeName(body)) })
                 }
             }
@@ -76,7 +106,7 @@ extension H5File {
     }
 
     /// The name an attribute message carries (best effort, for error messages).
-    private func attributeName(_ body: [UInt8]) -> String {
+    private static func attributeName(_ body: [UInt8]) -> String {
         guard body.count > 8 else { return "?" }
         let head = body[0] == 3 ? 9 : 8
         guard head < body.count else { return "?" }
@@ -86,7 +116,7 @@ extension H5File {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private func readSizedValue(_ reader: inout ByteReader, _ size: Int) throws -> UInt64 {
+    static func readSizedValue(_ reader: inout ByteReader, _ size: Int) throws -> UInt64 {
         switch size {
         case 2: return UInt64(try reader.readLE(UInt16.self))
         case 4: return UInt64(try reader.readLE(UInt32.self))
@@ -95,8 +125,8 @@ extension H5File {
     }
 
     /// One attribute message: its name, datatype, dataspace and data must fit its size.
-    private func checkAttributeMessage(_ body: [UInt8], at offset: Int, sizeofAddr: Int, sizeofSize: Int,
-                                       bad: (String) -> HDF5Error) throws {
+    private static func checkAttributeMessage(_ body: [UInt8], at offset: Int, sizeofAddr: Int, sizeofSize: Int, file: String,
+                                              bad: (String) -> HDF5Error) throws {
         guard body.count >= 8 else { throw bad("attribute message at byte \(offset) is \(body.count) bytes") }
         let version = body[0]
         let attrFlags = body[1]
@@ -156,7 +186,7 @@ extension H5File {
         guard rank <= 32, dimsAt + rank * sizeofSize <= spaceAt + spaceSize else {
             throw bad("attribute message at byte \(offset): dataspace of rank \(rank) does not fit its \(spaceSize) bytes")
         }
-        var d = ByteReader(Array(body[dimsAt..<(dimsAt + rank * sizeofSize)]), source: self.path, baseOffset: offset + dimsAt)
+        var d = ByteReader(Array(body[dimsAt..<(dimsAt + rank * sizeofSize)]), source: file, baseOffset: offset + dimsAt)
         for _ in 0..<rank {
             let dim = try readSizedValue(&d, sizeofSize)
             guard let di = Int(exactly: dim) else { throw bad("attribute message at byte \(offset): dimension \(dim)") }

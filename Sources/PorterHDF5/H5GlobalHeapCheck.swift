@@ -50,11 +50,28 @@ extension H5File {
         var bytes = [UInt8](repeating: 0, count: n * refSize)
         try H5.check(H5Aread(a.id, mtype.id, &bytes), file: self.path, path: where_, "H5Aread \(name) (references)")
 
+        try H5RawChecks.checkVariableLengthReferences(raw, references: bytes, count: n,
+                                                      sizes: H5RawChecks.Sizes(addr: sizeofAddr, size: sizeofSize, userblock: userblock),
+                                                      file: self.path, bad: bad)
+    }
+}
+
+extension H5RawChecks {
+    /// Checks `count` on-disk variable-length references (`length`, heap address,
+    /// object index; `4 + sizes.addr + 4` bytes each) against the global-heap collections
+    /// they point at: a `GCOL` version-1 collection inside the file, a well-formed object
+    /// list, the object present, and its size equal to the reference's length.
+    public static func checkVariableLengthReferences(_ raw: OpenFile, references bytes: [UInt8], count n: Int, sizes: Sizes,
+                                                     file: String, bad: (String) -> HDF5Error) throws {
+        let sizeofAddr = sizes.addr, sizeofSize = sizes.size, userblock = sizes.userblock
+        guard [2, 4, 8].contains(sizeofAddr), [2, 4, 8].contains(sizeofSize) else {
+            throw bad("sizes of addresses (\(sizeofAddr)) and lengths (\(sizeofSize)) are not 2, 4 or 8 bytes")
+        }
         var refs: [H5VlenReference] = []
-        var reader = ByteReader(bytes, source: self.path)
+        var reader = ByteReader(bytes, source: file)
         for _ in 0..<n {
             let length = try reader.readLE(UInt32.self)
-            let addr = try readSized(&reader, sizeofAddr)
+            let addr = try readSizedValue(&reader, sizeofAddr)
             let index = try reader.readLE(UInt32.self)
             refs.append(H5VlenReference(length: length, heapAddress: addr, objectIndex: index))
         }
@@ -67,7 +84,7 @@ extension H5File {
                 objects = known
             } else {
                 objects = try globalHeapObjects(raw, address: ref.heapAddress, userblock: userblock,
-                                                sizeofSize: sizeofSize, element: i, bad: bad)
+                                                sizeofSize: sizeofSize, element: i, file: file, bad: bad)
                 collections[ref.heapAddress] = objects
             }
             guard ref.objectIndex != 0, let object = objects[ref.objectIndex] else {
@@ -79,35 +96,27 @@ extension H5File {
         }
     }
 
-    private func readSized(_ reader: inout ByteReader, _ size: Int) throws -> UInt64 {
-        switch size {
-        case 2: return UInt64(try reader.readLE(UInt16.self))
-        case 4: return UInt64(try reader.readLE(UInt32.self))
-        default: return try reader.readLE(UInt64.self)
-        }
-    }
-
     /// Parses the global-heap collection at `address` (relative to the user block) and
     /// returns its objects by index: absolute file offset of the data and size.
-    private func globalHeapObjects(_ raw: OpenFile, address: UInt64, userblock: UInt64, sizeofSize: Int,
-                                   element: Int, bad: (String) -> HDF5Error) throws -> [UInt32: (offset: Int, size: Int)] {
+    private static func globalHeapObjects(_ raw: OpenFile, address: UInt64, userblock: UInt64, sizeofSize: Int,
+                                          element: Int, file: String, bad: (String) -> HDF5Error) throws -> [UInt32: (offset: Int, size: Int)] {
         let (absolute, o1) = address.addingReportingOverflow(userblock)
         let headerSize = 8 + sizeofSize
         guard !o1, let start = Int(exactly: absolute), start <= raw.size, raw.size - start >= headerSize else {
             throw bad("element \(element) points to a heap collection at byte \(address), outside the file")
         }
-        var header = ByteReader(try raw.read(offset: start, count: headerSize), source: self.path, baseOffset: start)
+        var header = ByteReader(try raw.read(offset: start, count: headerSize), source: file, baseOffset: start)
         guard Array(try header.readBytes(4)) == Array("GCOL".utf8) else {
             throw bad("no global heap collection (GCOL) at byte \(start)")
         }
         guard try header.readU8() == 1 else { throw bad("global heap collection at byte \(start) has an unknown version") }
         try header.skip(3)
-        let declared = try readSized(&header, sizeofSize)
+        let declared = try readSizedValue(&header, sizeofSize)
         guard let size = Int(exactly: declared), size >= headerSize, size <= maxGlobalHeapCollectionBytes,
               size <= raw.size - start else {
             throw bad("global heap collection at byte \(start) declares \(declared) bytes, beyond the file or Porter's limit")
         }
-        var r = ByteReader(try raw.read(offset: start, count: size), source: self.path, baseOffset: start)
+        var r = ByteReader(try raw.read(offset: start, count: size), source: file, baseOffset: start)
         try r.seek(to: headerSize)
         let objectHeader = 8 + sizeofSize
         var objects: [UInt32: (offset: Int, size: Int)] = [:]
@@ -116,7 +125,7 @@ extension H5File {
             let at = r.position
             let index = try r.readLE(UInt16.self)
             try r.skip(2 + 4)  // reference count, reserved
-            let objectSize = try readSized(&r, sizeofSize)
+            let objectSize = try readSizedValue(&r, sizeofSize)
             guard let s = Int(exactly: objectSize), s <= size else {
                 throw bad("heap object at byte \(start + at) declares \(objectSize) bytes")
             }
