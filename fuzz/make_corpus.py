@@ -100,6 +100,30 @@ def main():
     copy("fuzz-hdf5", "hdf5/dtypes.h5", "hdf5/split_attrs.h5", "hdf5/mlp_f16.h5", "hdf5/weights_only.h5",
          "hdf5/lambda_model.h5", "hdf5/malformed/*.h5", "hdf5/tf_bert_sharded/*.h5")
 
+    # fuzz-hdf5-checks: [sizes, address u32, vlen count] + file. Seeds: small .h5 fixtures with
+    # the address of each of their first version-1 object headers (8-byte sizes), and a
+    # synthetic file whose first bytes are a vlen reference into a global-heap collection.
+    for pattern in ("hdf5/dtypes.h5", "hdf5/split_attrs.h5", "hdf5/weights_only.h5", "hdf5/mlp_sequential.h5"):
+        for path in sorted(glob.glob(os.path.join(FIX, pattern))):
+            data = open(path, "rb").read()
+            if len(data) > 64 * 1024:
+                continue
+            found = 0
+            for i in range(0, len(data) - 16, 8):
+                nmsg, ref, hsize = struct.unpack_from("<HII", data, i + 2)
+                if data[i] == 1 and data[i + 1] == 0 and 0 < nmsg < 64 and 0 < ref < 8 and 0 < hsize < len(data):
+                    put("fuzz-hdf5-checks", f"{os.path.basename(path)}@{i}", bytes([0x0A]) + struct.pack("<I", i) + bytes([0]) + data)
+                    found += 1
+                    if found == 4:
+                        break
+    gcol = b"GCOL" + bytes([1, 0, 0, 0]) + struct.pack("<Q", 4096)
+    obj = struct.pack("<HHI", 1, 1, 0) + struct.pack("<Q", 5) + b"hello\0\0\0"
+    free = struct.pack("<HHI", 0, 0, 0) + struct.pack("<Q", 4096 - len(gcol) - len(obj))
+    heap = gcol + obj + free
+    heap += bytes(4096 - len(heap))
+    ref = struct.pack("<I", 5) + struct.pack("<Q", 16) + struct.pack("<I", 1)
+    put("fuzz-hdf5-checks", "vlen_reference.bin", bytes([0x0A]) + struct.pack("<I", 0) + bytes([1]) + ref + heap)
+
     # Deduplicate within each corpus (identical fixtures under two names).
     total = 0
     for folder in sorted(os.listdir(OUT)):
