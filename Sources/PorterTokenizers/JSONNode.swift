@@ -74,7 +74,10 @@ struct JSONNode {
         guard let n = value as? NSNumber, !isBoolean(n) else {
             throw TokenizerError.wrongType(file: file, path: path, expected: "a number")
         }
-        let d = n.doubleValue
+        // swift-corelibs-foundation hands long mantissas over as NSDecimalNumber, whose doubleValue is off by
+        // an ulp or two; the decimal string parsed by Double is correctly rounded (unigram scores tie-break on it).
+        var d = n.doubleValue
+        if let dec = n as? NSDecimalNumber, let exact = Double(dec.stringValue) { d = exact }
         guard d.isFinite else { throw TokenizerError.invalidValue(file: file, path: path, reason: "not a finite number") }
         return d
     }
