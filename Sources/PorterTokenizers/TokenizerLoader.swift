@@ -1,16 +1,18 @@
 import Foundation
 
-/// Finds and reads the tokenizer of a model: a `tokenizer.json` file, or a folder holding one.
+/// Finds and reads the tokenizer of a model: a `tokenizer.json` file, or a folder holding one, or (without
+/// it) the slow files `vocab.json` + `merges.txt` (GPT-2) or `vocab.txt` (BERT).
 public enum TokenizerLoader {
     /// The tokenizer files a folder may hold, in the order Porter prefers them.
-    public static let knownFiles = ["tokenizer.json"]
+    public static let knownFiles = ["tokenizer.json", "vocab.json", "vocab.txt"]
 
     /// True when `url` is a tokenizer file or a folder holding a known tokenizer file.
     public static func hasTokenizer(at url: URL) -> Bool {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return false }
         if !isDir.boolValue { return url.lastPathComponent.hasSuffix(".json") }
-        return knownFiles.contains { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+        let has = { (f: String) in FileManager.default.fileExists(atPath: url.appendingPathComponent(f).path) }
+        return has("tokenizer.json") || (has("vocab.json") && has("merges.txt")) || has("vocab.txt")
     }
 
     /// Reads the tokenizer at `url` (a `*.json` tokenizer file or a model folder).
@@ -22,6 +24,12 @@ public enum TokenizerLoader {
         if !isDir.boolValue { return try TokenizerJSON.load(url) }
         let json = url.appendingPathComponent("tokenizer.json")
         if FileManager.default.fileExists(atPath: json.path) { return try TokenizerJSON.load(json) }
+        let file = { (f: String) -> URL? in
+            let u = url.appendingPathComponent(f)
+            return FileManager.default.fileExists(atPath: u.path) ? u : nil
+        }
+        if let v = file("vocab.json"), let m = file("merges.txt") { return try SlowTokenizerFiles.gpt2(vocab: v, merges: m) }
+        if let v = file("vocab.txt") { return try SlowTokenizerFiles.bert(vocab: v, config: file("tokenizer_config.json")) }
         throw TokenizerError.noTokenizer(path: url.path)
     }
 }

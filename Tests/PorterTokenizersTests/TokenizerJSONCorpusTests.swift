@@ -70,3 +70,19 @@ struct TokenizerJSONCorpusTests {
         #expect(problems.isEmpty, "\(name): \(problems.count) differences\n\(problems.prefix(6).joined(separator: "\n"))")
     }
 }
+
+@Suite("slow tokenizer files against transformers")
+struct SlowFilesCorpusTests {
+    @Test("every id, token and offset equals transformers' (from_pretrained on the slow files)", arguments: ["slow-bert", "slow-gpt2"])
+    func corpus(name: String) throws {
+        let tok = try TokenizerLoader.load(Fixtures.url("tokenizers/\(name)"))
+        let texts = try Corpus.texts()
+        let rows = try Corpus.expected(name)
+        var problems: [String] = []
+        for (text, row) in zip(texts, rows) {
+            problems += Corpus.differences(try tok.encode(text, addSpecialTokens: true), row.with_special, text: text)
+            problems += Corpus.differences(try tok.encode(text, addSpecialTokens: false), row.without_special, text: text)
+        }
+        #expect(problems.isEmpty, "\(name): \(problems.count) differences\n\(problems.prefix(6).joined(separator: "\n"))")
+    }
+}
