@@ -136,12 +136,21 @@ extension Pipeline {
         }
     }
 
-    /// A model's tokenizer: a `tokenizer.json` among its assets (as readers carry it), else one in its folder.
+    /// A model's tokenizer: a `tokenizer.json` (else `tokenizer.model`) among its assets (as readers carry them),
+    /// else the tokenizer files of its folder (`TokenizerLoader`).
     static func tokenizerSide(_ model: NeutralModel, at url: URL) -> TokenizerSide {
         if let asset = model.assets.first(where: { $0.fileName == "tokenizer.json" }) {
             let name = "\(url.path) (tokenizer.json)"
             do {
                 return .present(try TokenizerJSON.parse(Data(asset.bytes), file: "tokenizer.json"), file: name)
+            } catch {
+                return .unreadable(file: name, error: error.localizedDescription)
+            }
+        }
+        if let asset = model.assets.first(where: { $0.fileName == "tokenizer.model" }) {
+            let name = "\(url.path) (tokenizer.model)"
+            do {
+                return .present(try SentencePieceModel.tokenizer(try SentencePieceModel.parse(asset.bytes, file: "tokenizer.model"), file: "tokenizer.model"), file: name)
             } catch {
                 return .unreadable(file: name, error: error.localizedDescription)
             }

@@ -14,12 +14,14 @@ public enum TokenModel: Sendable {
     case wordPiece(WordPiece)
     case bpe(BPE)
     case unigram(Unigram)
+    case sentencePieceBPE(SentencePieceBPE)
 
     public func tokenize(_ piece: NormalizedText) throws -> [ModelToken] {
         switch self {
         case let .wordPiece(m): return try m.tokenize(piece.scalars)
         case let .bpe(m): return try m.tokenize(piece.scalars)
         case let .unigram(m): return try m.tokenize(piece.scalars)
+        case let .sentencePieceBPE(m): return try m.tokenize(piece.scalars)
         }
     }
 
@@ -28,6 +30,7 @@ public enum TokenModel: Sendable {
         case let .wordPiece(m): return m.vocab[token]
         case let .bpe(m): return m.vocab[token]
         case let .unigram(m): return m.ids[token]
+        case let .sentencePieceBPE(m): return m.ids[token]
         }
     }
 
@@ -36,6 +39,7 @@ public enum TokenModel: Sendable {
         case let .wordPiece(m): return m.tokens[id]
         case let .bpe(m): return m.tokens[id]
         case let .unigram(m): return id >= 0 && id < m.pieces.count ? m.pieces[id].piece : nil
+        case let .sentencePieceBPE(m): return id >= 0 && id < m.pieces.count ? m.pieces[id] : nil
         }
     }
 
@@ -44,6 +48,7 @@ public enum TokenModel: Sendable {
         case let .wordPiece(m): return m.vocab.count
         case let .bpe(m): return m.vocab.count
         case let .unigram(m): return m.pieces.count
+        case let .sentencePieceBPE(m): return m.pieces.count
         }
     }
 }
@@ -56,15 +61,15 @@ public enum TokenModel: Sendable {
 
 /// Thread-safe memo of word → tokens, bounded (cleared when full), as `tokenizers` caches BPE words.
 final class WordCache: @unchecked Sendable {
-    private var map: [String: [ModelToken]] = [:]
+    private var map: [TokenKey: [ModelToken]] = [:]
     private let lock = NSLock()
     private let capacity: Int
     init(capacity: Int = 50_000) { self.capacity = capacity }
-    func get(_ k: String) -> [ModelToken]? { lock.lock(); defer { lock.unlock() }; return map[k] }
+    func get(_ k: String) -> [ModelToken]? { lock.lock(); defer { lock.unlock() }; return map[TokenKey(k)] }
     func put(_ k: String, _ v: [ModelToken]) {
         lock.lock(); defer { lock.unlock() }
         if map.count >= capacity { map.removeAll(keepingCapacity: true) }
-        map[k] = v
+        map[TokenKey(k)] = v
     }
 }
 
@@ -73,7 +78,7 @@ final class WordCache: @unchecked Sendable {
 /// Greedy longest-match-first WordPiece (BERT): a word longer than `maxInputCharsPerWord`, or one with a
 /// part no vocabulary entry covers, becomes the single `unkToken`.
 public struct WordPiece: Sendable {
-    public let vocab: [String: Int]
+    public let vocab: Vocabulary
     public let tokens: [Int: String]
     public let unkToken: String
     public let unkId: Int
@@ -81,20 +86,20 @@ public struct WordPiece: Sendable {
     public let maxInputCharsPerWord: Int
     let longest: Int
 
-    public init(vocab: [String: Int], unkToken: String, continuingSubwordPrefix: String = "##",
+    public init(vocab: Vocabulary, unkToken: String, continuingSubwordPrefix: String = "##",
                 maxInputCharsPerWord: Int = 100) throws {
         guard let unk = vocab[unkToken] else {
             throw TokenizerError.unknownToken(file: "WordPiece", path: "model.unk_token", token: unkToken)
         }
         self.vocab = vocab
         var r: [Int: String] = [:]
-        for (k, v) in vocab { r[v] = k }
+        for (k, v) in vocab.entries { r[v] = k }
         self.tokens = r
         self.unkToken = unkToken
         self.unkId = unk
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
-        self.longest = vocab.keys.map { $0.unicodeScalars.count }.max() ?? 1
+        self.longest = vocab.entries.map { $0.0.unicodeScalars.count }.max() ?? 1
     }
 
     public func tokenize(_ w: [Unicode.Scalar]) throws -> [ModelToken] {
@@ -132,7 +137,7 @@ public struct WordPiece: Sendable {
 /// first, the leftmost among equals, until no merge applies. `ignore_merges` returns a word found whole in
 /// the vocabulary as one token.
 public struct BPE: Sendable {
-    public let vocab: [String: Int]
+    public let vocab: Vocabulary
     public let tokens: [Int: String]
     /// (left id, right id) → (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
@@ -146,14 +151,14 @@ public struct BPE: Sendable {
     let cache = WordCache()
 
     /// `merges` in rank order. Throws when a merge names or makes a token the vocabulary lacks.
-    public init(vocab: [String: Int], merges: [(String, String)], unkToken: String? = nil,
+    public init(vocab: Vocabulary, merges: [(String, String)], unkToken: String? = nil,
                 continuingSubwordPrefix: String? = nil, endOfWordSuffix: String? = nil, fuseUnk: Bool = false,
                 byteFallback: Bool = false, ignoreMerges: Bool = false, file: String = "tokenizer.json",
                 mergesPath: String = "model.merges") throws {
         self.vocab = vocab
         var r: [Int: String] = [:]
         r.reserveCapacity(vocab.count)
-        for (k, v) in vocab { r[v] = k }
+        for (k, v) in vocab.entries { r[v] = k }
         self.tokens = r
         let prefixBytes = continuingSubwordPrefix?.utf8.count ?? 0
         var m: [UInt64: (rank: Int32, id: Int32)] = [:]
@@ -264,22 +269,28 @@ public struct BPE: Sendable {
 /// `byte_fallback` an unk run becomes its UTF-8 bytes as `<0xXX>` tokens.
 public struct Unigram: Sendable {
     public let pieces: [(piece: String, score: Double)]
-    public let ids: [String: Int]
+    public let ids: Vocabulary
     public let unkId: Int?
     public let byteFallback: Bool
     let minScore: Double
+    let floatSums: Bool
     let trie: ScalarTrie
     let cache = WordCache()
 
+    /// `floatSums` adds path scores in single precision, as sentencepiece does (tokenizers uses double); it
+    /// decides ties between segmentations of equal pieces in another order. `matchable` (default: all) says which pieces may be matched in text (SentencePiece never matches its
+    /// CONTROL, UNKNOWN and BYTE pieces); `minScore` (default: the lowest score) sets the unk score.
     public init(pieces: [(piece: String, score: Double)], unkId: Int?, byteFallback: Bool,
-                file: String = "tokenizer.json") throws {
+                file: String = "tokenizer.json", matchable: [Bool]? = nil, minScore: Double? = nil,
+                floatSums: Bool = false) throws {
+        self.floatSums = floatSums
         self.pieces = pieces
-        var ids: [String: Int] = [:]
+        var ids = Vocabulary()
         ids.reserveCapacity(pieces.count)
         var t = ScalarTrie()
         for (i, p) in pieces.enumerated() {
             ids[p.piece] = i  // a repeated piece: the last one wins, as in `tokenizers`
-            t.insert(Array(p.piece.unicodeScalars), id: i)
+            if matchable?[i] ?? true { t.insert(Array(p.piece.unicodeScalars), id: i) }
         }
         if let u = unkId, u < 0 || u >= pieces.count {
             throw TokenizerError.idConflict(file: file, path: "model.unk_id", id: u, reason: "is not an index of model.vocab")
@@ -287,7 +298,7 @@ public struct Unigram: Sendable {
         self.ids = ids
         self.unkId = unkId
         self.byteFallback = byteFallback
-        self.minScore = pieces.map { $0.score }.min() ?? 0
+        self.minScore = minScore ?? pieces.map { $0.score }.min() ?? 0
         self.trie = t
     }
 
@@ -311,7 +322,7 @@ public struct Unigram: Sendable {
             let here = best[start]
             var single = false
             trie.prefixes(of: w, from: start) { end, id in
-                let cand = pieces[id].score + here
+                let cand = floatSums ? Double(Float(pieces[id].score) + Float(here)) : pieces[id].score + here
                 if from[end] < 0 || cand > best[end] {
                     best[end] = cand
                     from[end] = start
@@ -323,7 +334,7 @@ public struct Unigram: Sendable {
                 guard let u = unkId else {
                     throw TokenizerError.unencodable(text: key(w), reason: "the unigram model has no unk_id for \(String(Character(w[start])).debugDescription)")
                 }
-                let cand = unkScore + here
+                let cand = floatSums ? Double(Float(unkScore) + Float(here)) : unkScore + here
                 if from[start + 1] < 0 || cand > best[start + 1] {
                     best[start + 1] = cand
                     from[start + 1] = start

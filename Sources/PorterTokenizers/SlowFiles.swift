@@ -11,7 +11,7 @@ public enum SlowTokenizerFiles {
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.invalidValue(file: name, path: "(bytes)", reason: "not UTF-8 text")
         }
-        var vocab: [String: Int] = [:]
+        var vocab = Vocabulary()
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         if lines.count > TokenizerLimits.maxVocab {

@@ -257,12 +257,12 @@ public enum TokenizerJSON {
         }
     }
 
-    static func vocabObject(_ n: JSONNode) throws -> [String: Int] {
+    static func vocabObject(_ n: JSONNode) throws -> Vocabulary {
         let o = try n.object()
         if o.count > TokenizerLimits.maxVocab {
             throw TokenizerError.tooLarge(file: n.file, path: n.path, count: o.count, limit: TokenizerLimits.maxVocab)
         }
-        var vocab: [String: Int] = [:]
+        var vocab = Vocabulary()
         vocab.reserveCapacity(o.count)
         var seen: [Int: String] = [:]
         seen.reserveCapacity(o.count)

@@ -86,3 +86,34 @@ struct SlowFilesCorpusTests {
         #expect(problems.isEmpty, "\(name): \(problems.count) differences\n\(problems.prefix(6).joined(separator: "\n"))")
     }
 }
+
+@Suite("SentencePiece tokenizer.model against sentencepiece")
+struct SentencePieceCorpusTests {
+    struct Row: Decodable { let ids: [Int]; let pieces: [String] }
+
+    @Test("every id and piece equals sentencepiece's", arguments: ["sp-bpe-bytefallback", "sp-unigram"])
+    func corpus(name: String) throws {
+        let tok = try TokenizerLoader.load(Fixtures.url("tokenizers/\(name)/tokenizer.model"))
+        let texts = try Corpus.texts()
+        let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/\(name)/expected.json")))
+        var problems: [String] = []
+        for (text, row) in zip(texts, rows) {
+            let e = try tok.encode(text)
+            if e.ids != row.ids {
+                problems.append("\(text.debugDescription):\n  porter \(e.ids) \(e.tokens)\n  sentencepiece \(row.ids) \(row.pieces)")
+            }
+        }
+        #expect(problems.isEmpty, "\(name): \(problems.count) differences\n\(problems.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test("a truncated or corrupted tokenizer.model is a typed error")
+    func malformed() throws {
+        let bytes = [UInt8](try Data(contentsOf: Fixtures.url("tokenizers/sp-unigram/tokenizer.model")))
+        for cut in [1, 7, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: TokenizerError.self) {
+                _ = try SentencePieceModel.tokenizer(try SentencePieceModel.parse(Array(bytes.prefix(cut)), file: "m"), file: "m")
+            }
+        }
+        #expect(throws: TokenizerError.self) { _ = try SentencePieceModel.parse([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], file: "m") }
+    }
+}
