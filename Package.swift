@@ -122,6 +122,8 @@ let package = Package(
         // the Rust `tokenizers` library's. Split patterns run on ICU (Foundation's NSRegularExpression).
         .target(name: "PorterTokenizers", dependencies: ["PorterCore"]),
         .testTarget(name: "PorterTokenizersTests", dependencies: ["PorterTokenizers", "PorterTestSupport"]),
+        // porter-bench-tokenize: encodes a text file line by line (bench/tokenize.sh), built with -c release.
+        .executableTarget(name: "porter-bench-tokenize", dependencies: ["PorterTokenizers"]),
 
         // Robustness: deterministic mutations (truncation, byte flips, huge length fields, zeroed ranges) of every
         // format's fixtures, run through every registered reader via the pipeline; success or a typed error only.
