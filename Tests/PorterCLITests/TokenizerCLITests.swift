@@ -106,3 +106,41 @@ struct TokenizerCLITests {
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
     }
 }
+
+@Suite("the tokenizer level across formats")
+struct TokenizerCrossFormatCLITests {
+    /// The tiny HF BERT folder with its tokenizer.json replaced by `file` (a tokenizer.model or tokenizer.json).
+    static func folder(with file: String, in dir: URL, name: String) throws -> URL {
+        let fm = FileManager.default
+        let out = dir.appendingPathComponent(name)
+        try fm.copyItem(at: Fixtures.url("safetensors/hf/bert"), to: out)
+        try fm.removeItem(at: out.appendingPathComponent("tokenizer.json"))
+        let src = Fixtures.url("tokenizers/\(file)")
+        try fm.copyItem(at: src, to: out.appendingPathComponent(src.lastPathComponent))
+        return out
+    }
+
+    @Test("SentencePiece → tokenizer.json: the faithful port passes, one merge reordered fails at the tokenizer level")
+    func sentencePieceToJSON() throws {
+        let dir = try Fixtures.scratchDirectory("porter-verify-sp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = try Self.folder(with: "sp-bpe-bytefallback/tokenizer.model", in: dir, name: "src")
+        let good = try Self.folder(with: "sp-bpe-port/tokenizer.json", in: dir, name: "good")
+        let bad = try Self.folder(with: "sp-bpe-port-merge-reordered/tokenizer.json", in: dir, name: "bad")
+        let texts = dir.appendingPathComponent("texts.txt")
+        try Data("  leading and trailing spaces  \n".utf8).write(to: texts)
+        let ok = try CLI.run(["verify", src.path, good.path, "--texts", texts.path])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.contains("tokenizer: passed"), "\(ok.stdout)")
+        let report = dir.appendingPathComponent("report")
+        let run = try CLI.run(["verify", src.path, bad.path, "--texts", texts.path, "--report", report.path])
+        #expect(run.status == 3, "\(run.stdout)\(run.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("report.json"))) as? [String: Any])
+        let level = try #require(doc["tokenizer"] as? [String: Any])
+        #expect(level["status"] as? String == "failed")
+        #expect((level["sourceTokenizer"] as? String)?.hasSuffix("(tokenizer.model)") == true)
+        let first = try #require(level["firstDifference"] as? [String: Any])
+        #expect(!(first["text"] as? String ?? "").isEmpty)
+        #expect(first["position"] is Int)
+    }
+}

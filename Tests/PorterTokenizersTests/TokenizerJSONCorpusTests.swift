@@ -117,3 +117,23 @@ struct SentencePieceCorpusTests {
         #expect(throws: TokenizerError.self) { _ = try SentencePieceModel.parse([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], file: "m") }
     }
 }
+
+@Suite("a SentencePiece model ported to tokenizer.json")
+struct SentencePiecePortTests {
+    @Test("the port encodes the corpus as the SentencePiece model does; the port with one merge reordered does not")
+    func port() throws {
+        let sp = try TokenizerLoader.load(Fixtures.url("tokenizers/sp-bpe-bytefallback/tokenizer.model"))
+        let port = try TokenizerLoader.load(Fixtures.url("tokenizers/sp-bpe-port/tokenizer.json"))
+        let bad = try TokenizerLoader.load(Fixtures.url("tokenizers/sp-bpe-port-merge-reordered/tokenizer.json"))
+        let texts = try Corpus.texts()
+        for t in texts { #expect(try sp.encode(t).ids == port.encode(t).ids, "\(t.debugDescription)") }
+        // Where `tokenizers` first told the broken port apart from sentencepiece (generator.json).
+        let facts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("tokenizers/generator.json"))) as? [String: Any])
+        let first = try #require(((facts["facts"] as? [String: Any])?["sp-bpe-port-merge-reordered"] as? [String: Any])?["first_difference_on_corpus"] as? [String: Any])
+        let text = try #require(first["text"] as? String)
+        let a = try sp.encode(text).ids, b = try bad.encode(text).ids
+        let pos = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
+        #expect(a != b)
+        #expect(pos == first["position"] as? Int)
+    }
+}
