@@ -71,7 +71,9 @@ public final class SplitRegex: @unchecked Sendable {
         let text = String(view)
         var out: [Range<Int>] = []
         let started = Date()
+        let budget = TokenizerLimits.regexSeconds(forScalars: scalars.count)
         var timedOut = false
+        var calls = 0
         regex.enumerateMatches(in: text, options: [.reportProgress],
                                range: NSRange(location: 0, length: units)) { result, _, stop in
             if let r = result?.range, r.location != NSNotFound, r.length > 0 {
@@ -79,12 +81,14 @@ public final class SplitRegex: @unchecked Sendable {
                 let hi = Int(unitToScalar[r.location + r.length])
                 if hi > lo { out.append(lo..<hi) }
             }
-            if Date().timeIntervalSince(started) > TokenizerLimits.regexSecondsPerPiece {
+            // ICU calls back for every match and, with .reportProgress, periodically inside a long one.
+            calls += 1
+            if calls & 63 == 0, Date().timeIntervalSince(started) > budget {
                 timedOut = true
                 stop.pointee = true
             }
         }
-        if timedOut { throw TokenizerError.regexTimeLimit(pattern: pattern, seconds: TokenizerLimits.regexSecondsPerPiece) }
+        if timedOut { throw TokenizerError.regexTimeLimit(pattern: pattern, seconds: budget) }
         return out
     }
 }

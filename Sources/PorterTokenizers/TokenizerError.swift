@@ -65,7 +65,7 @@ public enum TokenizerError: Error, LocalizedError, Equatable, Sendable {
         case let .unencodable(text, reason):
             return "cannot encode \(Self.clip(text)): \(reason)"
         case let .regexTimeLimit(pattern, seconds):
-            return "the split pattern \(Self.clip(pattern)) ran longer than \(seconds) s on one piece of text; refused"
+            return "the split pattern \(Self.clip(pattern)) ran longer than \(String(format: "%.0f", seconds)) s on one piece of text (catastrophic backtracking?); refused"
         }
     }
 
@@ -86,6 +86,6 @@ public enum TokenizerLimits {
     public static let maxPatternLength = 4096
     public static let maxNesting = 16
     public static let maxTemplateItems = 64
-    /// Time budget for one regex over one piece of text (seconds).
-    public static let regexSecondsPerPiece = 10.0
+    /// Time budget for one regex over one piece of text: 5 s, or 5 s per million scalars for longer pieces.
+    public static func regexSeconds(forScalars n: Int) -> Double { max(5.0, Double(n) / 1_000_000 * 5.0) }
 }

@@ -103,3 +103,19 @@ struct MalformedTokenizerTests {
         #expect(try custom.matches(in: Array("abcXc".unicodeScalars)) == [0..<2, 3..<4])
     }
 }
+
+@Suite("split pattern time limit")
+struct RegexTimeLimitTests {
+    @Test("a pattern that backtracks catastrophically is stopped with a typed error, not a hang")
+    func catastrophic() throws {
+        let t = try TokenizerJSON.parse(Data(#"{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated"}, "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "a": 1}}}"#.utf8), file: "t.json")
+        let started = Date()
+        do {
+            _ = try t.encode(String(repeating: "a", count: 40) + "b")
+            Issue.record("a catastrophic pattern finished")
+        } catch let TokenizerError.regexTimeLimit(pattern, _) {
+            #expect(pattern == "(a+)+$")
+        }
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+}
