@@ -50,24 +50,39 @@ public struct NormalizedText: Sendable, Equatable {
     /// Replaces every scalar by zero or more scalars; all of them share the alignment of the scalar they
     /// came from. Returning nil keeps the scalar unchanged.
     public mutating func mapScalars(_ f: (Unicode.Scalar) -> [Unicode.Scalar]?) {
-        var ns: [Unicode.Scalar] = []
-        var st: [Int] = []
-        var en: [Int] = []
-        ns.reserveCapacity(scalars.count)
-        st.reserveCapacity(scalars.count)
-        en.reserveCapacity(scalars.count)
-        for i in scalars.indices {
-            if let out = f(scalars[i]) {
+        // Nothing is copied until the first scalar that changes (most text passes most normalizers unchanged).
+        var i = 0
+        var first: [Unicode.Scalar]?
+        while i < scalars.count {
+            if let out = f(scalars[i]) { first = out; break }
+            i += 1
+        }
+        guard let firstOut = first else { return }
+        var ns = Array(scalars[0..<i])
+        var st = Array(starts[0..<i])
+        var en = Array(ends[0..<i])
+        ns.reserveCapacity(scalars.count + 8)
+        st.reserveCapacity(scalars.count + 8)
+        en.reserveCapacity(scalars.count + 8)
+        for s in firstOut {
+            ns.append(s)
+            st.append(starts[i])
+            en.append(ends[i])
+        }
+        var k = i + 1
+        while k < scalars.count {
+            if let out = f(scalars[k]) {
                 for s in out {
                     ns.append(s)
-                    st.append(starts[i])
-                    en.append(ends[i])
+                    st.append(starts[k])
+                    en.append(ends[k])
                 }
             } else {
-                ns.append(scalars[i])
-                st.append(starts[i])
-                en.append(ends[i])
+                ns.append(scalars[k])
+                st.append(starts[k])
+                en.append(ends[k])
             }
+            k += 1
         }
         scalars = ns
         starts = st

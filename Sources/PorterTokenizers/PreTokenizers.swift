@@ -135,11 +135,26 @@ public enum ByteLevelAlphabet {
 
     /// Each scalar becomes its UTF-8 bytes, each byte a scalar of the alphabet aligned with the source scalar.
     static func map(_ t: NormalizedText) -> NormalizedText {
-        var out = t
-        out.mapScalars { c in
-            if c.value < 0x80 { return [byteToScalar[Int(c.value)]] }
-            return String(Character(c)).utf8.map { byteToScalar[Int($0)] }
+        var ns: [Unicode.Scalar] = []
+        var st: [Int] = []
+        var en: [Int] = []
+        ns.reserveCapacity(t.count + t.count / 2)
+        st.reserveCapacity(t.count + t.count / 2)
+        en.reserveCapacity(t.count + t.count / 2)
+        for i in 0..<t.count {
+            let c = t.scalars[i]
+            if c.value < 0x80 {
+                ns.append(byteToScalar[Int(c.value)])
+                st.append(t.starts[i])
+                en.append(t.ends[i])
+            } else {
+                for b in UTF8.encode(c)! {
+                    ns.append(byteToScalar[Int(b)])
+                    st.append(t.starts[i])
+                    en.append(t.ends[i])
+                }
+            }
         }
-        return out
+        return NormalizedText(scalars: ns, starts: st, ends: en)
     }
 }

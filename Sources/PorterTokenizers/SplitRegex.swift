@@ -66,6 +66,7 @@ public final class SplitRegex: @unchecked Sendable {
             if w == 2 { unitToScalar.append(Int32(i)) }
         }
         unitToScalar.append(Int32(scalars.count))
+        let identity = units == scalars.count  // no surrogate pairs: UTF-16 index == scalar index
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars)
         let text = String(view)
@@ -77,8 +78,8 @@ public final class SplitRegex: @unchecked Sendable {
         regex.enumerateMatches(in: text, options: [.reportProgress],
                                range: NSRange(location: 0, length: units)) { result, _, stop in
             if let r = result?.range, r.location != NSNotFound, r.length > 0 {
-                let lo = Int(unitToScalar[r.location])
-                let hi = Int(unitToScalar[r.location + r.length])
+                let lo = identity ? r.location : Int(unitToScalar[r.location])
+                let hi = identity ? r.location + r.length : Int(unitToScalar[r.location + r.length])
                 if hi > lo { out.append(lo..<hi) }
             }
             // ICU calls back for every match and, with .reportProgress, periodically inside a long one.
