@@ -85,6 +85,8 @@ struct TokenizerCLITests {
         #expect((s["tokens"] as? [String])?[1] == "hello")
         #expect((s["ids"] as? [Int])?[1] != (c["ids"] as? [Int])?[1])
         #expect((doc["failures"] as? [String])?.contains { $0.hasPrefix("tokenizer:") && $0.contains("Hello world") } == true)
+        let md = try String(contentsOf: report.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("## Tokenizer") && md.contains("First difference: text 1"), "\(md)")
     }
 
     @Test("verify passes the tokenizer level for an equal tokenizer; a dropped one fails unless allowed")
