@@ -11,8 +11,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let texts = ["", "Hello, world! 123", "  tabs\tand\nnewlines  ", "Café 日本語 👨\u{200D}👩", "<s>[CLS]</s>",
                  String(decoding: bytes.prefix(512), as: UTF8.self)]
     for t in texts {
-        _ = try? tokenizer.encode(t, addSpecialTokens: true)
-        _ = try? tokenizer.encode(t, addSpecialTokens: false)
+        for special in [true, false] {
+            do {
+                _ = try tokenizer.encode(t, addSpecialTokens: special)
+            } catch TokenizerError.regexTimeLimit {
+                return 0  // a pattern stopped by Porter's time limit (5 s): refused as designed; no more texts
+            } catch {}
+        }
     }
     return 0
 }
