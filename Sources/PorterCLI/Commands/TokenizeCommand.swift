@@ -8,7 +8,8 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Encode text with a model's own tokenizer: ids, tokens and offsets.",
         discussion: """
-            MODEL is a Hugging Face model folder or a tokenizer.json file. Offsets are Unicode scalar \
+            MODEL is a Hugging Face model folder (tokenizer.json, else tokenizer.model, else vocab.json + \
+            merges.txt, else vocab.txt), a tokenizer.json file or a SentencePiece .model file. Offsets are Unicode scalar \
             (character) ranges in each text, as the Python tokenizers library reports them.
 
             Examples:
@@ -17,7 +18,7 @@ struct TokenizeCommand: ParsableCommand {
               porter tokenize model/ --file notes.txt
             """)
 
-    @Argument(help: "A model folder or a tokenizer.json file.")
+    @Argument(help: "A model folder, a tokenizer.json or a SentencePiece .model file.")
     var model: String
 
     @Argument(help: "Texts to encode, one encoding each.")
