@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PorterPipeline", targets: ["PorterPipeline"]),
         .library(name: "PorterMapping", targets: ["PorterMapping"]),
         .library(name: "PorterFairseq", targets: ["PorterFairseq"]),
+        .library(name: "PorterTokenizers", targets: ["PorterTokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,16 +47,17 @@ let package = Package(
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
             "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier", "PorterNumpy",
+            "PorterTokenizers",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
         .executableTarget(name: "PorterCLI", dependencies: [
-            "PorterPipeline", "PorterCore",
+            "PorterPipeline", "PorterCore", "PorterTokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
         // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
-        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures"]),
+        .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures", "PorterTokenizers"]),
         .testTarget(name: "PorterVerifierTests", dependencies: [
             "PorterVerifier", "PorterRuntime", "PorterArchitectures", "PorterMapping", "PorterPipeline", "PorterSafetensors",
             "PorterHuggingFace", "PorterCore", "PorterTestSupport",
@@ -114,6 +116,14 @@ let package = Package(
             "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
             "PorterMapping",
         ]),
+
+        // Tokenizers run in Swift: tokenizer.json (normalizers, pre-tokenizers, WordPiece / BPE / Unigram,
+        // post-processors, added tokens), the slow files (vocab.txt, vocab.json + merges.txt), with ids equal to
+        // the Rust `tokenizers` library's. Split patterns run on ICU (Foundation's NSRegularExpression).
+        .target(name: "PorterTokenizers", dependencies: ["PorterCore"]),
+        .testTarget(name: "PorterTokenizersTests", dependencies: ["PorterTokenizers", "PorterTestSupport"]),
+        // porter-bench-tokenize: encodes a text file line by line (bench/tokenize.sh), built with -c release.
+        .executableTarget(name: "porter-bench-tokenize", dependencies: ["PorterTokenizers"]),
 
         // Robustness: deterministic mutations (truncation, byte flips, huge length fields, zeroed ranges) of every
         // format's fixtures, run through every registered reader via the pipeline; success or a typed error only.

@@ -92,6 +92,8 @@ def main():
 
     copy("fuzz-fairseq-dict", "fairseq/*/dict.*.txt")
     copy("fuzz-bpecodes", "fairseq/*/bpecodes")
+    # tokenizer.json: every trained tokenizer fixture (WordPiece, byte-level BPE with split patterns, Unigram, ...).
+    copy("fuzz-tokenizer-json", "tokenizers/*/tokenizer.json")
 
     # The checkpoint harness's data shard is tensorflow/object's; other indexes still drive the SSTable.
     copy("fuzz-tf-checkpoint", "tensorflow/*/*.index", "tensorflow/*/variables/variables.index")

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterMapping
+import PorterTokenizers
 import PorterVerifier
 
 /// Settings of a verification run (`porter verify`, `porter convert --verify`).
@@ -18,9 +19,16 @@ public struct VerifyRequest: Sendable {
     public var allowUnmapped: Bool
     public var dtype: DTypeChoice
     public var timestamped: Bool
+    /// A converted model without the source's tokenizer passes the tokenizer level (`--allow-missing-tokenizer`).
+    public var allowMissingTokenizer: Bool
+    /// More texts for the tokenizer level, besides the built-in corpus (`--texts FILE`, one per line).
+    public var tokenizerTexts: [String]
 
     public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
-                mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true) {
+                mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true,
+                allowMissingTokenizer: Bool = false, tokenizerTexts: [String] = []) {
+        self.allowMissingTokenizer = allowMissingTokenizer
+        self.tokenizerTexts = tokenizerTexts
         self.reference = reference
         self.atol = atol
         self.rtol = rtol
@@ -101,6 +109,7 @@ extension Pipeline {
         }
         report.source.path = sourcePath.path
         report.converted.path = convertedPath.path
+        Self.addTokenizerLevel(&report, source: (source, sourcePath), converted: (converted, convertedPath), request: request)
         if let dir = request.reportDirectory {
             try AtomicOutput.write(to: dir, force: request.force,
                                    layout: .folder(ReportWriter.fileNames.map(OutputEntry.file), producer: "the report writer")) { temp in
@@ -108,6 +117,54 @@ extension Pipeline {
             }
         }
         return report
+    }
+
+    /// Runs the tokenizer level and folds its verdict into the report (a failure fails the run).
+    static func addTokenizerLevel(_ report: inout VerificationReport, source: (NeutralModel, URL), converted: (NeutralModel, URL),
+                                  request: VerifyRequest) {
+        var isDir: ObjCBool = false
+        let canHold = FileManager.default.fileExists(atPath: converted.1.path, isDirectory: &isDir) && isDir.boolValue
+        let level = TokenizerCheck.run(source: tokenizerSide(source.0, at: source.1), converted: tokenizerSide(converted.0, at: converted.1),
+                                       extraTexts: request.tokenizerTexts, allowMissing: request.allowMissingTokenizer,
+                                       convertedCanHold: canHold)
+        report.tokenizer = level
+        if let failure = TokenizerCheck.failure(level) {
+            report.failures.append(failure)
+            report.passed = false
+        } else if level.status == .skipped, let reason = level.reason, level.sourceTokenizer != nil || level.convertedTokenizer != nil {
+            report.notes.append("tokenizer level skipped: \(reason)")
+        }
+    }
+
+    /// A model's tokenizer: a `tokenizer.json` (else `tokenizer.model`) among its assets (as readers carry them),
+    /// else the tokenizer files of its folder (`TokenizerLoader`).
+    static func tokenizerSide(_ model: NeutralModel, at url: URL) -> TokenizerSide {
+        if let asset = model.assets.first(where: { $0.fileName == "tokenizer.json" }) {
+            let name = "\(url.path) (tokenizer.json)"
+            do {
+                return .present(try TokenizerJSON.parse(Data(asset.bytes), file: "tokenizer.json"), file: name)
+            } catch {
+                return .unreadable(file: name, error: error.localizedDescription)
+            }
+        }
+        if let asset = model.assets.first(where: { $0.fileName == "tokenizer.model" }) {
+            let name = "\(url.path) (tokenizer.model)"
+            do {
+                return .present(try SentencePieceModel.tokenizer(try SentencePieceModel.parse(asset.bytes, file: "tokenizer.model"), file: "tokenizer.model"), file: name)
+            } catch {
+                return .unreadable(file: name, error: error.localizedDescription)
+            }
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue, TokenizerLoader.hasTokenizer(at: url) {
+            do {
+                let t = try TokenizerLoader.load(url)
+                return .present(t, file: "\(url.path) (\(t.origin))")
+            } catch {
+                return .unreadable(file: url.path, error: error.localizedDescription)
+            }
+        }
+        return .absent
     }
 
     /// Output formats without a config (a bare `.bin` or `.safetensors`) still describe the
@@ -168,6 +225,17 @@ extension VerificationReport {
             }
         }
         lines.append("  tolerance: atol \(tolerance.atol), rtol \(tolerance.rtol) (\(tolerance.overridden ? "set" : "default for \(tolerance.basis)"))")
+        if let t = tokenizer {
+            var line = "  tokenizer: \(t.status.rawValue)"
+            if t.status != .skipped { line += " (\(t.textsCompared) texts, \(t.textsDiffering) differ)" }
+            if let reason = t.reason { line += " (\(reason))" }
+            lines.append(line)
+            if let d = t.firstDifference {
+                lines.append("    first difference: text \(d.textIndex) \(d.text.debugDescription.prefix(60)) at token \(d.position)")
+                lines.append("      source:    \(d.source.tokens.map { $0.debugDescription }.joined(separator: " "))")
+                lines.append("      converted: \(d.converted.tokens.map { $0.debugDescription }.joined(separator: " "))")
+            }
+        }
         for failure in failures.prefix(10) { lines.append("  failure: \(failure)") }
         if failures.count > 10 { lines.append("  … \(failures.count - 10) more failures in the report") }
         for note in notes { lines.append("  note: \(note)") }

@@ -131,6 +131,21 @@ public enum ReportWriter {
             appendOutputs(ref.outputs, to: &out)
             if !ref.notCompared.isEmpty { out.append(""); out.append("Not produced by the converted graph: " + ref.notCompared.map { "`\(md($0))`" }.joined(separator: ", ")) }
         }
+        if let t = r.tokenizer {
+            out.append("")
+            out.append("## Tokenizer")
+            out.append("")
+            out.append("\(t.status.rawValue)" + (t.reason.map { ": \(md($0))" } ?? "") + " · \(t.textsCompared) texts compared, \(t.textsDiffering) differ")
+            if let d = t.firstDifference {
+                out.append("")
+                out.append("First difference: text \(d.textIndex) `\(md(d.text.debugDescription))`, token \(d.position)\(d.withSpecialTokens ? " (with special tokens)" : "")")
+                out.append("")
+                out.append("| side | ids | tokens |")
+                out.append("|---|---|---|")
+                out.append("| source | \(d.source.ids.map(String.init).joined(separator: " ")) | \(md(d.source.tokens.map { $0.debugDescription }.joined(separator: " "))) |")
+                out.append("| converted | \(d.converted.ids.map(String.init).joined(separator: " ")) | \(md(d.converted.tokens.map { $0.debugDescription }.joined(separator: " "))) |")
+            }
+        }
         if !r.notes.isEmpty {
             out.append("")
             out.append("## Notes")
@@ -172,6 +187,9 @@ public enum ReportWriter {
             lines.append("reference: **\(ref.status.rawValue)**" + (ref.reason.map { " (\(md($0)))" } ?? ""))
         } else {
             lines.append("reference: **skipped** (no reference file given)")
+        }
+        if let t = r.tokenizer {
+            lines.append("tokenizer: **\(t.status.rawValue)**" + (t.reason.map { " (\(md($0)))" } ?? ""))
         }
         return lines
     }

@@ -231,6 +231,8 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public var weights: WeightsLevel
     public var forward: ForwardLevel
     public var reference: ReferenceLevel?
+    /// The tokenizer level (absent when it was not run, e.g. reports of older Porter versions).
+    public var tokenizer: TokenizerLevel? = nil
     /// Things worth knowing that are not failures.
     public var notes: [String]
 

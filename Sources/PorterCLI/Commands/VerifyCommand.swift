@@ -6,7 +6,10 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check a converted model against its source: weights, forward pass, reference outputs.",
-        discussion: "Exits 3 when any check fails; the report names the first diverging node.")
+        discussion: """
+            Exits 3 when any check fails; the report names the first diverging node. When the source has a \
+            tokenizer, the converted model's must encode the built-in corpus (and --texts) to the same ids.
+            """)
 
     @Argument(help: "The source model.")
     var source: String
@@ -23,15 +26,31 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "The conversion carried unmapped tensors over (--allow-unmapped).")
     var allowUnmapped = false
 
+    @Flag(help: "Pass the tokenizer level when the converted model has no tokenizer although the source has one.")
+    var allowMissingTokenizer = false
+
+    @Option(help: "More texts for the tokenizer level, one per line (UTF-8), besides the built-in corpus.")
+    var texts: String?
+
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
 
     func run() throws {
-        let request = VerifyRequest(
+        var extraTexts: [String] = []
+        if let path = texts {
+            guard let data = FileManager.default.contents(atPath: path), let s = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--texts \(path): cannot read it as a UTF-8 text file")
+            }
+            extraTexts = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if extraTexts.last == "" { extraTexts.removeLast() }
+        }
+        var request = VerifyRequest(
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force,
             mapping: mapping, allowUnmapped: allowUnmapped, dtype: dtype)
+        request.allowMissingTokenizer = allowMissingTokenizer
+        request.tokenizerTexts = extraTexts
         let report = try Pipeline().verify(source: URL(fileURLWithPath: source), converted: URL(fileURLWithPath: converted), request: request)
         if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
         if !report.passed { throw ExitCode(3) }
