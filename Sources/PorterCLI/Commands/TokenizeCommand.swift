@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PorterCore
-import PorterTokenizers
+import PorterPipeline
 
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +38,6 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try TokenizerLoader.load(URL(fileURLWithPath: model))
         var inputs = texts
         if let f = file {
             let url = URL(fileURLWithPath: f)
@@ -49,32 +48,8 @@ struct TokenizeCommand: ParsableCommand {
             guard let s = String(data: data, encoding: .utf8) else { throw TokenizeCommandError.notUTF8(file: f) }
             inputs.append(s)
         }
-        var results: [JSONValue] = []
-        var lines = ""
-        for (i, text) in inputs.enumerated() {
-            let e = try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)
-            if json {
-                results.append(.object([
-                    "text": .string(text),
-                    "ids": .array(e.ids.map { .int(Int64($0)) }),
-                    "tokens": .array(e.tokens.map { .string($0) }),
-                    "offsets": .array(e.offsets.map { .array([.int(Int64($0.start)), .int(Int64($0.end))]) }),
-                ]))
-            } else {
-                lines += "text \(i + 1): \(text.debugDescription) → \(e.ids.count) tokens\n"
-                lines += "  ids: \(e.ids.map(String.init).joined(separator: " "))\n"
-                for k in e.ids.indices {
-                    let o = e.offsets[k]
-                    lines += "  \(String(e.ids[k]).padding(toLength: 8, withPad: " ", startingAt: 0)) \(e.tokens[k].debugDescription.padding(toLength: 24, withPad: " ", startingAt: 0)) \(o.start)..<\(o.end)\n"
-                }
-            }
-        }
-        if json {
-            let doc: JSONValue = .object(["tokenizer": .string(tokenizer.origin), "encodings": .array(results)])
-            print(String(decoding: try doc.encoded(pretty: true), as: UTF8.self))
-        } else {
-            print(lines, terminator: "")
-        }
+        let result = try Pipeline().tokenize(URL(fileURLWithPath: model), texts: inputs, addSpecialTokens: !noSpecialTokens)
+        print(json ? try result.json() : result.text(), terminator: "")
     }
 }
 
