@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import PorterCore
+import PorterSafetensors
+import PorterTestSupport
+
+/// ONNX through the real binary: inspect shows the graph facts, convert writes the
+/// initializers byte for byte, hostile external data exits 1 and leaves nothing.
+@Suite struct ONNXCLITests {
+    @Test func inspectShowsIRVersionOpsetsInputsAndOps() throws {
+        let r = try CLI.run(["inspect", Fixtures.url("onnx/bert_tiny.onnx").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for line in ["format:     ONNX (onnx)", "onnx.ir_version: 8", "onnx.opset_import: ai.onnx 17", "onnx.producer: pytorch 2.13.0",
+                     "onnx.inputs: input_ids: INT64[batch, sequence]; attention_mask: INT64[batch, sequence]",
+                     "onnx.outputs: last_hidden_state: FLOAT[batch, sequence, 16]", "MatMul×"] {
+            #expect(r.stdout.contains(line), "missing \(line) in\n\(r.stdout)")
+        }
+    }
+
+    @Test(arguments: ["safetensors", "pytorch"])
+    func convertWritesTheInitializers(_ target: String) throws {
+        let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent(target == "pytorch" ? "cnn.bin" : "cnn.safetensors")
+        let r = try CLI.run(["convert", Fixtures.url("onnx/cnn_external.onnx").path, "--to", target, "-o", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let back = try CLI.run(["inspect", "--json", out.path])
+        #expect(back.status == 0, "\(back.stderr)")
+        let report = try JSONValue.parse(Data(back.stdout.utf8))
+        let want = try #require(try Fixtures.json("onnx/expected.json")["cnn_external.onnx"]?["tensors"]?.objectValue)
+        let got = report["tensors"]?.arrayValue ?? []
+        #expect(got.count == want.count)
+        for (name, w) in want {
+            let g = try #require(got.first { $0["name"]?.stringValue == name }, "\(name) missing")
+            #expect(g["shape"] == w["shape"] && g["dtype"] == w["dtype"], "\(name)")
+        }
+        if target == "safetensors" {
+            let model = try SafetensorsReader().read(out, options: ReadOptions())
+            for (name, w) in want {
+                #expect(try tensorDigest(try #require(model.tensors[name]).tensor) == w["sha256"]?.stringValue, "\(name) bytes")
+            }
+        }
+    }
+
+    @Test func externalDataOutsideTheFolderExitsOneAndLeavesNothing() throws {
+        let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.safetensors")
+        let r = try CLI.run(["convert", Fixtures.url("onnx/ext_dotdot.onnx").path, "--to", "safetensors", "-o", out.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("ext_dotdot.onnx") && r.stderr.contains("../outside.bin") && r.stderr.contains("refused"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    /// `porter scan`: external data out of the folder is dangerous (exit 5); a plain export is safe.
+    @Test func scanCallsExternalDataOutsideTheFolderDangerous() throws {
+        let bad = try CLI.run(["scan", Fixtures.url("onnx/ext_absolute.onnx").path])
+        #expect(bad.status == 5, "\(bad.stdout)\(bad.stderr)")
+        #expect(bad.stdout.contains("/etc/hostname"), "\(bad.stdout)")
+        let good = try CLI.run(["scan", Fixtures.url("onnx/cnn_external.onnx").path])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+    }
+}
