@@ -29,6 +29,7 @@ let package = Package(
         .executableTarget(name: "fuzz-bpecodes", dependencies: ["FuzzSupport", .product(name: "PorterFairseq", package: "Porter")]),
         .executableTarget(name: "fuzz-tf-checkpoint", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-tf-savedmodel", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-hdf5", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter"), .product(name: "PorterHDF5", package: "Porter")]),
     ]
 )
