@@ -60,4 +60,18 @@ import PorterTestSupport
         let good = try CLI.run(["scan", Fixtures.url("onnx/cnn_external.onnx").path])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
     }
+
+    /// The imported CNN graph runs on Porter's runtime: `porter verify` against the outputs
+    /// ONNX Runtime recorded at fixture time passes within the f32 tolerance (1e-4).
+    @Test func verifyAgainstONNXRuntimeReference() throws {
+        let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = Fixtures.url("onnx/cnn_tiny.onnx").path
+        let out = dir.appendingPathComponent("cnn")
+        let c = try CLI.run(["convert", source, "--to", "porter", "-o", out.path])
+        #expect(c.status == 0, "\(c.stderr)")
+        let v = try CLI.run(["verify", source, out.path, "--reference", Fixtures.url("onnx/cnn_tiny.io.safetensors").path])
+        #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+        #expect(v.stdout.contains("reference: passed") && v.stdout.contains("atol 0.0001"), "\(v.stdout)")
+    }
 }
