@@ -28,6 +28,8 @@ struct ONNXGraphImporter {
         "Conv", "Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt", "Neg", "Identity", "Add", "Sub", "Mul", "Div",
         "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul", "Softmax",
         "Transpose", "LayerNormalization", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Cast", "Constant",
+        // Folded at import time (shape arithmetic) or, for Range(0, seq, 1), run as position_ids.
+        "Shape", "Pow", "Range",
     ]
 
     struct Failure: Error { var reason: String }
@@ -38,6 +40,10 @@ struct ONNXGraphImporter {
         var constants: [String: TensorRef] = [:]
         /// Constants that graph nodes read as data (to add to the model's tensors).
         var usedConstants: [String: TensorRef] = [:]
+        /// Values computed at import time (shape arithmetic, float scalars).
+        var folded: [String: Folded] = [:]
+        /// Symbolic shapes of graph inputs, weights and emitted values.
+        var shapes: [String: [Sym]] = [:]
     }
 
     func run() -> Result<(Graph, [String: TensorRef]), ONNXGraphImportFailure> {
@@ -52,6 +58,17 @@ struct ONNXGraphImporter {
         }
         let state = State()
         state.constants = constantValues
+        for v in graph.inputs {
+            guard let dims = v.shape else { continue }
+            state.shapes[v.name] = dims.enumerated().map { i, d in
+                switch d {
+                case let .value(x): return .known(Int(truncatingIfNeeded: x))
+                case let .param(p): return .param(p)
+                case .unknown: return .dim(v.name, i)
+                }
+            }
+        }
+        for (name, t) in initializers { state.shapes[name] = t.shape.dims.map { .known($0) } }
         do {
             for n in graph.nodes { try importNode(n, state) }
         } catch let f as Failure {
@@ -79,6 +96,12 @@ struct ONNXGraphImporter {
     }
 
     func constantInts(_ name: String, _ state: State, node: NodeProto) throws -> [Int] {
+        if case let .ints(syms, _)? = state.folded[name] {
+            return try syms.map {
+                guard case let .known(k) = $0 else { throw refuse(node, "input '\(name)' = \(syms) depends on dynamic dims") }
+                return k
+            }
+        }
         guard let t = constantTensor(name, state) else {
             throw Failure(reason: "node '\(node.name)' (\(node.opType)): input '\(name)' must be a constant (initializer or Constant node); Porter does not compute shapes at run time")
         }
@@ -91,8 +114,13 @@ struct ONNXGraphImporter {
     }
 
     /// A data input: a constant becomes a model tensor the graph reads by name.
-    func data(_ name: String, _ state: State) -> String {
-        if let c = state.constants[name] { state.usedConstants[name] = c }
+    func data(_ name: String, _ state: State) throws -> String {
+        if let c = state.constants[name] {
+            state.usedConstants[name] = c
+        } else if let f = state.folded[name], state.usedConstants[name] == nil {
+            state.usedConstants[name] = try materialize(name, f, state)
+        }
+        if state.shapes[name] == nil, let t = state.usedConstants[name] { state.shapes[name] = t.shape.dims.map { .known($0) } }
         return name
     }
 
@@ -109,8 +137,13 @@ struct ONNXGraphImporter {
     }
 
     func emit(_ n: NodeProto, _ op: String, _ inputs: [String], _ attributes: [String: JSONValue] = [:], _ state: State) {
-        let name = n.name.isEmpty ? "\(n.opType)_\(state.nodes.count)" : n.name
-        state.nodes.append(GraphNode(name: name, op: op, inputs: inputs, outputs: n.outputs, attributes: attributes))
+        emit(n.name.isEmpty ? "\(n.opType)_\(state.nodes.count)" : n.name, op, inputs, n.outputs, attributes, state)
+    }
+
+    func emit(_ name: String, _ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [String: JSONValue], _ state: State) {
+        let node = GraphNode(name: name, op: op, inputs: inputs, outputs: outputs, attributes: attributes)
+        state.nodes.append(node)
+        propagate(node, state)
     }
 
     static let unary: [String: String] = ["Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf", "Exp": "exp",
@@ -121,8 +154,9 @@ struct ONNXGraphImporter {
         let ins = n.inputs
         func input(_ i: Int) throws -> String {
             guard i < ins.count, !ins[i].isEmpty else { throw refuse(n, "input \(i) is missing") }
-            return data(ins[i], state)
+            return try data(ins[i], state)
         }
+        if try fold(n, state) { return }
         if let op = Self.unary[n.opType] { emit(n, op, [try input(0)], [:], state); return }
         if let op = Self.binary[n.opType] { emit(n, op, [try input(0), try input(1)], [:], state); return }
         switch n.opType {
@@ -130,6 +164,27 @@ struct ONNXGraphImporter {
             guard let out = n.outputs.first, state.constants[out] != nil else {
                 throw refuse(n, "only Constant with a numeric 'value' tensor is supported")
             }
+        case "Shape", "Pow":
+            throw refuse(n, "computes from values Porter cannot fold at import time (only shape arithmetic and scalars are folded)")
+        case "Range":
+            // Range(0, seq, 1) where seq is dim 1 of a [batch, seq] value: position_ids of that
+            // value's first row.
+            guard ins.count == 3, case let .ints(s0, _)? = state.folded[ins[0]], case let .ints(lim, _)? = state.folded[ins[1]],
+                  case let .ints(d, _)? = state.folded[ins[2]], s0 == [.known(0)], d == [.known(1)], let limit = lim.first,
+                  let out = n.outputs.first else {
+                throw refuse(n, "only Range(0, n, 1) is supported")
+            }
+            if case let .known(k) = limit {
+                state.folded[out] = .ints((0..<max(k, 0)).map { .known($0) }, scalar: false)
+                return
+            }
+            guard let source = graph.inputs.map(\.name).first(where: { state.shapes[$0]?.count == 2 && state.shapes[$0]?[1] == limit }) else {
+                throw refuse(n, "its length \(limit) is not the second dim of a [batch, seq] graph input")
+            }
+            let base = n.name.isEmpty ? "Range_\(state.nodes.count)" : n.name
+            emit(base + "/position_ids", "position_ids", [source], [out + "#positions"], [:], state)
+            emit(base + "/first_row", "slice", [out + "#positions"], [out + "#row"], ["axis": .int(0), "start": .int(0), "end": .int(1)], state)
+            emit(base + "/squeeze", "squeeze", [out + "#row"], [out], ["axes": .array([.int(0)])], state)
         case "Conv":
             let kernel = try input(1)
             guard let ks = initializers[ins[1]]?.shape.dims, ks.count == 3 || ks.count == 4 else {
@@ -190,10 +245,16 @@ struct ONNXGraphImporter {
             emit(n, n.opType.lowercased(), [try input(0)], a, state)
         case "Reshape":
             if int(n, "allowzero", 0) != 0 { throw refuse(n, "allowzero=1 is not supported") }
-            let shape = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n)
-            emit(n, "reshape", [try input(0)], ["shape": .array(shape.map { .int(Int64($0)) })], state)
+            let x = try input(0)
+            let shape: [Int]
+            if ins.count > 1, case let .ints(target, false)? = state.folded[ins[1]] {
+                shape = try reshapeTarget(n, target: target, input: state.shapes[x])
+            } else {
+                shape = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n)
+            }
+            emit(n, "reshape", [x], ["shape": .array(shape.map { .int(Int64($0)) })], state)
         case "Concat":
-            emit(n, "concat", try ins.indices.map(input), ["axis": .int(Int64(int(n, "axis", 0)))], state)
+            emit(n, "concat", try ins.indices.map { try input($0) }, ["axis": .int(Int64(int(n, "axis", 0)))], state)
         case "Cast":
             let to = int(n, "to", 0)
             guard let dtype = to == ONNXDataType.float ? "f32" : to == ONNXDataType.int64 ? "i64" : nil else {

@@ -61,16 +61,17 @@ import PorterTestSupport
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
     }
 
-    /// The imported CNN graph runs on Porter's runtime: `porter verify` against the outputs
+    /// The imported CNN and BERT graphs run on Porter's runtime: `porter verify` against the outputs
     /// ONNX Runtime recorded at fixture time passes within the f32 tolerance (1e-4).
-    @Test func verifyAgainstONNXRuntimeReference() throws {
+    @Test(arguments: ["cnn_tiny", "bert_tiny"])
+    func verifyAgainstONNXRuntimeReference(_ name: String) throws {
         let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let source = Fixtures.url("onnx/cnn_tiny.onnx").path
-        let out = dir.appendingPathComponent("cnn")
+        let source = Fixtures.url("onnx/\(name).onnx").path
+        let out = dir.appendingPathComponent(name)
         let c = try CLI.run(["convert", source, "--to", "porter", "-o", out.path])
         #expect(c.status == 0, "\(c.stderr)")
-        let v = try CLI.run(["verify", source, out.path, "--reference", Fixtures.url("onnx/cnn_tiny.io.safetensors").path])
+        let v = try CLI.run(["verify", source, out.path, "--reference", Fixtures.url("onnx/\(name).io.safetensors").path])
         #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
         #expect(v.stdout.contains("reference: passed") && v.stdout.contains("atol 0.0001"), "\(v.stdout)")
     }
