@@ -112,7 +112,7 @@ let package = Package(
         ),
         // ONNX: .onnx models read by a wire-format scan (initializers lazy, external data confined to the
         // model's folder), graph import through the op specs, and the ONNX writer.
-        .target(name: "PorterONNX", dependencies: ["PorterCore", "PorterOps"], exclude: ["Protos"]),
+        .target(name: "PorterONNX", dependencies: ["PorterCore", "PorterOps", "PorterArchitectures"], exclude: ["Protos"]),
         .testTarget(name: "PorterONNXTests", dependencies: ["PorterONNX", "PorterCore", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
             "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
