@@ -75,4 +75,22 @@ import PorterTestSupport
         #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
         #expect(v.stdout.contains("reference: passed") && v.stdout.contains("atol 0.0001"), "\(v.stdout)")
     }
+
+    /// `--to onnx` through the binary: a Hugging Face BERT folder (graph from its descriptor)
+    /// becomes an `.onnx` that Porter reads back with named dynamic axes; a bad opset is a
+    /// usage error that leaves nothing.
+    @Test func convertToONNXWithOpsetOption() throws {
+        let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("bert.onnx")
+        let r = try CLI.run(["convert", Fixtures.url("architectures/bert").path, "--to", "onnx", "-o", out.path, "--write-option", "opset=18"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let i = try CLI.run(["inspect", out.path])
+        #expect(i.stdout.contains("onnx.opset_import: ai.onnx 18"), "\(i.stdout)")
+        #expect(i.stdout.contains("input_ids: INT64[batch, sequence]"), "\(i.stdout)")
+        let bad = dir.appendingPathComponent("bad.onnx")
+        let u = try CLI.run(["convert", Fixtures.url("architectures/bert").path, "--to", "onnx", "-o", bad.path, "--write-option", "opset=12"])
+        #expect(u.status == 2, "\(u.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bad.path))
+    }
 }
