@@ -175,6 +175,7 @@ struct ONNXGraphImporter {
                 throw refuse(n, "only Range(0, n, 1) is supported")
             }
             if case let .known(k) = limit {
+                guard k <= 1 << 16 else { throw refuse(n, "a Range of \(k) numbers is more than Porter folds (65536)") }
                 state.folded[out] = .ints((0..<max(k, 0)).map { .known($0) }, scalar: false)
                 return
             }

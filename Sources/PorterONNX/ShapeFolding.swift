@@ -84,7 +84,12 @@ extension ONNXGraphImporter {
                     return false
                 }
             case let .float(d):
-                state.folded[out] = to == ONNXDataType.int64 ? .ints([.known(Int(d))], scalar: true) : .float(d)
+                if to == ONNXDataType.int64 {
+                    guard d.isFinite, abs(d) < 0x1p62 else { throw refuse(n, "casts \(d) to INT64") }
+                    state.folded[out] = .ints([.known(Int(d))], scalar: true)
+                } else {
+                    state.folded[out] = .float(d)
+                }
             }
         case ("Add", 2), ("Sub", 2), ("Mul", 2), ("Div", 2), ("Pow", 2):
             switch (f[0], f[1]) {
@@ -95,7 +100,10 @@ extension ONNXGraphImporter {
                 case "Add": r = x &+ y
                 case "Sub": r = x &- y
                 case "Mul": r = x &* y
-                case "Div": guard y != 0 else { throw refuse(n, "division by zero") }; r = x / y
+                case "Div":
+                    let (q, o) = x.dividedReportingOverflow(by: y)
+                    guard y != 0, !o else { throw refuse(n, "divides \(x) by \(y)") }
+                    r = q
                 default: return false
                 }
                 state.folded[out] = .ints([.known(r)], scalar: true)

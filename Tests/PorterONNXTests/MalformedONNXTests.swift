@@ -113,4 +113,38 @@ import Testing
         }
         #expect(typed > 0)
     }
+
+    /// Seeded byte damage of real exports (single bytes set, runs zeroed, varints maxed):
+    /// success (a damaged payload is still bytes) or a described error; never a crash.
+    @Test(arguments: ["bert_tiny.onnx", "cnn_tiny.onnx", "typed_fields.onnx"])
+    func seededDamageIsHandled(_ file: String) throws {
+        let original = [UInt8](try Data(contentsOf: Fixtures.url("onnx/" + file)))
+        let dir = try Fixtures.scratchDirectory("porter-onnx-flip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.onnx")
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(file.count)
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        var errors = 0
+        for round in 0..<200 {
+            var b = original
+            let at = next() % b.count
+            switch round % 3 {
+            case 0: b[at] = UInt8(truncatingIfNeeded: next())
+            case 1: for i in at..<min(b.count, at + 8) { b[i] = 0 }
+            default: for i in at..<min(b.count, at + 5) { b[i] = 0xFF }
+            }
+            try Data(b).write(to: url)
+            do {
+                let m = try ONNXReader().read(url, options: ReadOptions())
+                for e in m.tensors { _ = try e.tensor.contiguousBytes() }
+            } catch let error as LocalizedError {
+                errors += 1
+                #expect(error.errorDescription?.contains(url.path) == true || error is CoreError, "\(error)")
+            }
+        }
+        #expect(errors > 0)
+    }
 }
