@@ -60,7 +60,7 @@ struct ONNXLowering {
         "add", "sub", "mul", "div", "relu", "sigmoid", "tanh", "erf", "exp", "sqrt", "rsqrt", "neg", "identity", "silu", "gelu",
         "scale", "softmax", "layer_norm", "linear", "matmul", "reshape", "transpose", "gather", "concat", "flatten", "squeeze",
         "unsqueeze", "cast", "position_ids", "attention_mask", "conv1d", "conv2d", "max_pool", "avg_pool", "global_avg_pool",
-        "global_max_pool", "slice",
+        "global_max_pool", "slice", "batch_norm", "pad",
     ]
 
     /// Ops (or op forms) of `graph` the lowering cannot write, sorted.
@@ -68,15 +68,7 @@ struct ONNXLowering {
         var out = Set<String>()
         for n in graph.nodes {
             if !supportedOps.contains(n.op) { out.insert(n.op); continue }
-            switch n.op {
-            case "conv1d", "conv2d", "max_pool", "avg_pool", "global_avg_pool", "global_max_pool":
-                let format = n.attributes["data_format"]?.stringValue
-                let layout = n.attributes["kernel_layout"]?.stringValue
-                if n.op.hasPrefix("conv") ? (layout != nil && layout != "OIHW" && layout != "OIW") || format == "channels_last" : format != "channels_first" {
-                    out.insert("\(n.op) (channels last)")
-                }
-            default: break
-            }
+
         }
         return out.sorted()
     }
@@ -112,6 +104,10 @@ struct ONNXLowering {
 
     static let simple: [String: String] = ["add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "relu": "Relu", "sigmoid": "Sigmoid",
                                            "tanh": "Tanh", "erf": "Erf", "exp": "Exp", "sqrt": "Sqrt", "neg": "Neg", "identity": "Identity"]
+
+    /// Channels last → first (`[0, r−1, 1, …]`) and back, for `spatial` spatial axes.
+    static func toFirst(_ spatial: Int) -> [Int64] { ([0, spatial + 1] + (1...max(spatial, 1)).map { $0 }).prefix(spatial + 2).map { Int64($0) } }
+    static func toLast(_ spatial: Int) -> [Int64] { ([0] + (2..<(spatial + 2)).map { $0 } + [1]).map { Int64($0) } }
 
     mutating func lower() throws {
         for n in graph.nodes { try lower(n) }
@@ -226,8 +222,27 @@ struct ONNXLowering {
             _ = node(base, "Slice", [x[0], ints(base + "_starts", [a["start"]?.intValue ?? 0]), ints(base + "_ends", [end]),
                                      ints(base + "_axes", [axis]), ints(base + "_steps", [a["step"]?.intValue ?? 1])], out)
         case "conv1d", "conv2d":
-            var attrs: [ONNXNodeOut.Attribute] = [.int("group", Int64(a["groups"]?.intValue ?? 1))]
             let spatial = n.op == "conv2d" ? 2 : 1
+            let layout = a["kernel_layout"]?.stringValue ?? (spatial == 2 ? "OIHW" : "OIW")
+            let keras = layout.hasPrefix("H") || layout.hasPrefix("W")
+            let channelsLast = (a["data_format"]?.stringValue ?? (keras ? "channels_last" : "channels_first")) == "channels_last"
+            var groups = a["groups"]?.intValue ?? 1
+            var kernel = x[1]
+            let toFirst = [0, spatial + 1] + (1...spatial).map { $0 }
+            if layout.hasSuffix("IO") {
+                // HWIO / WIO → OIHW / OIW
+                kernel = node(base, "Transpose", [x[1]], nil, [.ints("perm", ([spatial + 1, spatial] + (0..<spatial).map { $0 }).map { Int64($0) })])
+            } else if layout.hasSuffix("IM") {
+                // Depthwise HWIM / WIM ([…, C, M]) → [C·M, 1, …], one group per input channel.
+                guard let ks = types[n.inputs[1]]?.shape, ks.count == spatial + 2, ks.allSatisfy({ $0 > 0 }) else {
+                    throw ONNXWriteError.unsupportedOps(ops: ["\(n.op) (depthwise kernel of unknown shape)"])
+                }
+                let (c, m) = (ks[spatial], ks[spatial + 1])
+                if a["groups"] == nil { groups = c }
+                let flat = node(base, "Reshape", [x[1], ints(base + "_dw", Array(ks[..<spatial]) + [1, c * m])])
+                kernel = node(base, "Transpose", [flat], nil, [.ints("perm", ([spatial + 1, spatial] + (0..<spatial).map { $0 }).map { Int64($0) })])
+            }
+            var attrs: [ONNXNodeOut.Attribute] = [.int("group", Int64(groups))]
             if let s = intList(a["strides"]) { attrs.append(.ints("strides", (s.count == 1 ? Array(repeating: s[0], count: spatial) : s).map { Int64($0) })) }
             if let d = intList(a["dilations"]) { attrs.append(.ints("dilations", (d.count == 1 ? Array(repeating: d[0], count: spatial) : d).map { Int64($0) })) }
             switch a["padding"] {
@@ -239,20 +254,60 @@ struct ONNXLowering {
                     : list.count == spatial ? list.map { ($0, $0) } : (0..<spatial).map { (list[2 * $0], list[2 * $0 + 1]) }
                 attrs.append(.ints("pads", (pairs.map { Int64($0.0) } + pairs.map { Int64($0.1) })))
             }
-            _ = node(base, "Conv", x.filter { !$0.isEmpty }, out, attrs)
+            var inputs = [channelsLast ? node(base, "Transpose", [x[0]], nil, [.ints("perm", toFirst.map { Int64($0) })]) : x[0], kernel]
+            if x.count > 2, !x[2].isEmpty { inputs.append(x[2]) }
+            if channelsLast {
+                let y = node(base, "Conv", inputs, nil, attrs)
+                _ = node(base, "Transpose", [y], out, [.ints("perm", Self.toLast(spatial))])
+            } else {
+                _ = node(base, "Conv", inputs, out, attrs)
+            }
         case "max_pool", "avg_pool":
-            guard a["padding"]?.stringValue != "same" else { throw ONNXWriteError.unsupportedOps(ops: ["\(n.op) with same padding"]) }
             let kernel = intList(a["kernel"]) ?? []
+            let spatial = kernel.count
             let strides = intList(a["strides"]) ?? kernel
-            _ = node(base, n.op == "max_pool" ? "MaxPool" : "AveragePool", [x[0]], out,
-                     [.ints("kernel_shape", kernel.map { Int64($0) }), .ints("strides", (strides.count == 1 ? Array(repeating: strides[0], count: kernel.count) : strides).map { Int64($0) })])
+            var attrs: [ONNXNodeOut.Attribute] = [.ints("kernel_shape", kernel.map { Int64($0) }),
+                                                  .ints("strides", (strides.count == 1 ? Array(repeating: strides[0], count: spatial) : strides).map { Int64($0) })]
+            // Keras / TensorFlow "same": pad after first, average over the real elements only
+            // (ONNX's count_include_pad 0).
+            if a["padding"]?.stringValue == "same" { attrs.append(.string("auto_pad", "SAME_UPPER")) }
+            let op = n.op == "max_pool" ? "MaxPool" : "AveragePool"
+            if a["data_format"]?.stringValue == "channels_first" {
+                _ = node(base, op, [x[0]], out, attrs)
+            } else {
+                let first = node(base, "Transpose", [x[0]], nil, [.ints("perm", Self.toFirst(spatial))])
+                _ = node(base, "Transpose", [node(base, op, [first], nil, attrs)], out, [.ints("perm", Self.toLast(spatial))])
+            }
         case "global_avg_pool", "global_max_pool":
             let op = n.op == "global_avg_pool" ? "GlobalAveragePool" : "GlobalMaxPool"
+            let channelsFirst = a["data_format"]?.stringValue == "channels_first"
+            guard let r = rank(n.inputs[0]), r >= 3 else { throw ONNXWriteError.unsupportedOps(ops: ["\(n.op) of unknown rank"]) }
+            let input = channelsFirst ? x[0] : node(base, "Transpose", [x[0]], nil, [.ints("perm", Self.toFirst(r - 2))])
             if a["keepdims"]?.boolValue == true {
-                _ = node(base, op, [x[0]], out)
+                if channelsFirst {
+                    _ = node(base, op, [input], out)
+                } else {
+                    _ = node(base, "Transpose", [node(base, op, [input])], out, [.ints("perm", Self.toLast(r - 2))])
+                }
             } else {
-                _ = node(base, "Flatten", [node(base, op, [x[0]])], out, [.int("axis", 1)])
+                _ = node(base, "Flatten", [node(base, op, [input])], out, [.int("axis", 1)])
             }
+        case "batch_norm":
+            // (x − mean) / √(variance + ε) · γ + β over the last axis (parameters broadcast).
+            let axis = a["axis"]?.intValue ?? -1
+            guard axis == -1 || axis == (rank(n.inputs[0]) ?? 0) - 1 else { throw ONNXWriteError.unsupportedOps(ops: ["batch_norm (axis \(axis), not the last)"]) }
+            let eps = float(base + "_epsilon", Float(a["epsilon"]?.doubleValue ?? 1e-5))
+            let centred = node(base, "Sub", [x[0], x[3]])
+            var y = node(base, "Div", [centred, node(base, "Sqrt", [node(base, "Add", [x[4], eps])])])
+            if !x[1].isEmpty { y = node(base, "Mul", [y, x[1]]) }
+            if !x[2].isEmpty { y = node(base, "Add", [y, x[2]]) }
+            _ = node(base, "Identity", [y], out)
+        case "pad":
+            let flat = intList(a["pads"]) ?? []
+            let begins = stride(from: 0, to: flat.count, by: 2).map { flat[$0] }
+            let ends = stride(from: 1, to: flat.count, by: 2).map { flat[$0] }
+            _ = node(base, "Pad", [x[0], ints(base + "_pads", begins + ends), float(base + "_value", Float(a["value"]?.doubleValue ?? 0))], out,
+                     [.string("mode", "constant")])
         default:
             throw ONNXWriteError.unsupportedOps(ops: [n.op])
         }

@@ -15,7 +15,7 @@ public struct ONNXReader: ModelReader {
 
     public var info: FormatInfo {
         FormatInfo(id: "onnx", name: "ONNX", extensions: [".onnx"],
-                   summary: "ONNX models: initializers (raw, typed fields, external data), graph facts for inspect")
+                   summary: "ONNX models: initializers (raw, typed fields, external data, read lazily), graph imported through the op specs")
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
