@@ -13,6 +13,8 @@ public enum ONNXWriteError: Error, Sendable, Equatable {
     case badOpset(value: String)
     /// The neutral graph failed the op specs.
     case invalidGraph(reason: String)
+    /// The weights do not fit one protobuf message and `external-data=never` was asked for.
+    case tooLarge(bytes: Int)
 }
 
 extension ONNXWriteError: LocalizedError {
@@ -26,6 +28,8 @@ extension ONNXWriteError: LocalizedError {
             return "cannot write ONNX: weight '\(tensor)' is \(dtype); the ONNX writer writes f32 and i64 weights (convert with --dtype f32)"
         case let .badOpset(value):
             return "--write-option opset=\(value): the ONNX writer emits opsets 17 to 21"
+        case let .tooLarge(bytes):
+            return "cannot write ONNX: \(bytes) bytes of weights do not fit protobuf's 2 GiB message limit; drop --write-option external-data=never (the weights then go to model.onnx.data)"
         case let .invalidGraph(reason):
             return "cannot write ONNX: the graph fails the op specs: \(reason)"
         }

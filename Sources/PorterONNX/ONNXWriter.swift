@@ -20,10 +20,33 @@ public struct ONNXWriter: ModelWriter {
 
     public var options: [FormatOption] {
         [FormatOption("opset", .choice(Self.opsets.map(String.init)), default: String(Self.defaultOpset),
-                      help: "ONNX opset of the default domain to declare (the nodes written are valid from 17 on)")]
+                      help: "ONNX opset of the default domain to declare (the nodes written are valid from 17 on)"),
+         FormatOption("external-data", .choice(["auto", "always", "never"]), default: "auto",
+                      help: "weights in OUT/model.onnx.data beside OUT/model.onnx (auto: when they pass 2 GB − 64 MiB, protobuf's limit)")]
     }
 
-    public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { false }
+    /// File names of the folder written with external data.
+    public static let modelFileName = "model.onnx", dataFileName = "model.onnx.data"
+    /// Weights above this many bytes go to external data under `external-data=auto`.
+    public static let externalThreshold = Int(Int32.max) - (64 << 20)
+    /// External tensors start at multiples of this (onnx.proto: offsets SHOULD be page multiples).
+    static let externalAlignment = 4096
+
+    func usesExternalData(_ model: NeutralModel, options: WriteOptions) -> Bool {
+        switch options.extra["external-data"] ?? "auto" {
+        case "always": return true
+        case "never": return false
+        default: return model.tensors.uniqueByteCount > Self.externalThreshold
+        }
+    }
+
+    public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { usesExternalData(model, options: options) }
+
+    public func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout {
+        usesExternalData(model, options: options)
+            ? .folder([.file(Self.modelFileName), .file(Self.dataFileName)], producer: "the \(info.name) writer")
+            : .file(producer: "the \(info.name) writer")
+    }
 
     /// The graph to write and the dynamic-axis names of its inputs.
     func graphAndAxes(_ model: NeutralModel) throws -> (Graph, [String: [Int: String]]) {
@@ -81,7 +104,11 @@ public struct ONNXWriter: ModelWriter {
     }
 
     public func check(_ model: NeutralModel, options: WriteOptions) throws {
-        _ = try plan(model, options: options)
+        let p = try plan(model, options: options)
+        let bytes = p.weights.reduce(0) { $0 + $1.tensor.byteCount }
+        if !usesExternalData(model, options: options), bytes > Self.externalThreshold {
+            throw ONNXWriteError.tooLarge(bytes: bytes)
+        }
     }
 
     static func irVersion(opset: Int) -> Int64 { opset <= 18 ? 8 : opset <= 20 ? 9 : 10 }
@@ -124,19 +151,37 @@ public struct ONNXWriter: ModelWriter {
             let dtype = inferred?.dtype ?? output.dtype
             head.message(12, Self.valueInfo(namer.name(output.name), type: Initializer.onnxType(dtype), dims: dims))
         }
-        // Each weight: TensorProto header, then raw_data's tag and length, then its bytes.
+        // Each weight: TensorProto header, then raw_data's tag and length, then its bytes
+        // (streamed); with external data, the header names the data file's byte range.
+        let external = usesExternalData(model, options: options)
         var tensorHeads: [[UInt8]] = []
+        var dataOffsets: [Int] = []
         var graphLength = head.bytes.count
+        var dataLength = 0
         for (name, t) in p.weights {
             var th = ProtoEncoder()
             for d in t.shape.dims { th.int(1, Int64(d)) }
             th.int(2, Int64(Initializer.onnxType(t.dtype)))
             th.string(8, namer.name(name))
-            th.bytes += ProtoEncoder.header(9, length: t.byteCount)
-            let tensorLength = th.bytes.count + t.byteCount
-            let framed = ProtoEncoder.header(5, length: tensorLength) + th.bytes
+            var inline = t.byteCount
+            if external {
+                dataLength = (dataLength + Self.externalAlignment - 1) / Self.externalAlignment * Self.externalAlignment
+                dataOffsets.append(dataLength)
+                for (k, v) in [("location", Self.dataFileName), ("offset", String(dataLength)), ("length", String(t.byteCount))] {
+                    var entry = ProtoEncoder()
+                    entry.string(1, k)
+                    entry.string(2, v)
+                    th.message(13, entry)
+                }
+                th.int(14, 1)
+                dataLength += t.byteCount
+                inline = 0
+            } else {
+                th.bytes += ProtoEncoder.header(9, length: t.byteCount)
+            }
+            let framed = ProtoEncoder.header(5, length: th.bytes.count + inline) + th.bytes
             tensorHeads.append(framed)
-            graphLength += framed.count + t.byteCount
+            graphLength += framed.count + inline
         }
         var model = ProtoEncoder()
         model.int(1, Self.irVersion(opset: opset))
@@ -148,17 +193,30 @@ public struct ONNXWriter: ModelWriter {
         model.message(8, op)
         model.bytes += ProtoEncoder.header(7, length: graphLength)
 
-        let out = try OutputFile(path: url.path)
+        var modelURL = url
+        var data: OutputFile?
+        if external {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            modelURL = url.appendingPathComponent(Self.modelFileName)
+            data = try OutputFile(path: url.appendingPathComponent(Self.dataFileName).path)
+        }
+        let out = try OutputFile(path: modelURL.path)
         try out.write(model.bytes)
         try out.write(head.bytes)
         options.progress.begin("writing ONNX", totalUnits: Int64(p.weights.reduce(0) { $0 + $1.tensor.byteCount }))
         for (i, (_, t)) in p.weights.enumerated() {
             try out.write(tensorHeads[i])
-            try out.write(tensor: t)
+            if let data {
+                try data.writeZeros(dataOffsets[i] - data.bytesWritten)
+                try data.write(tensor: t)
+            } else {
+                try out.write(tensor: t)
+            }
             options.progress.advance(Int64(t.byteCount))
         }
         options.progress.end()
         try out.close()
+        try data?.close()
     }
 
     static func node(_ n: ONNXNodeOut) -> ProtoEncoder {

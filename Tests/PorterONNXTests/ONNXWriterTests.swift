@@ -91,4 +91,34 @@ import Testing
         #expect(namer.name("onnx::MatMul_136") == "onnx__MatMul_136")
         #expect(namer.name("bert.encoder.layer.0.weight") == "bert_encoder_layer_0_weight")
     }
+
+    /// `external-data=always`: a folder with model.onnx and model.onnx.data (page-aligned
+    /// tensors), which Porter's reader follows back to the same weights and a graph that
+    /// still matches ONNX Runtime.
+    @Test func externalDataFolderReadsBack() throws {
+        let (_, model) = try Pipeline().read(Fixtures.url("onnx/cnn_tiny.onnx"))
+        let options = WriteOptions(extra: ["external-data": "always"])
+        let writer = ONNXWriter()
+        #expect(writer.producesDirectory(for: model, options: options))
+        #expect(!writer.producesDirectory(for: model, options: WriteOptions()))
+        let dir = try Fixtures.scratchDirectory("porter-onnx-ext")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("cnn")
+        try writer.check(model, options: options)
+        try writer.write(model, to: out, options: options)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["model.onnx", "model.onnx.data"])
+        let back = try ONNXReader().read(out.appendingPathComponent("model.onnx"), options: ReadOptions())
+        for e in model.tensors {
+            let w = try #require(back.tensors[ONNXNamer().name(e.name)])
+            #expect(try tensorDigest(w.tensor) == tensorDigest(e.tensor))
+            #expect(w.provenance.sourceFile.hasSuffix("model.onnx.data"))
+            guard case let .file(file, offset) = w.tensor.storage.backing else { Issue.record("not file-backed"); continue }
+            #expect(file.path.hasSuffix("model.onnx.data") && offset % 4096 == 0, "\(offset)")
+        }
+        let graph = try #require(back.graph, "\(back.notes)")
+        let io = try SafetensorsReader().read(Fixtures.url("onnx/cnn_tiny.io.safetensors"), options: ReadOptions())
+        let result = try GraphExecutor(graph: graph, weights: back.tensors).run([try #require(graph.inputs.first?.name): try HostTensor(try #require(io.tensors["input"]).tensor)])
+        let want = try #require(io.tensors["output"]).tensor.floatValues()
+        #expect(zip(try #require(result.outputs.values.first?.floats), want).map { abs($0 - $1) }.max() ?? 1 <= 1e-4)
+    }
 }
