@@ -19,12 +19,18 @@ public struct ONNXReader: ModelReader {
     }
 
     public func probe(_ input: ProbeInput) -> ProbeConfidence {
-        guard !input.isDirectory, input.url.pathExtension.lowercased() == "onnx" else { return .no }
+        // The folder the ONNX writer makes for external data: model.onnx + model.onnx.data.
+        if input.isDirectory { return input.entries.contains("model.onnx") && !input.entries.contains("config.json") ? .likely : .no }
+        guard input.url.pathExtension.lowercased() == "onnx" else { return .no }
         // A ModelProto written by onnx starts with ir_version (field 1, varint: tag 0x08).
         return input.headStarts(with: [0x08]) ? .certain : .likely
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            return try read(url.appendingPathComponent("model.onnx"), options: options)
+        }
         let path = url.path
         let file = try OpenFile(path: path)
         guard file.size <= Self.maxModelBytes else {

@@ -107,7 +107,9 @@ import Testing
         try writer.check(model, options: options)
         try writer.write(model, to: out, options: options)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["model.onnx", "model.onnx.data"])
-        let back = try ONNXReader().read(out.appendingPathComponent("model.onnx"), options: ReadOptions())
+        // The folder itself is recognised and read through its model.onnx.
+        #expect(try FormatRegistry.porterDefault.reader(for: out).info.id == "onnx")
+        let back = try ONNXReader().read(out, options: ReadOptions())
         for e in model.tensors {
             let w = try #require(back.tensors[ONNXNamer().name(e.name)])
             #expect(try tensorDigest(w.tensor) == tensorDigest(e.tensor))
