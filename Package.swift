@@ -46,13 +46,13 @@ let package = Package(
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
-            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier", "PorterNumpy",
+            "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier", "PorterNumpy", "PorterONNX",
             "PorterTokenizers",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.
         .executableTarget(name: "PorterCLI", dependencies: [
-            "PorterPipeline", "PorterCore", "PorterTokenizers",
+            "PorterPipeline", "PorterCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
@@ -112,6 +112,10 @@ let package = Package(
             dependencies: ["PorterCore", "PorterOps", "CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
+        // ONNX: .onnx models read by a wire-format scan (initializers lazy, external data confined to the
+        // model's folder), graph import through the op specs, and the ONNX writer.
+        .target(name: "PorterONNX", dependencies: ["PorterCore", "PorterOps", "PorterArchitectures"], exclude: ["Protos"]),
+        .testTarget(name: "PorterONNXTests", dependencies: ["PorterONNX", "PorterCore", "PorterPipeline", "PorterRuntime", "PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterTensorFlowTests", dependencies: [
             "PorterTensorFlow", "PorterCore", "PorterTestSupport", "PorterRuntime", "PorterArchitectures", "PorterSafetensors", "CSnappy",
             "PorterMapping",

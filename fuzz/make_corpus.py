@@ -59,6 +59,9 @@ def main():
     # numpy: every .npy / .npz fixture (object arrays, Fortran order, big-endian, stored and deflated archives).
     copy("fuzz-numpy", "numpy/*.npy", "numpy/*.npz", "wild-regressions/*.npy")
 
+    # onnx: every .onnx fixture (torch exports, typed-field initializers, external-data entries).
+    copy("fuzz-onnx", "onnx/*.onnx")
+
     copy("fuzz-safetensors", "safetensors/valid/*.safetensors", "safetensors/malformed/*.safetensors",
          "safetensors/hf/bert/model.safetensors", "safetensors/sharded/*.safetensors")
 

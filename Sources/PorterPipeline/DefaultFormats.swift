@@ -6,6 +6,7 @@ import PorterHuggingFace
 import PorterMapping
 import PorterNeutralFormat
 import PorterNumpy
+import PorterONNX
 import PorterPyTorch
 import PorterSafetensors
 import PorterTensorFlow
@@ -31,6 +32,7 @@ extension FormatRegistry {
                 TensorFlowCheckpointReader(),
                 TensorFlowSavedModelReader(),
                 NumpyReader(),
+                ONNXReader(),
             ],
             writers: [
                 SafetensorsWriter(),
@@ -38,6 +40,7 @@ extension FormatRegistry {
                 HuggingFaceWriter(),
                 PyTorchWriter(),
                 KerasH5Writer(),
+                ONNXWriter(),
             ])
     }
 }

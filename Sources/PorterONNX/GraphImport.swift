@@ -1,0 +1,286 @@
+import Foundation
+import PorterCore
+import PorterOps
+
+/// Why an ONNX graph could not be imported into Porter's op set.
+public struct ONNXGraphImportFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    /// ONNX operators (`Range`, `com.microsoft.FusedMatMul`) the graph uses that Porter does
+    /// not run, sorted.
+    public var unsupportedOperators: [String] = []
+}
+
+/// Imports an ONNX graph into a neutral `Graph` over the ops of `docs/ops.md`, one node per
+/// ONNX node where the operator and its attributes have a neutral counterpart
+/// (`ONNXGraphImporter.supportedOperators`). Constant inputs that are attributes in the
+/// neutral set (Reshape's shape, Unsqueeze's axes) must be initializers or Constant nodes.
+/// The result is validated against the op specs (shape inference) before it is used.
+struct ONNXGraphImporter {
+    let graph: GraphProto
+    let opset: Int64
+    let file: String
+    /// Initializers that became model tensors (name → tensor), for constant operands.
+    let initializers: [String: TensorRef]
+    /// Constant nodes' values (output name → tensor), read by the reader.
+    let constantValues: [String: TensorRef]
+
+    static let supportedOperators: Set<String> = [
+        "Conv", "Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt", "Neg", "Identity", "Add", "Sub", "Mul", "Div",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul", "Softmax",
+        "Transpose", "LayerNormalization", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Cast", "Constant",
+        // Folded at import time (shape arithmetic) or, for Range(0, seq, 1), run as position_ids.
+        "Shape", "Pow", "Range",
+    ]
+
+    struct Failure: Error { var reason: String }
+
+    final class State {
+        var nodes: [GraphNode] = []
+        /// Constant-node outputs, by value name.
+        var constants: [String: TensorRef] = [:]
+        /// Constants that graph nodes read as data (to add to the model's tensors).
+        var usedConstants: [String: TensorRef] = [:]
+        /// Values computed at import time (shape arithmetic, float scalars).
+        var folded: [String: Folded] = [:]
+        /// Symbolic shapes of graph inputs, weights and emitted values.
+        var shapes: [String: [Sym]] = [:]
+    }
+
+    func run() -> Result<(Graph, [String: TensorRef]), ONNXGraphImportFailure> {
+        var missing = Set<String>()
+        for n in graph.nodes {
+            let op = n.domain.isEmpty || n.domain == "ai.onnx" ? n.opType : "\(n.domain).\(n.opType)"
+            if !Self.supportedOperators.contains(op) { missing.insert(op) }
+        }
+        if !missing.isEmpty {
+            let list = missing.sorted()
+            return .failure(ONNXGraphImportFailure(description: "operators Porter does not run: \(list.joined(separator: ", "))", unsupportedOperators: list))
+        }
+        let state = State()
+        state.constants = constantValues
+        for v in graph.inputs {
+            guard let dims = v.shape else { continue }
+            state.shapes[v.name] = dims.enumerated().map { i, d in
+                switch d {
+                case let .value(x): return .known(Int(truncatingIfNeeded: x))
+                case let .param(p): return .param(p)
+                case .unknown: return .dim(v.name, i)
+                }
+            }
+        }
+        for (name, t) in initializers { state.shapes[name] = t.shape.dims.map { .known($0) } }
+        do {
+            for n in graph.nodes { try importNode(n, state) }
+        } catch let f as Failure {
+            return .failure(ONNXGraphImportFailure(description: f.reason))
+        } catch {
+            return .failure(ONNXGraphImportFailure(description: "\(error)"))
+        }
+        let initializerNames = Set(initializers.keys)
+        func value(_ v: ONNXValueInfo) -> GraphValue {
+            let dims = (v.shape ?? []).map { d -> Int in
+                if case let .value(x) = d, let i = Int(exactly: x) { return i }
+                return -1
+            }
+            return GraphValue(name: v.name, dtype: Initializer.dtype(v.elementType) ?? .f32, shape: dims)
+        }
+        let g = Graph(inputs: graph.inputs.filter { !initializerNames.contains($0.name) }.map(value),
+                      outputs: graph.outputs.map(value), nodes: state.nodes, origin: "onnx graph")
+        return .success((g, state.usedConstants))
+    }
+
+    // MARK: constants
+
+    func constantTensor(_ name: String, _ state: State) -> TensorRef? {
+        state.constants[name] ?? initializers[name]
+    }
+
+    func constantInts(_ name: String, _ state: State, node: NodeProto) throws -> [Int] {
+        if case let .ints(syms, _)? = state.folded[name] {
+            return try syms.map {
+                guard case let .known(k) = $0 else { throw refuse(node, "input '\(name)' = \(syms) depends on dynamic dims") }
+                return k
+            }
+        }
+        guard let t = constantTensor(name, state) else {
+            throw Failure(reason: "node '\(node.name)' (\(node.opType)): input '\(name)' must be a constant (initializer or Constant node); Porter does not compute shapes at run time")
+        }
+        let bytes = try t.contiguousBytes()
+        switch t.dtype {
+        case .i64: return bytes.withUnsafeBytes { raw in (0..<(bytes.count / 8)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) } }
+        case .i32: return bytes.withUnsafeBytes { raw in (0..<(bytes.count / 4)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) } }
+        default: throw Failure(reason: "node '\(node.name)' (\(node.opType)): input '\(name)' must hold integers, holds \(t.dtype.rawValue)")
+        }
+    }
+
+    /// A data input: a constant becomes a model tensor the graph reads by name.
+    func data(_ name: String, _ state: State) throws -> String {
+        if let c = state.constants[name] {
+            state.usedConstants[name] = c
+        } else if let f = state.folded[name], state.usedConstants[name] == nil {
+            state.usedConstants[name] = try materialize(name, f, state)
+        }
+        if state.shapes[name] == nil, let t = state.usedConstants[name] { state.shapes[name] = t.shape.dims.map { .known($0) } }
+        return name
+    }
+
+    // MARK: attributes
+
+    func attr(_ n: NodeProto, _ key: String) -> AttributeProto? { n.attributes.first { $0.name == key } }
+    func int(_ n: NodeProto, _ key: String, _ def: Int) -> Int { attr(n, key)?.i.map { Int(truncatingIfNeeded: $0) } ?? def }
+    func ints(_ n: NodeProto, _ key: String) -> [Int]? { attr(n, key).map { $0.ints.map { Int(truncatingIfNeeded: $0) } } }
+    func float(_ n: NodeProto, _ key: String, _ def: Float) -> Float { attr(n, key)?.f ?? def }
+    func string(_ n: NodeProto, _ key: String) -> String? { attr(n, key)?.s.map { String(decoding: $0, as: UTF8.self) } }
+
+    func refuse(_ n: NodeProto, _ why: String) -> Failure {
+        Failure(reason: "node '\(n.name)' (\(n.opType)): \(why)")
+    }
+
+    func emit(_ n: NodeProto, _ op: String, _ inputs: [String], _ attributes: [String: JSONValue] = [:], _ state: State) {
+        emit(n.name.isEmpty ? "\(n.opType)_\(state.nodes.count)" : n.name, op, inputs, n.outputs, attributes, state)
+    }
+
+    func emit(_ name: String, _ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [String: JSONValue], _ state: State) {
+        let node = GraphNode(name: name, op: op, inputs: inputs, outputs: outputs, attributes: attributes)
+        state.nodes.append(node)
+        propagate(node, state)
+    }
+
+    static let unary: [String: String] = ["Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf", "Exp": "exp",
+                                          "Sqrt": "sqrt", "Neg": "neg", "Identity": "identity"]
+    static let binary: [String: String] = ["Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div"]
+
+    func importNode(_ n: NodeProto, _ state: State) throws {
+        let ins = n.inputs
+        func input(_ i: Int) throws -> String {
+            guard i < ins.count, !ins[i].isEmpty else { throw refuse(n, "input \(i) is missing") }
+            return try data(ins[i], state)
+        }
+        if try fold(n, state) { return }
+        if let op = Self.unary[n.opType] { emit(n, op, [try input(0)], [:], state); return }
+        if let op = Self.binary[n.opType] { emit(n, op, [try input(0), try input(1)], [:], state); return }
+        switch n.opType {
+        case "Constant":
+            guard let out = n.outputs.first, state.constants[out] != nil else {
+                throw refuse(n, "only Constant with a numeric 'value' tensor is supported")
+            }
+        case "Shape", "Pow":
+            throw refuse(n, "computes from values Porter cannot fold at import time (only shape arithmetic and scalars are folded)")
+        case "Range":
+            // Range(0, seq, 1) where seq is dim 1 of a [batch, seq] value: position_ids of that
+            // value's first row.
+            guard ins.count == 3, case let .ints(s0, _)? = state.folded[ins[0]], case let .ints(lim, _)? = state.folded[ins[1]],
+                  case let .ints(d, _)? = state.folded[ins[2]], s0 == [.known(0)], d == [.known(1)], let limit = lim.first,
+                  let out = n.outputs.first else {
+                throw refuse(n, "only Range(0, n, 1) is supported")
+            }
+            if case let .known(k) = limit {
+                guard k <= 1 << 16 else { throw refuse(n, "a Range of \(k) numbers is more than Porter folds (65536)") }
+                state.folded[out] = .ints((0..<max(k, 0)).map { .known($0) }, scalar: false)
+                return
+            }
+            guard let source = graph.inputs.map(\.name).first(where: { state.shapes[$0]?.count == 2 && state.shapes[$0]?[1] == limit }) else {
+                throw refuse(n, "its length \(limit) is not the second dim of a [batch, seq] graph input")
+            }
+            let base = n.name.isEmpty ? "Range_\(state.nodes.count)" : n.name
+            emit(base + "/position_ids", "position_ids", [source], [out + "#positions"], [:], state)
+            emit(base + "/first_row", "slice", [out + "#positions"], [out + "#row"], ["axis": .int(0), "start": .int(0), "end": .int(1)], state)
+            emit(base + "/squeeze", "squeeze", [out + "#row"], [out], ["axes": .array([.int(0)])], state)
+        case "Conv":
+            let kernel = try input(1)
+            guard let ks = initializers[ins[1]]?.shape.dims, ks.count == 3 || ks.count == 4 else {
+                throw refuse(n, "the kernel must be a 1-D or 2-D initializer")
+            }
+            let spatial = ks.count - 2
+            var a: [String: JSONValue] = ["data_format": .string("channels_first"), "kernel_layout": .string(spatial == 2 ? "OIHW" : "OIW")]
+            try convAttributes(n, spatial: spatial, into: &a)
+            a["groups"] = .int(Int64(int(n, "group", 1)))
+            var inputs = [try input(0), kernel]
+            if ins.count > 2, !ins[2].isEmpty { inputs.append(try input(2)) }
+            emit(n, spatial == 2 ? "conv2d" : "conv1d", inputs, a, state)
+        case "MaxPool", "AveragePool":
+            guard let kernel = ints(n, "kernel_shape") else { throw refuse(n, "kernel_shape is missing") }
+            if int(n, "ceil_mode", 0) != 0 { throw refuse(n, "ceil_mode=1 is not supported") }
+            if let d = ints(n, "dilations"), d.contains(where: { $0 != 1 }) { throw refuse(n, "dilations other than 1 are not supported") }
+            if let p = ints(n, "pads"), p.contains(where: { $0 != 0 }) { throw refuse(n, "padded pooling is not supported") }
+            if n.outputs.count > 1 { throw refuse(n, "MaxPool's indices output is not supported") }
+            let pad = string(n, "auto_pad") ?? "NOTSET"
+            guard pad == "NOTSET" || pad == "VALID" else { throw refuse(n, "auto_pad \(pad) is not supported") }
+            var a: [String: JSONValue] = ["kernel": .array(kernel.map { .int(Int64($0)) }), "data_format": .string("channels_first")]
+            if let s = ints(n, "strides") { a["strides"] = .array(s.map { .int(Int64($0)) }) } else { a["strides"] = .array(kernel.map { _ in .int(1) }) }
+            emit(n, n.opType == "MaxPool" ? "max_pool" : "avg_pool", [try input(0)], a, state)
+        case "GlobalAveragePool", "GlobalMaxPool":
+            emit(n, n.opType == "GlobalAveragePool" ? "global_avg_pool" : "global_max_pool", [try input(0)],
+                 ["data_format": .string("channels_first"), "keepdims": .bool(true)], state)
+        case "Flatten":
+            emit(n, "flatten", [try input(0)], ["axis": .int(Int64(int(n, "axis", 1)))], state)
+        case "Gemm":
+            guard int(n, "transA", 0) == 0, float(n, "alpha", 1) == 1, float(n, "beta", 1) == 1 else {
+                throw refuse(n, "only transA=0, alpha=1, beta=1 is supported")
+            }
+            var inputs = [try input(0), try input(1)]
+            if ins.count > 2, !ins[2].isEmpty { inputs.append(try input(2)) }
+            emit(n, "linear", inputs, ["weight_layout": .string(int(n, "transB", 0) == 1 ? "out_in" : "in_out")], state)
+        case "MatMul":
+            emit(n, "matmul", [try input(0), try input(1)], [:], state)
+        case "Softmax":
+            guard opset >= 13 else { throw refuse(n, "Softmax before opset 13 (which flattens to 2-D) is not supported") }
+            emit(n, "softmax", [try input(0)], ["axis": .int(Int64(int(n, "axis", -1)))], state)
+        case "Transpose":
+            var a: [String: JSONValue] = [:]
+            if let p = ints(n, "perm") { a["perm"] = .array(p.map { .int(Int64($0)) }) }
+            emit(n, "transpose", [try input(0)], a, state)
+        case "LayerNormalization":
+            guard n.outputs.count == 1 else { throw refuse(n, "the mean and inverse-deviation outputs are not supported") }
+            var inputs = [try input(0), try input(1)]
+            if ins.count > 2, !ins[2].isEmpty { inputs.append(try input(2)) }
+            emit(n, "layer_norm", inputs, ["axis": .int(Int64(int(n, "axis", -1))), "epsilon": .double(Double(float(n, "epsilon", 1e-5)))], state)
+        case "Gather":
+            emit(n, "gather", [try input(0), try input(1)], ["axis": .int(Int64(int(n, "axis", 0)))], state)
+        case "Unsqueeze", "Squeeze":
+            let axes: [Int]?
+            if opset >= 13 { axes = ins.count > 1 && !ins[1].isEmpty ? try constantInts(ins[1], state, node: n) : nil } else { axes = ints(n, "axes") }
+            var a: [String: JSONValue] = [:]
+            if let axes { a["axes"] = .array(axes.map { .int(Int64($0)) }) }
+            if n.opType == "Unsqueeze", axes == nil { throw refuse(n, "axes are missing") }
+            emit(n, n.opType.lowercased(), [try input(0)], a, state)
+        case "Reshape":
+            if int(n, "allowzero", 0) != 0 { throw refuse(n, "allowzero=1 is not supported") }
+            let x = try input(0)
+            let shape: [Int]
+            if ins.count > 1, case let .ints(target, false)? = state.folded[ins[1]] {
+                shape = try reshapeTarget(n, target: target, input: state.shapes[x])
+            } else {
+                shape = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n)
+            }
+            emit(n, "reshape", [x], ["shape": .array(shape.map { .int(Int64($0)) })], state)
+        case "Concat":
+            emit(n, "concat", try ins.indices.map { try input($0) }, ["axis": .int(Int64(int(n, "axis", 0)))], state)
+        case "Cast":
+            let to = int(n, "to", 0)
+            guard let dtype = to == ONNXDataType.float ? "f32" : to == ONNXDataType.int64 ? "i64" : nil else {
+                throw refuse(n, "casts to \(ONNXDataType.name(to)) are not supported (FLOAT and INT64 are)")
+            }
+            emit(n, "cast", [try input(0)], ["dtype": .string(dtype)], state)
+        default:
+            throw refuse(n, "not supported")
+        }
+    }
+
+    /// Conv's strides, dilations and pads (ONNX: all begins, then all ends; Porter: before and
+    /// after per axis) or auto_pad.
+    func convAttributes(_ n: NodeProto, spatial: Int, into a: inout [String: JSONValue]) throws {
+        if let s = ints(n, "strides") { a["strides"] = .array(s.map { .int(Int64($0)) }) }
+        if let d = ints(n, "dilations") { a["dilations"] = .array(d.map { .int(Int64($0)) }) }
+        switch string(n, "auto_pad") ?? "NOTSET" {
+        case "NOTSET":
+            if let p = ints(n, "pads") {
+                guard p.count == 2 * spatial else { throw refuse(n, "pads has \(p.count) numbers for \(spatial) spatial axes") }
+                a["padding"] = .array((0..<spatial).flatMap { [JSONValue.int(Int64(p[$0])), .int(Int64(p[spatial + $0]))] })
+            }
+        case "VALID": a["padding"] = .string("valid")
+        case "SAME_UPPER": a["padding"] = .string("same")
+        case let other: throw refuse(n, "auto_pad \(other) is not supported")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import PorterCore
+import PorterOps
+
+/// Reads an ONNX model (`.onnx`): its initializers become the model's tensors, read
+/// lazily from the mapped file (raw_data), decoded on demand (typed fields such as
+/// float_data / int64_data), or from external data files inside the model's folder.
+/// The ModelProto is located by a wire-format scan: initializer payloads are never
+/// copied while reading, and every length is checked against its enclosing message.
+public struct ONNXReader: ModelReader {
+    public init() {}
+
+    /// protobuf's limit for one serialised message: larger models keep weights outside.
+    public static let maxModelBytes = Int(Int32.max)
+
+    public var info: FormatInfo {
+        FormatInfo(id: "onnx", name: "ONNX", extensions: [".onnx"],
+                   summary: "ONNX models: initializers (raw, typed fields, external data, read lazily), graph imported through the op specs")
+    }
+
+    public func probe(_ input: ProbeInput) -> ProbeConfidence {
+        // The folder the ONNX writer makes for external data: model.onnx + model.onnx.data.
+        if input.isDirectory { return input.entries.contains("model.onnx") && !input.entries.contains("config.json") ? .likely : .no }
+        guard input.url.pathExtension.lowercased() == "onnx" else { return .no }
+        // A ModelProto written by onnx starts with ir_version (field 1, varint: tag 0x08).
+        return input.headStarts(with: [0x08]) ? .certain : .likely
+    }
+
+    public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            return try read(url.appendingPathComponent("model.onnx"), options: options)
+        }
+        let path = url.path
+        let file = try OpenFile(path: path)
+        guard file.size <= Self.maxModelBytes else {
+            throw ONNXError.fileTooLarge(file: path, size: file.size, limit: Self.maxModelBytes)
+        }
+        let proto = try file.withMappedBytes(offset: 0, count: file.size) { bytes in
+            try ProtoParser(bytes: bytes, file: path).model()
+        }
+        guard let graph = proto.graph else { throw ONNXError.noGraph(file: path) }
+
+        var model = NeutralModel(sourceFormat: info.id, sourceFiles: [path])
+        let external = ExternalData(modelPath: path)
+        var seen = Set<String>()
+        for t in graph.initializers {
+            guard !t.name.isEmpty else { throw ONNXError.unnamedTensor(file: path, offset: t.offset) }
+            guard seen.insert(t.name).inserted else { throw ONNXError.duplicateTensor(file: path, tensor: t.name, offset: t.offset) }
+            switch try Initializer.tensor(t, file: file, external: external) {
+            case let .tensor(ref):
+                var prov = Provenance(sourceFile: path, sourceName: t.name)
+                if t.dataLocation == 1, let loc = t.externalData.first(where: { $0.key == "location" })?.value {
+                    prov.sourceFile = external.folder.appendingPathComponent(loc).path
+                }
+                try model.tensors.add(TensorEntry(name: t.name, tensor: ref, provenance: prov))
+            case let .dropped(reason, bytes):
+                model.dropped.append(DroppedTensor(name: t.name, reason: reason, byteCount: bytes, sourceFile: path))
+            }
+        }
+        Self.describe(proto, graph: graph, into: &model)
+        try importGraph(proto, graph: graph, file: file, external: external, into: &model)
+        model.sourceFiles += external.filesOpened
+        return model
+    }
+
+    /// The graph in Porter's op set, validated against the op specs; when it cannot be
+    /// imported the model stays weights-only and the notes say why (metadata
+    /// `onnx.graph.unsupported_ops` lists the operators Porter does not run).
+    func importGraph(_ proto: ModelProto, graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws {
+        var constants: [String: TensorRef] = [:]
+        for n in graph.nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+            guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
+            if t.name.isEmpty { t.name = out }
+            if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out] = ref }
+        }
+        let initializers = Dictionary(model.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let opset = proto.opsets.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 1
+        let importer = ONNXGraphImporter(graph: graph, opset: opset, file: file.path, initializers: initializers, constantValues: constants)
+        switch importer.run() {
+        case let .success((g, used)):
+            var store = model.tensors
+            for (name, tensor) in used.sorted(by: { $0.key < $1.key }) where store[name] == nil {
+                try store.add(TensorEntry(name: name, tensor: tensor, provenance: Provenance(sourceFile: file.path, sourceName: name, transforms: [.graphConstant])))
+            }
+            do {
+                _ = try GraphValidator.validate(g, tensors: store)
+            } catch {
+                model.notes.append("no graph: the imported graph fails the op specs: \(error.localizedDescription); verification stays at the weights level")
+                return
+            }
+            model.tensors = store
+            model.graph = g
+            model.notes.append("graph imported (\(g.nodes.count) nodes)")
+        case let .failure(failure):
+            model.notes.append("no graph: \(failure.description); verification stays at the weights level")
+            if !failure.unsupportedOperators.isEmpty {
+                model.metadata["onnx.graph.unsupported_ops"] = failure.unsupportedOperators.joined(separator: ", ")
+            }
+        }
+    }
+
+    /// Graph facts as metadata (`porter inspect` shows them): IR version, opsets, producer,
+    /// inputs and outputs with symbolic dims, and the op histogram.
+    static func describe(_ proto: ModelProto, graph: GraphProto, into model: inout NeutralModel) {
+        var meta: [String: String] = [:]
+        meta["onnx.ir_version"] = String(proto.irVersion)
+        meta["onnx.opset_import"] = proto.opsets
+            .map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", ")
+        let producer = [proto.producerName, proto.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+        if !producer.isEmpty { meta["onnx.producer"] = producer }
+        if !proto.domain.isEmpty { meta["onnx.domain"] = proto.domain }
+        if proto.modelVersion != 0 { meta["onnx.model_version"] = String(proto.modelVersion) }
+        if !graph.name.isEmpty { meta["onnx.graph"] = graph.name }
+        let initializerNames = Set(graph.initializers.map(\.name))
+        // IR < 4 lists initializers among the inputs too; those are weights, not inputs.
+        meta["onnx.inputs"] = graph.inputs.filter { !initializerNames.contains($0.name) }.map(\.summary).joined(separator: "; ")
+        meta["onnx.outputs"] = graph.outputs.map(\.summary).joined(separator: "; ")
+        meta["onnx.ops"] = opHistogram(graph).map { "\($0.op)×\($0.count)" }.joined(separator: " ")
+        for (k, v) in proto.metadata { meta["onnx.meta.\(k)"] = v }
+        model.metadata = meta
+
+        if graph.sparseInitializerCount > 0 {
+            model.notes.append("\(graph.sparseInitializerCount) sparse initializer(s) not read (Porter reads dense initializers only)")
+        }
+        let sub = subgraphStats(graph)
+        if sub.graphs > 0 {
+            model.notes.append("\(sub.graphs) subgraph(s) (If/Loop/Scan bodies) hold \(sub.nodes) node(s) and \(sub.initializers) initializer(s); their initializers are not carried over")
+        }
+        if proto.functionCount > 0 { model.notes.append("\(proto.functionCount) model-local function(s) not read") }
+    }
+
+    /// Nodes per operator, sorted by operator; operators outside the default domain are
+    /// spelled `domain.Op`.
+    static func opHistogram(_ graph: GraphProto) -> [(op: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for n in graph.nodes {
+            let op = n.domain.isEmpty || n.domain == "ai.onnx" ? n.opType : "\(n.domain).\(n.opType)"
+            counts[op, default: 0] += 1
+        }
+        return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    static func subgraphStats(_ graph: GraphProto) -> (graphs: Int, nodes: Int, initializers: Int) {
+        var result = (graphs: 0, nodes: 0, initializers: 0)
+        for n in graph.nodes {
+            for a in n.attributes {
+                for g in (a.g.map { [$0] } ?? []) + a.graphs {
+                    let inner = subgraphStats(g)
+                    result.graphs += 1 + inner.graphs
+                    result.nodes += g.nodes.count + inner.nodes
+                    result.initializers += g.initializers.count + inner.initializers
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension ONNXReader: HazardChecking {
+    /// `porter scan`: an external-data location that leads out of the model's folder is the
+    /// hazard (the first one met, as the reader refuses it); a malformed file throws.
+    public func hazards(of url: URL) throws -> [String] {
+        do {
+            _ = try read(url, options: ReadOptions())
+            return []
+        } catch let error as ONNXError {
+            if case .externalDataRefused = error { return [error.localizedDescription] }
+            throw error
+        }
+    }
+}
