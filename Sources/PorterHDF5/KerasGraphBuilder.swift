@@ -50,12 +50,15 @@ public enum KerasLayerWeights: Sendable {
         switch self {
         case let .keras2(store):
             let prefix = layer + "/"
-            return store.names.first { name in
-                guard name.hasPrefix(prefix) else { return false }
+            let own = store.names.filter { $0.hasPrefix(prefix) }
+            let byRole = own.first { name in
                 let last = name.split(separator: "/").last.map(String.init) ?? ""
                 let bare = last.split(separator: ":").first.map(String.init) ?? last
                 return bare == role
             }
+            // A legacy file written from a Keras 3 model names weights by position (`<layer>/vars/<i>`).
+            if byRole == nil, own.allSatisfy({ $0.contains("/vars/") }), index < own.count { return own[index] }
+            return byRole
         case let .keras3(_, byLayer):
             guard let list = byLayer[layer], index < list.count, !list[index].isEmpty else { return nil }
             return list[index]
@@ -74,6 +77,9 @@ public struct KerasGraphBuilder {
     /// Rank of each value, where known.
     private var ranks: [String: Int] = [:]
     private var dtypes: [String: DType] = [:]
+    /// A Keras 3 config (objects carry "module"); activations whose definition changed
+    /// between tf-keras 2 and Keras 3 (`hard_sigmoid`) follow it.
+    private var keras3 = false
 
     public init(weights: KerasLayerWeights) { self.weights = weights }
 
@@ -88,6 +94,7 @@ public struct KerasGraphBuilder {
             throw KerasGraphError.badConfig(reason: "no class_name/config at the top")
         }
         guard let layers = config["layers"]?.arrayValue else { throw KerasGraphError.badConfig(reason: "\(cls) has no layers list") }
+        keras3 = root["module"] != nil || layers.contains { $0["module"] != nil }
         var outputs: [String] = []
         switch cls {
         case "Sequential":
@@ -203,6 +210,11 @@ public struct KerasGraphBuilder {
     /// Emits the layer's activation, if any, producing `out`; returns `out`.
     private mutating func activation(_ layer: String, cls: String, _ act: String, _ x: String, _ out: String) throws -> String {
         let r = ranks[x]
+        func fn(_ function: String, _ extra: [String: JSONValue] = [:]) {
+            var attrs = extra
+            attrs["function"] = .string(function)
+            emit(layer + "/" + function, "activation", [x], out, attrs, rank: r)
+        }
         switch act {
         case "linear", "":
             if x == out { return out }
@@ -212,6 +224,14 @@ public struct KerasGraphBuilder {
         case "exponential": emit(layer + "/exp", "exp", [x], out, rank: r)
         case "gelu": emit(layer + "/gelu", "gelu", [x], out, ["approximate": "none"], rank: r)
         case "softmax": emit(layer + "/softmax", "softmax", [x], out, ["axis": -1], rank: r)
+        case "log_softmax": emit(layer + "/log_softmax", "log_softmax", [x], out, ["axis": -1], rank: r)
+        // tf-keras 2: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.
+        case "hard_sigmoid": fn("hard_sigmoid", ["alpha": .double(keras3 ? 1.0 / 6.0 : 0.2), "beta": 0.5])
+        case "hard_silu", "hard_swish": fn("hard_silu", ["alpha": .double(1.0 / 6.0), "beta": 0.5])
+        case "leaky_relu": fn("leaky_relu", ["alpha": 0.2])
+        case "elu", "selu", "softplus", "softsign", "mish", "celu", "hard_tanh", "log_sigmoid", "tanh_shrink", "hard_shrink",
+             "soft_shrink", "squareplus", "sparse_plus", "sparse_sigmoid":
+            fn(act)
         default: throw KerasGraphError.unsupportedSetting(layer: layer, className: cls, setting: "activation '\(act)'")
         }
         return out
@@ -221,6 +241,23 @@ public struct KerasGraphBuilder {
         if let i = v?.intValue { return [Int](repeating: i, count: count) }
         if let a = v?.arrayValue { let x = a.compactMap(\.intValue); return x.count == a.count ? x : nil }
         return d
+    }
+
+    /// Per spatial axis (before, after) from Keras' int / (a, b) / ((a, b), (c, d)) forms.
+    private func pairs(_ v: JSONValue?, spatial: Int) -> [[Int]]? {
+        var perAxis: [[Int]] = []
+        if let i = v?.intValue {
+            perAxis = [[Int]](repeating: [i, i], count: spatial)
+        } else if let a = v?.arrayValue {
+            if a.allSatisfy({ $0.intValue != nil }) {
+                let list = a.compactMap(\.intValue)
+                perAxis = spatial == 1 ? [list] : list.map { [$0, $0] }
+            } else {
+                perAxis = a.map { ($0.arrayValue ?? []).compactMap(\.intValue) }
+            }
+        }
+        guard perAxis.count == spatial, perAxis.allSatisfy({ $0.count == 2 && $0[0] >= 0 && $0[1] >= 0 }) else { return nil }
+        return perAxis
     }
 
     /// True when the layer's own activation is the identity (no extra node needed).
@@ -281,6 +318,42 @@ public struct KerasGraphBuilder {
             emit(name, spatial == 1 ? "conv1d" : "conv2d", [input, kernel] + (bias.map { [$0] } ?? []), pre, attrs, rank: r)
             return try activation(name, cls: cls, activationName(config), pre, out)
 
+        case "DepthwiseConv1D":
+            try single()
+            guard let dk = weights.find(layer: layer, role: "depthwise_kernel", index: 0) ?? weights.find(layer: layer, role: "kernel", index: 0) else {
+                throw KerasGraphError.missingWeight(layer: layer, role: "depthwise_kernel")
+            }
+            let kshape = shapeOf(dk)
+            guard kshape.count == 3 else { throw KerasGraphError.badConfig(reason: "layer \(name): depthwise kernel of shape \(kshape)") }
+            guard dataFormat == "channels_last" else { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "data_format \(dataFormat)") }
+            let bias = (config["use_bias"]?.boolValue ?? true) ? try weight(layer, "bias", 1) : nil
+            let pre = isLinear(config) ? out : out + ":conv"
+            emit(name, "conv1d", [x, dk] + (bias.map { [$0] } ?? []), pre, [
+                "strides": .array((ints(config["strides"], count: 1, default: [1]) ?? []).map { .int(Int64($0)) }),
+                "dilations": .array((ints(config["dilation_rate"], count: 1, default: [1]) ?? []).map { .int(Int64($0)) }),
+                "padding": .string(config["padding"]?.stringValue ?? "valid"), "groups": .int(Int64(kshape[1])),
+                "data_format": "channels_last", "kernel_layout": "WIM",
+            ], rank: r)
+            return try activation(name, cls: cls, activationName(config), pre, out)
+
+        case "Conv1DTranspose", "Conv2DTranspose":
+            try single()
+            let spatial = cls == "Conv1DTranspose" ? 1 : 2
+            guard dataFormat == "channels_last" else { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "data_format \(dataFormat)") }
+            let kernel = try weight(layer, "kernel", 0)!
+            let bias = (config["use_bias"]?.boolValue ?? true) ? try weight(layer, "bias", 1) : nil
+            let padding = config["padding"]?.stringValue ?? "valid"
+            guard ["valid", "same"].contains(padding) else { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "padding \(padding)") }
+            var attrs: [String: JSONValue] = [
+                "strides": .array((ints(config["strides"], count: spatial, default: [Int](repeating: 1, count: spatial)) ?? []).map { .int(Int64($0)) }),
+                "dilations": .array((ints(config["dilation_rate"], count: spatial, default: [Int](repeating: 1, count: spatial)) ?? []).map { .int(Int64($0)) }),
+                "padding": .string(padding),
+            ]
+            if let op = ints(config["output_padding"], count: spatial) { attrs["output_padding"] = .array(op.map { .int(Int64($0)) }) }
+            let pre = isLinear(config) ? out : out + ":conv"
+            emit(name, spatial == 1 ? "conv_transpose1d" : "conv_transpose2d", [x, kernel] + (bias.map { [$0] } ?? []), pre, attrs, rank: r)
+            return try activation(name, cls: cls, activationName(config), pre, out)
+
         case "DepthwiseConv2D", "SeparableConv2D":
             try single()
             let separable = cls == "SeparableConv2D"
@@ -333,6 +406,9 @@ public struct KerasGraphBuilder {
 
         case "LayerNormalization":
             try single()
+            if config["rms_scaling"]?.boolValue == true {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "rms_scaling")
+            }
             let scale = config["scale"]?.boolValue ?? true
             let center = config["center"]?.boolValue ?? true
             let gamma = scale ? try weight(layer, "gamma", 0) : nil
@@ -366,14 +442,32 @@ public struct KerasGraphBuilder {
             let maxValue = config["max_value"]?.doubleValue
             let slope = config["negative_slope"]?.doubleValue ?? 0
             let threshold = config["threshold"]?.doubleValue ?? 0
-            guard slope == 0, threshold == 0 else {
-                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "negative_slope \(slope) / threshold \(threshold)")
+            switch (maxValue, slope, threshold) {
+            case (nil, 0, 0): emit(name, "relu", [x], out, rank: r)
+            case (6?, 0, 0): emit(name, "relu6", [x], out, rank: r)
+            default:
+                var attrs: [String: JSONValue] = ["function": "relu", "alpha": .double(slope), "beta": .double(threshold)]
+                if let maxValue { attrs["max_value"] = .double(maxValue) }
+                emit(name, "activation", [x], out, attrs, rank: r)
             }
-            switch maxValue {
-            case nil: emit(name, "relu", [x], out, rank: r)
-            case 6?: emit(name, "relu6", [x], out, rank: r)
-            default: throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "max_value \(maxValue!)")
-            }
+            return out
+
+        case "ELU":
+            try single()
+            emit(name, "activation", [x], out, ["function": "elu", "alpha": .double(config["alpha"]?.doubleValue ?? 1)], rank: r)
+            return out
+
+        case "LeakyReLU":
+            try single()
+            // Keras 3 spells the slope negative_slope, tf-keras alpha; both default to 0.3.
+            let slope = config["negative_slope"]?.doubleValue ?? config["alpha"]?.doubleValue ?? 0.3
+            emit(name, "activation", [x], out, ["function": "leaky_relu", "alpha": .double(slope)], rank: r)
+            return out
+
+        case "PReLU":
+            try single()
+            let alpha = try weight(layer, "alpha", 0)!
+            emit(name, "prelu", [x, alpha], out, rank: r)
             return out
 
         case "Softmax":
@@ -382,14 +476,74 @@ public struct KerasGraphBuilder {
             emit(name, "softmax", [x], out, ["axis": .int(Int64(axis))], rank: r)
             return out
 
-        case "Add", "Multiply", "Subtract":
+        case "Add", "Multiply", "Subtract", "Maximum", "Minimum", "Average":
             guard ins.count >= 2 else { throw KerasGraphError.badConfig(reason: "layer \(name) (\(cls)) needs at least two inputs") }
-            let op = cls == "Add" ? "add" : cls == "Multiply" ? "mul" : "sub"
+            if cls == "Subtract", ins.count != 2 { throw KerasGraphError.badConfig(reason: "layer \(name) (Subtract) takes exactly two inputs") }
+            let op = ["Add": "add", "Multiply": "mul", "Subtract": "sub", "Maximum": "maximum", "Minimum": "minimum", "Average": "add"][cls]!
+            let rank = ins.compactMap { ranks[$0] }.max()
+            let sumOut = cls == "Average" ? out + ":sum" : out
             var acc = ins[0]
             for (i, other) in ins.dropFirst().enumerated() {
-                let target = i == ins.count - 2 ? out : "\(out):\(op)\(i)"
-                emit(ins.count == 2 ? name : "\(name)/\(i)", op, [acc, other], target, rank: ins.compactMap { ranks[$0] }.max())
+                let target = i == ins.count - 2 ? sumOut : "\(out):\(op)\(i)"
+                emit(ins.count == 2 ? name : "\(name)/\(i)", op, [acc, other], target, rank: rank)
                 acc = target
+            }
+            if cls == "Average" {
+                emit(name + "/mean", "scale", [sumOut], out, ["factor": .double(1.0 / Double(ins.count))], rank: rank)
+            }
+            return out
+
+        case "Dot":
+            guard ins.count == 2 else { throw KerasGraphError.badConfig(reason: "layer \(name) (Dot) takes exactly two inputs") }
+            if config["normalize"]?.boolValue == true { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "normalize=true") }
+            guard let ra = ranks[ins[0]], let rb = ranks[ins[1]], ra == rb, ra == 2 || ra == 3,
+                  let axes = ints(config["axes"], count: 2), axes.count == 2 else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "axes \(config["axes"] ?? .null) on inputs of rank \(ranks[ins[0]].map(String.init) ?? "?") (only rank 2 or 3)")
+            }
+            let (aa, ab) = (axes[0] < 0 ? axes[0] + ra : axes[0], axes[1] < 0 ? axes[1] + ra : axes[1])
+            if ra == 2 {
+                guard aa == 1, ab == 1 else { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "axes \(axes)") }
+                emit(name + "/row", "reshape", [ins[0]], out + ":a", ["shape": [0, 1, -1]], rank: 3)
+                emit(name + "/col", "reshape", [ins[1]], out + ":b", ["shape": [0, -1, 1]], rank: 3)
+                emit(name, "matmul", [out + ":a", out + ":b"], out + ":ab", rank: 3)
+                emit(name + "/squeeze", "reshape", [out + ":ab"], out, ["shape": [0, 1]], rank: 2)
+            } else {
+                guard (1...2).contains(aa), (1...2).contains(ab) else { throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "axes \(axes)") }
+                emit(name, "matmul", [ins[0], ins[1]], out, ["transpose_a": .bool(aa == 1), "transpose_b": .bool(ab == 2)], rank: 3)
+            }
+            return out
+
+        case "Cropping1D", "Cropping2D":
+            try single()
+            let spatial = cls == "Cropping1D" ? 1 : 2
+            guard let perAxis = pairs(config["cropping"], spatial: spatial) else {
+                throw KerasGraphError.badConfig(reason: "layer \(name): cropping \(config["cropping"] ?? .null)")
+            }
+            let first = spatial == 2 && dataFormat == "channels_first" ? 2 : 1
+            var current = x
+            for (a, crop) in perAxis.enumerated() {
+                let target = a == spatial - 1 ? out : "\(out):crop\(a)"
+                emit(spatial == 1 ? name : "\(name)/\(a)", "slice", [current], target,
+                     ["axis": .int(Int64(first + a)), "start": .int(Int64(crop[0])), "end": crop[1] == 0 ? .int(Int64(Int.max)) : .int(Int64(-crop[1]))], rank: r)
+                current = target
+            }
+            return out
+
+        case "UpSampling1D", "UpSampling2D":
+            try single()
+            let spatial = cls == "UpSampling1D" ? 1 : 2
+            if spatial == 2, let interp = config["interpolation"]?.stringValue, interp != "nearest" {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "interpolation \(interp)")
+            }
+            guard let size = ints(config["size"], count: spatial, default: [Int](repeating: 2, count: spatial)), size.count == spatial else {
+                throw KerasGraphError.badConfig(reason: "layer \(name): size \(config["size"] ?? .null)")
+            }
+            let first = spatial == 2 && dataFormat == "channels_first" ? 2 : 1
+            var current = x
+            for (a, n) in size.enumerated() {
+                let target = a == spatial - 1 ? out : "\(out):up\(a)"
+                emit(spatial == 1 ? name : "\(name)/\(a)", "repeat", [current], target, ["axis": .int(Int64(first + a)), "repeats": .int(Int64(n))], rank: r)
+                current = target
             }
             return out
 
