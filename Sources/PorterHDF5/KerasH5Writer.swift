@@ -49,7 +49,8 @@ public struct KerasH5Writer: ModelWriter {
         switch KerasLayout.forFileName(url.lastPathComponent) {
         case .keras3Weights:
             guard let keras else {
-                throw HDF5Error.cannotWrite(file: path, tensor: model.tensors.names.first ?? "",
+                // Named by its file name: `url` lies in the pipeline's staging folder.
+                throw HDF5Error.cannotWrite(file: url.lastPathComponent, tensor: model.tensors.names.first ?? "",
                                             reason: "the Keras 3 weights layout (NAME.weights.h5) names each layer's group after its class, which only a Keras model config tells, and this model carries none; write NAME.h5 (legacy layout) instead")
             }
             try writeKeras3(model, names: names, keras: keras, path: path, options: options)

@@ -124,7 +124,7 @@ struct KerasWriterLayoutTests {
             try KerasH5Writer().write(source, to: url, options: WriteOptions())
         } throws: { error in
             guard case let HDF5Error.cannotWrite(file, _, reason) = error else { return false }
-            return file == url.path && reason.contains("Keras model config")
+            return file == "w.weights.h5" && reason.contains("Keras model config")
         }
         #expect(!FileManager.default.fileExists(atPath: url.path))
         // The legacy layout needs none: save_weights' layout.
