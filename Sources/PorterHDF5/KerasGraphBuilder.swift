@@ -80,6 +80,13 @@ public struct KerasGraphBuilder {
     /// A Keras 3 config (objects carry "module"); activations whose definition changed
     /// between tf-keras 2 and Keras 3 (`hard_sigmoid`) follow it.
     private var keras3 = false
+    /// Keras 3 weights: each layer's group (`layers/<group>`), and for a wrapped layer the
+    /// path inside it (`/layer` for TimeDistributed).
+    private var groups: [String: String] = [:]
+    private var subPath: [String: String] = [:]
+    /// The Keras mask (`[batch, time]`, nonzero = kept) each value carries, from Masking or
+    /// `Embedding(mask_zero=True)`.
+    private var masks: [String: String] = [:]
 
     public init(weights: KerasLayerWeights) { self.weights = weights }
 
@@ -95,6 +102,7 @@ public struct KerasGraphBuilder {
         }
         guard let layers = config["layers"]?.arrayValue else { throw KerasGraphError.badConfig(reason: "\(cls) has no layers list") }
         keras3 = root["module"] != nil || layers.contains { $0["module"] != nil }
+        for layer in KerasModelLayers(root)?.saved ?? [] { groups[layer.name] = layer.group }
         var outputs: [String] = []
         switch cls {
         case "Sequential":
@@ -200,7 +208,12 @@ public struct KerasGraphBuilder {
     }
 
     private func weight(_ layer: String, _ role: String, _ index: Int, required: Bool = true) throws -> String? {
-        let name = weights.find(layer: layer, role: role, index: index)
+        var name: String?
+        if case .keras3 = weights, let group = groups[layer] {
+            let path = "layers/\(group)\(subPath[layer] ?? "")/vars/\(index)"
+            if weights.store[path] != nil { name = path }
+        }
+        name = name ?? weights.find(layer: layer, role: role, index: index)
         if name == nil && required { throw KerasGraphError.missingWeight(layer: layer, role: role) }
         return name
     }
@@ -269,7 +282,90 @@ public struct KerasGraphBuilder {
         return config["activation"]?["config"]?["name"]?.stringValue ?? "linear"
     }
 
+    /// Layers that pass a Keras mask through unchanged, and those that use it.
+    private static let maskPassThrough: Set<String> = ["Dense", "Activation", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
+                                                       "AlphaDropout", "LayerNormalization", "BatchNormalization", "ReLU", "ELU", "LeakyReLU",
+                                                       "Softmax", "TimeDistributed", "Masking"]
+    private static let maskConsumers: Set<String> = ["LSTM", "GRU", "SimpleRNN", "Bidirectional"]
+
     private mutating func addLayer(cls: String, name: String, config: JSONValue, inputs ins: [String], outputName out: String) throws -> String {
+        let inMask = ins.first.flatMap { masks[$0] }
+        let result = try addLayerCore(cls: cls, name: name, config: config, inputs: ins, outputName: out)
+        if let inMask, masks[result] == nil, !Self.maskConsumers.contains(cls) {
+            guard Self.maskPassThrough.contains(cls) else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "a masked input (a Masking layer or Embedding(mask_zero=True) upstream)")
+            }
+            masks[result] = inMask
+        }
+        return result
+    }
+
+    /// A recurrent cell's activation as the `rnn` op names it.
+    private func recurrentActivation(_ name: String, layer: String, cls: String) throws -> String {
+        if name == "hard_sigmoid" { return keras3 ? "hard_sigmoid" : "hard_sigmoid_tf_keras" }
+        guard KerasOps.recurrentActivations.contains(name) else {
+            throw KerasGraphError.unsupportedSetting(layer: layer, className: cls, setting: "recurrent activation '\(name)'")
+        }
+        return name
+    }
+
+    /// kernel, recurrent_kernel and bias of a recurrent layer (`part`: Bidirectional's forward / backward).
+    private func rnnWeights(_ layer: String, part: String?) throws -> (String, String, String?) {
+        switch weights {
+        case let .keras2(store):
+            let prefix = layer + "/"
+            // tf-keras: `bi/bi/forward_lstm/lstm_cell/kernel:0` (the forward / backward layer is a path component).
+            let own = store.names.filter { name in
+                name.hasPrefix(prefix) && (part.map { p in name.dropFirst(prefix.count).split(separator: "/").contains { $0.hasPrefix(p + "_") } } ?? true)
+            }
+            func role(_ r: String) -> String? {
+                own.first { ($0.split(separator: "/").last.map(String.init) ?? "").split(separator: ":").first.map(String.init) == r }
+            }
+            guard let k = role("kernel") else { throw KerasGraphError.missingWeight(layer: layer, role: (part.map { $0 + " " } ?? "") + "kernel") }
+            guard let rk = role("recurrent_kernel") else { throw KerasGraphError.missingWeight(layer: layer, role: (part.map { $0 + " " } ?? "") + "recurrent_kernel") }
+            return (k, rk, role("bias"))
+        case let .keras3(store, _):
+            guard let group = groups[layer] else { throw KerasGraphError.missingWeight(layer: layer, role: "kernel") }
+            let base = "layers/\(group)/" + (part.map { "\($0)_layer/" } ?? "") + "cell/vars/"
+            guard store[base + "0"] != nil, store[base + "1"] != nil else {
+                throw KerasGraphError.missingWeight(layer: layer, role: (part.map { $0 + " " } ?? "") + "kernel")
+            }
+            return (base + "0", base + "1", store[base + "2"] != nil ? base + "2" : nil)
+        }
+    }
+
+    /// One recurrent layer as an `rnn` node.
+    private mutating func recurrentNode(_ name: String, layer: String, cls: String, config: JSONValue, x: String, out: String,
+                                        part: String?, backwards: Bool, zeroOutputForMask: Bool, align: Bool) throws {
+        for setting in ["return_state", "stateful", "time_major"] where config[setting]?.boolValue == true {
+            throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: setting)
+        }
+        guard ranks[x] == nil || ranks[x] == 3 else {
+            throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "an input of rank \(ranks[x]!) (expected [batch, time, features])")
+        }
+        let cell = ["LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple"][cls]!
+        let (kernel, recurrent, bias) = try rnnWeights(layer, part: part)
+        let useBias = config["use_bias"]?.boolValue ?? true
+        let sequences = config["return_sequences"]?.boolValue ?? false
+        var attrs: [String: JSONValue] = [
+            "cell": .string(cell),
+            "activation": .string(try recurrentActivation(activationName(config) == "linear" && config["activation"] == nil ? "tanh" : activationName(config), layer: name, cls: cls)),
+            "return_sequences": .bool(sequences),
+            "go_backwards": .bool(backwards),
+        ]
+        if cell != "simple" {
+            attrs["recurrent_activation"] = .string(try recurrentActivation(config["recurrent_activation"]?.stringValue ?? "sigmoid", layer: name, cls: cls))
+        }
+        if cell == "gru" { attrs["reset_after"] = .bool(config["reset_after"]?.boolValue ?? true) }
+        if zeroOutputForMask { attrs["zero_output_for_mask"] = true }
+        if align { attrs["align_outputs"] = true }
+        var inputs = [x, kernel, recurrent, useBias ? (bias ?? "") : ""]
+        if let mask = masks[x] { inputs.append(mask) }
+        while inputs.last == "" { inputs.removeLast() }
+        emit(name + (part.map { "/" + $0 } ?? ""), "rnn", inputs, out, attrs, rank: sequences ? 3 : 2)
+    }
+
+    private mutating func addLayerCore(cls: String, name: String, config: JSONValue, inputs ins: [String], outputName out: String) throws -> String {
         let layer = config["name"]?.stringValue ?? name
         guard let x = ins.first else { throw KerasGraphError.badConfig(reason: "layer \(name) has no inputs") }
         let r = ranks[x]
@@ -431,6 +527,10 @@ public struct KerasGraphBuilder {
             try single()
             let table = try weight(layer, "embeddings", 0)!
             emit(name, "gather", [table, x], out, ["axis": 0], rank: r.map { $0 + 1 })
+            if config["mask_zero"]?.boolValue == true {
+                emit(name + "/mask", "not_equal", [x], out + ":mask", ["value": 0], rank: r)
+                masks[out] = out + ":mask"
+            }
             return out
 
         case "Activation":
@@ -627,6 +727,65 @@ public struct KerasGraphBuilder {
             for a in perAxis { pads += a }
             if fmt == "channels_last" { pads += [0, 0] }
             emit(name, "pad", [x], out, ["pads": .array(pads.map { .int(Int64($0)) }), "value": 0.0], rank: spatial + 2)
+            return out
+
+        case "LSTM", "GRU", "SimpleRNN":
+            try single()
+            let sequences = config["return_sequences"]?.boolValue ?? false
+            try recurrentNode(name, layer: layer, cls: cls, config: config, x: x, out: out, part: nil,
+                              backwards: config["go_backwards"]?.boolValue ?? false, zeroOutputForMask: false, align: false)
+            if sequences, let m = masks[x] { masks[out] = m }
+            return out
+
+        case "Bidirectional":
+            try single()
+            guard let inner = config["layer"], let innerCls = inner["class_name"]?.stringValue, let innerCfg = inner["config"],
+                  ["LSTM", "GRU", "SimpleRNN"].contains(innerCls) else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "wrapping \(config["layer"]?["class_name"]?.stringValue ?? "?") (only LSTM, GRU, SimpleRNN)")
+            }
+            let backwardCfg = config["backward_layer"]?["config"] ?? innerCfg
+            let sequences = innerCfg["return_sequences"]?.boolValue ?? false
+            let mode = config["merge_mode"]?.stringValue
+            guard let mode, ["concat", "sum", "mul", "ave"].contains(mode) else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "merge_mode \(config["merge_mode"] ?? .null)")
+            }
+            let masked = masks[x] != nil
+            let forwardGoesBack = innerCfg["go_backwards"]?.boolValue ?? false
+            try recurrentNode(name, layer: layer, cls: innerCls, config: innerCfg, x: x, out: out + ":forward", part: "forward",
+                              backwards: forwardGoesBack, zeroOutputForMask: masked && sequences, align: false)
+            try recurrentNode(name, layer: layer, cls: innerCls, config: backwardCfg, x: x, out: out + ":backward", part: "backward",
+                              backwards: config["backward_layer"] != nil ? (backwardCfg["go_backwards"]?.boolValue ?? true) : !forwardGoesBack,
+                              zeroOutputForMask: masked && sequences, align: true)
+            let rank = sequences ? 3 : 2
+            switch mode {
+            case "concat": emit(name + "/concat", "concat", [out + ":forward", out + ":backward"], out, ["axis": -1], rank: rank)
+            case "sum": emit(name + "/sum", "add", [out + ":forward", out + ":backward"], out, rank: rank)
+            case "mul": emit(name + "/mul", "mul", [out + ":forward", out + ":backward"], out, rank: rank)
+            default:
+                emit(name + "/sum", "add", [out + ":forward", out + ":backward"], out + ":sum", rank: rank)
+                emit(name + "/ave", "scale", [out + ":sum"], out, ["factor": 0.5], rank: rank)
+            }
+            if sequences, let m = masks[x] { masks[out] = m }
+            return out
+
+        case "TimeDistributed":
+            try single()
+            guard let inner = config["layer"], let innerCls = inner["class_name"]?.stringValue, case var .object(innerCfg)? = inner["config"],
+                  ["Dense", "Activation", "Dropout", "ReLU", "ELU", "LeakyReLU", "Softmax"].contains(innerCls) else {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "wrapping \(config["layer"]?["class_name"]?.stringValue ?? "?") (only layers that act on the last axis)")
+            }
+            // Those layers act on the last axis, so over time they are the layer itself; its weights are the wrapper's.
+            innerCfg["name"] = .string(layer)
+            subPath[layer] = "/layer"
+            return try addLayerCore(cls: innerCls, name: name, config: .object(innerCfg), inputs: ins, outputName: out)
+
+        case "Masking":
+            try single()
+            nodes.append(GraphNode(name: name, op: "masking", inputs: [x], outputs: [out, out + ":mask"],
+                                   attributes: ["mask_value": .double(config["mask_value"]?.doubleValue ?? 0)]))
+            ranks[out] = r
+            ranks[out + ":mask"] = 2
+            masks[out] = out + ":mask"
             return out
 
         case "Functional", "Sequential", "Model":

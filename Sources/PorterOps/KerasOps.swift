@@ -35,7 +35,45 @@ public enum KerasOps {
             return [ValueType(dtype: x.dtype, shape: dims)]
         },
         convTranspose(spatial: 1), convTranspose(spatial: 2),
+        recurrent,
+        OpSpec(name: "masking", inputs: [.required("x")], attributes: [AttributeSpec("mask_value", .number, default: .value(.number(0)))]) { c in
+            try c.requireFloat(0)
+            let xs = c.input(0).shape
+            guard xs.map({ $0.count >= 2 }) ?? true else { throw c.mismatch("expected [batch, time, …]") }
+            return [ValueType(dtype: .f32, shape: xs), ValueType(dtype: .i64, shape: xs.map { Array($0.prefix(2)) })]
+        },
     ]
+
+    /// Activations a recurrent cell may use (`hard_sigmoid` is Keras 3's, `hard_sigmoid_tf_keras` tf-keras 2's).
+    public static let recurrentActivations = ["tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "hard_sigmoid_tf_keras"] + activationFunctions.filter { $0 != "hard_sigmoid" && $0 != "relu" }
+
+    /// A Keras recurrent layer over `[batch, time, features]`: cell `simple` (SimpleRNN), `lstm`
+    /// (gates i, f, c, o) or `gru` (gates z, r, h; `reset_after` as Keras). An optional mask
+    /// `[batch, time]` keeps the state over masked steps.
+    static let recurrent = OpSpec(name: "rnn", inputs: [.required("x"), .required("kernel"), .required("recurrent_kernel"), .optional("bias"), .optional("mask")], attributes: [
+        AttributeSpec("cell", .string(allowed: ["simple", "lstm", "gru"]), default: .required),
+        AttributeSpec("activation", .string(allowed: recurrentActivations), default: .value(.string("tanh"))),
+        AttributeSpec("recurrent_activation", .string(allowed: recurrentActivations), default: .value(.string("sigmoid"))),
+        AttributeSpec("return_sequences", .bool, default: .value(.bool(false))),
+        AttributeSpec("go_backwards", .bool, default: .value(.bool(false))),
+        AttributeSpec("reset_after", .bool, default: .value(.bool(true))),
+        AttributeSpec("zero_output_for_mask", .bool, default: .value(.bool(false))),
+        // With go_backwards: write step outputs at their original time index (Bidirectional's flip back).
+        AttributeSpec("align_outputs", .bool, default: .value(.bool(false))),
+    ]) { c in
+        for i in 0..<3 { try c.requireFloat(i) }
+        let gates = ["simple": 1, "lstm": 4, "gru": 3][try c.attributes.string("cell")]!
+        let xs = Dims.orDynamic(c.input(0).shape, rank: 3), ks = Dims.orDynamic(c.input(1).shape, rank: 2), rs = Dims.orDynamic(c.input(2).shape, rank: 2)
+        guard xs.count == 3 else { throw c.mismatch("expected x [batch, time, features]") }
+        guard ks.count == 2, rs.count == 2 else { throw c.mismatch("kernel and recurrent_kernel must be 2-D") }
+        let units = rs[0]
+        if Dims.conflict(ks[0], xs[2]) { throw c.mismatch("the kernel expects \(ks[0]) features, x has \(xs[2])") }
+        if units >= 0, Dims.conflict(ks[1], gates * units) || Dims.conflict(rs[1], gates * units) {
+            throw c.mismatch("kernels must have \(gates) × \(units) columns")
+        }
+        let out = try c.attributes.bool("return_sequences") ? [xs[0], xs[1], units] : [xs[0], units]
+        return [ValueType(dtype: .f32, shape: out)]
+    }
 
     private static func binaryFloat(_ name: String) -> OpSpec {
         OpSpec(name: name, inputs: [.required("a"), .required("b")]) { c in

@@ -184,3 +184,133 @@ private func convTransposeKernel(spatial: Int) -> Kernel {
         return [HostTensor(shape: shape, floats: out)]
     }
 }
+
+/// A recurrent cell's activation by the `rnn` op's names.
+private func recurrentFunction(_ name: String) -> ((Float) -> Float)? {
+    switch name {
+    case "tanh": return tanhf
+    case "sigmoid": return sigmoidf
+    case "relu": return { max($0, 0) }
+    case "linear": return { $0 }
+    case "hard_sigmoid": return activationFunction("hard_sigmoid", alpha: 1.0 / 6.0, beta: 0.5, maxValue: nil)
+    case "hard_sigmoid_tf_keras": return activationFunction("hard_sigmoid", alpha: 0.2, beta: 0.5, maxValue: nil)
+    default: return activationFunction(name, alpha: nil, beta: nil, maxValue: nil)
+    }
+}
+
+/// `rnn`: Keras SimpleRNN / LSTM / GRU, step by step (`x·W + b` per step, `h·U` per step).
+let recurrentKernels: KeyValuePairs<String, Kernel> = [
+    "rnn": { ctx in
+        try ctx.requireInputs(3...5)
+        let (xs, x) = try ctx.floats(0), (ks, w) = try ctx.floats(1), (rs, u) = try ctx.floats(2)
+        let cell = try ctx.attrs.string("cell")
+        let gates = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1
+        guard xs.count == 3, ks.count == 2, rs.count == 2, ks[0] == xs[2], rs[1] == gates * rs[0], ks[1] == gates * rs[0] else {
+            throw ctx.shapeError("expects x [batch, time, f], kernel [f, \(gates)·units], recurrent_kernel [units, \(gates)·units]", [xs, ks, rs])
+        }
+        let (batch, steps, features, units) = (xs[0], xs[1], xs[2], rs[0])
+        let width = gates * units
+        let resetAfter = try ctx.attrs.bool("reset_after")
+        var inputBias = [Float](repeating: 0, count: width), recurrentBias = [Float](repeating: 0, count: width)
+        if ctx.optionalInput(3) != nil {
+            let (bs, b) = try ctx.floats(3)
+            if cell == "gru" && resetAfter && bs.count == 2 && b.count == 2 * width {
+                inputBias = Array(b[0..<width]); recurrentBias = Array(b[width...])
+            } else if b.count == width {
+                inputBias = b
+            } else {
+                throw ctx.shapeError("the bias has \(b.count) elements, expected \(width)\(cell == "gru" && resetAfter ? " × 2" : "")", [xs, bs])
+            }
+        }
+        var mask: [Int64]? = nil
+        if ctx.optionalInput(4) != nil {
+            let (ms, m) = try ctx.ints(4)
+            guard m.count == batch * steps else { throw ctx.shapeError("the mask must be [batch, time]", [xs, ms]) }
+            mask = m
+        }
+        guard let act = recurrentFunction(try ctx.attrs.string("activation")),
+              let rec = recurrentFunction(try ctx.attrs.string("recurrent_activation")) else {
+            throw ctx.bad("activation", "not one this runtime has")
+        }
+        let sequences = try ctx.attrs.bool("return_sequences"), backwards = try ctx.attrs.bool("go_backwards")
+        let zeroMasked = try ctx.attrs.bool("zero_output_for_mask"), aligned = try ctx.attrs.bool("align_outputs")
+        var out = [Float](repeating: 0, count: sequences ? batch * steps * units : batch * units)
+        var zx = [Float](repeating: 0, count: width), zh = [Float](repeating: 0, count: width)
+        for b in 0..<batch {
+            var h = [Float](repeating: 0, count: units), c = [Float](repeating: 0, count: units)
+            var lastOut = [Float](repeating: 0, count: units)
+            for s in 0..<steps {
+                let t = backwards ? steps - 1 - s : s
+                let keep = mask.map { $0[b * steps + t] != 0 } ?? true
+                if keep {
+                    let xBase = (b * steps + t) * features
+                    for j in 0..<width {
+                        var a = inputBias[j]
+                        for f in 0..<features { a += x[xBase + f] * w[f * width + j] }
+                        zx[j] = a
+                    }
+                    // h·U (+ recurrent bias); GRU without reset_after takes (r ⊙ h)·U_h later.
+                    let hCols = cell == "gru" && !resetAfter ? 2 * units : width
+                    for j in 0..<width {
+                        guard j < hCols else { zh[j] = 0; continue }
+                        var a = recurrentBias[j]
+                        for k in 0..<units { a += h[k] * u[k * width + j] }
+                        zh[j] = a
+                    }
+                    var next = h
+                    switch cell {
+                    case "simple":
+                        for j in 0..<units { next[j] = act(zx[j] + zh[j]) }
+                    case "lstm":
+                        for j in 0..<units {
+                            let i = rec(zx[j] + zh[j]), f = rec(zx[units + j] + zh[units + j])
+                            let g = act(zx[2 * units + j] + zh[2 * units + j]), o = rec(zx[3 * units + j] + zh[3 * units + j])
+                            c[j] = f * c[j] + i * g
+                            next[j] = o * act(c[j])
+                        }
+                    default:  // gru
+                        var r = [Float](repeating: 0, count: units)
+                        for j in 0..<units { r[j] = rec(zx[units + j] + zh[units + j]) }
+                        for j in 0..<units {
+                            let z = rec(zx[j] + zh[j])
+                            let candidate: Float
+                            if resetAfter {
+                                candidate = act(zx[2 * units + j] + r[j] * zh[2 * units + j])
+                            } else {
+                                var a: Float = 0
+                                for k in 0..<units { a += r[k] * h[k] * u[k * width + 2 * units + j] }
+                                candidate = act(zx[2 * units + j] + a)
+                            }
+                            next[j] = z * h[j] + (1 - z) * candidate
+                        }
+                    }
+                    h = next
+                    lastOut = h
+                }
+                if sequences {
+                    let o = (b * steps + (aligned ? t : s)) * units
+                    let value = keep ? h : (zeroMasked ? [Float](repeating: 0, count: units) : lastOut)
+                    for j in 0..<units { out[o + j] = value[j] }
+                }
+            }
+            if !sequences { for j in 0..<units { out[b * units + j] = lastOut[j] } }
+        }
+        return [HostTensor(shape: sequences ? [batch, steps, units] : [batch, units], floats: out)]
+    },
+    "masking": { ctx in
+        try ctx.requireInputs(1...1)
+        let (shape, x) = try ctx.floats(0)
+        guard shape.count >= 2 else { throw ctx.shapeError("expected [batch, time, …]", [shape]) }
+        let value = Float(try ctx.attrs.number("mask_value"))
+        let rows = shape[0] * shape[1], inner = shape[2...].reduce(1, *)
+        var out = x
+        var mask = [Int64](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let row = x[(r * inner)..<((r + 1) * inner)]
+            let any = row.contains { $0 != value }
+            mask[r] = any ? 1 : 0
+            if !any { for i in (r * inner)..<((r + 1) * inner) { out[i] = 0 } }
+        }
+        return [HostTensor(shape: shape, floats: out), HostTensor(shape: Array(shape.prefix(2)), int64s: mask)]
+    },
+]
