@@ -174,7 +174,21 @@ public struct KerasGraphBuilder {
         guard let nodes = value?.arrayValue else { return [] }
         return try nodes.map { node -> [String] in
             if let list = node.arrayValue {  // tf-keras: [[name, node, tensor, kwargs], …]
-                return try list.map { try ref($0) }
+                var out = try list.map { try ref($0) }
+                // Tensors passed by keyword (MultiHeadAttention's value / key) follow, in that order.
+                for entry in list {
+                    guard let kwargs = entry.arrayValue?.dropFirst(3).first?.objectValue else { continue }
+                    for key in ["value", "key"] {
+                        if let r = kwargs[key], r.arrayValue?.first?.stringValue != nil { out.append(try ref(r)) }
+                    }
+                }
+                return out
+            }
+            if let kwargs = node["kwargs"]?.objectValue {
+                // Keras 3: tensors or settings passed by keyword that change a layer's result.
+                for (key, v) in kwargs where v["config"]?["keras_history"] != nil || (key == "use_causal_mask" && v.boolValue == true) {
+                    throw KerasGraphError.unsupportedSetting(layer: layer, className: "?", setting: "call argument \(key)")
+                }
             }
             guard let args = node["args"]?.arrayValue else { throw KerasGraphError.badConfig(reason: "layer \(layer): inbound node without args") }
             var out: [String] = []
@@ -332,6 +346,27 @@ public struct KerasGraphBuilder {
             }
             return (base + "0", base + "1", store[base + "2"] != nil ? base + "2" : nil)
         }
+    }
+
+    /// A MultiHeadAttention projection's kernel (0) or bias (1): `part` query, key, value or output.
+    private func mhaWeight(_ layer: String, _ part: String, _ index: Int) throws -> String {
+        let role = index == 0 ? "kernel" : "bias"
+        switch weights {
+        case let .keras2(store):
+            // tf-keras: mha/query/kernel:0 … mha/attention_output/bias:0.
+            let component = part == "output" ? "attention_output" : part
+            let prefix = layer + "/"
+            if let name = store.names.first(where: { name in
+                guard name.hasPrefix(prefix) else { return false }
+                let parts = name.dropFirst(prefix.count).split(separator: "/").map(String.init)
+                return parts.dropLast().contains(component) && parts.last?.split(separator: ":").first.map(String.init) == role
+            }) { return name }
+        case let .keras3(store, _):
+            if let group = groups[layer], store["layers/\(group)/\(part)_dense/vars/\(index)"] != nil {
+                return "layers/\(group)/\(part)_dense/vars/\(index)"
+            }
+        }
+        throw KerasGraphError.missingWeight(layer: layer, role: "\(part) \(role)")
     }
 
     /// One recurrent layer as an `rnn` node.
@@ -778,6 +813,55 @@ public struct KerasGraphBuilder {
             innerCfg["name"] = .string(layer)
             subPath[layer] = "/layer"
             return try addLayerCore(cls: innerCls, name: name, config: .object(innerCfg), inputs: ins, outputName: out)
+
+        case "MultiHeadAttention":
+            guard (1...3).contains(ins.count) else { throw KerasGraphError.badConfig(reason: "layer \(name) (MultiHeadAttention) takes query, value and key") }
+            // Keras records the default for [batch, time, features] inputs as [1].
+            if let axes = config["attention_axes"], !axes.isNull, ints(axes, count: 1) != [1], ints(axes, count: 1) != [-2] {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "attention_axes \(axes)")
+            }
+            if let shape = config["output_shape"], !shape.isNull {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "output_shape \(shape)")
+            }
+            guard let heads = config["num_heads"]?.intValue, let keyDim = config["key_dim"]?.intValue, heads >= 1, keyDim >= 1 else {
+                throw KerasGraphError.badConfig(reason: "layer \(name): MultiHeadAttention without num_heads / key_dim")
+            }
+            let valueDim = config["value_dim"]?.intValue ?? keyDim
+            let useBias = config["use_bias"]?.boolValue ?? true
+            let query = ins[0], value = ins.count > 1 ? ins[1] : ins[0], key = ins.count > 2 ? ins[2] : value
+            for v in [query, value, key] where ranks[v] != nil && ranks[v] != 3 {
+                throw KerasGraphError.unsupportedSetting(layer: name, className: cls, setting: "inputs of rank \(ranks[v]!) (only [batch, time, features])")
+            }
+            // Projections: kernel [d, heads, dim] as [d, heads·dim], bias [heads, dim] as [heads·dim].
+            func project(_ part: String, _ x: String, dim: Int) throws -> String {
+                let kernel = try mhaWeight(layer, part, 0)
+                let flatK = "\(out):\(part)_kernel", projected = "\(out):\(part)"
+                emit("\(name)/\(part)_kernel", "reshape", [kernel], flatK, ["shape": [-1, .int(Int64(heads * dim))]], rank: 2)
+                var inputs = [x, flatK]
+                if useBias {
+                    let bias = try mhaWeight(layer, part, 1)
+                    emit("\(name)/\(part)_bias", "reshape", [bias], "\(out):\(part)_bias", ["shape": [.int(Int64(heads * dim))]], rank: 1)
+                    inputs.append("\(out):\(part)_bias")
+                }
+                emit("\(name)/\(part)", "linear", inputs, projected + ":flat", ["weight_layout": "in_out"], rank: 3)
+                emit("\(name)/\(part)_heads", "reshape", [projected + ":flat"], projected + ":split", ["shape": [0, 0, .int(Int64(heads)), .int(Int64(dim))]], rank: 4)
+                emit("\(name)/\(part)_transpose", "transpose", [projected + ":split"], projected, ["perm": [0, 2, 1, 3]], rank: 4)
+                return projected
+            }
+            let q = try project("query", query, dim: keyDim)
+            let k = try project("key", key, dim: keyDim)
+            let v = try project("value", value, dim: valueDim)
+            emit(name + "/scale", "scale", [q], out + ":query_scaled", ["factor": .double(1 / Double(keyDim).squareRoot())], rank: 4)
+            emit(name + "/scores", "matmul", [out + ":query_scaled", k], out + ":scores", ["transpose_b": true], rank: 4)
+            emit(name + "/softmax", "softmax", [out + ":scores"], out + ":attention", ["axis": -1], rank: 4)
+            emit(name + "/context", "matmul", [out + ":attention", v], out + ":context", rank: 4)
+            emit(name + "/merge_transpose", "transpose", [out + ":context"], out + ":context_t", ["perm": [0, 2, 1, 3]], rank: 4)
+            emit(name + "/merge_heads", "reshape", [out + ":context_t"], out + ":merged", ["shape": [0, 0, .int(Int64(heads * valueDim))]], rank: 3)
+            let ok = try mhaWeight(layer, "output", 0)
+            emit(name + "/output_kernel", "reshape", [ok], out + ":output_kernel", ["shape": [.int(Int64(heads * valueDim)), -1]], rank: 2)
+            emit(name + "/output", "linear", [out + ":merged", out + ":output_kernel"] + (useBias ? [try mhaWeight(layer, "output", 1)] : []), out,
+                 ["weight_layout": "in_out"], rank: 3)
+            return out
 
         case "Masking":
             try single()
