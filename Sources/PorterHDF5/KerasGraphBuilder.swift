@@ -251,7 +251,7 @@ public struct KerasGraphBuilder {
         case "exponential": emit(layer + "/exp", "exp", [x], out, rank: r)
         case "gelu": emit(layer + "/gelu", "gelu", [x], out, ["approximate": "none"], rank: r)
         case "softmax": emit(layer + "/softmax", "softmax", [x], out, ["axis": -1], rank: r)
-        case "log_softmax": emit(layer + "/log_softmax", "log_softmax", [x], out, ["axis": -1], rank: r)
+        case "log_softmax", "sparsemax", "glu": emit(layer + "/" + act, act, [x], out, ["axis": -1], rank: r)
         // tf-keras 2: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.
         case "hard_sigmoid": fn("hard_sigmoid", ["alpha": .double(keras3 ? 1.0 / 6.0 : 0.2), "beta": 0.5])
         case "hard_silu", "hard_swish": fn("hard_silu", ["alpha": .double(1.0 / 6.0), "beta": 0.5])

@@ -22,6 +22,21 @@ public enum KerasOps {
             if let xs = c.input(0).shape { _ = try c.axis(try c.attributes.int("axis"), rank: xs.count) }
             return [ValueType(dtype: .f32, shape: c.input(0).shape)]
         },
+        OpSpec(name: "sparsemax", inputs: [.required("x")], attributes: [AttributeSpec("axis", .int, default: .value(.int(-1)))]) { c in
+            try c.requireFloat(0)
+            if let xs = c.input(0).shape { _ = try c.axis(try c.attributes.int("axis"), rank: xs.count) }
+            return [ValueType(dtype: .f32, shape: c.input(0).shape)]
+        },
+        OpSpec(name: "glu", inputs: [.required("x")], attributes: [AttributeSpec("axis", .int, default: .value(.int(-1)))]) { c in
+            try c.requireFloat(0)
+            guard var xs = c.input(0).shape else { return [ValueType(dtype: .f32, shape: nil)] }
+            let axis = try c.axis(try c.attributes.int("axis"), rank: xs.count)
+            if xs[axis] >= 0 {
+                guard xs[axis] % 2 == 0 else { throw c.mismatch("glu halves axis \(axis), which has an odd size \(xs[axis])") }
+                xs[axis] /= 2
+            }
+            return [ValueType(dtype: .f32, shape: xs)]
+        },
         binaryFloat("maximum"), binaryFloat("minimum"), binaryFloat("prelu"),
         OpSpec(name: "repeat", inputs: [.required("x")], attributes: [
             AttributeSpec("axis", .int, default: .required), AttributeSpec("repeats", .int, default: .required),

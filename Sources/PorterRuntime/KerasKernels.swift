@@ -91,6 +91,46 @@ let kerasKernels: KeyValuePairs<String, Kernel> = [
         }
         return [HostTensor(shape: shape, floats: out)]
     },
+    "sparsemax": { ctx in
+        try ctx.requireInputs(1...1)
+        let (shape, x) = try ctx.floats(0)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: shape.count)
+        let n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *), outer = shape[..<axis].reduce(1, *)
+        var out = x
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * n * inner + i
+                let z = (0..<n).map { x[base + $0 * inner] }.sorted(by: >)
+                // Keras 3.15's definition (every backend): support = z_k − (c_k − 1)/k > 0 with
+                // c_k = Σ_{j ≤ k} z_j; τ = (Σ_{k in support} c_k − 1) / |support|. (The textbook τ
+                // uses c_K of the last k in support; the two differ once two entries are in it.)
+                var cumsum: Float = 0, supportSum: Float = 0, count: Float = 0
+                for (k, v) in z.enumerated() {
+                    cumsum += v
+                    if v - (cumsum - 1) / Float(k + 1) > 0 { supportSum += cumsum; count += 1 }
+                }
+                let tau = count > 0 ? (supportSum - 1) / count : 0
+                for k in 0..<n { out[base + k * inner] = max(x[base + k * inner] - tau, 0) }
+            }
+        }
+        return [HostTensor(shape: shape, floats: out)]
+    },
+    "glu": { ctx in
+        try ctx.requireInputs(1...1)
+        let (shape, x) = try ctx.floats(0)
+        let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: shape.count)
+        guard shape[axis] % 2 == 0 else { throw ctx.shapeError("glu halves axis \(axis), which has an odd size", [shape]) }
+        let half = shape[axis] / 2, inner = shape[(axis + 1)...].reduce(1, *), outer = shape[..<axis].reduce(1, *)
+        var out: [Float] = []
+        out.reserveCapacity(x.count / 2)
+        for o in 0..<outer {
+            let base = o * 2 * half * inner
+            for j in 0..<(half * inner) { out.append(x[base + j] * sigmoidf(x[base + half * inner + j])) }
+        }
+        var outShape = shape
+        outShape[axis] = half
+        return [HostTensor(shape: outShape, floats: out)]
+    },
     "maximum": floatBinary { Swift.max($0, $1) },
     "minimum": floatBinary { Swift.min($0, $1) },
     "prelu": floatBinary { $0 > 0 ? $0 : $1 * $0 },

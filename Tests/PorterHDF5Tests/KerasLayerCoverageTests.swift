@@ -90,9 +90,9 @@ struct KerasLayerCoverageTests {
     func unsupportedSetting() throws {
         let config: JSONValue = ["class_name": "Sequential", "config": ["name": "m", "layers": [
             ["class_name": "InputLayer", "config": ["name": "x", "batch_input_shape": [.null, 4]]],
-            ["class_name": "Activation", "config": ["name": "act", "activation": "sparsemax"]],
+            ["class_name": "Activation", "config": ["name": "act", "activation": "threshold"]],
         ]]]
-        #expect(throws: KerasGraphError.unsupportedSetting(layer: "act", className: "Activation", setting: "activation 'sparsemax'")) {
+        #expect(throws: KerasGraphError.unsupportedSetting(layer: "act", className: "Activation", setting: "activation 'threshold'")) {
             _ = try KerasGraphBuilder(weights: .keras2(TensorStore())).build(config)
         }
         let up: JSONValue = ["class_name": "Sequential", "config": ["name": "m", "layers": [

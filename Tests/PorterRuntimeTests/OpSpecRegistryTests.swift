@@ -58,6 +58,7 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     // Keras layers (PorterOps/KerasOps.swift).
     ("activation", [ramp([2, 3])], ["function": "relu", "alpha": 0.1, "beta": 0.6, "max_value": 1.5], 1),
     ("log_softmax", [ramp([2, 3])], ["axis": 0], 1),
+    ("sparsemax", [ramp([2, 3])], ["axis": -1], 1), ("glu", [ramp([2, 4])], ["axis": 1], 1),
     ("maximum", [ramp([2, 3]), ramp([3])], [:], 1), ("minimum", [ramp([2, 1]), ramp([3])], [:], 1),
     ("prelu", [ramp([2, 3]), ramp([3])], [:], 1),
     ("repeat", [ramp([2, 3])], ["axis": 1, "repeats": 2], 1),
