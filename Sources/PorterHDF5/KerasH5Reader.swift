@@ -198,6 +198,13 @@ enum KerasWeightsLoader {
                                                        byteCount: (d.shape.elementCount ?? 0) * d.dtype.byteSize, sourceFile: sourceFile))
                 }
             }
+        } else if file.exists("layers") && file.exists("vars") {
+            // Keras 3 `save_weights("x.weights.h5")` (and the member of a .keras archive).
+            model.metadata["keras_layout"] = "keras3-weights"
+            for rel in try file.datasets(under: "") where !rel.hasPrefix("optimizer/") {
+                try add(&model, name: rel, path: rel, file: file, sourceFile: sourceFile)
+            }
+            try dropOptimizer(&model, file: file, under: "optimizer", sourceFile: sourceFile)
         } else {
             model.metadata["keras_layout"] = "plain-hdf5"
             model.notes.append("no layer_names attribute: not a Keras weights layout; every dataset is read under its HDF5 path")

@@ -55,6 +55,21 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     ("avg_pool", [ramp([1, 2, 5, 5])], ["kernel": [3, 3], "strides": [2, 2], "padding": "same", "data_format": "channels_first"], 1),
     ("global_avg_pool", [ramp([1, 2, 2, 3])], ["data_format": "channels_last", "keepdims": true], 1),
     ("global_max_pool", [ramp([1, 3, 2, 2])], ["data_format": "channels_first", "keepdims": false], 1),
+    // Keras layers (PorterOps/KerasOps.swift).
+    ("activation", [ramp([2, 3])], ["function": "relu", "alpha": 0.1, "beta": 0.6, "max_value": 1.5], 1),
+    ("log_softmax", [ramp([2, 3])], ["axis": 0], 1),
+    ("sparsemax", [ramp([2, 3])], ["axis": -1], 1), ("glu", [ramp([2, 4])], ["axis": 1], 1),
+    ("maximum", [ramp([2, 3]), ramp([3])], [:], 1), ("minimum", [ramp([2, 1]), ramp([3])], [:], 1),
+    ("prelu", [ramp([2, 3]), ramp([3])], [:], 1),
+    ("repeat", [ramp([2, 3])], ["axis": 1, "repeats": 2], 1),
+    ("conv_transpose1d", [ramp([1, 3, 2]), ramp([3, 4, 2]), ramp([4])],
+     ["strides": [2], "dilations": [1], "padding": "same", "output_padding": [1], "kernel_layout": "WOI"], 1),
+    ("conv_transpose2d", [ramp([1, 2, 3, 2]), ramp([2, 3, 1, 2])],
+     ["strides": [2, 1], "dilations": [1, 2], "padding": "valid", "output_padding": [1, 0], "kernel_layout": "HWOI"], 1),
+    ("rnn", [ramp([2, 3, 2]), ramp([2, 6]), ramp([2, 6]), ramp([2, 6]), i([2, 3], [1, 1, 0, 1, 0, 1])],
+     ["cell": "gru", "activation": "tanh", "recurrent_activation": "hard_sigmoid", "return_sequences": true, "go_backwards": true,
+      "reset_after": true, "zero_output_for_mask": true, "align_outputs": true], 1),
+    ("masking", [ramp([2, 3, 2])], ["mask_value": 0.5], 2),
 ]
 
 @Suite struct OpSpecRegistryTests {
