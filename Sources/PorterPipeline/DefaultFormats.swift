@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterFairseq
+import PorterGGUF
 import PorterHDF5
 import PorterHuggingFace
 import PorterMapping
@@ -31,6 +32,7 @@ extension FormatRegistry {
                 TensorFlowCheckpointReader(),
                 TensorFlowSavedModelReader(),
                 NumpyReader(),
+                GGUFReader(),
             ],
             writers: [
                 SafetensorsWriter(),
