@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
         // GGUF (llama.cpp / ggml): reader (dequantizes block types to f32), writer (quantizes q8_0/q4_0/q4_1).
-        .target(name: "PorterGGUF", dependencies: ["PorterCore"]),
+        .target(name: "PorterGGUF", dependencies: ["PorterCore", "PorterArchitectures"]),
         .testTarget(name: "PorterGGUFTests", dependencies: ["PorterGGUF", "PorterCore", "PorterPipeline", "PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,

@@ -58,6 +58,8 @@ def main():
 
     # numpy: every .npy / .npz fixture (object arrays, Fortran order, big-endian, stored and deflated archives).
     copy("fuzz-numpy", "numpy/*.npy", "numpy/*.npz")
+    # gguf: every GGUF fixture (all tensor types, every metadata value type, v2, a refused type).
+    copy("fuzz-gguf", "gguf/*.gguf")
 
     copy("fuzz-safetensors", "safetensors/valid/*.safetensors", "safetensors/malformed/*.safetensors",
          "safetensors/hf/bert/model.safetensors", "safetensors/sharded/*.safetensors")

@@ -30,12 +30,15 @@ public enum TransformStep: Sendable, Codable, Hashable, CustomStringConvertible 
     case graphConstant
     /// A writer-side step: the same values stored in a copy of their own, and why.
     case ownCopy(reason: String)
+    /// f32 values stored as blocks of `to` (`--dtype q8_0` for GGUF): they read back as the
+    /// quantizer's round trip (`TensorRef.quantizedRoundTrip`), which the verifier replays.
+    case quantize(to: BlockQuantization)
 
     /// True when the step changes neither values, dtype nor shape.
     public var keepsBytes: Bool {
         switch self {
         case .keep, .rename, .tie, .unmapped, .alias, .graphConstant, .ownCopy: return true
-        case .transpose, .reshape, .cast, .split, .concat: return false
+        case .transpose, .reshape, .cast, .split, .concat, .quantize: return false
         }
     }
 
@@ -54,6 +57,7 @@ public enum TransformStep: Sendable, Codable, Hashable, CustomStringConvertible 
         case let .alias(of): return "alias of \(of)"
         case .graphConstant: return "graph constant"
         case let .ownCopy(reason): return "stored separately: \(reason)"
+        case let .quantize(to): return "quantize f32→\(to.ggmlName)"
         }
     }
 }

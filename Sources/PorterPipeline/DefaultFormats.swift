@@ -40,6 +40,7 @@ extension FormatRegistry {
                 HuggingFaceWriter(),
                 PyTorchWriter(),
                 KerasH5Writer(),
+                GGUFWriter(),
             ])
     }
 }

@@ -46,7 +46,7 @@ extension Pipeline {
             let mapping = try Mapping.resolve(name, searchPaths: mappingSearchPaths)
             (expected, accounting) = try MappingEngine(mapping).apply(to: sourceModel, allowUnmapped: request.allowUnmapped, tally: tally)
         }
-        if let target = request.dtype.dtype { expected = try Self.cast(expected, to: target, tally: tally) }
+        expected = try Self.applyDType(expected, request.dtype, tally: tally)
         let summary = ConversionSummary(convertedInMemory: expected, source: sourceModel, mapping: accounting?.mapping,
                                         dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
                                         unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
