@@ -41,6 +41,10 @@ public enum GGUFError: Error, Sendable, Equatable {
     case tensorPastEnd(file: String, tensor: String, start: Int, bytes: Int, fileSize: Int)
     /// Two tensors' byte ranges overlap.
     case overlappingTensors(file: String, tensor: String, start: Int, other: String, otherEnd: Int)
+    /// A split named by `split.count` is not beside the first.
+    case missingSplit(file: String, split: String)
+    /// A split set whose `split.*` keys disagree (numbering, count, total tensors).
+    case badSplit(file: String, reason: String)
     /// A model Porter cannot write as GGUF (`reason` says why and what to do).
     case unwritable(tensor: String?, reason: String)
 }
@@ -87,6 +91,10 @@ extension GGUFError: LocalizedError {
             return "\(file): tensor '\(tensor)' needs \(bytes) bytes from byte \(start), past the end of the \(fileSize)-byte file (truncated?)"
         case let .overlappingTensors(file, tensor, start, other, otherEnd):
             return "\(file): tensor '\(tensor)' starts at byte \(start), inside '\(other)' which ends at byte \(otherEnd)"
+        case let .missingSplit(file, split):
+            return "\(file): its split.count names split '\(split)', which is not in the folder"
+        case let .badSplit(file, reason):
+            return "\(file): not a consistent split set: \(reason)"
         case let .unwritable(tensor, reason):
             return "cannot write \(tensor.map { "tensor '\($0)'" } ?? "the model") as GGUF: \(reason)"
         }
@@ -115,6 +123,8 @@ extension GGUFError {
         case .misalignedTensor: return "misalignedTensor"
         case .tensorPastEnd: return "tensorPastEnd"
         case .overlappingTensors: return "overlappingTensors"
+        case .missingSplit: return "missingSplit"
+        case .badSplit: return "badSplit"
         case .unwritable: return "unwritable"
         }
     }

@@ -24,7 +24,21 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
 
     public static let alignment = 32
 
-    public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool { false }
+    public var options: [FormatOption] { [.maxShardSize] }
+
+    /// Shard file names: `model-0000i-of-0000N.gguf`, as llama.cpp's gguf-split names them.
+    public static let shardBase = "model"
+
+    /// True when the tensors (stored bytes) exceed `--max-shard-size`.
+    public func producesDirectory(for model: NeutralModel, options: WriteOptions) -> Bool {
+        guard let max = options.maxShardSize, let plan = try? Self.plan(model) else { return false }
+        return plan.dataBytes > max && plan.tensors.count > 1
+    }
+
+    public func outputLayout(for model: NeutralModel, options: WriteOptions) -> OutputLayout {
+        guard producesDirectory(for: model, options: options) else { return .file(producer: "the GGUF writer") }
+        return .folder([.shards(base: Self.shardBase, suffix: ".gguf")], producer: "the GGUF writer")
+    }
 
     public func check(_ model: NeutralModel, options: WriteOptions) throws {
         _ = try Self.plan(model)
@@ -32,42 +46,80 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
 
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         let plan = try Self.plan(model)
+        options.progress.begin("writing \(url.lastPathComponent)", totalUnits: Int64(plan.dataBytes))
+        defer { options.progress.end() }
+        guard producesDirectory(for: model, options: options), let max = options.maxShardSize else {
+            try Self.writeFile(metadata: plan.metadata, tensors: plan.tensors, to: url, progress: options.progress)
+            return
+        }
+        // Greedy, in model order: a new split starts when the next tensor would overflow this one.
+        var shards: [[PlannedTensor]] = [[]]
+        var size = 0
+        for t in plan.tensors {
+            if !shards[shards.count - 1].isEmpty && size + t.paddedCount > max {
+                shards.append([])
+                size = 0
+            }
+            shards[shards.count - 1].append(t)
+            size += t.paddedCount
+        }
+        guard shards.count <= Int(UInt16.max) else { throw GGUFError.unwritable(tensor: nil, reason: "\(shards.count) splits; GGUF counts splits in a uint16") }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        for (i, shard) in shards.enumerated() {
+            // llama.cpp's gguf-split: the first split carries the metadata, every split the split keys.
+            var keys: [(String, GGUFValue)] = i == 0 ? plan.metadata : []
+            keys += [("split.no", .uint16(UInt16(i))), ("split.count", .uint16(UInt16(shards.count))),
+                     ("split.tensors.count", .int32(Int32(clamping: plan.tensors.count)))]
+            var offset = 0
+            let placed = shard.map { t -> PlannedTensor in
+                var t = t
+                t.offset = offset
+                offset += t.paddedCount
+                return t
+            }
+            let name = "\(Self.shardBase)-\(Self.padded(i + 1))-of-\(Self.padded(shards.count)).gguf"
+            try Self.writeFile(metadata: keys, tensors: placed, to: url.appendingPathComponent(name), progress: options.progress)
+        }
+    }
+
+    static func padded(_ n: Int) -> String {
+        let digits = String(n)
+        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+    }
+
+    /// One GGUF file: header, tensor infos, then each tensor's data padded to the alignment.
+    static func writeFile(metadata: [(String, GGUFValue)], tensors: [PlannedTensor], to url: URL, progress: any ProgressSink) throws {
         let out = try OutputFile(path: url.path)
         var header = GGUFBytesWriter()
         header.bytes += GGUFFormat.magic
         header.u32(3)
-        header.u64(UInt64(plan.tensors.count))
-        header.u64(UInt64(plan.metadata.count))
-        for (key, value) in plan.metadata {
+        header.u64(UInt64(tensors.count))
+        header.u64(UInt64(metadata.count))
+        for (key, value) in metadata {
             header.string(key)
             header.value(value, withType: true)
         }
-        for t in plan.tensors {
+        for t in tensors {
             header.string(t.name)
             header.u32(UInt32(t.dims.count))
             for d in t.dims { header.u64(UInt64(d)) }
             header.u32(t.type.rawValue)
             header.u64(UInt64(t.offset))
         }
-        header.pad(to: Self.alignment)
+        header.pad(to: alignment)
         try out.write(header.bytes)
-        options.progress.begin("writing \(url.lastPathComponent)", totalUnits: Int64(plan.dataBytes))
-        defer { options.progress.end() }
-        var written = 0
-        for t in plan.tensors {
+        for t in tensors {
             let before = out.bytesWritten
             if let q = t.blocks {
-                try Self.streamQuantized(t.entry.tensor, q, to: out)
+                try streamQuantized(t.entry.tensor, q, to: out)
             } else {
                 try out.write(tensor: t.entry.tensor)
             }
             guard out.bytesWritten - before == t.byteCount else {
                 throw GGUFError.unwritable(tensor: t.name, reason: "wrote \(out.bytesWritten - before) bytes, expected \(t.byteCount)")
             }
-            written += t.byteCount
-            let pad = (Self.alignment - written % Self.alignment) % Self.alignment
-            if pad > 0 { try out.writeZeros(pad); written += pad }
-            options.progress.advance(Int64(t.byteCount))
+            if t.paddedCount > t.byteCount { try out.writeZeros(t.paddedCount - t.byteCount) }
+            progress.advance(Int64(t.byteCount))
         }
         try out.close()
     }
@@ -98,6 +150,8 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
         var blocks: BlockQuantization?
         var offset: Int
         var byteCount: Int
+        /// Bytes with the padding to the next multiple of the alignment.
+        var paddedCount: Int { byteCount + (GGUFWriter.alignment - byteCount % GGUFWriter.alignment) % GGUFWriter.alignment }
     }
 
     struct Plan {

@@ -131,3 +131,42 @@ import PorterTestSupport
         #expect(GGUFWriter.ggufValue([[1], [2, 3]]) == .array(.array, [.array(.int32, [.int32(1)]), .array(.int32, [.int32(2), .int32(3)])]))
     }
 }
+
+/// `--max-shard-size`: llama.cpp's split layout (`model-0000i-of-0000N.gguf`, `split.*` keys,
+/// metadata in the first split), read back as one model.
+@Suite struct GGUFSplitTests {
+    @Test func splitWriteReadAndVerify() throws {
+        let dir = try Fixtures.scratchDirectory("porter-gguf-split")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("gpt2-split")
+        let result = try Pipeline().convert(ConvertRequest(source: GGUFWriterTests.gpt2, output: out, to: "gguf", mapping: "hf-gpt2-to-gguf",
+                                                           dtype: .q8_0, maxShardSize: 8000))
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names.count > 1)
+        #expect(names.first == "model-00001-of-\(GGUFWriter.padded(names.count)).gguf")
+        let first = try GGUFFile.parse(OpenFile(path: out.appendingPathComponent(names[0]).path))
+        #expect(first.value("split.no") == .uint16(0))
+        #expect(first.value("split.count") == .uint16(UInt16(names.count)))
+        #expect(first.value("split.tensors.count") == .int32(28))
+        #expect(first.value("general.architecture") == .string("gpt2"))
+        let second = try GGUFFile.parse(OpenFile(path: out.appendingPathComponent(names[1]).path))
+        #expect(second.value("general.architecture") == nil)
+        #expect(second.value("split.no") == .uint16(1))
+        let model = try GGUFReader().read(out)
+        #expect(model.tensors.count == 28)
+        #expect(model.config["split.count"] == nil)
+        let viaFirst = try GGUFReader().read(out.appendingPathComponent(names[0]))
+        #expect(viaFirst.tensors.names == model.tensors.names)
+        let report = try Pipeline().verify(result, request: VerifyRequest(timestamped: false))
+        #expect(report.weights.status == .passed, "\(report.weights.mismatches.map(\.problem))")
+        // A missing split is a typed error.
+        try FileManager.default.removeItem(at: out.appendingPathComponent(names[names.count - 1]))
+        #expect { _ = try GGUFReader().read(out) } throws: { ($0 as? GGUFError)?.caseName == "missingSplit" }
+    }
+
+    @Test func splitNames() {
+        #expect(GGUFReader.splitName("my-model-00002-of-00010.gguf")! == ("my-model", 2, 10))
+        #expect(GGUFReader.splitName("model.gguf") == nil)
+        #expect(GGUFReader.splitName("model-1-of-2.gguf") == nil)
+    }
+}
