@@ -173,7 +173,10 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
             }
             let type: GGMLType, bytes: Int
             var blocks: BlockQuantization?
-            if case let .quantize(q)? = e.provenance.transforms.last {
+            if case let .quantize(name)? = e.provenance.transforms.last {
+                guard let q = BlockQuantization(rawValue: name) else {
+                    throw GGUFError.unwritable(tensor: e.name, reason: "'\(name)' is not a block type Porter writes")
+                }
                 guard e.tensor.dtype == .f32, let last = shape.last, last % q.blockSize == 0, let b = q.byteCount(elements: e.tensor.elementCount) else {
                     throw GGUFError.unwritable(tensor: e.name, reason: "\(q.ggmlName) needs f32 rows of whole \(q.blockSize)-element blocks; it is \(e.tensor.dtype.rawValue) \(e.tensor.shape)")
                 }

@@ -246,7 +246,7 @@ public struct Pipeline: Sendable {
         for var entry in out.tensors {
             let t = entry.tensor
             if t.dtype == .f32, t.shape.rank >= 2, let last = t.shape.dims.last, last > 0, last % type.blockSize == 0 {
-                entry.provenance.transforms.append(.quantize(to: type))
+                entry.provenance.transforms.append(.quantize(to: type.rawValue))
             }
             try store.add(entry)
         }
