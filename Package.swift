@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PorterMapping", targets: ["PorterMapping"]),
         .library(name: "PorterFairseq", targets: ["PorterFairseq"]),
         .library(name: "PorterTokenizers", targets: ["PorterTokenizers"]),
+        .library(name: "PorterGGUF", targets: ["PorterGGUF"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,9 @@ let package = Package(
         .target(name: "PorterHuggingFace", dependencies: ["PorterCore", "PorterSafetensors"]),
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
+        // GGUF (llama.cpp / ggml): reader (dequantizes block types to f32), writer (quantizes q8_0/q4_0/q4_1).
+        .target(name: "PorterGGUF", dependencies: ["PorterCore", "PorterArchitectures"]),
+        .testTarget(name: "PorterGGUFTests", dependencies: ["PorterGGUF", "PorterCore", "PorterPipeline", "PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
         // with accounting of every tensor.
@@ -47,7 +51,7 @@ let package = Package(
         .target(name: "PorterPipeline", dependencies: [
             "PorterCore", "PorterMapping", "PorterSafetensors", "PorterNeutralFormat", "PorterHuggingFace",
             "PorterPickle", "PorterPyTorch", "PorterHDF5", "PorterFairseq", "PorterTensorFlow", "PorterVerifier", "PorterNumpy", "PorterONNX",
-            "PorterTokenizers",
+            "PorterTokenizers", "PorterGGUF",
         ]),
         .testTarget(name: "PorterPipelineTests", dependencies: ["PorterPipeline", "PorterTestSupport"]),
         // The `porter` command: argument handling only, one file per command.

@@ -18,6 +18,7 @@ let package = Package(
         .target(name: "FuzzSupport"),
         .executableTarget(name: "fuzz-json", dependencies: ["FuzzSupport", .product(name: "PorterCore", package: "Porter")]),
         .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
+        .executableTarget(name: "fuzz-gguf", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-numpy", dependencies: ["FuzzSupport", .product(name: "PorterCore", package: "Porter"), .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-pickle-vm", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-pickle-scan", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),

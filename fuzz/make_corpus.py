@@ -61,6 +61,8 @@ def main():
 
     # onnx: every .onnx fixture (torch exports, typed-field initializers, external-data entries).
     copy("fuzz-onnx", "onnx/*.onnx")
+    # gguf: every GGUF fixture (all tensor types, every metadata value type, v2, a refused type).
+    copy("fuzz-gguf", "gguf/*.gguf")
 
     copy("fuzz-safetensors", "safetensors/valid/*.safetensors", "safetensors/malformed/*.safetensors",
          "safetensors/hf/bert/model.safetensors", "safetensors/sharded/*.safetensors")

@@ -16,7 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 
-HARNESSES=(fuzz-json fuzz-safetensors fuzz-numpy fuzz-pickle-vm fuzz-pickle-scan fuzz-torch-zip fuzz-torch-tar
+HARNESSES=(fuzz-json fuzz-safetensors fuzz-numpy fuzz-gguf fuzz-pickle-vm fuzz-pickle-scan fuzz-torch-zip fuzz-torch-tar
            fuzz-torch-legacy fuzz-mapping fuzz-fairseq-dict fuzz-bpecodes fuzz-tf-checkpoint
            fuzz-tf-savedmodel fuzz-hdf5 fuzz-hdf5-checks fuzz-tokenizer-json fuzz-onnx)
 # libFuzzer links through --sanitize=fuzzer; Swift 6.3's driver does not add coverage

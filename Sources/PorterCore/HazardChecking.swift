@@ -47,3 +47,11 @@ public protocol ChildProcessReading {
     /// Makes this process read the format in child processes of `executable`.
     func enableChildProcesses(executable: String)
 }
+
+/// A `HazardChecking` reader whose format can carry things a person should look at before
+/// use without making Porter refuse the file (a GGUF chat template: Jinja that chat
+/// front-ends execute). `porter scan` reports each as a finding with the review verdict.
+public protocol ReviewChecking {
+    /// One sentence per item, naming where in the file it is; empty when there is none.
+    func reviews(of url: URL) throws -> [String]
+}

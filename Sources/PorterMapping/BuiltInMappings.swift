@@ -84,6 +84,32 @@ enum BuiltInMappings {
 }
 
 """#,
+        "hf-gpt2-to-gguf": #"""
+{
+  "format": "porter-mapping/1",
+  "name": "hf-gpt2-to-gguf",
+  "description": "transformers GPT2LMHeadModel / GPT2Model state dict → llama.cpp GGUF tensor names (token_embd, position_embd, blk.N.attn_norm, blk.N.attn_qkv, blk.N.attn_output, blk.N.ffn_norm, blk.N.ffn_up, blk.N.ffn_down, output_norm, output), as llama.cpp's convert_hf_to_gguf.py GPT2Model writes them: the Conv1D weights ([in, out] in transformers) are transposed to ggml's [out, in]; the causal-mask buffers are dropped.",
+  "rules": [
+    {"match": "^(?:transformer\\.)?h\\.\\d+\\.attn\\.(?:bias|masked_bias)$", "drop": "the causal-mask buffer, rebuilt by llama.cpp; not a weight"},
+    {"match": "^(?:transformer\\.)?wte\\.weight$", "rename": "token_embd.weight"},
+    {"match": "^(?:transformer\\.)?wpe\\.weight$", "rename": "position_embd.weight"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.ln_1\\.(weight|bias)$", "rename": "blk.$1.attn_norm.$2"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.ln_2\\.(weight|bias)$", "rename": "blk.$1.ffn_norm.$2"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.attn\\.c_attn\\.weight$", "rename": "blk.$1.attn_qkv.weight", "transpose": [1, 0]},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.attn\\.c_attn\\.bias$", "rename": "blk.$1.attn_qkv.bias"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.attn\\.c_proj\\.weight$", "rename": "blk.$1.attn_output.weight", "transpose": [1, 0]},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.attn\\.c_proj\\.bias$", "rename": "blk.$1.attn_output.bias"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.mlp\\.c_fc\\.weight$", "rename": "blk.$1.ffn_up.weight", "transpose": [1, 0]},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.mlp\\.c_fc\\.bias$", "rename": "blk.$1.ffn_up.bias"},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.mlp\\.c_proj\\.weight$", "rename": "blk.$1.ffn_down.weight", "transpose": [1, 0]},
+    {"match": "^(?:transformer\\.)?h\\.(\\d+)\\.mlp\\.c_proj\\.bias$", "rename": "blk.$1.ffn_down.bias"},
+    {"match": "^(?:transformer\\.)?ln_f\\.(weight|bias)$", "rename": "output_norm.$1"},
+    {"match": "^lm_head\\.weight$", "rename": "output.weight"}
+  ],
+  "require": ["^token_embd\\.weight$", "^blk\\.\\d+\\.attn_qkv\\.weight$"]
+}
+
+"""#,
         "hf-llama-to-gguf": #"""
 {
   "format": "porter-mapping/1",

@@ -3,8 +3,11 @@ import PorterCore
 import PorterMapping
 
 /// Target element type for `--dtype`.
+///
+/// `q8_0`, `q4_0`, `q4_1` store float matrices as blocks (writers that are
+/// `BlockQuantizedWriting`, i.e. GGUF); other tensors become f32.
 public enum DTypeChoice: String, Sendable, CaseIterable {
-    case keep, f32, f16, bf16
+    case keep, f32, f16, bf16, q8_0, q4_0, q4_1
 
     var dtype: DType? {
         switch self {
@@ -12,6 +15,17 @@ public enum DTypeChoice: String, Sendable, CaseIterable {
         case .f32: return .f32
         case .f16: return .f16
         case .bf16: return .bf16
+        case .q8_0, .q4_0, .q4_1: return nil
+        }
+    }
+
+    /// The block type of `q8_0`, `q4_0`, `q4_1`.
+    public var blockQuantization: BlockQuantization? {
+        switch self {
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .q4_1: return .q4_1
+        default: return nil
         }
     }
 }
@@ -171,6 +185,11 @@ public struct Pipeline: Sendable {
     public func convert(_ request: ConvertRequest) throws -> ConvertResult {
         // Fail fast on what can be checked before reading anything.
         let writer = try registry.writer(request.to)
+        if let q = request.dtype.blockQuantization {
+            guard let blocks = writer as? any BlockQuantizedWriting, blocks.writableBlockTypes.contains(q) else {
+                throw PipelineError.blockTypeNotWritable(dtype: request.dtype.rawValue, writer: writer.info.id)
+            }
+        }
         let (maxShardSize, writeExtra) = try Self.writeSettings(request, writer: writer)
         if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
             throw CoreError.outputExists(path: request.output.path)
@@ -185,9 +204,7 @@ public struct Pipeline: Sendable {
         if let mapping {
             (model, accounting) = try MappingEngine(mapping).apply(to: model, allowUnmapped: request.allowUnmapped, tally: tally)
         }
-        if let target = request.dtype.dtype {
-            model = try Self.cast(model, to: target, tally: tally)
-        }
+        model = try Self.applyDType(model, request.dtype, tally: tally)
         // Fail closed: a conversion that yields no tensor converted nothing.
         if model.tensors.names.isEmpty && !request.allowEmpty {
             throw PipelineError.nothingToConvert(path: request.source.path, dropped: model.dropped.count, notes: model.notes)
@@ -210,6 +227,31 @@ public struct Pipeline: Sendable {
                                  : source.sourceFiles.reduce(0) { $0 + Self.diskBytes(URL(fileURLWithPath: $1)) },
                              dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command,
                              syncToDisk: request.syncToDisk, staleTemporaries: stale)
+    }
+
+    /// `--dtype`: a cast of every float tensor, or the block quantization of float matrices.
+    public static func applyDType(_ model: NeutralModel, _ choice: DTypeChoice, tally: OverflowTally) throws -> NeutralModel {
+        if let target = choice.dtype { return try cast(model, to: target, tally: tally) }
+        if let q = choice.blockQuantization { return try quantize(model, to: q, tally: tally) }
+        return model
+    }
+
+    /// Marks float tensors of rank ≥ 2 whose last dimension is a whole number of `type`'s
+    /// blocks with `.quantize(to:)` (cast to f32 first when they are not), as llama.cpp
+    /// quantizes weight matrices; other float tensors are cast to f32. Values stay as they
+    /// are: the writer quantizes while it streams.
+    public static func quantize(_ model: NeutralModel, to type: BlockQuantization, tally: OverflowTally) throws -> NeutralModel {
+        var out = try cast(model, to: .f32, tally: tally)
+        var store = TensorStore()
+        for var entry in out.tensors {
+            let t = entry.tensor
+            if t.dtype == .f32, t.shape.rank >= 2, let last = t.shape.dims.last, last > 0, last % type.blockSize == 0 {
+                entry.provenance.transforms.append(.quantize(to: type.rawValue))
+            }
+            try store.add(entry)
+        }
+        out.tensors = store
+        return out
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.
@@ -255,6 +297,8 @@ public enum PipelineError: Error, LocalizedError, Equatable {
     case nothingToConvert(path: String, dropped: Int, notes: [String])
     /// `porter scan` found no reader that scans pickles (a registry built without one).
     case noScanner(path: String)
+    /// `--dtype q8_0|q4_0|q4_1` for a writer that does not store that block type.
+    case blockTypeNotWritable(dtype: String, writer: String)
 
     public var errorDescription: String? {
         switch self {
@@ -264,6 +308,8 @@ public enum PipelineError: Error, LocalizedError, Equatable {
             return "\(path): nothing to convert: \(why)\(hint). Pass --allow-empty to write a model without tensors anyway"
         case let .noScanner(path):
             return "\(path): cannot scan: this build of Porter has no reader that scans pickles, and the file is in no format with its own checks"
+        case let .blockTypeNotWritable(dtype, writer):
+            return "--dtype \(dtype) stores blocks of quantized values, which the \(writer) writer cannot; use --to gguf, or --dtype f32|f16|bf16"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterFairseq
+import PorterGGUF
 import PorterHDF5
 import PorterHuggingFace
 import PorterMapping
@@ -33,6 +34,7 @@ extension FormatRegistry {
                 TensorFlowSavedModelReader(),
                 NumpyReader(),
                 ONNXReader(),
+                GGUFReader(),
             ],
             writers: [
                 SafetensorsWriter(),
@@ -41,6 +43,7 @@ extension FormatRegistry {
                 PyTorchWriter(),
                 KerasH5Writer(),
                 ONNXWriter(),
+                GGUFWriter(),
             ])
     }
 }

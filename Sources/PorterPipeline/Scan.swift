@@ -38,9 +38,14 @@ extension Pipeline {
             for hazard in try checker.hazards(of: url) {
                 report.add(ScanFinding(verdict: .dangerous, reason: hazard, pickle: "", offset: 0))
             }
+            for item in try (reader as? any ReviewChecking)?.reviews(of: url) ?? [] {
+                report.add(ScanFinding(verdict: .review, reason: item, pickle: "", offset: 0))
+            }
+            let refused = report.findings.contains { $0.verdict == .dangerous }
             report.notes.append(report.findings.isEmpty
                 ? "safe — holds no pickle; the \(reader.info.name) checks found nothing (docs/security.md)"
-                : "holds no pickle; the hazards above make Porter refuse the file")
+                : refused ? "holds no pickle; the hazards above make Porter refuse the file"
+                : "holds no pickle; the items above are for review, Porter reads the file (docs/security.md)")
             return report
         }
         // A reader that holds pickles scans them; a file no such reader claims (a raw pickle

@@ -54,7 +54,7 @@ extension Pipeline {
             let mapping = try Mapping.resolve(name, searchPaths: mappingSearchPaths)
             (expected, accounting) = try MappingEngine(mapping).apply(to: sourceModel, allowUnmapped: request.allowUnmapped, tally: tally)
         }
-        if let target = request.dtype.dtype { expected = try Self.cast(expected, to: target, tally: tally) }
+        expected = try Self.applyDType(expected, request.dtype, tally: tally)
         let summary = ConversionSummary(convertedInMemory: expected, source: sourceModel, mapping: accounting?.mapping,
                                         dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
                                         unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
@@ -101,6 +101,15 @@ extension Pipeline {
             sourceForVerifier.graph = nil
             forwardNotApplicable = "the output format stores no graph and the weights no longer carry the names the source graph reads, "
                 + "so no graph can run the converted model; verified at the weights level"
+        }
+        // An output format with a config of its own that names no architecture Porter builds
+        // (GGUF metadata, after a mapping to llama.cpp names): nothing can run the converted
+        // model, so the forward level does not apply (DESIGN: verified at the weights level).
+        var summary = summary
+        if converted.graph == nil, converted.config["model_type"] == nil, !(converted.config.objectValue ?? [:]).isEmpty,
+           summary.mapping != nil, summary.graphDropped == nil {
+            summary.graphDropped = "the converted model's names are the output format's (\(converted.sourceFormat)) and its config "
+                + "names no architecture Porter builds a graph for"
         }
         var report = Verifier(options: options).verify(source: sourceForVerifier, converted: converted, reference: reference, summary: summary)
         if let reason = forwardNotApplicable, report.forward.status == .skipped {

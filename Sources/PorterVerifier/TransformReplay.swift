@@ -37,6 +37,11 @@ public enum TransformReplay {
                         throw ReplayError.transformFailed(tensor: tensor, step: step, reason: "the tensor is \(current.dtype.rawValue) at this step, not \(from.rawValue)")
                     }
                     current = try current.cast(to: to, name: tensor)
+                case let .quantize(name):
+                    guard let type = BlockQuantization(rawValue: name) else {
+                        throw ReplayError.transformFailed(tensor: tensor, step: step, reason: "'\(name)' is not a block type Porter knows")
+                    }
+                    current = try current.quantizedRoundTrip(type, name: tensor)
                 case let .split(axis, sizes, index, count, _):
                     let rank = current.shape.rank
                     let a = axis < 0 ? axis + rank : axis

@@ -111,7 +111,9 @@ public enum WeightsCheck {
             return fail(error.localizedDescription)
         }
         let actual = entry.tensor
-        var hadCast = steps.contains { if case .cast = $0 { return true }; return false }
+        var hadCast = steps.contains {
+            switch $0 { case .cast, .quantize: return true; default: return false }
+        }
         if expected.dtype != actual.dtype, !hadCast, expected.dtype.isCastableFloat, actual.dtype.isCastableFloat {
             // A float dtype change the provenance does not state (e.g. `porter verify` without
             // `--dtype`): check it as that cast, so the values must be the correctly rounded ones.

@@ -29,7 +29,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Mapping name (see `porter mappings`) or a mapping JSON file.")
     var mapping: String?
 
-    @Option(help: "Element type of float tensors: keep, f32, f16 or bf16.")
+    @Option(help: "Element type of float tensors: keep, f32, f16 or bf16; for --to gguf also q8_0, q4_0 or q4_1 (block quantization of weight matrices).")
     var dtype: DTypeChoice = .keep
 
     @Option(help: ArgumentHelp("Split the weights into files of at most this size (e.g. 500MB, 5GB); for writers that take the max-shard-size option (safetensors, porter, hf).", valueName: "size"))
