@@ -16,7 +16,7 @@ public enum ShapeRules {
 /// The op set of `docs/ops.md`, one spec per op.
 public enum OpSet {
     /// Every spec, in the order of docs/ops.md.
-    public static let all: [OpSpec] = elementwise + shape + linearAlgebra + embeddings + convolution
+    public static let all: [OpSpec] = elementwise + shape + linearAlgebra + embeddings + convolution + decoderOps
 
     /// Specs by op name.
     public static let standard: [String: OpSpec] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -137,7 +137,7 @@ struct KernelRegistry: Sendable {
     /// Every kernel of the runtime, each against its op's spec.
     static func makeStandard() throws -> KernelRegistry {
         var registry = KernelRegistry()
-        for part in [elementwiseKernels, shapeKernels, linearAlgebraKernels, embeddingKernels, convolutionKernels] {
+        for part in [elementwiseKernels, shapeKernels, linearAlgebraKernels, embeddingKernels, convolutionKernels, decoderKernels] {
             try registry.register(part)
         }
         return registry
