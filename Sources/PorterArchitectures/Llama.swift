@@ -71,10 +71,11 @@ public struct DecoderConfig: ArchitectureConfig, Equatable {
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
         case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
-        case numKeyValueHeads = "num_key_value_heads", headDimension = "head_dim"
+        case numKeyValueHeads = "num_key_value_heads", headDimension = "head_dim", layerTypes = "layer_types"
     }
 
-    /// Only the sizes are written back (`porter tiny`); every other key of the source config stays as it was.
+    /// Only the sizes (and `layer_types`, one per layer) are written back (`porter tiny`); every
+    /// other key of the source config stays as it was.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(vocabSize, forKey: .vocabSize)
@@ -84,6 +85,7 @@ public struct DecoderConfig: ArchitectureConfig, Equatable {
         try c.encode(numAttentionHeads, forKey: .numAttentionHeads)
         try c.encode(numKeyValueHeads, forKey: .numKeyValueHeads)
         try c.encodeIfPresent(headDimension, forKey: .headDimension)
+        try c.encodeIfPresent(layerTypes, forKey: .layerTypes)
     }
 
     public init(from decoder: Decoder) throws {
