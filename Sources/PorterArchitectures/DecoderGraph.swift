@@ -48,15 +48,55 @@ enum DecoderGraph {
         return a
     }
 
-    static func build(_ c: DecoderConfig, style: DecoderStyle, model: String, names: Set<String>, inputs: [InputSpec]) throws -> Graph {
-        guard let p = namePrefix(of: "embed_tokens.weight", in: names) else { throw ArchitectureError.missingTensor(model: model, name: "embed_tokens.weight") }
+    /// How the checkpoint names its tensors: transformers' names under a prefix (`model.`), or
+    /// llama.cpp's GGUF names (`token_embd.weight`, `blk.N.attn_q.weight`, from the templates).
+    struct Naming {
+        var prefix: String
+        /// HF template (`layers.{bid}.self_attn.q_proj.weight`) → GGUF template, when the checkpoint uses GGUF names.
+        var gguf: [String: String]?
+
+        init(names: Set<String>, templates: [TensorTemplate], model: String) throws {
+            if let p = namePrefix(of: "embed_tokens.weight", in: names) {
+                prefix = p
+                gguf = nil
+            } else if names.contains("token_embd.weight") {
+                prefix = ""
+                gguf = Dictionary(templates.compactMap { t in t.gguf.map { (t.hf, $0) } }, uniquingKeysWith: { a, _ in a })
+            } else {
+                throw ArchitectureError.missingTensor(model: model, name: "embed_tokens.weight")
+            }
+        }
+
+        /// The checkpoint's name of the tensor transformers calls `module` + `suffix` (under the base model).
+        func name(_ module: String, _ suffix: String = ".weight") -> String {
+            let hf = module + suffix
+            guard let gguf else { return hf == "lm_head.weight" ? hf : prefix + hf }
+            let parts = hf.split(separator: ".", maxSplits: 2).map(String.init)
+            if parts.count == 3, parts[0] == "layers", Int(parts[1]) != nil,
+               let t = gguf["layers.{bid}." + parts[2]] {
+                return t.replacingOccurrences(of: "{bid}", with: parts[1])
+            }
+            return gguf[hf] ?? hf
+        }
+    }
+
+    static func build(_ c: DecoderConfig, style: DecoderStyle, model: String, names: Set<String>, inputs: [InputSpec],
+                      templates: [TensorTemplate]) throws -> Graph {
+        let naming = try Naming(names: names, templates: templates, model: model)
         let heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads, d = c.headDim
         let qWidth = heads * d, kvWidth = kvHeads * d
         let eps = JSONValue.double(c.rmsNormEps)
-        let offset: JSONValue = style.gemmaNorms ? 1 : 0
+        // llama.cpp's converter stores Gemma's norm weights with the 1 added.
+        let offset: JSONValue = style.gemmaNorms && naming.gguf == nil ? 1 : 0
         var g = GraphBuilding()
-        func norm(_ module: String, _ x: String, output: String? = nil) -> String {
-            g.add(module, "rms_norm", [x, g.weight(p + module + ".weight")], ["epsilon": eps, "weight_offset": offset], output: output)
+        func norm(_ module: String, _ x: String, output: String? = nil, gemmaOffset: Bool = true) -> String {
+            g.add(module, "rms_norm", [x, g.weight(naming.name(module))], ["epsilon": eps, "weight_offset": gemmaOffset ? offset : 0], output: output)
+        }
+        func linear(_ module: String, _ x: String) -> String {
+            var inputs = [x, g.weight(naming.name(module))]
+            let bias = naming.name(module, ".bias")
+            if names.contains(bias) { inputs.append(g.weight(bias)) }
+            return g.add(module, "linear", inputs)
         }
         func softcap(_ path: String, _ x: String, _ cap: Double?, output: String? = nil) -> String {
             guard let cap else { return x }
@@ -68,7 +108,8 @@ enum DecoderGraph {
             g.add(name, "slice", [x], ["axis": -1, "start": .int(Int64(start)), "end": .int(Int64(end))])
         }
 
-        var x = g.add("embed_tokens", "gather", [g.weight(p + "embed_tokens.weight"), "input_ids"])
+        let embeddings = naming.name("embed_tokens")
+        var x = g.add("embed_tokens", "gather", [g.weight(embeddings), "input_ids"])
         if style.gemmaNorms {
             // transformers multiplies by sqrt(hidden) rounded to the activations' dtype (float32).
             x = g.add("embed_scale", "scale", [x], ["factor": .double(Double(Float(Double(c.hiddenSize).squareRoot())))])
@@ -77,7 +118,9 @@ enum DecoderGraph {
         let windows = windowedLayers(c, style: style)
         var fullMask: String?
         var windowMask: String?
-        let rope = ropeAttributes(c)
+        var rope = ropeAttributes(c)
+        // llama.cpp permutes Llama's (and Mistral's) q/k rows for its adjacent-pair rope.
+        if naming.gguf != nil, style.ggufArchitecture == "llama" { rope["layout"] = "interleaved" }
         let scale = 1 / (c.queryPreAttnScalar ?? Double(d)).squareRoot()
         for i in 0..<c.numHiddenLayers {
             let l = "layers.\(i)"
@@ -92,21 +135,21 @@ enum DecoderGraph {
             let h = norm("\(l).input_layernorm", x)
             var q: String, k: String, v: String
             if style.fused {
-                let qkv = g.linear("\(l).self_attn.qkv_proj", h, weightPrefix: p, names: names)
+                let qkv = linear("\(l).self_attn.qkv_proj", h)
                 q = slice("\(l).self_attn.query", qkv, 0, qWidth)
                 k = slice("\(l).self_attn.key", qkv, qWidth, qWidth + kvWidth)
                 v = slice("\(l).self_attn.value", qkv, qWidth + kvWidth, qWidth + 2 * kvWidth)
             } else {
-                q = g.linear("\(l).self_attn.q_proj", h, weightPrefix: p, names: names)
-                k = g.linear("\(l).self_attn.k_proj", h, weightPrefix: p, names: names)
-                v = g.linear("\(l).self_attn.v_proj", h, weightPrefix: p, names: names)
+                q = linear("\(l).self_attn.q_proj", h)
+                k = linear("\(l).self_attn.k_proj", h)
+                v = linear("\(l).self_attn.v_proj", h)
             }
             q = g.add("\(l).self_attn.query_split", "reshape", [q], ["shape": [0, 0, .int(Int64(heads)), .int(Int64(d))]])
             k = g.add("\(l).self_attn.key_split", "reshape", [k], ["shape": [0, 0, .int(Int64(kvHeads)), .int(Int64(d))]])
             v = g.add("\(l).self_attn.value_split", "reshape", [v], ["shape": [0, 0, .int(Int64(kvHeads)), .int(Int64(d))]])
             if style.qkNorm {
-                q = norm("\(l).self_attn.q_norm", q)
-                k = norm("\(l).self_attn.k_norm", k)
+                q = norm("\(l).self_attn.q_norm", q, gemmaOffset: false)
+                k = norm("\(l).self_attn.k_norm", k, gemmaOffset: false)
             }
             q = g.add("\(l).self_attn.query_rotary", "rotary_embedding", [q, positions], rope)
             k = g.add("\(l).self_attn.key_rotary", "rotary_embedding", [k, positions], rope)
@@ -133,28 +176,29 @@ enum DecoderGraph {
             let context = g.add("\(l).self_attn.context", "matmul", [probs, v])
             let merged = g.add("\(l).self_attn.context_heads", "transpose", [context], ["perm": perm])
             let flat = g.add("\(l).self_attn.context_merged", "reshape", [merged], ["shape": [0, 0, .int(Int64(qWidth))]])
-            var attn = g.linear("\(l).self_attn.o_proj", flat, weightPrefix: p, names: names)
+            var attn = linear("\(l).self_attn.o_proj", flat)
             if style.sandwichNorms { attn = norm("\(l).post_attention_layernorm", attn) }
             x = g.add("\(l).attn_residual", "add", [attn, x])
             let h2 = norm(style.sandwichNorms ? "\(l).pre_feedforward_layernorm" : "\(l).post_attention_layernorm", x)
             let gate: String, up: String
             if style.fused {
-                let gu = g.linear("\(l).mlp.gate_up_proj", h2, weightPrefix: p, names: names)
+                let gu = linear("\(l).mlp.gate_up_proj", h2)
                 gate = slice("\(l).mlp.gate", gu, 0, c.intermediateSize)
                 up = slice("\(l).mlp.up", gu, c.intermediateSize, 2 * c.intermediateSize)
             } else {
-                gate = g.linear("\(l).mlp.gate_proj", h2, weightPrefix: p, names: names)
-                up = g.linear("\(l).mlp.up_proj", h2, weightPrefix: p, names: names)
+                gate = linear("\(l).mlp.gate_proj", h2)
+                up = linear("\(l).mlp.up_proj", h2)
             }
             let act = try g.activation("\(l).mlp.act", gate, kind: c.hiddenAct, model: model)
             let gated = g.add("\(l).mlp.gated", "mul", [act, up])
-            var down = g.linear("\(l).mlp.down_proj", gated, weightPrefix: p, names: names)
+            var down = linear("\(l).mlp.down_proj", gated)
             if style.sandwichNorms { down = norm("\(l).post_feedforward_layernorm", down) }
             x = g.add("\(l).mlp_residual", "add", [down, x])
         }
         let final = norm("norm", x)
         // A stored head is used (tied checkpoints may store it with the embeddings' values); else the embeddings.
-        let head = names.contains("lm_head.weight") ? "lm_head.weight" : p + "embed_tokens.weight"
+        let stored = naming.name("lm_head")
+        let head = names.contains(stored) ? stored : embeddings
         if c.finalLogitSoftcapping != nil {
             let raw = g.add("lm_head", "linear", [final, g.weight(head)])
             _ = softcap("lm_head", raw, c.finalLogitSoftcapping, output: "logits")

@@ -248,7 +248,7 @@ extension DecoderDescriptor {
     }
 
     public func build(_ c: DecoderConfig, modelType: String, tensorNames names: Set<String>) throws -> Graph {
-        try DecoderGraph.build(c, style: style, model: modelType, names: names, inputs: inputs(c))
+        try DecoderGraph.build(c, style: style, model: modelType, names: names, inputs: inputs(c), templates: tensorTemplates)
     }
 
     /// `porter tiny`: layers, hidden size, heads and intermediate size as asked; the kv

@@ -173,6 +173,7 @@ public let decoderOps: [OpSpec] = [
         AttributeSpec("mscale", .number),
         AttributeSpec("mscale_all_dim", .number),
         AttributeSpec("truncate", .bool, default: .value(.bool(true))),
+        AttributeSpec("layout", .string(allowed: ["half", "interleaved"]), default: .value(.string("half"))),
     ]) { c in
         try c.requireFloat(0)
         if let d = c.input(1).dtype, d != .i64 { throw c.dtypeError(1, "positions must be integers, are \(d.rawValue)") }

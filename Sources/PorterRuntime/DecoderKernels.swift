@@ -37,8 +37,8 @@ let decoderKernels: KeyValuePairs<String, Kernel> = [
         }
         return [HostTensor(shape: shape, floats: out)]
     },
-    // transformers' rotate_half convention: the first rotary_dim dims of each head are two
-    // halves (x1, x2) turned by the angle position · inv_freq[j]; the rest pass through.
+    // The first rotary_dim dims of each head, in pairs turned by the angle position · inv_freq[j];
+    // the rest pass through.
     "rotary_embedding": { ctx in
         try ctx.requireInputs(2...2)
         let (shape, x) = try ctx.floats(0)
@@ -58,6 +58,10 @@ let decoderKernels: KeyValuePairs<String, Kernel> = [
         }
         let (inverse, attentionScale) = rope.frequencies(maxPosition: Int(maxPosition))
         let half = rope.dim / 2
+        // "half": pair j is (j, j + half) (transformers' rotate_half); "interleaved": (2j, 2j + 1)
+        // (llama.cpp's LLAMA_ROPE_TYPE_NORM, over q/k rows its converter permuted).
+        let interleaved = try ctx.attrs.string("layout") == "interleaved"
+        let (first, second, step) = interleaved ? (0, 1, 2) : (0, half, 1)
         var out = x
         var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
         for b in 0..<batch {
@@ -71,9 +75,10 @@ let decoderKernels: KeyValuePairs<String, Kernel> = [
                 for h in 0..<heads {
                     let base = ((b * seq + s) * heads + h) * headDim
                     for j in 0..<half {
-                        let x1 = x[base + j], x2 = x[base + half + j]
-                        out[base + j] = x1 * cosines[j] - x2 * sines[j]
-                        out[base + half + j] = x2 * cosines[j] + x1 * sines[j]
+                        let a = base + first + j * step, b = base + second + j * step
+                        let x1 = x[a], x2 = x[b]
+                        out[a] = x1 * cosines[j] - x2 * sines[j]
+                        out[b] = x2 * cosines[j] + x1 * sines[j]
                     }
                 }
             }
