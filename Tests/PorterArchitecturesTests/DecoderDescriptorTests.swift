@@ -29,7 +29,7 @@ private func renamed(_ name: String, by rules: [JSONValue]) throws -> String? {
 struct DecoderDescriptorTests {
     let registry = ArchitectureRegistry.standard
     static let variants = ["llama", "llama-tied", "llama-bias", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3",
-                           "llama-rope-yarn", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"]
+                           "llama-rope-yarn", "mistral", "mistral-window", "qwen2", "qwen3", "gemma", "gemma2", "gemma2-window", "phi3"]
 
     @Test("every fixture tensor is a template of its family with the template's shape; every required one is stored",
           arguments: variants)

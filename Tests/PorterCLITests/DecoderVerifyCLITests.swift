@@ -8,7 +8,7 @@ import Testing
 /// levels, the tolerance coming from the family's descriptor.
 @Suite struct DecoderVerifyCLITests {
     @Test(arguments: ["llama", "llama-tied", "llama-bias", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3",
-                      "llama-rope-yarn", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"])
+                      "llama-rope-yarn", "mistral", "mistral-window", "qwen2", "qwen3", "gemma", "gemma2", "gemma2-window", "phi3"])
     func safetensorsCopyVerifiesAtEveryLevel(variant: String) throws {
         let dir = try Fixtures.scratchDirectory("porter-decoder")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -22,6 +22,25 @@ import Testing
         #expect(json["forward"]?["status"] == .string("passed"), "\(variant): forward \(json["forward"] ?? .null)")
         #expect(json["reference"]?["status"] == .string("passed"), "\(variant): reference \(json["reference"] ?? .null)")
         #expect(json["tolerance"]?["from"]?.stringValue?.hasPrefix("descriptor:") == true)
+    }
+
+    /// `hf-llama-to-gguf` renames to llama.cpp's names and permutes q/k for its adjacent-pair
+    /// rope; the descriptor reads those names and rotates adjacent pairs, so the copy runs and
+    /// still gives transformers' logits.
+    @Test(arguments: ["llama", "llama-tied", "llama-bias", "llama-rope-yarn", "mistral-window"])
+    func ggufNamedCopyRunsWithPermutedHeads(variant: String) throws {
+        let dir = try Fixtures.scratchDirectory("porter-decoder")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("gguf-names.safetensors"), rep = dir.appendingPathComponent("report")
+        let r = try CLI.run(["convert", Fixtures.url("llama/\(variant)").path, "--to", "safetensors", "--mapping", "hf-llama-to-gguf",
+                             "-o", out.path, "--verify", "--reference", Fixtures.url("llama/\(variant)/reference.safetensors").path,
+                             "--report", rep.path])
+        #expect(r.status == 0, "\(variant): \(r.stdout)\(r.stderr)")
+        let json = try JSONValue.parse(Data(contentsOf: rep.appendingPathComponent("report.json")))
+        #expect(json["forward"]?["status"] == .string("passed"), "\(variant): \(json["forward"] ?? .null)")
+        #expect(json["reference"]?["status"] == .string("passed"), "\(variant): \(json["reference"] ?? .null)")
+        let back = try CLI.run(["inspect", out.path])
+        #expect(back.stdout.contains("blk.0.attn_q.weight") && !back.stdout.contains("q_proj"))
     }
 
     @Test func aCopyWithSwappedProjectionsFailsTheForwardLevel() throws {

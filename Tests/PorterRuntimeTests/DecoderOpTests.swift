@@ -36,6 +36,20 @@ import Testing
         #expect(throws: RuntimeError.self) { try run1("rotary_embedding", [x, i([1, 3], [0, 1, 2])], ["theta": 100]) }
     }
 
+    @Test func interleavedRotaryOnPermutedRowsEqualsHalfRotaryPermuted() throws {
+        // llama.cpp's converter moves row s·half + i of a head to 2i + s; rotating adjacent
+        // pairs of the permuted head is rotating halves of the original, permuted the same way.
+        let d = 8, half = 4
+        let values = (0..<(2 * d)).map { Float($0) * 0.37 - 2 }
+        let perm = (0..<d).map { r in (r % 2) * half + r / 2 }  // new row r reads old row perm[r]
+        let permuted = (0..<2).flatMap { s in perm.map { values[s * d + $0] } }
+        let positions = i([1, 2], [3, 5])
+        let halfOut = try run1("rotary_embedding", [f([1, 2, 1, d], values), positions], ["theta": 500])
+        let interleaved = try run1("rotary_embedding", [f([1, 2, 1, d], permuted), positions], ["theta": 500, "layout": "interleaved"])
+        let expected = (0..<2).flatMap { s in perm.map { halfOut.floatValues[s * d + $0] } }
+        expectClose(interleaved, [1, 2, 1, d], expected)
+    }
+
     @Test func ropeScalingFrequenciesFollowTransformers() throws {
         // Values transformers 5.24 computed for head_dim 8, theta 10000 (fixtures/llama/generator.json).
         func close(_ a: [Float], _ b: [Double]) -> Bool { zip(a, b).allSatisfy { abs(Double($0) - $1) <= 1e-6 * max(1, abs($1)) } && a.count == b.count }

@@ -12,7 +12,7 @@ import Testing
 /// computed, within 1e-4 in float32.
 @Suite struct DecoderReferenceTests {
     static let variants = ["llama", "llama-tied", "llama-bias", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-llama3",
-                           "llama-rope-yarn", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"]
+                           "llama-rope-yarn", "mistral", "mistral-window", "qwen2", "qwen3", "gemma", "gemma2", "gemma2-window", "phi3"]
 
     static func load(_ name: String) throws -> ArchitectureReferenceTests.Loaded {
         ArchitectureReferenceTests.Loaded(
@@ -52,6 +52,8 @@ import Testing
         ("gemma2", "", "query_pre_attn_scalar", 8),
         ("phi3", "rope_parameters", "partial_rotary_factor", 1.0),
         ("llama", "", "rms_norm_eps", 0.5),
+        ("mistral-window", "", "sliding_window", 4096),
+        ("gemma2-window", "", "sliding_window", 4096),
     ])
     func theVariantsPartIsNeeded(name: String, parent: String, key: String, value: JSONValue) throws {
         var fixture = try Self.load(name)
@@ -93,16 +95,17 @@ import Testing
         #expect(graph.nodes.first { $0.name == "lm_head" }?.inputs[1] == "lm_head.weight")
     }
 
-    @Test func slidingWindowShorterThanTheSequenceMasksOldPositions() throws {
-        // Mistral with sliding_window 4096 ≥ 7 tokens: the window mask equals the causal one.
-        var fixture = try Self.load("mistral")
-        let graph = try ArchitectureRegistry.standard.buildGraph(config: fixture.config, tensorNames: Set(fixture.weights.names))
-        #expect(graph.nodes.contains { $0.op == "window_attention_mask" && $0.attributes["window"] == 4096 })
-        // A window of 2 sees less: the logits move (transformers would too; not recorded).
-        var config = try #require(fixture.config.objectValue)
-        config["sliding_window"] = 2
-        fixture.config = .object(config)
-        #expect(try Self.logitsDifference(fixture) > 1e-3)
+    @Test func slidingWindowsFollowTheFamilysLayerPattern() throws {
+        // Mistral: every layer windowed; Gemma 2: layer 0 (sliding_attention), not layer 1.
+        for (name, windowed) in [("mistral-window", ["layers.0", "layers.1"]), ("gemma2-window", ["layers.0"]), ("llama", [])] {
+            let fixture = try Self.load(name)
+            let graph = try ArchitectureRegistry.standard.buildGraph(config: fixture.config, tensorNames: Set(fixture.weights.names))
+            let mask = graph.nodes.first { $0.op == "window_attention_mask" }
+            #expect((mask?.attributes["window"]) == (windowed.isEmpty ? nil : 3), "\(name)")
+            let maskName = mask?.outputs.first ?? "–"
+            let reading = graph.nodes.filter { $0.op == "add" && $0.inputs.contains(maskName) }.map { $0.name.components(separatedBy: ".self_attn")[0] }
+            #expect(reading == windowed, "\(name)")
+        }
     }
 
     @Test(arguments: variants)

@@ -58,7 +58,7 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     // Decoder-only language model ops (DecoderOps.swift).
     ("rms_norm", [ramp([2, 3]), ramp([3])], ["epsilon": 1e-5, "weight_offset": 1], 1),
     ("rotary_embedding", [ramp([1, 3, 2, 8]), i([1, 3], [0, 1, 2])],
-     ["theta": 100, "rotary_dim": 4, "scaling": "llama3", "factor": 4, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_positions": 8], 1),
+     ["theta": 100, "rotary_dim": 4, "scaling": "llama3", "factor": 4, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_positions": 8, "layout": "interleaved"], 1),
     ("rotary_embedding", [ramp([2, 3, 1, 4]), i([2, 3], [0, 1, 2, 0, 1, 2])],
      ["theta": 1000, "scaling": "yarn", "factor": 2, "original_max_positions": 4, "beta_fast": 16, "beta_slow": 2, "attention_factor": 1.1,
       "mscale": 1, "mscale_all_dim": 1, "truncate": false], 1),
