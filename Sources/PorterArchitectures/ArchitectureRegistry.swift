@@ -58,6 +58,13 @@ public struct ArchitectureRegistry: Sendable {
         BERTDescriptor(),
         GPT2Descriptor(),
         FSMTDescriptor(),
+        LlamaDescriptor(),
+        MistralDescriptor(),
+        Qwen2Descriptor(),
+        Qwen3Descriptor(),
+        GemmaDescriptor(),
+        Gemma2Descriptor(),
+        Phi3Descriptor(),
     ])
 
     /// Adds (or replaces) the builder for each of its model types (and, for a descriptor,

@@ -76,9 +76,9 @@ enum BuiltInMappings {
     {"match": "^blk\\.(\\d+)\\.attn_output\\.(weight|bias)$", "rename": "model.layers.$1.self_attn.o_proj.$2"},
     {"match": "^blk\\.(\\d+)\\.attn_norm\\.weight$", "rename": "model.layers.$1.input_layernorm.weight"},
     {"match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$", "rename": "model.layers.$1.post_attention_layernorm.weight"},
-    {"match": "^blk\\.(\\d+)\\.ffn_gate\\.weight$", "rename": "model.layers.$1.mlp.gate_proj.weight"},
-    {"match": "^blk\\.(\\d+)\\.ffn_up\\.weight$", "rename": "model.layers.$1.mlp.up_proj.weight"},
-    {"match": "^blk\\.(\\d+)\\.ffn_down\\.weight$", "rename": "model.layers.$1.mlp.down_proj.weight"}
+    {"match": "^blk\\.(\\d+)\\.ffn_gate\\.(weight|bias)$", "rename": "model.layers.$1.mlp.gate_proj.$2"},
+    {"match": "^blk\\.(\\d+)\\.ffn_up\\.(weight|bias)$", "rename": "model.layers.$1.mlp.up_proj.$2"},
+    {"match": "^blk\\.(\\d+)\\.ffn_down\\.(weight|bias)$", "rename": "model.layers.$1.mlp.down_proj.$2"}
   ],
   "require": ["^model\\.embed_tokens\\.weight$", "^model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight$"]
 }
@@ -138,9 +138,9 @@ enum BuiltInMappings {
     {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.o_proj\\.(weight|bias)$", "rename": "blk.$1.attn_output.$2"},
     {"match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$", "rename": "blk.$1.attn_norm.weight"},
     {"match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$", "rename": "blk.$1.ffn_norm.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_proj\\.weight$", "rename": "blk.$1.ffn_gate.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.up_proj\\.weight$", "rename": "blk.$1.ffn_up.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.down_proj\\.weight$", "rename": "blk.$1.ffn_down.weight"}
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_gate.$2"},
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.up_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_up.$2"},
+    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.down_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_down.$2"}
   ],
   "require": ["^token_embd\\.weight$", "^blk\\.\\d+\\.attn_q\\.weight$", "^blk\\.\\d+\\.attn_k\\.weight$"]
 }

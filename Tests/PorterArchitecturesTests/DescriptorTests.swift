@@ -136,7 +136,7 @@ struct DescriptorTests {
 
     @Test("the registry lists one descriptor per family and finds each by family")
     func registryListing() {
-        #expect(registry.descriptors.map(\.family).sorted() == ["bert", "fsmt", "gpt2"])
+        #expect(registry.descriptors.map(\.family).sorted() == ["bert", "fsmt", "gemma", "gemma2", "gpt2", "llama", "mistral", "phi3", "qwen2", "qwen3"])
         #expect(registry.descriptor(family: "bert")?.modelTypes == ["bert", "roberta"])
         #expect(registry.descriptor(for: ["model_type": "roberta"])?.family == "bert")
     }

@@ -84,7 +84,7 @@ struct TemplateMappingTests {
         let ok = try parse(#"{"template": "bert", "from": "hf-pt", "to": "tf-h5"}"#)
         #expect(ok.rules.count == 2 * 2 * 23)  // 2 model types × (prefixed + unprefixed) × 23 templates with TF names
         #expect(ok.rules.allSatisfy { $0.index == 0 })
-        #expect(throws: MappingFileError.invalidRule(path: "t.json", rule: 0, reason: "template: no architecture descriptor 't5' (known: bert, fsmt, gpt2)")) {
+        #expect(throws: MappingFileError.invalidRule(path: "t.json", rule: 0, reason: "template: no architecture descriptor 't5' (known: bert, fsmt, gemma, gemma2, gpt2, llama, mistral, phi3, qwen2, qwen3)")) {
             _ = try parse(#"{"template": "t5", "from": "hf-pt", "to": "tf-h5"}"#)
         }
         #expect(throws: MappingFileError.self) { _ = try parse(#"{"template": "bert", "from": "hf-pt", "to": "onnx"}"#) }

@@ -211,8 +211,8 @@ private func i64(_ shape: [Int]?) -> ValueType { ValueType(dtype: .i64, shape: s
 
     @Test func unknownOpMissingValueAndMissingOutputAreNamed() throws {
         var g = Self.graph
-        g.nodes[1].op = "rms_norm"
-        #expect(throws: OpError.unknownOp(node: "norm", op: "rms_norm")) { try GraphValidator.validate(g, weightNames: ["table", "ln.weight", "head.weight"]) }
+        g.nodes[1].op = "group_norm"
+        #expect(throws: OpError.unknownOp(node: "norm", op: "group_norm")) { try GraphValidator.validate(g, weightNames: ["table", "ln.weight", "head.weight"]) }
         #expect(throws: OpError.missingValue(node: "head", op: "linear", name: "head.weight")) {
             try GraphValidator.validate(Self.graph, weightNames: ["table", "ln.weight"])
         }

@@ -70,6 +70,15 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
      ["cell": "gru", "activation": "tanh", "recurrent_activation": "hard_sigmoid", "return_sequences": true, "go_backwards": true,
       "reset_after": true, "zero_output_for_mask": true, "align_outputs": true], 1),
     ("masking", [ramp([2, 3, 2])], ["mask_value": 0.5], 2),
+    // Decoder-only language model ops (DecoderOps.swift).
+    ("rms_norm", [ramp([2, 3]), ramp([3])], ["epsilon": 1e-5, "weight_offset": 1], 1),
+    ("rotary_embedding", [ramp([1, 3, 2, 8]), i([1, 3], [0, 1, 2])],
+     ["theta": 100, "rotary_dim": 4, "scaling": "llama3", "factor": 4, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_positions": 8, "layout": "interleaved"], 1),
+    ("rotary_embedding", [ramp([2, 3, 1, 4]), i([2, 3], [0, 1, 2, 0, 1, 2])],
+     ["theta": 1000, "scaling": "yarn", "factor": 2, "original_max_positions": 4, "beta_fast": 16, "beta_slow": 2, "attention_factor": 1.1,
+      "mscale": 1, "mscale_all_dim": 1, "truncate": false], 1),
+    ("rotary_embedding", [ramp([1, 5, 1, 6]), i([1, 5], [0, 1, 2, 3, 4])], ["theta": 10000, "scaling": "dynamic", "factor": 2, "max_positions": 2], 1),
+    ("window_attention_mask", [i([2, 3], [1, 1, 1, 1, 1, 0])], ["window": 2], 1),
 ]
 
 @Suite struct OpSpecRegistryTests {
