@@ -50,6 +50,16 @@ public protocol ArchitectureDescriptor: GraphBuilder {
 
     /// GGUF key-values for a GGUF writer (empty: not used yet).
     func ggufKeyValues(_ config: Config) -> [String: JSONValue]
+    /// The shipped mapping (`mappings/<name>.json`) from transformers' names to llama.cpp's
+    /// GGUF names for this family, which the GGUF writer applies when none is given (nil: none).
+    var ggufMapping: String? { get }
+    /// GGUF `general.architecture` of the family's files (nil: Porter writes none).
+    var ggufArchitecture: String? { get }
+    /// The shipped mapping from llama.cpp's names back to transformers' (nil: none).
+    var ggufInverseMapping: String? { get }
+    /// transformers' `config.json` from a GGUF file's metadata and tensor names (nil: the
+    /// family cannot be read back from GGUF); a missing key is an error naming it.
+    func hfConfig(fromGGUF metadata: [String: JSONValue], tensorNames: Set<String>) throws -> JSONValue?
     /// ONNX dynamic axes per input/output name (axis → symbolic name) for an ONNX exporter.
     func onnxDynamicAxes(_ config: Config) -> [String: [Int: String]]
 }
@@ -200,6 +210,10 @@ extension ArchitectureDescriptor {
     public func tolerance(for dtype: DType) -> ArchitectureTolerance? { nil }
     public func modelCard(_ config: Config, facts: ModelCardFacts) -> String? { nil }
     public func ggufKeyValues(_ config: Config) -> [String: JSONValue] { [:] }
+    public var ggufMapping: String? { nil }
+    public var ggufArchitecture: String? { nil }
+    public var ggufInverseMapping: String? { nil }
+    public func hfConfig(fromGGUF metadata: [String: JSONValue], tensorNames: Set<String>) throws -> JSONValue? { nil }
     public func onnxDynamicAxes(_ config: Config) -> [String: [Int: String]] {
         var out: [String: [Int: String]] = [:]
         for spec in inputs(config) { out[spec.name] = Dictionary(uniqueKeysWithValues: spec.axes.enumerated().map { ($0, $1) }) }

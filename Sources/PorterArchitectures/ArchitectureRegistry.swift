@@ -98,6 +98,12 @@ public struct ArchitectureRegistry: Sendable {
         modelType(of: config).flatMap { byType[$0] } as? any ArchitectureDescriptor
     }
 
+    /// The first descriptor (by model_type order) whose files have GGUF `general.architecture`
+    /// `arch` and that can read them back (`hfConfig(fromGGUF:)`): `llama` is Llama's, not Mistral's.
+    public func descriptor(ggufArchitecture arch: String) -> (any ArchitectureDescriptor)? {
+        descriptors.first { $0.ggufArchitecture == arch && $0.ggufInverseMapping != nil }
+    }
+
     /// The descriptor whose `family` is `name` (mapping templates name families).
     public func descriptor(family name: String) -> (any ArchitectureDescriptor)? {
         descriptors.first { $0.family == name } ?? (byType[name] as? any ArchitectureDescriptor)

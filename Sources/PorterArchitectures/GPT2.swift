@@ -12,6 +12,7 @@ public struct GPT2Descriptor: ArchitectureDescriptor {
     public var modelTypes: [String] { ["gpt2"] }
     public var architectureNames: [String] { ["GPT2LMHeadModel", "GPT2Model"] }
     public func basePrefix(modelType: String) -> String { "transformer" }
+    public var ggufMapping: String? { "hf-gpt2-to-gguf" }
     /// Keras' snake case of `TFGPT2Model`, as transformers' TF GPT-2 files spell it.
     public func tfModelScope(modelType: String) -> String? { "tfgp_t2_model" }
 

@@ -231,6 +231,10 @@ public protocol DecoderDescriptor: ArchitectureDescriptor where Config == Decode
 extension DecoderDescriptor {
     public func basePrefix(modelType: String) -> String { "model" }
 
+    /// llama.cpp's names and q/k permutation (`mappings/hf-llama-to-gguf.json`, by `model_type`).
+    /// Gemma has none: llama.cpp stores its norm weights with 1 added, which no mapping step does.
+    public var ggufMapping: String? { style.gemmaNorms ? nil : "hf-llama-to-gguf" }
+
     public func inputs(_ c: DecoderConfig) -> [InputSpec] {
         [InputSpec("input_ids", role: .tokens), InputSpec("attention_mask", role: .mask)]
     }
@@ -276,6 +280,98 @@ extension DecoderDescriptor {
     public func modelCard(_ c: DecoderConfig, facts: ModelCardFacts) -> String? {
         TinyModelCard.text(family: displayName, facts: facts,
                            sizes: "\(c.numHiddenLayers) layers, hidden size \(c.hiddenSize), \(c.numAttentionHeads) heads (\(c.numKeyValueHeads) key/value), intermediate size \(c.intermediateSize), vocabulary \(c.vocabSize)")
+    }
+
+    public var ggufArchitecture: String? { style.ggufArchitecture }
+    public var ggufInverseMapping: String? { style.gemmaNorms ? nil : "gguf-to-hf-llama" }
+
+    /// The inverse of `ggufKeyValues`: transformers' config from llama.cpp's keys. Sizes,
+    /// heads, epsilon and context length must be there (the error names the key); rope base,
+    /// kv heads and head size default as llama.cpp defaults them. What the keys cannot say
+    /// comes from the tensors: tied embeddings (no `output.weight`), attention and MLP biases.
+    /// Float32 values are written as their shortest decimal (`1e-06`, not `9.99999997e-07`).
+    /// Tokenizer keys are not translated (docs/formats/gguf.md).
+    public func hfConfig(fromGGUF metadata: [String: JSONValue], tensorNames names: Set<String>) throws -> JSONValue? {
+        guard !style.gemmaNorms else { return nil }
+        let a = style.ggufArchitecture
+        let model = "GGUF \(a)"
+        func required(_ key: String) throws -> JSONValue {
+            guard let v = metadata["\(a).\(key)"], !v.isNull else {
+                throw ArchitectureError.badConfig(model: model, key: "\(a).\(key)", detail: "is missing from the GGUF metadata; transformers' config.json needs it")
+            }
+            return v
+        }
+        func int(_ key: String) throws -> Int64 {
+            guard let i = try required(key).intValue else { throw ArchitectureError.badConfig(model: model, key: "\(a).\(key)", detail: "is not an integer") }
+            return Int64(i)
+        }
+        func optionalInt(_ key: String) throws -> Int64? { metadata["\(a).\(key)"] == nil ? nil : try int(key) }
+        func float(_ key: String) throws -> Double {
+            guard let d = try required(key).doubleValue, d.isFinite else { throw ArchitectureError.badConfig(model: model, key: "\(a).\(key)", detail: "is not a number") }
+            return Double(String(Float(d))) ?? d
+        }
+        func optionalFloat(_ key: String) throws -> Double? { metadata["\(a).\(key)"] == nil ? nil : try float(key) }
+        let heads = try int("attention.head_count")
+        let hidden = try int("embedding_length")
+        var c: [String: JSONValue] = [
+            "model_type": .string(modelTypes[0]),
+            "architectures": [.string(architectureNames[0])],
+            "hidden_size": .int(hidden),
+            "intermediate_size": .int(try int("feed_forward_length")),
+            "num_hidden_layers": .int(try int("block_count")),
+            "num_attention_heads": .int(heads),
+            "num_key_value_heads": .int(try optionalInt("attention.head_count_kv") ?? heads),
+            "rms_norm_eps": .double(try float("attention.layer_norm_rms_epsilon")),
+            "max_position_embeddings": .int(try int("context_length")),
+            "tie_word_embeddings": .bool(!names.contains("output.weight")),
+            "hidden_act": "silu",
+        ]
+        if let v = try optionalInt("vocab_size") {
+            c["vocab_size"] = .int(v)
+        } else if let tokens = metadata["tokenizer.ggml.tokens"]?.arrayValue {
+            c["vocab_size"] = .int(Int64(tokens.count))
+        } else {
+            throw ArchitectureError.badConfig(model: model, key: "\(a).vocab_size", detail: "is missing from the GGUF metadata (and there is no tokenizer.ggml.tokens to count); transformers' config.json needs it")
+        }
+        let headDim = try optionalInt("attention.key_length")
+        if let headDim, heads > 0, headDim * heads != hidden || style.qkNorm { c["head_dim"] = .int(headDim) }
+        let dim = headDim ?? (heads > 0 ? hidden / heads : 0)
+        var rope: [String: JSONValue] = ["rope_theta": .double(try optionalFloat("rope.freq_base") ?? 10000), "rope_type": "default"]
+        if let rotary = try optionalInt("rope.dimension_count"), rotary != dim, dim > 0 {
+            c["partial_rotary_factor"] = .double(Double(rotary) / Double(dim))
+        }
+        switch metadata["\(a).rope.scaling.type"]?.stringValue {
+        case nil, "none": break
+        case "linear":
+            rope["rope_type"] = "linear"
+            rope["factor"] = .double(try float("rope.scaling.factor"))
+        case "yarn":
+            rope["rope_type"] = "yarn"
+            rope["factor"] = .double(try float("rope.scaling.factor"))
+            if let o = try optionalInt("rope.scaling.original_context_length") { rope["original_max_position_embeddings"] = .int(o) }
+            if let v = try optionalFloat("rope.scaling.yarn_beta_fast") { rope["beta_fast"] = .double(v) }
+            if let v = try optionalFloat("rope.scaling.yarn_beta_slow") { rope["beta_slow"] = .double(v) }
+            if let v = try optionalFloat("rope.scaling.attn_factor") { rope["attention_factor"] = .double(v) }
+        case let other?:
+            throw ArchitectureError.badConfig(model: model, key: "\(a).rope.scaling.type", detail: "'\(other)' has no transformers rope type Porter knows (linear, yarn)")
+        }
+        c["rope_parameters"] = .object(rope)
+        if let w = try optionalInt("attention.sliding_window") {
+            c["sliding_window"] = .int(w)
+            if style.window == .fromMaxWindowLayers { c["use_sliding_window"] = true; c["max_window_layers"] = 0 }
+        } else if style.window == .fromMaxWindowLayers {
+            c["use_sliding_window"] = false
+        }
+        let biases = names.contains("blk.0.attn_q.bias")
+        if modelTypes[0] == "llama" {
+            c["attention_bias"] = .bool(biases)
+            c["mlp_bias"] = .bool(names.contains("blk.0.ffn_gate.bias"))
+        }
+        for (key, name) in [("bos_token_id", "tokenizer.ggml.bos_token_id"), ("eos_token_id", "tokenizer.ggml.eos_token_id"),
+                            ("pad_token_id", "tokenizer.ggml.padding_token_id")] {
+            if let v = metadata[name]?.intValue { c[key] = .int(Int64(v)) }
+        }
+        return .object(c)
     }
 
     /// llama.cpp's per-architecture key-values (gguf-py `Keys.LLM`, `Keys.Attention`,

@@ -327,6 +327,23 @@ public protocol BlockQuantizedWriting {
     var writableBlockTypes: [BlockQuantization] { get }
 }
 
+/// A writer that knows the mapping a model needs before it can be written (the GGUF writer:
+/// llama.cpp's names for a transformers checkpoint, asked of the architecture descriptor).
+/// The pipeline applies it when the user names no `--mapping`, so verification sees it too.
+public protocol DefaultMappingChoosing {
+    /// The mapping name (built-in or file) for `model`, nil when it needs none.
+    func defaultMapping(for model: NeutralModel) -> String?
+}
+
+/// A reader whose models carry another ecosystem's config and names (GGUF: llama.cpp's keys
+/// and tensor names) and that can prepare them for a writer of a different format: the
+/// config translated (through the architecture descriptor), and the mapping back to the
+/// names that format's loaders expect. The pipeline applies both when no `--mapping` is given.
+public protocol ConversionPreparing {
+    /// nil when `model` needs nothing for the writer with format id `writer`.
+    func prepared(_ model: NeutralModel, forWriter writer: String) throws -> (model: NeutralModel, mapping: String?)?
+}
+
 extension TensorRef {
     /// The values this f32 tensor takes after a round trip through `type` (quantized, then
     /// dequantized), as the verifier replays a `.quantize` step. Rows are along the last axis.

@@ -1,4 +1,5 @@
 import Foundation
+import PorterArchitectures
 import PorterCore
 
 /// Reads a GGUF file (versions 2 and 3, little-endian) into a `NeutralModel`.
@@ -8,8 +9,36 @@ import PorterCore
 /// dequantized to `f32` when a writer or the verifier asks, bit-equal to gguf-py's
 /// `gguf.quants.dequantize`. Shapes are row-major (ggml's dimension order reversed).
 /// The metadata becomes the model's config, one entry per key, typed.
-public struct GGUFReader: ModelReader {
+public struct GGUFReader: ModelReader, ConversionPreparing {
     public init() {}
+
+    /// `--to hf`: transformers' `config.json` from the metadata and the mapping back to
+    /// transformers' names, both from the descriptor of `general.architecture` (the
+    /// architecture registry decides; no family table here). Other writers get the model as
+    /// read. A key config.json needs that the metadata lacks is a `badMetadata` naming it.
+    public func prepared(_ model: NeutralModel, forWriter writer: String) throws -> (model: NeutralModel, mapping: String?)? {
+        guard writer == "hf", let metadata = model.config.objectValue else { return nil }
+        let file = model.sourceFiles.first ?? "the GGUF file"
+        guard let arch = metadata["general.architecture"]?.stringValue else {
+            throw GGUFError.badMetadata(file: file, key: "general.architecture", reason: "is missing, so Porter cannot tell which transformers architecture to write")
+        }
+        guard let d = ArchitectureRegistry.standard.descriptor(ggufArchitecture: arch), let mapping = d.ggufInverseMapping else {
+            throw GGUFError.badMetadata(file: file, key: "general.architecture",
+                                        reason: "'\(arch)' has no transformers config Porter can write (GGUF → hf covers llama, qwen2, qwen3, phi3; see docs/formats/gguf.md)")
+        }
+        let config: JSONValue?
+        do {
+            config = try d.hfConfig(fromGGUF: metadata, tensorNames: Set(model.tensors.names))
+        } catch let ArchitectureError.badConfig(_, key, detail) {
+            throw GGUFError.badMetadata(file: file, key: key, reason: detail)
+        }
+        guard let config else { return nil }
+        var out = model
+        out.config = config
+        let left = metadata.keys.filter { $0.hasPrefix("tokenizer.") }.count
+        if left > 0 { out.notes.append("\(left) tokenizer.* metadata key(s) not carried into the Hugging Face folder (tokenizer conversion is not implemented)") }
+        return (out, mapping)
+    }
 
     public var info: FormatInfo {
         FormatInfo(id: "gguf", name: "GGUF", extensions: [".gguf"],

@@ -12,7 +12,7 @@ import PorterCore
 /// tensors are written as they are (F32, F16, BF16, F64, I8…I64). Tensors stream one at a
 /// time: plain ones by kernel copy when they sit in a file, quantized ones row chunk by row
 /// chunk, so memory stays bounded by one tensor.
-public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
+public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoosing {
     public init() {}
 
     public var info: FormatInfo {
@@ -21,6 +21,15 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
     }
 
     public var writableBlockTypes: [BlockQuantization] { BlockCodec.writable }
+
+    /// A transformers checkpoint of a family whose descriptor names a GGUF mapping
+    /// (`ggufMapping`) gets that mapping; a model read from GGUF, or already in llama.cpp's
+    /// names, needs none. The family comes from the architecture registry, never a table here.
+    public func defaultMapping(for model: NeutralModel) -> String? {
+        if model.config["general.architecture"] != nil { return nil }
+        guard let d = ArchitectureRegistry.standard.descriptor(for: model.config), let name = d.ggufMapping else { return nil }
+        return (try? Self.unnamed(model, descriptor: d))?.isEmpty == false ? name : nil
+    }
 
     public static let alignment = 32
 
@@ -245,15 +254,22 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting {
 
     /// Every tensor must carry a llama.cpp name of the descriptor's templates.
     static func checkNames(_ model: NeutralModel, descriptor d: any ArchitectureDescriptor) throws {
+        if let name = try unnamed(model, descriptor: d).first {
+            let hint = d.ggufMapping.map { "convert with --mapping \($0)" }
+                ?? "Porter has no mapping to llama.cpp's names for \(d.family) yet (see docs/formats/gguf.md)"
+            throw GGUFError.unwritable(tensor: name, reason: "not a llama.cpp tensor name of \(d.family); \(hint)")
+        }
+    }
+
+    /// The tensor names that match none of the descriptor's GGUF templates, in model order.
+    static func unnamed(_ model: NeutralModel, descriptor d: any ArchitectureDescriptor) throws -> [String] {
         let patterns = d.tensorTemplates.compactMap(\.gguf).map { g in
             "^" + g.components(separatedBy: "{bid}").map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "\\d+") + "$"
         }
         let regexes = try patterns.map { try NSRegularExpression(pattern: $0) }
-        for name in model.tensors.names {
+        return model.tensors.names.filter { name in
             let range = NSRange(name.startIndex..., in: name)
-            guard regexes.contains(where: { $0.firstMatch(in: name, range: range) != nil }) else {
-                throw GGUFError.unwritable(tensor: name, reason: "not a llama.cpp tensor name of \(d.family); convert with a mapping to GGUF names (porter mappings), e.g. --mapping hf-\(d.family)-to-gguf")
-            }
+            return !regexes.contains(where: { $0.firstMatch(in: name, range: range) != nil })
         }
     }
 

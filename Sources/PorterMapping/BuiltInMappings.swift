@@ -53,34 +53,231 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "gguf-to-hf-llama",
-  "description": "llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, …, output) → transformers LlamaForCausalLM state dict, undoing convert_hf_to_gguf.py's q/k permutation (reshape [heads, rows/heads/2, 2, …], swap axes 1 and 2, reshape back; kv heads for k). Head counts come from the config: transformers' names or the GGUF keys llama.attention.head_count(_kv).",
+  "description": "llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output) \u2192 transformers state dicts of the Llama layout: Llama (GGUF arch 'llama'; convert_hf_to_gguf.py's q/k permutation undone: reshape [heads, rows/heads/2, 2, \u2026], swap axes 1 and 2, reshape back; kv heads for k), Qwen2, Qwen3 (attn_q_norm/attn_k_norm) and Phi-3 (fused attn_qkv, ffn_up), which keep transformers' row order. The permutation is undone unless config.model_type is qwen2 or qwen3: `porter convert x.gguf --to hf` translates the metadata into transformers' config first (ArchitectureDescriptor.hfConfig(fromGGUF:)) and picks this mapping itself. Head counts come from the config: transformers' names or the GGUF keys llama.attention.head_count(_kv).",
   "variables": {
-    "heads": ["num_attention_heads", "llama.attention.head_count"],
-    "kv_heads": ["num_key_value_heads", "llama.attention.head_count_kv", "heads"]
+    "heads": [
+      "num_attention_heads",
+      "llama.attention.head_count"
+    ],
+    "kv_heads": [
+      "num_key_value_heads",
+      "llama.attention.head_count_kv",
+      "heads"
+    ]
   },
   "rules": [
-    {"match": "^token_embd\\.weight$", "rename": "model.embed_tokens.weight"},
-    {"match": "^output_norm\\.weight$", "rename": "model.norm.weight"},
-    {"match": "^output\\.weight$", "rename": "lm_head.weight"},
-    {"match": "^rope_freqs\\.weight$", "drop": "llama.cpp's precomputed rope scaling factors; transformers computes them from rope_scaling"},
-    {"match": "^blk\\.(\\d+)\\.attn_q\\.weight$", "rank": 2, "rename": "model.layers.$1.self_attn.q_proj.weight",
-     "steps": [{"reshape": ["heads", "d0 / heads / 2", 2, "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
-     "comment": "inverse of llama.cpp LlamaModel.permute(w, n_head, n_head)"},
-    {"match": "^blk\\.(\\d+)\\.attn_q\\.bias$", "rank": 1, "rename": "model.layers.$1.self_attn.q_proj.bias",
-     "steps": [{"reshape": ["heads", "d0 / heads / 2", 2]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
-    {"match": "^blk\\.(\\d+)\\.attn_k\\.weight$", "rank": 2, "rename": "model.layers.$1.self_attn.k_proj.weight",
-     "steps": [{"reshape": ["kv_heads", "d0 / kv_heads / 2", 2, "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}]},
-    {"match": "^blk\\.(\\d+)\\.attn_k\\.bias$", "rank": 1, "rename": "model.layers.$1.self_attn.k_proj.bias",
-     "steps": [{"reshape": ["kv_heads", "d0 / kv_heads / 2", 2]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
-    {"match": "^blk\\.(\\d+)\\.attn_v\\.(weight|bias)$", "rename": "model.layers.$1.self_attn.v_proj.$2"},
-    {"match": "^blk\\.(\\d+)\\.attn_output\\.(weight|bias)$", "rename": "model.layers.$1.self_attn.o_proj.$2"},
-    {"match": "^blk\\.(\\d+)\\.attn_norm\\.weight$", "rename": "model.layers.$1.input_layernorm.weight"},
-    {"match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$", "rename": "model.layers.$1.post_attention_layernorm.weight"},
-    {"match": "^blk\\.(\\d+)\\.ffn_gate\\.(weight|bias)$", "rename": "model.layers.$1.mlp.gate_proj.$2"},
-    {"match": "^blk\\.(\\d+)\\.ffn_up\\.(weight|bias)$", "rename": "model.layers.$1.mlp.up_proj.$2"},
-    {"match": "^blk\\.(\\d+)\\.ffn_down\\.(weight|bias)$", "rename": "model.layers.$1.mlp.down_proj.$2"}
+    {
+      "match": "^token_embd\\.weight$",
+      "rename": "model.embed_tokens.weight"
+    },
+    {
+      "match": "^output_norm\\.weight$",
+      "rename": "model.norm.weight"
+    },
+    {
+      "match": "^output\\.weight$",
+      "rename": "lm_head.weight"
+    },
+    {
+      "match": "^rope_freqs\\.weight$",
+      "drop": "llama.cpp's precomputed rope scaling factors; transformers computes them from rope_scaling"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_q\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.q_proj.$2",
+      "when": {
+        "config.model_type": "qwen2"
+      },
+      "comment": "Qwen2/Qwen3: llama.cpp's NEOX rope reads transformers' row order, no permutation (every other model type is permuted, as LlamaModel.permute)"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_k\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.k_proj.$2",
+      "when": {
+        "config.model_type": "qwen2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_q\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.q_proj.$2",
+      "when": {
+        "config.model_type": "qwen3"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_k\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.k_proj.$2",
+      "when": {
+        "config.model_type": "qwen3"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_q\\.weight$",
+      "rank": 2,
+      "rename": "model.layers.$1.self_attn.q_proj.weight",
+      "steps": [
+        {
+          "reshape": [
+            "heads",
+            "d0 / heads / 2",
+            2,
+            "d1"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1,
+            3
+          ]
+        },
+        {
+          "reshape": [
+            "d0",
+            "d1"
+          ]
+        }
+      ],
+      "comment": "inverse of llama.cpp LlamaModel.permute(w, n_head, n_head)"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_q\\.bias$",
+      "rank": 1,
+      "rename": "model.layers.$1.self_attn.q_proj.bias",
+      "steps": [
+        {
+          "reshape": [
+            "heads",
+            "d0 / heads / 2",
+            2
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1
+          ]
+        },
+        {
+          "reshape": [
+            "d0"
+          ]
+        }
+      ]
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_k\\.weight$",
+      "rank": 2,
+      "rename": "model.layers.$1.self_attn.k_proj.weight",
+      "steps": [
+        {
+          "reshape": [
+            "kv_heads",
+            "d0 / kv_heads / 2",
+            2,
+            "d1"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1,
+            3
+          ]
+        },
+        {
+          "reshape": [
+            "d0",
+            "d1"
+          ]
+        }
+      ]
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_k\\.bias$",
+      "rank": 1,
+      "rename": "model.layers.$1.self_attn.k_proj.bias",
+      "steps": [
+        {
+          "reshape": [
+            "kv_heads",
+            "d0 / kv_heads / 2",
+            2
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1
+          ]
+        },
+        {
+          "reshape": [
+            "d0"
+          ]
+        }
+      ]
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_q_norm\\.weight$",
+      "rename": "model.layers.$1.self_attn.q_norm.weight",
+      "comment": "Qwen3"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_k_norm\\.weight$",
+      "rename": "model.layers.$1.self_attn.k_norm.weight",
+      "comment": "Qwen3"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_qkv\\.weight$",
+      "rename": "model.layers.$1.self_attn.qkv_proj.weight",
+      "comment": "Phi-3"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_up\\.weight$",
+      "rename": "model.layers.$1.mlp.gate_up_proj.weight",
+      "when": {
+        "config.model_type": "phi3"
+      },
+      "comment": "Phi-3: gate rows then up"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_v\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.v_proj.$2"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_output\\.(weight|bias)$",
+      "rename": "model.layers.$1.self_attn.o_proj.$2"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_norm\\.weight$",
+      "rename": "model.layers.$1.input_layernorm.weight"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$",
+      "rename": "model.layers.$1.post_attention_layernorm.weight"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_gate\\.(weight|bias)$",
+      "rename": "model.layers.$1.mlp.gate_proj.$2"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_up\\.(weight|bias)$",
+      "rename": "model.layers.$1.mlp.up_proj.$2"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_down\\.(weight|bias)$",
+      "rename": "model.layers.$1.mlp.down_proj.$2"
+    }
   ],
-  "require": ["^model\\.embed_tokens\\.weight$", "^model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight$"]
+  "require": [
+    "^model\\.embed_tokens\\.weight$",
+    "^model\\.layers\\.\\d+\\.self_attn\\.(q_proj|qkv_proj)\\.weight$"
+  ]
 }
 
 """#,
@@ -114,35 +311,229 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "hf-llama-to-gguf",
-  "description": "transformers LlamaForCausalLM state dict → llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, …, output), with q_proj/k_proj weights and biases permuted as llama.cpp's convert_hf_to_gguf.py does (LlamaModel.permute: reshape [heads, 2, rows/heads/2, …], swap axes 1 and 2, reshape back; kv heads for k). Needs num_attention_heads (and num_key_value_heads for grouped-query attention) in the model's config.",
+  "description": "transformers decoder state dicts of the Llama layout (Llama, Mistral, Qwen2, Qwen3, Phi-3, by config.model_type) \u2192 llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output), as convert_hf_to_gguf.py writes them. q/k rows are permuted (llama.cpp arch 'llama': Llama, Mistral, and a config without model_type) as LlamaModel.permute does (reshape [heads, 2, rows/heads/2, \u2026], swap axes 1 and 2, reshape back; kv heads for k); Qwen2 and Qwen3 (config.model_type) use llama.cpp's NEOX rope and keep transformers' row order; Phi-3's q/k are inside its fused qkv. Qwen3 adds attn_q_norm/attn_k_norm, Phi-3 keeps its fused attn_qkv and ffn_up (gate rows then up). Needs num_attention_heads (and num_key_value_heads for grouped-query attention) in the model's config. Gemma is not here: llama.cpp stores its norm weights with 1 added, a value change no mapping step makes. The GGUF writer picks this mapping itself for these families (ArchitectureDescriptor.ggufMapping).",
   "variables": {
-    "heads": ["num_attention_heads", "n_heads"],
-    "kv_heads": ["num_key_value_heads", "n_kv_heads", "heads"]
+    "heads": [
+      "num_attention_heads",
+      "n_heads"
+    ],
+    "kv_heads": [
+      "num_key_value_heads",
+      "n_kv_heads",
+      "heads"
+    ]
   },
   "rules": [
-    {"match": "^model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq$", "drop": "rotary frequencies, recomputed from rope_theta; llama.cpp does not store them"},
-    {"match": "^model\\.embed_tokens\\.weight$", "rename": "token_embd.weight"},
-    {"match": "^model\\.norm\\.weight$", "rename": "output_norm.weight"},
-    {"match": "^lm_head\\.weight$", "rename": "output.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.weight$", "rank": 2, "rename": "blk.$1.attn_q.weight",
-     "steps": [{"reshape": ["heads", 2, "d0 / heads / 2", "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
-     "comment": "llama.cpp LlamaModel.permute(w, n_head, n_head)"},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.bias$", "rank": 1, "rename": "blk.$1.attn_q.bias",
-     "steps": [{"reshape": ["heads", 2, "d0 / heads / 2"]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.weight$", "rank": 2, "rename": "blk.$1.attn_k.weight",
-     "steps": [{"reshape": ["kv_heads", 2, "d0 / kv_heads / 2", "d1"]}, {"transpose": [0, 2, 1, 3]}, {"reshape": ["d0", "d1"]}],
-     "comment": "llama.cpp LlamaModel.permute(w, n_head, n_kv_head): the kv head count when it differs"},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.bias$", "rank": 1, "rename": "blk.$1.attn_k.bias",
-     "steps": [{"reshape": ["kv_heads", 2, "d0 / kv_heads / 2"]}, {"transpose": [0, 2, 1]}, {"reshape": ["d0"]}]},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.v_proj\\.(weight|bias)$", "rename": "blk.$1.attn_v.$2"},
-    {"match": "^model\\.layers\\.(\\d+)\\.self_attn\\.o_proj\\.(weight|bias)$", "rename": "blk.$1.attn_output.$2"},
-    {"match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$", "rename": "blk.$1.attn_norm.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$", "rename": "blk.$1.ffn_norm.weight"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_gate.$2"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.up_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_up.$2"},
-    {"match": "^model\\.layers\\.(\\d+)\\.mlp\\.down_proj\\.(weight|bias)$", "rename": "blk.$1.ffn_down.$2"}
+    {
+      "match": "^model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq$",
+      "drop": "rotary frequencies, recomputed from rope_theta; llama.cpp does not store them"
+    },
+    {
+      "match": "^model\\.embed_tokens\\.weight$",
+      "rename": "token_embd.weight"
+    },
+    {
+      "match": "^model\\.norm\\.weight$",
+      "rename": "output_norm.weight"
+    },
+    {
+      "match": "^lm_head\\.weight$",
+      "rename": "output.weight"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_q.$2",
+      "when": {
+        "config.model_type": "qwen2"
+      },
+      "comment": "Qwen2/Qwen3: llama.cpp's NEOX rope reads transformers' row order, no permutation (every other model type is permuted, as LlamaModel.permute)"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_k.$2",
+      "when": {
+        "config.model_type": "qwen2"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_q.$2",
+      "when": {
+        "config.model_type": "qwen3"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_k.$2",
+      "when": {
+        "config.model_type": "qwen3"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.weight$",
+      "rank": 2,
+      "rename": "blk.$1.attn_q.weight",
+      "steps": [
+        {
+          "reshape": [
+            "heads",
+            2,
+            "d0 / heads / 2",
+            "d1"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1,
+            3
+          ]
+        },
+        {
+          "reshape": [
+            "d0",
+            "d1"
+          ]
+        }
+      ],
+      "comment": "llama.cpp LlamaModel.permute(w, n_head, n_head)"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_proj\\.bias$",
+      "rank": 1,
+      "rename": "blk.$1.attn_q.bias",
+      "steps": [
+        {
+          "reshape": [
+            "heads",
+            2,
+            "d0 / heads / 2"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1
+          ]
+        },
+        {
+          "reshape": [
+            "d0"
+          ]
+        }
+      ]
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.weight$",
+      "rank": 2,
+      "rename": "blk.$1.attn_k.weight",
+      "steps": [
+        {
+          "reshape": [
+            "kv_heads",
+            2,
+            "d0 / kv_heads / 2",
+            "d1"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1,
+            3
+          ]
+        },
+        {
+          "reshape": [
+            "d0",
+            "d1"
+          ]
+        }
+      ],
+      "comment": "llama.cpp LlamaModel.permute(w, n_head, n_kv_head): the kv head count when it differs"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_proj\\.bias$",
+      "rank": 1,
+      "rename": "blk.$1.attn_k.bias",
+      "steps": [
+        {
+          "reshape": [
+            "kv_heads",
+            2,
+            "d0 / kv_heads / 2"
+          ]
+        },
+        {
+          "transpose": [
+            0,
+            2,
+            1
+          ]
+        },
+        {
+          "reshape": [
+            "d0"
+          ]
+        }
+      ]
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.q_norm\\.weight$",
+      "rename": "blk.$1.attn_q_norm.weight",
+      "comment": "Qwen3"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.k_norm\\.weight$",
+      "rename": "blk.$1.attn_k_norm.weight",
+      "comment": "Qwen3"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.qkv_proj\\.weight$",
+      "rename": "blk.$1.attn_qkv.weight",
+      "comment": "Phi-3: fused q, k, v rows"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_up_proj\\.weight$",
+      "rename": "blk.$1.ffn_up.weight",
+      "comment": "Phi-3: fused gate then up rows, as llama.cpp's phi3 reads ffn_up"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.v_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_v.$2"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.o_proj\\.(weight|bias)$",
+      "rename": "blk.$1.attn_output.$2"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$",
+      "rename": "blk.$1.attn_norm.weight"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$",
+      "rename": "blk.$1.ffn_norm.weight"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.mlp\\.gate_proj\\.(weight|bias)$",
+      "rename": "blk.$1.ffn_gate.$2"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.mlp\\.up_proj\\.(weight|bias)$",
+      "rename": "blk.$1.ffn_up.$2"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.mlp\\.down_proj\\.(weight|bias)$",
+      "rename": "blk.$1.ffn_down.$2"
+    }
   ],
-  "require": ["^token_embd\\.weight$", "^blk\\.\\d+\\.attn_q\\.weight$", "^blk\\.\\d+\\.attn_k\\.weight$"]
+  "require": [
+    "^token_embd\\.weight$",
+    "^blk\\.\\d+\\.(attn_q|attn_qkv)\\.weight$"
+  ]
 }
 
 """#,

@@ -194,10 +194,21 @@ public struct Pipeline: Sendable {
         if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
             throw CoreError.outputExists(path: request.output.path)
         }
-        let mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
+        var mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
 
         let readOptions = ReadOptions(progress: request.progress, extra: request.readOptions)
-        let (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)
+        var (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)
+        // The reader may translate its model for another format (GGUF → hf: config.json and
+        // transformers' names), and the writer may know the mapping the model needs (GGUF:
+        // llama.cpp's names, from the descriptor). Neither overrides a given --mapping.
+        if mapping == nil, let reader = try? registry.reader(for: request.source, format: request.from),
+           let prepared = try (reader as? any ConversionPreparing)?.prepared(source, forWriter: writer.info.id) {
+            source = prepared.model
+            mapping = try prepared.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
+        }
+        if mapping == nil, let name = (writer as? any DefaultMappingChoosing)?.defaultMapping(for: source) {
+            mapping = try Mapping.resolve(name, searchPaths: mappingSearchPaths)
+        }
         let tally = OverflowTally()
         var model = source
         var accounting: MappingAccounting?

@@ -59,7 +59,7 @@ extension Pipeline {
                                         dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
                                         unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
                                         graphDropped: accounting?.graphDropped)
-        let convertedModel = Self.withConfig(convertedOnDisk, from: expected)
+        let convertedModel = Self.withConfig(runnableConfig(convertedOnDisk, at: converted), from: expected)
         return try runVerifier(source: sourceModel, sourcePath: source, converted: convertedModel, convertedPath: converted,
                                summary: summary, request: request)
     }
@@ -67,7 +67,7 @@ extension Pipeline {
     /// Verifies the output of a finished conversion, re-read from disk.
     public func verify(_ result: ConvertResult, request: VerifyRequest) throws -> VerificationReport {
         let (_, written) = try read(result.output)
-        let onDisk = Self.withConfig(written, from: result.convertedModel)
+        let onDisk = Self.withConfig(runnableConfig(written, at: result.output), from: result.convertedModel)
         let summary = ConversionSummary(
             convertedInMemory: result.convertedModel, source: result.sourceModel, mapping: result.accounting?.mapping,
             dtype: result.dtype == .keep ? nil : result.dtype.rawValue,
@@ -179,6 +179,19 @@ extension Pipeline {
     /// Output formats without a config (a bare `.bin` or `.safetensors`) still describe the
     /// same architecture: verification then builds the converted graph from the config the
     /// conversion carried, and says so.
+    /// A file whose own config names no architecture (GGUF metadata) runs with the config its
+    /// reader translates from that metadata (`ConversionPreparing`, as for `--to hf`), so the
+    /// forward level also checks what the file says about the model; the names stay the file's.
+    func runnableConfig(_ model: NeutralModel, at url: URL) -> NeutralModel {
+        guard model.config["model_type"] == nil, model.graph == nil,
+              let reader = try? registry.reader(for: url, format: nil) as? any ConversionPreparing,
+              let prepared = try? reader.prepared(model, forWriter: "hf") else { return model }
+        var out = model
+        out.config = prepared.model.config
+        out.notes.append("the graph was built from the transformers config translated from the file's own metadata")
+        return out
+    }
+
     static func withConfig(_ onDisk: NeutralModel, from intended: NeutralModel) -> NeutralModel {
         var model = onDisk
         if (model.config.objectValue ?? [:]).isEmpty, let cfg = intended.config.objectValue, !cfg.isEmpty {

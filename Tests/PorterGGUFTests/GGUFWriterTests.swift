@@ -89,14 +89,28 @@ import PorterTestSupport
         #expect(report.weights.status == .passed)
     }
 
+    /// Without --mapping the writer takes the descriptor's (GPT-2: hf-gpt2-to-gguf): the same bytes.
+    @Test func descriptorMappingIsTheNamedOne() throws {
+        let dir = try Fixtures.scratchDirectory("porter-gguf-writer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("picked.gguf")
+        let result = try Pipeline().convert(ConvertRequest(source: Self.gpt2, output: out, to: "gguf"))
+        #expect(result.accounting?.mapping == "hf-gpt2-to-gguf")
+        let (_, named) = try convert(.keep, into: dir)
+        #expect(try Data(contentsOf: out) == Data(contentsOf: named))
+    }
+
+    /// A family without a GGUF mapping (Gemma: llama.cpp adds 1 to its norms) is refused, naming
+    /// the first tensor, and nothing is left.
     @Test func hfNamesAreRefusedAndNothingIsLeft() throws {
         let dir = try Fixtures.scratchDirectory("porter-gguf-writer")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("unmapped.gguf")
         #expect {
-            _ = try Pipeline().convert(ConvertRequest(source: Self.gpt2, output: out, to: "gguf"))
+            _ = try Pipeline().convert(ConvertRequest(source: Fixtures.url("llama/gemma"), output: out, to: "gguf"))
         } throws: { e in
-            (e as? GGUFError)?.caseName == "unwritable" && e.localizedDescription.contains("hf-gpt2-to-gguf")
+            (e as? GGUFError)?.caseName == "unwritable" && e.localizedDescription.contains("model.embed_tokens.weight")
+                && e.localizedDescription.contains("gemma")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
