@@ -15,11 +15,11 @@ struct ConvertCommand: ParsableCommand {
 
         Examples:
           porter convert model.bin -o model.safetensors
-          porter convert model.bin -o out/ --to safetensors --verify --report report/
-          porter convert ckpt --read-option names=variables --mapping hf-tf-to-pt --to hf -o out
+          porter convert model.bin -o out/ --to safetensors --verify --report rep/
+          porter convert model.bin -o model.safetensors --dtype f16 --force
           porter convert wmt19-en-ru/ --src-lang en --tgt-lang ru --to hf -o fsmt-en-ru
 
-        """ + FormatHelp.writers + "\n\n" + FormatHelp.readers + "\n\nMappings (--mapping): see `porter mappings`.")
+        """ + "\n" + FormatHelp.writers + "\n\n" + FormatHelp.readers + "\n\nMappings (--mapping): see `porter mappings`.")
 
     @Argument(help: "The source model file or folder.")
     var source: String

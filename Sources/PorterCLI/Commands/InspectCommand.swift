@@ -12,7 +12,7 @@ struct InspectCommand: ParsableCommand {
               porter inspect bert-base-uncased/ --json
               porter inspect ckpt --from tensorflow-checkpoint --read-option names=variables
 
-            """ + FormatHelp.readers)
+            """ + "\n" + FormatHelp.readers)
 
     @Argument(help: "A model file or folder.")
     var path: String

@@ -16,7 +16,7 @@ struct ScanCommand: ParsableCommand {
               porter scan model.pt --json
               porter scan bert-base-uncased/
 
-            """ + FormatHelp.readers)
+            """ + "\n" + FormatHelp.readers)
 
     @Argument(help: "A .pt / .pth / .bin / .pkl file.")
     var path: String

@@ -13,11 +13,11 @@ struct VerifyCommand: ParsableCommand {
 
             Examples:
               porter verify model.bin model.safetensors
-              porter verify model.bin model.safetensors --reference reference.safetensors --report report/
-              porter verify ckpt/ out/ --mapping hf-tf-to-pt --dtype f16
+              porter verify model.bin model.safetensors --reference ref.safetensors
+              porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
               porter verify model.bin model.safetensors -q || echo "port differs"
 
-            """ + FormatHelp.readers)
+            """ + "\n" + FormatHelp.readers)
 
     @Argument(help: "The source model.")
     var source: String
