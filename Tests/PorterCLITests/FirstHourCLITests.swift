@@ -87,6 +87,18 @@ import PorterTestSupport
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("new/model.pt").path))
     }
 
+    /// A file writer given an existing folder of foreign files adds its file, even with --force, and deletes nothing.
+    @Test func fileWriterIntoAForeignFolderDeletesNothing() throws {
+        let dir = try Fixtures.scratchDirectory("porter-first-hour")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("keep me".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        try Data("{}".utf8).write(to: dir.appendingPathComponent("config.json"))
+        let r = try CLI.run(["convert", Self.source, "-o", dir.path, "--to", "safetensors", "--force"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["config.json", "model.safetensors", "notes.txt"])
+        #expect(try String(contentsOf: dir.appendingPathComponent("notes.txt"), encoding: .utf8) == "keep me")
+    }
+
     /// A folder format takes DIR as the model folder: an existing one is replaced only with --force.
     @Test func folderFormatTakesTheFolderUnderForceRules() throws {
         let dir = try Fixtures.scratchDirectory("porter-first-hour")
