@@ -128,6 +128,17 @@ import PorterTestSupport
         #expect(ok.stdout.isEmpty && ok.stderr.isEmpty, "\(ok.stdout)\(ok.stderr)")
     }
 
+    /// `convert --verify -q` that fails verification: the same single verdict line, and the output is kept.
+    @Test func quietFailedConvertVerifyKeepsOneVerdictLine() throws {
+        let dir = try Fixtures.scratchDirectory("porter-first-hour")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", dir.appendingPathComponent("fsmt").path,
+                             "--verify", "--reference", Fixtures.url("fairseq/joined/reference.safetensors").path, "-q"])
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.isEmpty, "\(r.stdout)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("porter: verification FAILED: "), "\(r.stderr)")
+    }
+
     /// A cut-off torch zip says it may be truncated, not just "not a zip".
     @Test func truncatedZipSaysTruncated() throws {
         let dir = try Fixtures.scratchDirectory("porter-first-hour")
