@@ -3,7 +3,7 @@ import PorterCore
 
 /// `--quiet`: no progress or summaries on a terminal.
 struct QuietOption: ParsableArguments {
-    @Flag(name: .shortAndLong, help: "Print nothing but errors; no progress.")
+    @Flag(name: .shortAndLong, help: "Print nothing but errors, no progress; a failed verification still prints its one-line verdict on stderr.")
     var quiet = false
 }
 

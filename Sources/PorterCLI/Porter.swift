@@ -16,11 +16,22 @@ struct PorterCommand: ParsableCommand {
     )
 }
 
+extension PorterCommand {
+    /// The subcommand names (and `help`), as ArgumentParser knows them.
+    static var commandNames: [String] {
+        configuration.subcommands.map { $0._commandName } + ["help"]
+    }
+}
+
 @main
 enum PorterMain {
     /// Runs the command and maps every outcome to Porter's documented exit codes.
     static func main() {
         if let status = ProcessSetup.prepare(arguments: CommandLine.arguments) { Foundation.exit(status) }
+        if let message = UnknownCommand.message(CommandLine.arguments.dropFirst().first, known: PorterCommand.commandNames) {
+            FileHandle.standardError.write(Data("porter: error: \(message)\n".utf8))
+            ProcessSetup.exit(2)
+        }
         do {
             let arguments = DeclaredFlags.expand(Array(CommandLine.arguments.dropFirst()), registry: Pipeline().registry)
             var command = try PorterCommand.parseAsRoot(arguments)
@@ -34,7 +45,7 @@ enum PorterMain {
                 PorterCommand.exit(withError: error)  // --help, --version
             }
             if code == .validationFailure || error is FormatOptionError {
-                let message = (error as? FormatOptionError).map { "porter: error: \($0.errorDescription ?? "\($0)")" } ?? PorterCommand.fullMessage(for: error)
+                let message = (error as? FormatOptionError).map { "porter: error: \(UnknownCommand.describe($0))" } ?? PorterCommand.fullMessage(for: error)
                 FileHandle.standardError.write(Data((message + "\n").utf8))
                 ProcessSetup.exit(2)
             }

@@ -289,6 +289,9 @@ public protocol ModelWriter: Sendable {
     /// config the model lacks); called before any output is staged (default: accepts all).
     func check(_ model: NeutralModel, options: WriteOptions) throws
     func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws
+    /// The file name a single-file output gets when `-o` names a folder (default: `model`
+    /// and the first extension in `info.extensions`, e.g. `model.safetensors`).
+    var defaultFileName: String { get }
 }
 
 extension ModelReader {
@@ -296,6 +299,9 @@ extension ModelReader {
 }
 
 extension ModelWriter {
+    public var defaultFileName: String {
+        "model" + (info.extensions.first { $0.hasPrefix(".") } ?? "")
+    }
     public var options: [FormatOption] { [] }
     public func check(_ model: NeutralModel, options: WriteOptions) throws {}
 }

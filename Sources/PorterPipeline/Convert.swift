@@ -183,6 +183,12 @@ public struct Pipeline: Sendable {
 
     /// Reads, maps, casts and writes; output appears atomically or not at all.
     public func convert(_ request: ConvertRequest) throws -> ConvertResult {
+        var request = request
+        // `-o DIR/` or `-o existing-folder`: a single-file output goes into it under the
+        // writer's default name; a folder format takes DIR as the model folder (--force rules).
+        var isDir: ObjCBool = false
+        let intoFolder = request.output.hasDirectoryPath
+            || (FileManager.default.fileExists(atPath: request.output.path, isDirectory: &isDir) && isDir.boolValue)
         // Fail fast on what can be checked before reading anything.
         let writer = try registry.writer(request.to)
         if let q = request.dtype.blockQuantization {
@@ -191,7 +197,7 @@ public struct Pipeline: Sendable {
             }
         }
         let (maxShardSize, writeExtra) = try Self.writeSettings(request, writer: writer)
-        if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
+        if !intoFolder && !request.force && FileManager.default.fileExists(atPath: request.output.path) {
             throw CoreError.outputExists(path: request.output.path)
         }
         var mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
@@ -222,15 +228,39 @@ public struct Pipeline: Sendable {
         }
         model = ModelCard.refreshed(model, command: request.command, verification: [], registry: registry)
         // --force replaces only what this writer writes; checked before anything is touched.
+        var createdFolder: URL?
+        if intoFolder {
+            if writer.producesDirectory(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra)) {
+                request.output = URL(fileURLWithPath: request.output.path)
+            } else {
+                let folder = URL(fileURLWithPath: request.output.path, isDirectory: true)
+                if !FileManager.default.fileExists(atPath: folder.path) { createdFolder = folder }
+                request.output = folder.appendingPathComponent(writer.defaultFileName)
+            }
+            if !request.force && FileManager.default.fileExists(atPath: request.output.path) {
+                throw CoreError.outputExists(path: request.output.path)
+            }
+        }
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         try writer.check(model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         if request.force { try layout.checkReplaceable(request.output) }
+        if let createdFolder {
+            do { try FileManager.default.createDirectory(at: createdFolder, withIntermediateDirectories: false) } catch {
+                throw CoreError.cannotWrite(path: createdFolder.path, reason: "cannot create the output folder: \(error.localizedDescription)")
+            }
+        }
         let stale = AtomicOutput.removeStaleTemporaries(of: request.output)
-        try AtomicOutput.write(to: request.output, force: request.force, layout: layout, syncToDisk: request.syncToDisk) { temp in
-            // Writers name the path they are given; show users the real output name.
-            let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
-            let writeOptions = WriteOptions(progress: progress, maxShardSize: maxShardSize, extra: writeExtra)
-            try writer.write(model, to: temp, options: writeOptions)
+        do {
+            try AtomicOutput.write(to: request.output, force: request.force, layout: layout, syncToDisk: request.syncToDisk) { temp in
+                // Writers name the path they are given; show users the real output name.
+                let progress = RenamingProgress(request.progress, from: temp.lastPathComponent, to: request.output.lastPathComponent)
+                let writeOptions = WriteOptions(progress: progress, maxShardSize: maxShardSize, extra: writeExtra)
+                try writer.write(model, to: temp, options: writeOptions)
+            }
+        } catch {
+            // Nothing left on disk: the folder made for this output goes too.
+            if let createdFolder { try? FileManager.default.removeItem(at: createdFolder) }
+            throw error
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
                              sourceModel: source, convertedModel: model, accounting: accounting,
@@ -308,6 +338,10 @@ public enum PipelineError: Error, LocalizedError, Equatable {
     case nothingToConvert(path: String, dropped: Int, notes: [String])
     /// `porter scan` found no reader that scans pickles (a registry built without one).
     case noScanner(path: String)
+    /// `porter scan` was given a folder no reader claims; `entries` are some of its names.
+    case notAModelFolder(path: String, entries: [String], total: Int)
+    /// `porter scan` was given a model folder whose format has no folder scan (fairseq, SavedModel).
+    case folderNotScanned(path: String, format: String)
     /// `--dtype q8_0|q4_0|q4_1` for a writer that does not store that block type.
     case blockTypeNotWritable(dtype: String, writer: String)
 
@@ -317,6 +351,11 @@ public enum PipelineError: Error, LocalizedError, Equatable {
             let why = dropped > 0 ? "\(dropped) tensor(s) were dropped (see `porter inspect`)" : "the file holds no tensor Porter could find"
             let hint = notes.first.map { "; reader notes: \($0)" } ?? ""
             return "\(path): nothing to convert: \(why)\(hint). Pass --allow-empty to write a model without tensors anyway"
+        case let .notAModelFolder(path, entries, total):
+            let listing = total == 0 ? "it is empty" : "it holds \(entries.joined(separator: ", "))\(total > entries.count ? " and \(total - entries.count) more" : "")"
+            return "\(path): a folder that is no model folder Porter knows: \(listing); scan a model file in it, or a model folder of a format Porter reads (see `porter formats`)"
+        case let .folderNotScanned(path, format):
+            return "\(path): a \(format) folder, which scan does not take as a whole; scan the model files in it one by one"
         case let .noScanner(path):
             return "\(path): cannot scan: this build of Porter has no reader that scans pickles, and the file is in no format with its own checks"
         case let .blockTypeNotWritable(dtype, writer):

@@ -72,3 +72,16 @@ public struct MappingListing {
         return InspectReport.table(header: ["name", "description"], rows: found.map { [$0.name, $0.description] })
     }
 }
+
+extension FormatRegistry {
+    /// The writers whose declared file extensions (`FormatInfo.extensions` entries starting
+    /// with a dot) end `name`: what `porter convert -o NAME` without `--to` may mean. A name
+    /// ending in `/` names a folder and matches none.
+    public func writers(forOutputName name: String) -> [any ModelWriter] {
+        guard !name.hasSuffix("/") else { return [] }
+        let file = (name.split(separator: "/").last.map(String.init) ?? name).lowercased()
+        return writers.filter { w in
+            w.info.extensions.contains { ext in ext.hasPrefix(".") && file.count > ext.count && file.hasSuffix(ext.lowercased()) }
+        }
+    }
+}

@@ -48,9 +48,15 @@ extension Pipeline {
                 : "holds no pickle; the items above are for review, Porter reads the file (docs/security.md)")
             return report
         }
+        let detected = try? registry.reader(for: url)
+        var isDir: ObjCBool = false
+        if !(detected is any PickleScanning), FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            if let reader = detected { throw PipelineError.folderNotScanned(path: url.path, format: reader.info.name) }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            throw PipelineError.notAModelFolder(path: url.path, entries: Array(names.prefix(5)), total: names.count)
+        }
         // A reader that holds pickles scans them; a file no such reader claims (a raw pickle
         // under any name, a fairseq or numpy file) is scanned as torch.load would open it.
-        let detected = try? registry.reader(for: url)
         guard let scanner = (detected as? any PickleScanning) ?? registry.readers.lazy.compactMap({ $0 as? any PickleScanning }).first else {
             throw PipelineError.noScanner(path: url.path)
         }
@@ -73,10 +79,19 @@ extension ScanReport {
             for f in findings { out += "  [\(f.verdict.rawValue)] \(f.reason) (\(f.pickle.isEmpty ? "" : f.pickle + ", ")byte \(f.offset))\n" }
         }
         if !globals.isEmpty {
-            out += "\nglobals\n"
-            out += InspectReport.table(header: ["global", "class", "count", "first at"], rows: globals.map {
+            // TorchScript class globals (`__torch__.…`, one per scripted module class) fold into
+            // one summary row; `--json` keeps each.
+            let script = globals.filter { $0.classification == "torchscript" }
+            var rows = globals.filter { $0.classification != "torchscript" }.map {
                 [$0.global, $0.classification, String($0.count), "\($0.pickle) byte \($0.firstOffset)"]
-            })
+            }
+            if let first = script.first {
+                let classes = Set(script.map(\.global)).count
+                rows.append(["__torch__.… (\(classes) TorchScript class\(classes == 1 ? "" : "es"))", "torchscript",
+                             String(script.reduce(0) { $0 + $1.count }), "\(first.pickle) byte \(first.firstOffset)"])
+            }
+            out += "\nglobals\n"
+            out += InspectReport.table(header: ["global", "class", "count", "first at"], rows: rows)
         }
         if !opcodeCounts.isEmpty {
             out += "\nopcodes\n  " + opcodeCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ") + "\n"

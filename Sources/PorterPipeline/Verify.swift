@@ -223,6 +223,15 @@ extension Pipeline {
 
 extension VerificationReport {
     /// A few lines for a terminal: verdict, each level, where outputs first diverge.
+    /// One line for `-q`: the verdict and the first failure (`porter: verification FAILED: …`).
+    public func verdictLine() -> String {
+        guard !passed else { return "porter: verification PASSED" }
+        var line = "porter: verification FAILED"
+        if let first = failures.first { line += ": \(first)" }
+        if failures.count > 1 { line += " (and \(failures.count - 1) more failure\(failures.count == 2 ? "" : "s"))" }
+        return line
+    }
+
     public func terminalSummary() -> String {
         var lines = ["verification \(passed ? "PASSED" : "FAILED")"]
         lines.append("  weights:   \(weights.status.rawValue) (\(weights.checked) checked, \(weights.bitExact) bit-exact, \(weights.castExact) exact after cast)")

@@ -3,6 +3,9 @@ import Foundation
 /// Failures reading or writing PyTorch checkpoints; each names the file and where in it.
 public enum PyTorchError: Error, Sendable, Equatable {
     case notAZip(path: String, reason: String)
+    /// No end-of-central-directory record in the last `searched` bytes (of `size`): cut off,
+    /// or never a zip (a zip's directory is at its end).
+    case truncatedZip(path: String, size: Int, searched: Int)
     case badZip(path: String, offset: Int, reason: String)
     case missingEntry(path: String, entry: String)
     case unsupportedCompression(path: String, entry: String, method: Int)
@@ -29,6 +32,8 @@ extension PyTorchError: LocalizedError {
     public var errorDescription: String? {
         switch self {
         case let .notAZip(path, reason): return "\(path): not a zip archive: \(reason)"
+        case let .truncatedZip(path, size, searched):
+            return "\(path): truncated or not a zip archive? no end-of-central-directory record in its last \(searched) bytes (\(size) bytes in all)"
         case let .stateDictNotFound(path, keyPath, available):
             return "\(path): --read-option state-dict=\(keyPath): no dict or module holding tensors at that key path; keys there that hold tensors: \(available.isEmpty ? "none" : available.joined(separator: ", ")) (state-dict=. reads the whole checkpoint)"
         case let .badZip(path, offset, reason): return "\(path): corrupt zip at byte \(offset): \(reason)"

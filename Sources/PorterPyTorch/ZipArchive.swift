@@ -46,7 +46,7 @@ public struct ZipArchive: Sendable {
         self.file = file
         let path = file.path
         let size = file.size
-        guard size >= 22 else { throw PyTorchError.notAZip(path: path, reason: "\(size) bytes is shorter than an end-of-central-directory record") }
+        guard size >= 22 else { throw PyTorchError.truncatedZip(path: path, size: size, searched: size) }
         let tailCount = min(size, 22 + 65_535)
         let tailStart = size - tailCount
         let tail = try file.read(offset: tailStart, count: tailCount)
@@ -56,7 +56,7 @@ public struct ZipArchive: Sendable {
             if tail[i] == 0x50, tail[i + 1] == 0x4B, tail[i + 2] == 0x05, tail[i + 3] == 0x06 { eocd = i; break }
             i -= 1
         }
-        guard eocd >= 0 else { throw PyTorchError.notAZip(path: path, reason: "no end-of-central-directory record") }
+        guard eocd >= 0 else { throw PyTorchError.truncatedZip(path: path, size: size, searched: tailCount) }
         var r = ByteReader(Array(tail[eocd...]), source: path, baseOffset: tailStart + eocd)
         try r.skip(10)
         var count = Int(try r.readLE(UInt16.self))

@@ -9,13 +9,17 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a model to another format, optionally renaming weights with a mapping.",
         discussion: """
-        The output appears only when everything succeeded; existing output is kept unless --force.
+        The output appears only when everything succeeded; existing output is kept unless --force. \
+        -o DIR/ (a trailing slash, or an existing folder) writes a single-file format into DIR under \
+        its default name (model.safetensors, …); a folder format takes DIR as the model folder.
 
         Examples:
-          porter convert model.bin -o model.safetensors --to safetensors --write-option metadata.license=mit
-          porter convert ckpt --read-option names=variables --mapping hf-tf-to-pt --to hf -o out
+          porter convert model.bin -o model.safetensors
+          porter convert model.bin -o out/ --to safetensors --verify --report rep/
+          porter convert model.bin -o model.safetensors --dtype f16 --force
           porter convert wmt19-en-ru/ --src-lang en --tgt-lang ru --to hf -o fsmt-en-ru
-        """)
+
+        """ + "\n" + FormatHelp.writers + "\n\n" + FormatHelp.readers + "\n\nMappings (--mapping): see `porter mappings`.")
 
     @Argument(help: "The source model file or folder.")
     var source: String
@@ -23,13 +27,14 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the converted model.")
     var output: String
 
-    @Option(help: "Output format (see `porter formats`).")
-    var to: String
+    @Option(help: "Output format (see `porter formats`); may be left out when the output name's extension tells it (model.safetensors, x.gguf, x.onnx, x.pt or x.bin, x.h5).")
+    var to: String?
 
     @Option(help: "Mapping name (see `porter mappings`) or a mapping JSON file.")
     var mapping: String?
 
-    @Option(help: "Element type of float tensors: keep, f32, f16 or bf16; for --to gguf also q8_0, q4_0 or q4_1 (block quantization of weight matrices).")
+    @Option(help: "Element type of float tensors: keep, f32, f16 or bf16; for --to gguf also q8_0, q4_0 or q4_1 (block quantization of weight matrices).",
+            transform: FormatChoice.dtype)
     var dtype: DTypeChoice = .keep
 
     @Option(help: ArgumentHelp("Split the weights into files of at most this size (e.g. 500MB, 5GB); for writers that take the max-shard-size option (safetensors, porter, hf).", valueName: "size"))
@@ -54,7 +59,10 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
 
-    func validate() throws {
+    mutating func validate() throws {
+        let registry = Pipeline().registry
+        to = try FormatChoice.resolveWriter(to, output: output, registry: registry)
+        try FormatChoice.checkReader(from.from, registry: registry)
         if let s = maxShardSize, ByteSize.parse(s) == nil {
             throw ValidationError("--max-shard-size: '\(s)' is not a size like 500MB or 5GB")
         }
@@ -68,7 +76,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         var request = ConvertRequest(
-            source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to, from: from.from,
+            source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), to: to ?? "", from: from.from,
             mapping: mapping, dtype: dtype, maxShardSize: maxShardSize.flatMap(ByteSize.parse),
             allowUnmapped: allowUnmapped, force: force.force, syncToDisk: fsync, readOptions: settings.dictionary, writeOptions: writerSettings.dictionary,
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
@@ -82,6 +90,10 @@ struct ConvertCommand: ParsableCommand {
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force))
         if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
-        if !report.passed { throw ExitCode(3) }
+        if !report.passed {
+            // -q keeps the verdict: one line on stderr, so a failed check is never silent.
+            if quiet.quiet { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
+            throw ExitCode(3)
+        }
     }
 }

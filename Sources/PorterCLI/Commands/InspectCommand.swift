@@ -5,7 +5,14 @@ import PorterPipeline
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show what is in a model file or folder: format, tensors, config.")
+        abstract: "Show what is in a model file or folder: format, tensors, config.",
+        discussion: """
+            Examples:
+              porter inspect model.safetensors
+              porter inspect bert-base-uncased/ --json
+              porter inspect ckpt --from tensorflow-checkpoint --read-option names=variables
+
+            """ + "\n" + FormatHelp.readers)
 
     @Argument(help: "A model file or folder.")
     var path: String
@@ -15,6 +22,10 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var from: FromOption
     @OptionGroup var settings: ReaderSettings
+
+    func validate() throws {
+        try FormatChoice.checkReader(from.from, registry: Pipeline().registry)
+    }
 
     func run() throws {
         let report = try Pipeline().inspect(URL(fileURLWithPath: path), format: from.from,

@@ -8,8 +8,16 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Check a converted model against its source: weights, forward pass, reference outputs.",
         discussion: """
             Exits 3 when any check fails; the report names the first diverging node. When the source has a \
-            tokenizer, the converted model's must encode the built-in corpus (and --texts) to the same ids.
-            """)
+            tokenizer, the converted model's must encode the built-in corpus (and --texts) to the same ids. \
+            With -q a failure still prints one verdict line on stderr.
+
+            Examples:
+              porter verify model.bin model.safetensors
+              porter verify model.bin model.safetensors --reference ref.safetensors
+              porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
+              porter verify model.bin model.safetensors -q || echo "port differs"
+
+            """ + "\n" + FormatHelp.readers)
 
     @Argument(help: "The source model.")
     var source: String
@@ -20,7 +28,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The mapping the conversion used, replayed to pair each converted tensor with its source.")
     var mapping: String?
 
-    @Option(help: "The --dtype the conversion used.")
+    @Option(help: "The --dtype the conversion used.", transform: FormatChoice.dtype)
     var dtype: DTypeChoice = .keep
 
     @Flag(help: "The conversion carried unmapped tensors over (--allow-unmapped).")
@@ -53,6 +61,10 @@ struct VerifyCommand: ParsableCommand {
         request.tokenizerTexts = extraTexts
         let report = try Pipeline().verify(source: URL(fileURLWithPath: source), converted: URL(fileURLWithPath: converted), request: request)
         if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
-        if !report.passed { throw ExitCode(3) }
+        if !report.passed {
+            // -q keeps the verdict: one line on stderr, so a failed check is never silent.
+            if quiet.quiet { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
+            throw ExitCode(3)
+        }
     }
 }
