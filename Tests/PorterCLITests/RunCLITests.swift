@@ -25,9 +25,11 @@ struct RunCLITests {
         try SafetensorsReader().read(url, options: ReadOptions()).tensors.names
     }
 
-    @Test("a Keras model's outputs equal Keras's own on the recorded inputs, within 1e-5",
-          arguments: ["mlp_sequential.h5", "zoo_functional.h5", "cnn_functional.h5", "mlp_f16.h5"])
-    func kerasOutputsMatch(_ file: String) throws {
+    /// Keras computed `mlp_f16` in float16 (Porter widens to float32), hence its 1e-3, as in
+    /// KerasForwardTests; the float32 models agree within 1e-5.
+    @Test("a Keras model's outputs equal Keras's own on the recorded inputs, within 1e-5 (f16 model: 1e-3)",
+          arguments: [("mlp_sequential.h5", 1e-5), ("zoo_functional.h5", 1e-5), ("cnn_functional.h5", 1e-5), ("mlp_f16.h5", 1e-3)] as [(String, Float)])
+    func kerasOutputsMatch(_ file: String, _ tolerance: Float) throws {
         let dir = try Fixtures.scratchDirectory("porter-run-keras")
         defer { try? FileManager.default.removeItem(at: dir) }
         let io = Fixtures.url("hdf5/" + file.replacingOccurrences(of: ".h5", with: ".io.safetensors"))
@@ -39,7 +41,7 @@ struct RunCLITests {
         let got = try Self.floats(out, try #require(names.first))
         let want = try Self.floats(io, "output")
         #expect(got.shape == want.shape)
-        #expect(Self.maxAbs(got.values, want.values) <= 1e-5, "max abs \(Self.maxAbs(got.values, want.values))")
+        #expect(Self.maxAbs(got.values, want.values) <= tolerance, "max abs \(Self.maxAbs(got.values, want.values))")
         #expect(r.stdout.contains("wrote \(out.path)"))
     }
 
