@@ -78,9 +78,9 @@ public struct RunResult: Sendable {
         for o in outputs { lines += "\(o.name): \(o.value.dtype.rawValue) \(o.value.shape)\n" }
         let f = { (x: Double) in String(format: "%.3f", x) }
         if timesMs.count == 1 {
-            lines += "forward: \(f(timesMs[0])) ms (\(threads) threads)\n"
+            lines += "forward: \(f(timesMs[0])) ms (threads: \(threads))\n"
         } else {
-            lines += "forward: median \(f(medianMs)) ms, min \(f(minMs)), max \(f(maxMs)) over \(timesMs.count) runs (\(threads) threads)\n"
+            lines += "forward: median \(f(medianMs)) ms, min \(f(minMs)), max \(f(maxMs)) over \(timesMs.count) runs (threads: \(threads))\n"
         }
         if let w = written { lines += "wrote \(w.path)\n" }
         return lines

@@ -82,6 +82,18 @@ struct RunCLITests {
         #expect(outputs.first?["shape"] as? [Int] == [2, 7, 32])
     }
 
+    @Test("--threads sets OpenBLAS's thread count; --repeat reports the spread of the runs")
+    func threadsAndRepeat() throws {
+        let folder = Fixtures.url("architectures/gpt2")
+        let inputs = folder.appendingPathComponent("reference.safetensors").path
+        let one = try CLI.run(["run", folder.path, "--inputs", inputs, "--threads", "1", "--repeat", "2"])
+        let two = try CLI.run(["run", folder.path, "--inputs", inputs, "--threads", "2"])
+        #expect(one.status == 0 && two.status == 0, "\(one.stderr) \(two.stderr)")
+        #expect(one.stdout.contains("over 2 runs (threads: 1)"), "\(one.stdout)")
+        #expect(two.stdout.contains("ms (threads: 2)"), "\(two.stdout)")
+        #expect(one.stdout.hasPrefix("logits: f32 [2, 7, 64]\n"), "\(one.stdout)")
+    }
+
     @Test("a missing input exits 1 naming it and what the graph expects; nothing is written")
     func missingInput() throws {
         let dir = try Fixtures.scratchDirectory("porter-run-missing")
