@@ -2,7 +2,6 @@ import Foundation
 import PorterCore
 import PorterArchitectures
 import PorterRuntime
-import PorterSafetensors
 import PorterVerifier
 
 /// Settings of `porter run`: a forward pass of a model on Porter's runtime.
@@ -155,8 +154,12 @@ extension Pipeline {
                 TensorEntry(name: $0.name, tensor: $0.value.tensorRef(label: $0.name),
                             provenance: Provenance(sourceFile: request.model.path, sourceName: $0.name))
             }
+            // The registry's safetensors writer (format targets are named only in DefaultFormats.swift).
+            let writer = try registry.writer("safetensors")
+            let written = NeutralModel(sourceFormat: "porter-run", sourceFiles: [request.model.path], tensors: try TensorStore(entries),
+                                       metadata: ["producer": "porter run"])
             try AtomicOutput.write(to: out, force: request.force, syncToDisk: request.syncToDisk) { temp in
-                try SafetensorsWriter.writeFile(entries, metadata: ["producer": "porter run"], to: temp)
+                try writer.write(written, to: temp, options: WriteOptions())
             }
         }
         return RunResult(outputs: outputs, timesMs: times, written: request.output, threads: RuntimeThreads.blas)
