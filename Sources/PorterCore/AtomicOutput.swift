@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import CPorterSys
 #if canImport(Glibc)
@@ -237,8 +238,28 @@ final class Staging {
     }
 }
 
-/// fsync for files and folders, with errors that name the path.
-enum DiskSync {
+/// fsync for files and folders, with errors that name the path. Every fsync Porter makes
+/// goes through here (and only when the user asked: `--fsync`); `counting` lets a test
+/// observe how many a piece of work made.
+public enum DiskSync {
+    /// Counts fsyncs made inside `DiskSync.counting`.
+    public final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        public init() {}
+        public var count: Int { value.load(ordering: .relaxed) }
+        func add() { value.add(1, ordering: .relaxed) }
+    }
+
+    @TaskLocal static var observer: Counter?
+
+    /// Runs `body` and returns what it returned with the number of fsyncs made in it (by
+    /// this task: other tests running in parallel do not count).
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (result: R, syncs: Int) {
+        let counter = Counter()
+        let result = try $observer.withValue(counter) { try body() }
+        return (result, counter.count)
+    }
+
     /// Syncs a file, or a folder's files and subfolders (deepest first) and then the folder.
     static func tree(_ path: String) throws {
         var isDirectory: ObjCBool = false
@@ -252,6 +273,7 @@ enum DiskSync {
 
     /// fsync of one file or folder.
     static func file(_ path: String) throws {
+        observer?.add()
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // NONBLOCK: a FIFO must not hang us
         guard fd >= 0 else { throw CoreError.cannotWrite(path: path, reason: "cannot open to sync: \(posixMessage())") }
         defer { close(fd) }

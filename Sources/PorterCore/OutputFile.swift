@@ -103,6 +103,17 @@ public final class OutputFile {
         }
     }
 
+    /// Writes `data` as the whole file at `url` (created or truncated), for small files
+    /// (index files, reports, model cards, configs). Unlike Foundation's `Data.write`, which
+    /// fsyncs, nothing is flushed to disk unless `syncToDisk` (`--fsync`); inside an
+    /// `AtomicOutput` staging folder leave it false: `AtomicOutput` syncs the whole tree.
+    public static func write(_ data: Data, to url: URL, syncToDisk: Bool = false) throws {
+        let file = try OutputFile(path: url.path)
+        try file.write(data)
+        try file.close()
+        if syncToDisk { try DiskSync.file(url.path) }
+    }
+
     /// Closes the file. Flushing to disk is `AtomicOutput`'s job (`syncToDisk`), done once
     /// for everything a writer produced, before the output is moved into place.
     public func close() throws {

@@ -23,6 +23,9 @@ public struct VerifyRequest: Sendable {
     public var allowMissingTokenizer: Bool
     /// More texts for the tokenizer level, besides the built-in corpus (`--texts FILE`, one per line).
     public var tokenizerTexts: [String]
+    /// fsync the report folder before it is moved into place (`convert --verify --fsync`);
+    /// otherwise reports are left to the page cache like every other output.
+    public var syncToDisk = false
 
     public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
                 mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true,
@@ -74,6 +77,8 @@ extension Pipeline {
             dropped: result.convertedModel.dropped,
             unmapped: Self.unmapped(result.accounting, allowed: result.allowUnmapped), overflows: result.overflows,
             graphDropped: result.accounting?.graphDropped)
+        var request = request
+        request.syncToDisk = request.syncToDisk || result.syncToDisk
         let report = try runVerifier(source: result.sourceModel, sourcePath: result.source, converted: onDisk, convertedPath: result.output,
                                      summary: summary, request: request)
         try ModelCard.record(report, for: result, registry: registry)
@@ -121,7 +126,8 @@ extension Pipeline {
         Self.addTokenizerLevel(&report, source: (source, sourcePath), converted: (converted, convertedPath), request: request)
         if let dir = request.reportDirectory {
             try AtomicOutput.write(to: dir, force: request.force,
-                                   layout: .folder(ReportWriter.fileNames.map(OutputEntry.file), producer: "the report writer")) { temp in
+                                   layout: .folder(ReportWriter.fileNames.map(OutputEntry.file), producer: "the report writer"),
+                                   syncToDisk: request.syncToDisk) { temp in
                 try ReportWriter.write(report, to: temp)
             }
         }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import PorterCore
 import PorterOps
@@ -166,11 +167,35 @@ extension HostTensor.Storage {
     }
 }
 
-/// OpenBLAS thread count: `PORTER_BLAS_THREADS` or the number of active cores.
+/// OpenBLAS thread count: `PORTER_BLAS_THREADS` or the number of active cores, unless
+/// `RuntimeThreads.set` chose one (`porter run --threads`).
 enum BLASThreads {
     private static let once: Void = {
         let env = ProcessInfo.processInfo.environment["PORTER_BLAS_THREADS"].flatMap(Int.init)
         openblas_set_num_threads(Int32(env ?? ProcessInfo.processInfo.activeProcessorCount))
     }()
     static func configure() { _ = once }
+}
+
+/// How many threads the runtime uses: OpenBLAS's GEMM threads and the runtime's own
+/// elementwise chunks. The default is every active core.
+public enum RuntimeThreads {
+    private static let chosen = Atomic<Int>(0)
+
+    /// Uses `count` threads (at least 1) from now on, for OpenBLAS and the runtime's loops.
+    public static func set(_ count: Int) {
+        let n = max(1, count)
+        BLASThreads.configure()
+        chosen.store(n, ordering: .relaxed)
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// The thread count in use: the one `set` chose, else the number of active cores.
+    public static var current: Int {
+        let n = chosen.load(ordering: .relaxed)
+        return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// OpenBLAS's own count (what `openblas_get_num_threads` reports).
+    public static var blas: Int { Int(openblas_get_num_threads()) }
 }

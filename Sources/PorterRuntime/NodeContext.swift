@@ -66,7 +66,7 @@ struct NodeContext {
 /// Splits `0..<count` into contiguous chunks run on all cores when the work is large.
 @inline(__always)
 func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let cores = RuntimeThreads.current
     let chunks = min(cores, max(1, count / max(minimumPerChunk, 1)))
     if chunks <= 1 {
         body(0..<count)

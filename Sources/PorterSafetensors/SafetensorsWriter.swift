@@ -104,7 +104,7 @@ public struct SafetensorsWriter: ModelWriter {
         let indexName = "\(baseName).safetensors.index.json"
         var data = try index.encoded(pretty: true)
         data.append(0x0A)
-        try data.write(to: folder.appendingPathComponent(indexName))
+        try OutputFile.write(data, to: folder.appendingPathComponent(indexName))
         names.append(indexName)
         return names
     }

@@ -3,17 +3,18 @@ import PorterCore
 import PorterRuntime
 import PorterArchitectures
 
-/// A model's graph ready to run, or why there is none.
-enum PreparedGraph {
+/// A model's graph ready to run, or why there is none (the verifier's forward level and
+/// `porter run` prepare graphs this one way).
+public enum PreparedGraph {
     case ready(GraphExecutor)
     /// No graph can be built (unknown architecture, missing op): not a failure of the port.
     case unavailable(String)
     /// A graph was built but cannot run on this model's weights (missing or misshapen tensor).
     case broken(String)
 
-    var isReady: Bool { if case .ready = self { return true }; return false }
+    public var isReady: Bool { if case .ready = self { return true }; return false }
 
-    static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry) -> PreparedGraph {
+    public static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry) -> PreparedGraph {
         let graph: Graph
         if let g = model.graph {
             graph = g

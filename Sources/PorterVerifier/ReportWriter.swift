@@ -9,7 +9,8 @@ public enum ReportWriter {
 
     /// Writes the three files into `directory` (created if needed). Each file is written
     /// to a temporary sibling and renamed into place, so a reader never sees half a file.
-    public static func write(_ report: VerificationReport, to directory: URL) throws {
+    /// Nothing is flushed to disk (no fsync) unless `syncToDisk` (`--fsync`).
+    public static func write(_ report: VerificationReport, to directory: URL, syncToDisk: Bool = false) throws {
         let fm = FileManager.default
         do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw CoreError.cannotWrite(path: directory.path, reason: error.localizedDescription)
@@ -23,7 +24,7 @@ public enum ReportWriter {
             let target = directory.appendingPathComponent(name)
             let temp = directory.appendingPathComponent(".\(name).porter-\(UUID().uuidString.prefix(8)).tmp")
             do {
-                try data.write(to: temp)
+                try OutputFile.write(data, to: temp, syncToDisk: syncToDisk)
                 // rename(2) replaces an existing report atomically.
                 guard rename(temp.path, target.path) == 0 else { throw CoreError.cannotWrite(path: target.path, reason: posixMessage()) }
             } catch {

@@ -127,7 +127,7 @@ public struct Verifier: Sendable {
 
     /// A reference recorded as plain `input` / `output` (Keras and SavedModel fixtures)
     /// binds to a graph with exactly one input / one output of another name.
-    static func bindingGenericNames(_ reference: ReferenceOutputs, to graph: Graph) -> ReferenceOutputs {
+    public static func bindingGenericNames(_ reference: ReferenceOutputs, to graph: Graph) -> ReferenceOutputs {
         var store = TensorStore()
         for var entry in reference.tensors {
             if entry.name == "input", graph.inputs.count == 1, reference.tensors[graph.inputs[0].name] == nil {
