@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Porter's demo on bundled fixtures: check a hostile pickle, port a fairseq translation
-# model to a transformers FSMT folder and verify it, port a Keras CNN to PyTorch and
-# verify it against Keras' own outputs, and show the reports. Output goes to demo-out/.
+# Porter's demo on bundled fixtures: check a hostile pickle, port a tiny fairseq translation
+# model to a transformers FSMT folder and verify it, port a tiny BERT made by transformers to
+# PyTorch and verify it against torch's recorded outputs, port a tiny Llama made by
+# transformers to GGUF q8_0 and verify it, and show the reports. Output goes to demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 porter=${PORTER:-.build/debug/porter}
@@ -29,8 +30,14 @@ step porter convert fixtures/architectures/bert --to pytorch -o $out/bert/pytorc
 "$porter" convert fixtures/architectures/bert --to pytorch -o "$out/bert/pytorch_model.bin" --verify \
   --reference fixtures/architectures/bert/reference.safetensors --report "$out/bert-report"
 
+# q8_0 changes the logits by design: the weights level replays the quantizer bit for bit,
+# the forward level compares with the f32 source within the q8_0 bound (docs/formats/gguf.md).
+step porter convert fixtures/llama/llama -o $out/llama-q8_0.gguf --dtype q8_0 --verify --atol 0.1 --rtol 0 --reference fixtures/llama/llama/reference.safetensors --report $out/llama-report
+"$porter" convert fixtures/llama/llama -o "$out/llama-q8_0.gguf" --dtype q8_0 --verify --atol 0.1 --rtol 0 \
+  --reference fixtures/llama/llama/reference.safetensors --report "$out/llama-report"
+
 step "head -40 $out/fsmt-report/report.md"
 head -40 "$out/fsmt-report/report.md"
 
 echo
-echo "Reports (JSON, Markdown, HTML): $out/fsmt-report/ and $out/bert-report/"
+echo "Reports (JSON, Markdown, HTML): $out/fsmt-report/, $out/bert-report/ and $out/llama-report/"
