@@ -38,6 +38,7 @@ enum PickleJSONConverter {
         defer { if let id = PickleGraph.identity(v) { path.remove(id) } }
         switch v {
         case .none: return .null
+        case .recursive: return .string("<cycle>")
         case let .bool(b): return .bool(b)
         case let .int(i): return .int(i)
         case let .bigInt(b): return .string(b.description)

@@ -532,7 +532,11 @@ private final class Machine {
     /// nest containers after they were inserted); on excess, frees it iteratively.
     func finalCheck(roots: [PickleValue]) throws {
         let all = roots + stack + Array(memo.values) + graveyard
-        let height = PickleGraph.maxHeight(all, cap: limits.maxHeight + 1)
+        var backEdges: [PickleGraph.Edge] = []
+        let height = PickleGraph.maxHeight(all, cap: limits.maxHeight + 1, backEdges: &backEdges)
+        // A container that (through its children) holds itself would never be freed by ARC:
+        // cut each cycle at its back edge so the values form a graph without cycles.
+        for edge in backEdges { PickleGraph.replaceChild(of: edge.parent, at: edge.index, with: .recursive) }
         if height > limits.maxHeight {
             opOffset = cursor.absolute
             throw limit("containers nested deeper than \(limits.maxHeight)")
@@ -574,28 +578,44 @@ enum PickleGraph {
         }
     }
 
+    /// A child slot of a container: `index` counts as `children(parent)` lists them.
+    struct Edge { var parent: PickleValue; var index: Int }
+
     /// Longest chain of nested containers (cycles count once), stopping early past `cap`.
     static func maxHeight(_ roots: [PickleValue], cap: Int) -> Int {
+        var ignored: [Edge] = []
+        return maxHeight(roots, cap: cap, backEdges: &ignored)
+    }
+
+    /// As `maxHeight(_:cap:)`, also collecting every edge that points back at a container
+    /// still on the walk's path (each cycle has at least one); a slot under a persistent id
+    /// is reported as the enclosing container's slot that holds the persistent id.
+    static func maxHeight(_ roots: [PickleValue], cap: Int, backEdges: inout [Edge]) -> Int {
         var done: [ObjectIdentifier: Int] = [:]
         var onPath: Set<ObjectIdentifier> = []
         var best = 0
-        // Frame: value, its children, next child index, running max.
-        struct Frame { var id: ObjectIdentifier?; var kids: [PickleValue]; var next: Int; var maxChild: Int }
+        // Frame: the container (nil for a persistent id), its children, next child index, running max.
+        struct Frame { var id: ObjectIdentifier?; var value: PickleValue?; var kids: [PickleValue]; var next: Int; var maxChild: Int }
         for root in roots {
             var frames: [Frame] = []
             func enter(_ v: PickleValue) -> Int? {
                 // Returns a known height, or nil after pushing a frame.
                 guard let id = identity(v) else {
                     if case let .persistentID(p) = v {
-                        frames.append(Frame(id: nil, kids: [p], next: 0, maxChild: 0))
+                        frames.append(Frame(id: nil, value: nil, kids: [p], next: 0, maxChild: 0))
                         return nil
                     }
                     return 0
                 }
                 if let h = done[id] { return h }
-                if onPath.contains(id) { return 0 }
+                if onPath.contains(id) {
+                    if let slot = frames.last(where: { $0.value != nil }), let parent = slot.value {
+                        backEdges.append(Edge(parent: parent, index: slot.next - 1))
+                    }
+                    return 0
+                }
                 onPath.insert(id)
-                frames.append(Frame(id: id, kids: children(v), next: 0, maxChild: 0))
+                frames.append(Frame(id: id, value: v, kids: children(v), next: 0, maxChild: 0))
                 return nil
             }
             if let h = enter(root) { best = max(best, h); continue }
@@ -615,6 +635,35 @@ enum PickleGraph {
             }
         }
         return best
+    }
+
+    /// Puts `value` into the child slot `index` of `parent` (numbered as `children` lists them).
+    static func replaceChild(of parent: PickleValue, at index: Int, with value: PickleValue) {
+        switch parent {
+        case let .list(l), let .tuple(l), let .set(l), let .frozenset(l):
+            if l.items.indices.contains(index) { l.items[index] = value }
+        case let .dict(d):
+            let pair = index / 2
+            if d.entries.indices.contains(pair) {
+                if index % 2 == 0 { d.entries[pair].key = value } else { d.entries[pair].value = value }
+            } else if index == 2 * d.entries.count {
+                d.attributes = value
+            }
+        case let .object(o):
+            var i = index
+            if i == 0 { o.args = value; return }
+            i -= 1
+            if o.listItems.indices.contains(i) { o.listItems[i] = value; return }
+            i -= o.listItems.count
+            let pair = i / 2
+            if o.dictItems.indices.contains(pair) {
+                if i % 2 == 0 { o.dictItems[pair].key = value } else { o.dictItems[pair].value = value }
+                return
+            }
+            if i == 2 * o.dictItems.count { o.state = value }
+        default:
+            return
+        }
     }
 
     /// Empties every container reachable from `roots` breadth-first, so releasing them

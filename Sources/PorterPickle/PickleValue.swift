@@ -167,6 +167,10 @@ public indirect enum PickleValue: @unchecked Sendable {
     case storage(PickleStorage)
     /// A tensor rebuilt from an allow-listed rebuild function (PyTorch).
     case tensor(TensorRef)
+    /// Where the pickle put a container inside itself (a cycle, e.g. a list appended to
+    /// itself; Python prints it `[...]`): the VM cuts each cycle here, so values form a
+    /// graph without cycles that ARC frees and walkers cannot loop in.
+    case recursive
 
     public var stringValue: String? { if case let .string(s) = self { return s }; return nil }
     public var intValue: Int? {
@@ -221,6 +225,7 @@ public indirect enum PickleValue: @unchecked Sendable {
         case .persistentID: return "persistent id"
         case .storage: return "storage"
         case .tensor: return "tensor"
+        case .recursive: return "recursive reference"
         }
     }
 

@@ -182,6 +182,57 @@ import Testing
         let p: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00] + u("self") + [0x68, 0x00, 0x73, 0x2E]
         let v = try load(p)
         #expect(v.jsonValue() == ["self": "<cycle>"])
+        // The VM cut the cycle where the dict holds itself.
+        guard case .recursive = try #require(v.dictValue?["self"]) else { Issue.record("expected the cut"); return }
+    }
+
+    /// Self-referencing pickles used to build reference cycles that ARC never freed (found by
+    /// fuzz-torch-zip under LeakSanitizer). After the cut, dropping the value frees everything.
+    @Test func cyclicContainersAreFreed() throws {
+        weak var list: PickleList?
+        weak var dict: PickleDict?
+        weak var object: PickleObject?
+        do {
+            // l = []; l.append(l); l.append({'l': l})  -> [l, {'l': l}]
+            let listCycle: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x7D, 0x71, 0x01] + u("l") + [0x68, 0x00, 0x73, 0x61, 0x2E]
+            let v = try load(listCycle)
+            guard case let .list(l) = v else { Issue.record("list"); return }
+            list = l
+            #expect(l.items.count == 2)
+            guard case .recursive = l.items[0] else { Issue.record("first item should be the cut"); return }
+            guard case let .dict(d) = l.items[1] else { Issue.record("dict"); return }
+            dict = d
+            guard case .recursive = try #require(d["l"]) else { Issue.record("dict's l should be the cut"); return }
+            // o = mylib.Thing(); o.__setstate__({'me': o})  (BUILD with the object in its own state)
+            var objectCycle: [UInt8] = [0x80, 0x02] + Array("cmylib\nThing\n".utf8) + [0x29, 0x81, 0x71, 0x00]  // GLOBAL, EMPTY_TUPLE, NEWOBJ, BINPUT 0
+            objectCycle += [0x7D] + u("me") + [0x68, 0x00, 0x73, 0x62, 0x2E]  // {'me': o}, BUILD, STOP
+            let ov = try load(objectCycle)
+            let o = try #require(ov.objectValue)
+            object = o
+            guard case .recursive = try #require(o.stateDict?["me"]) else { Issue.record("state's me should be the cut"); return }
+            #expect(ov.jsonValue() == ["__class__": "mylib.Thing", "state": ["me": "<cycle>"]])
+        }
+        #expect(list == nil)
+        #expect(dict == nil)
+        #expect(object == nil)
+    }
+
+    @Test func cycleThroughPersistentIDIsCutAtTheEnclosingSlot() throws {
+        // l = []; l.append(persistent_id(l)): the id is no container, so the list's slot holding it is cut.
+        let direct: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x51, 0x61, 0x2E]  // EMPTY_LIST, BINPUT, BINGET, BINPERSID, APPEND
+        // l = []; l.append(persistent_id((l,))): the tuple's slot is cut, the id stays.
+        let viaTuple: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x85, 0x51, 0x61, 0x2E]
+        weak var weakList: PickleList?
+        do {
+            let v = try load(direct)
+            guard case let .list(l) = v else { Issue.record("list"); return }
+            weakList = l
+            guard case .recursive = try #require(l.items.first) else { Issue.record("expected the cut"); return }
+            let w = try load(viaTuple)
+            guard case let .persistentID(.tuple(t)) = try #require(w.sequenceItems?.first),
+                  case .recursive = try #require(t.items.first) else { Issue.record("expected the cut in the tuple"); return }
+        }
+        #expect(weakList == nil)
     }
 }
 
