@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Renders a passing and a failing report.html with headless Chromium, for a person to look at
+# Renders a passing and a failing report.html (and a report with a folded long table) with
+# headless Chromium, for a person to look at
 # (issue 17): the passing one from a fairseq → FSMT port verified against fairseq's own
 # outputs, the failing one from the verifier fixture with a broken weight. Not run by
 # `make test`; needs a built porter (swift build) and Chromium (apt-get install -y chromium).
@@ -27,7 +28,10 @@ status=0
 "$porter" verify "$root/fixtures/verifier/original" "$root/fixtures/verifier/broken" --report failing -q 2>/dev/null || status=$?
 [ "$status" -eq 3 ] || { echo "the failing verification exited $status, not 3" >&2; exit 1; }
 
-for kind in passing failing; do
+# A report with 106 dropped tensors (the golden of ReportPresentationTests): long tables folded.
+mkdir -p folded && cp "$root/Tests/Goldens/verifier/report-passing.html" folded/report.html
+
+for kind in passing failing folded; do
     "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --screenshot="$out/$kind.png" --window-size=1200,1600 "file://$work/$kind/report.html" 2>/dev/null
     cp "$work/$kind/report.html" "$out/$kind.html"

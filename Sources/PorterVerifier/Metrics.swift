@@ -119,7 +119,9 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
             ne += e * e
         }
         let cosine: Double
-        if na == 0 && ne == 0 { cosine = 1 } else if na == 0 || ne == 0 { cosine = 0 } else {
+        // Equal finite values have a cosine of exactly 1; the sums would round it to 1 − 2e-16,
+        // which the reports (showing the digits that tell a cosine from 1) would print.
+        if maxAbs == 0 && finitePairs > 0 && na == ne { cosine = 1 } else if na == 0 && ne == 0 { cosine = 1 } else if na == 0 || ne == 0 { cosine = 0 } else {
             cosine = dot / (na.squareRoot() * ne.squareRoot())
         }
         var argmax: Double?

@@ -46,6 +46,14 @@ import PorterTestSupport
         for x in [0.9999, 0.99999, 0.999999999, 0.9995] { #expect(ReportWriter.cosineText(x) != "1", "\(x)") }
     }
 
+    /// Equal outputs have a cosine of exactly 1, not the 1 − 2e-16 the sums round to.
+    @Test func equalOutputsHaveCosineOne() {
+        let values = (0..<257).map { Double($0) * 0.1 - 7.3 }
+        let m = ComparisonMetrics.compare(actual: values, expected: values, rowLength: nil, tolerance: Tolerance(atol: 1e-4, rtol: 1e-3))
+        #expect(m.cosine == 1)
+        #expect(ReportWriter.cosineText(m.cosine) == "1")
+    }
+
     @Test func toleranceFractionIsTheWorstElementsShare() throws {
         let tol = Tolerance(atol: 1e-4, rtol: 0)
         let m = ComparisonMetrics.compare(actual: [1.00005, 2], expected: [1, 2], rowLength: nil, tolerance: tol)
