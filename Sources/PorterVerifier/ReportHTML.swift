@@ -162,7 +162,8 @@ extension ReportWriter {
         let height = top + bottom + rowH * Double(max(bars.count, 1))
         let plotW = width - labelW - right
         let finite = bars.compactMap(\.fraction).filter { $0 > 0 && $0.isFinite }
-        var lo = min(finite.min() ?? 1e-3, 1e-1).log10Floor
+        // A decade below the smallest share, so its bar has a length.
+        var lo = min(finite.min() ?? 1e-3, 1e-1).log10Floor - 1
         lo = max(lo, -12)
         let hi = max(max(finite.max() ?? 1, 1).log10Ceil, 1)
         func x(_ v: Double?) -> Double {

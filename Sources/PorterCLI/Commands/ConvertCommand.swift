@@ -16,9 +16,8 @@ struct ConvertCommand: ParsableCommand {
         Examples:
           porter convert model.bin -o model.safetensors
           porter convert model.bin -o out/ --to safetensors --verify --report rep/
-          porter convert model.bin -o model.safetensors --dtype f16 --force
           porter convert wmt19-en-ru/ --src-lang en --tgt-lang ru --to hf -o fsmt-en-ru
-          porter convert model.bin -o model.safetensors --dtype f16 --dry-run -v
+          porter convert model.bin -o model-f16.safetensors --dtype f16 --dry-run -v
 
         """ + "\n" + FormatHelp.writers + "\n\n" + FormatHelp.readers + "\n\nMappings (--mapping): see `porter mappings`.")
 

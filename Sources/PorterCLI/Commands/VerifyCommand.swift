@@ -15,7 +15,6 @@ struct VerifyCommand: ParsableCommand {
               porter verify model.bin model.safetensors
               porter verify model.bin model.safetensors --reference ref.safetensors
               porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
-              porter verify model.bin model.safetensors -q || echo "port differs"
               porter verify model.bin model.safetensors --json > report.json
 
             """ + "\n" + FormatHelp.readers)
