@@ -60,6 +60,21 @@ import PorterTestSupport
         #expect(v["forward"]?["outputs"]?.arrayValue?.first?["metrics"]?["toleranceFraction"]?.doubleValue == 0)
     }
 
+    /// A failed `convert --verify --json` still prints its document (the failed report in it),
+    /// keeps the verdict line on stderr, and exits 3.
+    @Test func failedConvertVerifyJSONExitsThree() throws {
+        let dir = try Fixtures.scratchDirectory("porter-output")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", "fsmt", "--verify", "--json",
+                             "--reference", Fixtures.url("fairseq/joined/reference.safetensors").path], in: dir)
+        #expect(r.status == 3, "\(r.stderr)")
+        let doc = try Self.json(r.stdout)
+        #expect(doc["verification"]?["passed"] == .bool(false))
+        #expect(doc["verification"]?["reference"]?["status"] == .string("failed"))
+        #expect(!(doc["dropped"]?.arrayValue?.isEmpty ?? true), "the fairseq checkpoint's training state is listed as dropped")
+        #expect(r.stderr.hasPrefix("porter: verification FAILED: "), "\(r.stderr)")
+    }
+
     @Test func verboseConvertListsEachTensorReadAndWritten() throws {
         let dir = try Fixtures.scratchDirectory("porter-output")
         defer { try? FileManager.default.removeItem(at: dir) }
