@@ -127,3 +127,16 @@ enum DeclaredFlags {
         return out
     }
 }
+
+/// `--json`: one JSON document on standard output instead of text (keys sorted, camelCase as
+/// in `inspect --json` and report.json); progress, if any, stays on standard error.
+struct JSONOption: ParsableArguments {
+    @Flag(help: "Print one JSON document for machines instead of text (keys sorted; see docs/cli.md).")
+    var json = false
+}
+
+/// `-v`: per-tensor and per-level detail after the summary.
+struct VerboseOption: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Show the detail: each tensor read → written with dtype, shape and size; every comparison of the verification.")
+    var verbose = false
+}

@@ -47,6 +47,9 @@ public struct ConvertRequest: Sendable {
     public var allowUnmapped: Bool
     /// Write a model with no tensors instead of failing (`--allow-empty`).
     public var allowEmpty: Bool = false
+    /// Read, map and cast, check the writer would take the model, and stop before anything
+    /// is written (`--dry-run`): no file or folder is created, no leftover removed.
+    public var dryRun: Bool = false
     public var force: Bool
     /// fsync the output before it is moved into place (see `AtomicOutput`).
     public var syncToDisk: Bool
@@ -104,14 +107,24 @@ public struct ConvertResult: Sendable {
     public var syncToDisk: Bool = false
     /// Temporary outputs of the same target left by killed runs: removed, or kept (locked).
     public var staleTemporaries = StaleTemporaries()
+    /// True for `--dry-run`: nothing was written; `outputBytes` is then the tensor data the
+    /// writer would store (headers, config and assets not counted).
+    public var dryRun = false
+    /// What the writer produces (a file, or a folder's entries), as it declared it.
+    public var layout: OutputLayout = .file(producer: "")
 
     /// One paragraph for a terminal.
     public func summary() -> String {
         var lines: [String] = []
         let tensors = convertedModel.tensors
-        lines.append("converted \(source.path) (\(reader.name)) → \(output.path) (\(writer.name))")
-        lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) written")
-        if sourceBytes > outputBytes {
+        if dryRun {
+            lines.append("dry run: would convert \(source.path) (\(reader.name)) → \(output.path) (\(writer.name)); nothing written")
+            lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) of tensor data to write")
+        } else {
+            lines.append("converted \(source.path) (\(reader.name)) → \(output.path) (\(writer.name))")
+            lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) written")
+        }
+        if sourceBytes > outputBytes && !dryRun {
             lines.append("  \(ByteCountText.format(sourceBytes)) of source files, \(ByteCountText.format(sourceBytes - outputBytes)) saved")
         }
         if let accounting {
@@ -202,8 +215,12 @@ public struct Pipeline: Sendable {
         }
         var mapping = try request.mapping.map { try Mapping.resolve($0, searchPaths: mappingSearchPaths) }
 
-        let readOptions = ReadOptions(progress: request.progress, extra: request.readOptions)
-        var (readerInfo, source) = try read(request.source, format: request.from, options: readOptions)
+        let readOptions = ReadOptions(progress: CountingProgress(base: request.progress, unit: .items), extra: request.readOptions)
+        // Readers index the file (tensor bytes are read later, while writing): a phase of no known size.
+        request.progress.begin("reading \(request.source.lastPathComponent)", totalUnits: 0, unit: .items)
+        let readResult = Result { try read(request.source, format: request.from, options: readOptions) }
+        request.progress.end()
+        var (readerInfo, source) = try readResult.get()
         // The reader may translate its model for another format (GGUF → hf: config.json and
         // transformers' names), and the writer may know the mapping the model needs (GGUF:
         // llama.cpp's names, from the descriptor). Neither overrides a given --mapping.
@@ -244,6 +261,13 @@ public struct Pipeline: Sendable {
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         try writer.check(model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         if request.force { try layout.checkReplaceable(request.output) }
+        if request.dryRun {
+            return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
+                                 sourceModel: source, convertedModel: model, accounting: accounting, overflows: tally.overflows,
+                                 outputBytes: Self.plannedBytes(model), sourceBytes: Self.sourceBytes(source, request.source),
+                                 dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command,
+                                 syncToDisk: request.syncToDisk, dryRun: true, layout: layout)
+        }
         if let createdFolder {
             do { try FileManager.default.createDirectory(at: createdFolder, withIntermediateDirectories: false) } catch {
                 throw CoreError.cannotWrite(path: createdFolder.path, reason: "cannot create the output folder: \(error.localizedDescription)")
@@ -264,10 +288,32 @@ public struct Pipeline: Sendable {
         }
         return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,
                              sourceModel: source, convertedModel: model, accounting: accounting,
-                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output), sourceBytes: source.sourceFiles.isEmpty ? Self.diskBytes(request.source)
-                                 : source.sourceFiles.reduce(0) { $0 + Self.diskBytes(URL(fileURLWithPath: $1)) },
+                             overflows: tally.overflows, outputBytes: Self.diskBytes(request.output), sourceBytes: Self.sourceBytes(source, request.source),
                              dtype: request.dtype, allowUnmapped: request.allowUnmapped, command: request.command,
-                             syncToDisk: request.syncToDisk, staleTemporaries: stale)
+                             syncToDisk: request.syncToDisk, staleTemporaries: stale, layout: layout)
+    }
+
+    /// Bytes on disk of the files a model was read from.
+    static func sourceBytes(_ model: NeutralModel, _ url: URL) -> Int {
+        model.sourceFiles.isEmpty ? diskBytes(url) : model.sourceFiles.reduce(0) { $0 + diskBytes(URL(fileURLWithPath: $1)) }
+    }
+
+    /// Tensor data a writer stores for `model`: aliases once, block-quantized tensors at their block size.
+    public static func plannedBytes(_ model: NeutralModel) -> Int {
+        let aliases = model.tensors.aliases()
+        return model.tensors.reduce(0) { sum, entry in
+            aliases[entry.name] != nil ? sum : sum + storedBytes(entry)
+        }
+    }
+
+    /// Bytes one tensor takes in the output: its own, or its blocks' when it is to be block-quantized.
+    public static func storedBytes(_ entry: TensorEntry) -> Int {
+        for step in entry.provenance.transforms {
+            if case let .quantize(to: name) = step, let q = BlockQuantization(rawValue: name), q.blockSize > 0 {
+                return entry.tensor.elementCount / q.blockSize * q.bytesPerBlock
+            }
+        }
+        return entry.tensor.byteCount
     }
 
     /// `--dtype`: a cast of every float tensor, or the block quantization of float matrices.

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterMapping
+import PorterVerifier
 
 /// The text of `porter formats`.
 public struct FormatListing {
@@ -70,6 +71,16 @@ public struct MappingListing {
         let found = Mapping.availableIncludingBuiltIn(in: searchPaths)
         if found.isEmpty { return "no mappings built in or found in \(searchPaths.map(\.path).joined(separator: ", "))\n" }
         return InspectReport.table(header: ["name", "description"], rows: found.map { [$0.name, $0.description] })
+    }
+
+    /// `porter mappings --json`: `{"mappings": [{"name", "description", "path"}]}`, keys sorted;
+    /// `path` is the file a mapping came from, or `built-in` for one compiled into Porter.
+    public func json() throws -> String {
+        let found = Mapping.availableIncludingBuiltIn(in: searchPaths)
+        let doc: JSONValue = .object(["mappings": .array(found.map {
+            .object(["name": .string($0.name), "description": .string($0.description), "path": .string($0.path.hasPrefix("/") ? DisplayPath.relative($0.path) : $0.path)])
+        })])
+        return String(decoding: try doc.encoded(pretty: true), as: UTF8.self) + "\n"
     }
 }
 

@@ -43,6 +43,17 @@ public struct TinyResult: Sendable {
     /// Asset files copied unchanged.
     public var copied: [String]
 
+    /// `porter tiny --json`: `{"output", "family", "parameterCount", "tensors": [{name, dtype, shape}], "leftOut", "copied", "config"}`.
+    public func json() throws -> String {
+        let doc: JSONValue = .object([
+            "output": .string(DisplayPath.relative(output.path)), "family": .string(family),
+            "parameterCount": .int(Int64(tensors.reduce(0) { $0 + $1.shape.reduce(1, *) })),
+            "tensors": .array(tensors.map { .object(["name": .string($0.name), "dtype": .string($0.dtype.rawValue), "shape": .array($0.shape.map { .int(Int64($0)) })]) }),
+            "leftOut": .array(leftOut.map { .string($0) }), "copied": .array(copied.map { .string($0) }), "config": config,
+        ])
+        return String(decoding: try doc.encoded(pretty: true), as: UTF8.self) + "\n"
+    }
+
     public func summary() -> String {
         let params = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
         var s = "wrote \(output.path): tiny \(family), \(tensors.count) tensors (\(params) parameters, random)"

@@ -26,6 +26,11 @@ public struct VerifyRequest: Sendable {
     /// fsync the report folder before it is moved into place (`convert --verify --fsync`);
     /// otherwise reports are left to the page cache like every other output.
     public var syncToDisk = false
+    /// Progress of the weights level (bytes compared) and the forward runs.
+    public var progress: any ProgressSink = SilentProgress()
+    /// Trace every layer and fill the per-layer series even when the outputs agree, so a
+    /// passing report shows the margin per layer too (`Verifier.Options.alwaysTraceLayers`).
+    public var traceLayers = true
 
     public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
                 mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true,
@@ -47,8 +52,8 @@ public struct VerifyRequest: Sendable {
 extension Pipeline {
     /// Verifies `converted` (as written to disk) against `source`.
     public func verify(source: URL, converted: URL, request: VerifyRequest) throws -> VerificationReport {
-        let (_, sourceModel) = try read(source)
-        let (_, convertedOnDisk) = try read(converted)
+        let (_, sourceModel) = try reading(source, progress: request.progress)
+        let (_, convertedOnDisk) = try reading(converted, progress: request.progress)
         // Replay the mapping and cast in memory to know which source each tensor came from.
         let tally = OverflowTally()
         var expected = sourceModel
@@ -67,9 +72,17 @@ extension Pipeline {
                                summary: summary, request: request)
     }
 
+    /// `read(url)` shown as a phase of no known size on `progress` (readers index files;
+    /// tensor bytes are read when compared); the reader's own progress counts items.
+    func reading(_ url: URL, progress: any ProgressSink) throws -> (FormatInfo, NeutralModel) {
+        progress.begin("reading \(url.lastPathComponent)", totalUnits: 0, unit: .items)
+        defer { progress.end() }
+        return try read(url, options: ReadOptions(progress: CountingProgress(base: progress, unit: .items)))
+    }
+
     /// Verifies the output of a finished conversion, re-read from disk.
     public func verify(_ result: ConvertResult, request: VerifyRequest) throws -> VerificationReport {
-        let (_, written) = try read(result.output)
+        let (_, written) = try reading(result.output, progress: request.progress)
         let onDisk = Self.withConfig(runnableConfig(written, at: result.output), from: result.convertedModel)
         let summary = ConversionSummary(
             convertedInMemory: result.convertedModel, source: result.sourceModel, mapping: result.accounting?.mapping,
@@ -95,8 +108,9 @@ extension Pipeline {
         if let dir = request.reportDirectory, !request.force, FileManager.default.fileExists(atPath: dir.path) {
             throw CoreError.outputExists(path: dir.path)
         }
-        var options = Verifier.Options(atol: request.atol, rtol: request.rtol)
+        var options = Verifier.Options(atol: request.atol, rtol: request.rtol, alwaysTraceLayers: request.traceLayers)
         options.createdAt = request.timestamped ? Verifier.timestamp() : nil
+        options.progress = request.progress
         // A graph stored with the source (Keras, SavedModel) reads the source's weight
         // names; when the output format stores no graph and a mapping renamed or relaid the
         // weights, no graph can run the converted model: the forward level does not apply.
@@ -121,9 +135,15 @@ extension Pipeline {
             report.forward.reason = reason
             report.notes = report.notes.filter { !$0.hasPrefix("forward level skipped") } + ["forward level not applicable: \(reason)"]
         }
-        report.source.path = sourcePath.path
-        report.converted.path = convertedPath.path
+        // Paths relative to the working folder: a report holds no machine's absolute paths.
+        report.source.path = DisplayPath.relative(sourcePath.path)
+        report.converted.path = DisplayPath.relative(convertedPath.path)
+        if let r = report.reference { report.reference?.path = DisplayPath.relative(r.path) }
         Self.addTokenizerLevel(&report, source: (source, sourcePath), converted: (converted, convertedPath), request: request)
+        if let t = report.tokenizer {
+            report.tokenizer?.sourceTokenizer = t.sourceTokenizer.map(Self.relativeLeadingPath)
+            report.tokenizer?.convertedTokenizer = t.convertedTokenizer.map(Self.relativeLeadingPath)
+        }
         if let dir = request.reportDirectory {
             try AtomicOutput.write(to: dir, force: request.force,
                                    layout: .folder(ReportWriter.fileNames.map(OutputEntry.file), producer: "the report writer"),
@@ -132,6 +152,13 @@ extension Pipeline {
             }
         }
         return report
+    }
+
+    /// `/abs/model (tokenizer.json)` → `model (tokenizer.json)`: the path before the first ` (`.
+    static func relativeLeadingPath(_ text: String) -> String {
+        guard text.hasPrefix("/") else { return text }
+        let cut = text.range(of: " (")?.lowerBound ?? text.endIndex
+        return DisplayPath.relative(String(text[..<cut])) + text[cut...]
     }
 
     /// Runs the tokenizer level and folds its verdict into the report (a failure fails the run).
@@ -245,7 +272,7 @@ extension VerificationReport {
         if let reason = forward.reason { f += " (\(reason))" }
         lines.append(f)
         for o in forward.outputs {
-            lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(Self.short(o.metrics.cosine))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
+            lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(ReportWriter.cosineText(o.metrics.cosine))\(Self.margin(o.metrics))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
         }
         if let d = forward.firstDivergence {
             lines.append("    first divergence: node \(d.node) (\(d.op)), max abs \(Self.short(d.metrics.maxAbs))\(d.weights.isEmpty ? "" : ", weights \(d.weights.joined(separator: ", "))")")
@@ -255,7 +282,7 @@ extension VerificationReport {
             if let reason = r.reason { line += " (\(reason))" }
             lines.append(line)
             for o in r.outputs {
-                lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(Self.short(o.metrics.cosine))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
+                lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(ReportWriter.cosineText(o.metrics.cosine))\(Self.margin(o.metrics))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
             }
             for name in r.notCompared {
                 lines.append("    \(name): not compared (the converted graph does not produce it)")
@@ -280,4 +307,9 @@ extension VerificationReport {
     }
 
     static func short(_ v: Double) -> String { String(format: "%.3g", v) }
+
+    /// `, 12% of tolerance` when the share was measured.
+    static func margin(_ m: ComparisonMetrics) -> String {
+        m.toleranceFraction.map { ", \(ReportWriter.fractionText($0)) of tolerance" } ?? ""
+    }
 }

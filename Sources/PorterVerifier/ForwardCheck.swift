@@ -96,7 +96,7 @@ public enum DivergenceSearch {
         func closeGroup() {
             if let key = currentKey, let last {
                 layers.append(LayerError(layer: key, node: last.node, maxAbs: last.metrics.maxAbs, meanAbs: last.metrics.meanAbs,
-                                         withinTolerance: last.metrics.withinTolerance))
+                                         withinTolerance: last.metrics.withinTolerance, toleranceFraction: last.metrics.toleranceFraction))
             }
             last = nil
         }

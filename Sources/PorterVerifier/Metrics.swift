@@ -55,6 +55,12 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
     public var worstIndex: Int
     /// Pairs where one side is NaN or infinite and the other is not the same.
     public var nonFiniteMismatches: Int
+    /// How much of the tolerance the worst element uses: max over finite pairs of
+    /// |actual − expected| / (atol + rtol·|expected|). Below 1 every finite element passes;
+    /// the margin to the tolerance is 1 − this. Absent when the tolerance allows no
+    /// difference at all and values differ (the fraction would be infinite), and in
+    /// reports of Porter versions that did not measure it.
+    public var toleranceFraction: Double? = nil
 
     public init(count: Int, maxAbs: Double, maxRel: Double, meanAbs: Double, cosine: Double, argmaxAgreement: Double?,
                 top5Agreement: Double?, outsideTolerance: Int, worstIndex: Int, nonFiniteMismatches: Int) {
@@ -70,6 +76,13 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
         self.nonFiniteMismatches = nonFiniteMismatches
     }
 
+    public init(count: Int, maxAbs: Double, maxRel: Double, meanAbs: Double, cosine: Double, argmaxAgreement: Double?,
+                top5Agreement: Double?, outsideTolerance: Int, worstIndex: Int, nonFiniteMismatches: Int, toleranceFraction: Double?) {
+        self.init(count: count, maxAbs: maxAbs, maxRel: maxRel, meanAbs: meanAbs, cosine: cosine, argmaxAgreement: argmaxAgreement,
+                  top5Agreement: top5Agreement, outsideTolerance: outsideTolerance, worstIndex: worstIndex, nonFiniteMismatches: nonFiniteMismatches)
+        self.toleranceFraction = toleranceFraction
+    }
+
     /// True when every element is within tolerance.
     public var withinTolerance: Bool { outsideTolerance == 0 && nonFiniteMismatches == 0 }
 
@@ -77,7 +90,7 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
     public static func compare(actual: [Double], expected: [Double], rowLength: Int?, tolerance: Tolerance) -> ComparisonMetrics {
         precondition(actual.count == expected.count, "compare needs equal counts")
         let n = actual.count
-        var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0
+        var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, fraction = 0.0
         var dot = 0.0, na = 0.0, ne = 0.0
         var outside = 0, worst = 0, nonFinite = 0, finitePairs = 0
         var firstNonFinite: Int?
@@ -96,13 +109,19 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
             let d = abs(a - e)
             if d > maxAbs { maxAbs = d; worst = i }
             if e != 0 { maxRel = max(maxRel, d / abs(e)) }
+            if d > 0 {
+                let allowed = tolerance.atol + tolerance.rtol * abs(e)
+                fraction = max(fraction, allowed > 0 ? d / allowed : .infinity)
+            }
             sumAbs += d
             dot += a * e
             na += a * a
             ne += e * e
         }
         let cosine: Double
-        if na == 0 && ne == 0 { cosine = 1 } else if na == 0 || ne == 0 { cosine = 0 } else {
+        // Equal finite values have a cosine of exactly 1; the sums would round it to 1 − 2e-16,
+        // which the reports (showing the digits that tell a cosine from 1) would print.
+        if maxAbs == 0 && finitePairs > 0 && na == ne { cosine = 1 } else if na == 0 && ne == 0 { cosine = 1 } else if na == 0 || ne == 0 { cosine = 0 } else {
             cosine = dot / (na.squareRoot() * ne.squareRoot())
         }
         var argmax: Double?
@@ -123,7 +142,8 @@ public struct ComparisonMetrics: Sendable, Codable, Equatable {
         }
         return ComparisonMetrics(count: n, maxAbs: maxAbs, maxRel: maxRel, meanAbs: finitePairs > 0 ? sumAbs / Double(finitePairs) : 0,
                                  cosine: cosine, argmaxAgreement: argmax, top5Agreement: top5, outsideTolerance: outside,
-                                 worstIndex: firstNonFinite ?? worst, nonFiniteMismatches: nonFinite)
+                                 worstIndex: firstNonFinite ?? worst, nonFiniteMismatches: nonFinite,
+                                 toleranceFraction: fraction.isFinite ? fraction : nil)
     }
 
     /// Indices (relative to the slice) of the `k` largest values, largest first; ties go to

@@ -39,14 +39,26 @@ extension ReportWriter {
             b.append("<div class=\"diverge\"><strong>First diverging node:</strong> <code>\(h(d.node))</code> (\(h(d.op)), output <code>\(h(d.output))</code>, node output #\(d.position)) — max abs \(num(d.metrics.maxAbs)), \(d.metrics.outsideTolerance) of \(d.metrics.count) elements outside tolerance"
                      + (d.weights.isEmpty ? "" : "; weights read: " + d.weights.map { "<code>\(h($0))</code>" }.joined(separator: ", ")) + ".</div>")
         }
+        // The margin to the tolerance, passing or not: every compared output, then every layer.
+        var outputBars = r.forward.outputs.map { MarginBar(label: "forward: \($0.name)", fraction: $0.metrics.toleranceFraction, within: $0.withinTolerance) }
+        outputBars += (r.reference?.outputs ?? []).map { MarginBar(label: "reference: \($0.name)", fraction: $0.metrics.toleranceFraction, within: $0.withinTolerance) }
+        if !outputBars.isEmpty {
+            b.append("<h2>Margin to tolerance per output</h2>")
+            b.append("<p class=\"meta\">Share of the tolerance the worst element of each output uses, max |converted − expected| / (atol + rtol·|expected|), on a log scale; below the dashed line passes.</p>")
+            b.append(marginChart(outputBars, caption: "share of tolerance used per output, log scale"))
+        }
         if !r.forward.layers.isEmpty {
             b.append("<h2>Error per layer</h2>")
-            b.append(layerChart(r.forward.layers, tolerance: r.tolerance.atol, divergence: r.forward.firstDivergence))
-            b.append("<table><tr><th>layer</th><th>at node</th><th class=\"n\">max abs</th><th class=\"n\">mean abs</th><th>within</th></tr>")
-            for l in r.forward.layers {
-                b.append("<tr class=\"\(l.withinTolerance ? "" : "bad")\"><td>\(h(l.layer))</td><td><code>\(h(l.node))</code></td><td class=\"n\">\(num(l.maxAbs))</td><td class=\"n\">\(num(l.meanAbs))</td><td>\(l.withinTolerance ? "yes" : "no")</td></tr>")
+            if r.forward.layers.allSatisfy({ $0.toleranceFraction != nil || $0.maxAbs == 0 }) {
+                b.append("<p class=\"meta\">Share of the tolerance used at each layer's last node output (forward level, source vs converted on Porter's runtime).</p>")
+                b.append(marginChart(r.forward.layers.map { MarginBar(label: $0.layer, fraction: $0.toleranceFraction ?? 0, within: $0.withinTolerance) },
+                                     caption: "share of tolerance used per layer, log scale"))
+            } else {
+                b.append(layerChart(r.forward.layers, tolerance: r.tolerance.atol, divergence: r.forward.firstDivergence))
             }
-            b.append("</table>")
+            b.append(table("<tr><th>layer</th><th>at node</th><th class=\"n\">max abs</th><th class=\"n\">mean abs</th><th class=\"n\">of tolerance</th><th>within</th></tr>", r.forward.layers.map { l in
+                "<tr class=\"\(l.withinTolerance ? "" : "bad")\"><td>\(h(l.layer))</td><td><code>\(h(l.node))</code></td><td class=\"n\">\(num(l.maxAbs))</td><td class=\"n\">\(num(l.meanAbs))</td><td class=\"n\">\(l.toleranceFraction.map(fractionText) ?? "–")</td><td>\(l.withinTolerance ? "yes" : "no")</td></tr>"
+            }, summary: "\(r.forward.layers.count) layers"))
         }
 
         b.append("<h2>Forward</h2><p>\(h(r.forward.status.rawValue))\(r.forward.reason.map { ": " + h($0) } ?? "") · seed \(r.forward.seed)</p>")
@@ -64,11 +76,9 @@ extension ReportWriter {
 
         b.append("<h2>Weights</h2><p>\(h(w.status.rawValue)): \(w.checked) tensors checked, \(w.bitExact) bit-exact, \(w.castExact) equal to the source re-cast.</p>")
         if !w.mismatches.isEmpty {
-            b.append("<table><tr><th>tensor</th><th>from</th><th>transforms</th><th>problem</th><th class=\"n\">max abs</th></tr>")
-            for m in w.mismatches {
-                b.append("<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(m.transforms.isEmpty ? "–" : h(m.transforms.map(\.description).joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>")
-            }
-            b.append("</table>")
+            b.append(table("<tr><th>tensor</th><th>from</th><th>transforms</th><th>problem</th><th class=\"n\">max abs</th></tr>", w.mismatches.map { m in
+                "<tr class=\"bad\"><td><code>\(h(m.name))</code></td><td>\(h(m.sources.joined(separator: ", ")))</td><td>\(m.transforms.isEmpty ? "–" : h(m.transforms.map(\.description).joined(separator: "; ")))</td><td>\(h(m.problem))</td><td class=\"n\">\(m.maxAbs.map(num) ?? "–")</td></tr>"
+            }, summary: "\(w.mismatches.count) mismatched tensors"))
         }
         if !w.missing.isEmpty { b.append("<p>Missing from the converted model: " + w.missing.map { "<code>\(h($0))</code>" }.joined(separator: ", ") + "</p>") }
         if !w.unexpected.isEmpty { b.append("<p>Not from any source tensor: " + w.unexpected.map { "<code>\(h($0))</code>" }.joined(separator: ", ") + "</p>") }
@@ -76,14 +86,17 @@ extension ReportWriter {
         if let c = r.conversion {
             b.append("<h2>Conversion</h2><p>Mapping: \(h(c.mapping ?? "none")) · dtype: \(h(c.dtype ?? "keep")) · \(c.produced.count) produced, \(c.dropped.count) dropped (\(c.droppedBytes) bytes), \(c.unmapped.count) unmapped (\(c.unmappedBytes) bytes)</p>")
             if !c.dropped.isEmpty {
-                b.append("<table><tr><th>dropped</th><th class=\"n\">bytes</th><th>reason</th></tr>")
-                for d in c.dropped { b.append("<tr><td><code>\(h(d.name))</code></td><td class=\"n\">\(d.byteCount)</td><td>\(h(d.reason))</td></tr>") }
-                b.append("</table>")
+                if c.dropped.count > foldAbove {
+                    b.append("<ul>" + droppedByReason(c.dropped).map { "<li>\($0.1) × \(h($0.0)) (\($0.2) bytes)</li>" }.joined() + "</ul>")
+                }
+                b.append(table("<tr><th>dropped</th><th class=\"n\">bytes</th><th>reason</th></tr>", c.dropped.map {
+                    "<tr><td><code>\(h($0.name))</code></td><td class=\"n\">\($0.byteCount)</td><td>\(h($0.reason))</td></tr>"
+                }, summary: "\(c.dropped.count) dropped tensors (\(c.droppedBytes) bytes)"))
             }
             if !c.unmapped.isEmpty {
-                b.append("<table><tr><th>unmapped</th><th class=\"n\">bytes</th><th>carried over</th></tr>")
-                for u in c.unmapped { b.append("<tr><td><code>\(h(u.name))</code></td><td class=\"n\">\(u.byteCount)</td><td>\(u.carriedOver ? "yes" : "no")</td></tr>") }
-                b.append("</table>")
+                b.append(table("<tr><th>unmapped</th><th class=\"n\">bytes</th><th>carried over</th></tr>", c.unmapped.map {
+                    "<tr><td><code>\(h($0.name))</code></td><td class=\"n\">\($0.byteCount)</td><td>\($0.carriedOver ? "yes" : "no")</td></tr>"
+                }, summary: "\(c.unmapped.count) unmapped tensors (\(c.unmappedBytes) bytes)"))
             }
             if !c.overflows.isEmpty {
                 b.append("<ul>" + c.overflows.sorted(by: { $0.key < $1.key }).map { "<li><code>\(h($0.key))</code>: \($0.value) value(s) overflowed to infinity in the cast</li>" }.joined() + "</ul>")
@@ -121,12 +134,66 @@ extension ReportWriter {
 
     static func outputsTable(_ outputs: [OutputComparison]) -> String {
         guard !outputs.isEmpty else { return "" }
-        var rows = "<table><tr><th>output</th><th>shape</th><th class=\"n\">max abs</th><th class=\"n\">max rel</th><th class=\"n\">mean abs</th><th class=\"n\">cosine</th><th class=\"n\">argmax</th><th class=\"n\">top-5</th><th class=\"n\">outside tol.</th><th>within</th></tr>"
-        for o in outputs {
+        let header = "<tr><th>output</th><th>shape</th><th class=\"n\">max abs</th><th class=\"n\">max rel</th><th class=\"n\">mean abs</th><th class=\"n\">cosine</th><th class=\"n\">argmax</th><th class=\"n\">top-5</th><th class=\"n\">of tolerance</th><th class=\"n\">outside tol.</th><th>within</th></tr>"
+        return table(header, outputs.map { o in
             let m = o.metrics
-            rows += "<tr class=\"\(o.withinTolerance ? "" : "bad")\"><td><code>\(h(o.name))</code></td><td>\(shape(o.shape))</td><td class=\"n\">\(num(m.maxAbs))</td><td class=\"n\">\(num(m.maxRel))</td><td class=\"n\">\(num(m.meanAbs))</td><td class=\"n\">\(cos(m.cosine))</td><td class=\"n\">\(pct(m.argmaxAgreement))</td><td class=\"n\">\(pct(m.top5Agreement))</td><td class=\"n\">\(m.outsideTolerance + m.nonFiniteMismatches)</td><td>\(o.withinTolerance ? "yes" : "no")</td></tr>"
+            return "<tr class=\"\(o.withinTolerance ? "" : "bad")\"><td><code>\(h(o.name))</code></td><td>\(shape(o.shape))</td><td class=\"n\">\(num(m.maxAbs))</td><td class=\"n\">\(num(m.maxRel))</td><td class=\"n\">\(num(m.meanAbs))</td><td class=\"n\">\(h(cosineText(m.cosine)))</td><td class=\"n\">\(pct(m.argmaxAgreement))</td><td class=\"n\">\(pct(m.top5Agreement))</td><td class=\"n\">\(m.toleranceFraction.map(fractionText) ?? "–")</td><td class=\"n\">\(m.outsideTolerance + m.nonFiniteMismatches)</td><td>\(o.withinTolerance ? "yes" : "no")</td></tr>"
+        }, summary: "\(outputs.count) outputs")
+    }
+
+    /// A table; folded in `<details>` (closed, `summary` shown) when it has more than `foldAbove` rows.
+    static func table(_ header: String, _ rows: [String], summary: String) -> String {
+        let t = "<table>" + header + rows.joined() + "</table>"
+        guard rows.count > foldAbove else { return t }
+        return "<details><summary>\(h(summary)) — \(rows.count) rows, click to show</summary>\(t)</details>"
+    }
+
+    /// One bar of a margin chart: the share of the tolerance used (nil: beyond any finite share).
+    struct MarginBar {
+        var label: String
+        var fraction: Double?
+        var within: Bool
+    }
+
+    /// Horizontal bars of the share of the tolerance used, log scale, with the tolerance
+    /// (100 %) as a dashed line: the margin is the distance from a bar's end to the line.
+    static func marginChart(_ bars: [MarginBar], caption: String) -> String {
+        let rowH = 22.0, labelW = 300.0, right = 110.0, top = 28.0, bottom = 30.0, width = 1000.0
+        let height = top + bottom + rowH * Double(max(bars.count, 1))
+        let plotW = width - labelW - right
+        let finite = bars.compactMap(\.fraction).filter { $0 > 0 && $0.isFinite }
+        // A decade below the smallest share, so its bar has a length.
+        var lo = min(finite.min() ?? 1e-3, 1e-1).log10Floor - 1
+        lo = max(lo, -12)
+        let hi = max(max(finite.max() ?? 1, 1).log10Ceil, 1)
+        func x(_ v: Double?) -> Double {
+            guard let v else { return labelW + plotW }  // beyond any finite share: the full width
+            let l = Swift.min(Swift.max(log10(Swift.max(v, pow(10, lo))), lo), hi)
+            return labelW + plotW * (l - lo) / (hi - lo)
         }
-        return rows + "</table>"
+        var s: [String] = []
+        s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(h(caption))\">")
+        var decade = lo
+        while decade <= hi {
+            let xx = x(pow(10, decade))
+            s.append("<line x1=\"\(f(xx))\" y1=\"\(f(top - 6))\" x2=\"\(f(xx))\" y2=\"\(f(height - bottom))\" stroke=\"#e6e6e6\"/>")
+            s.append("<text x=\"\(f(xx))\" y=\"\(f(height - bottom + 14))\" text-anchor=\"middle\">\(fractionText(pow(10, decade)))</text>")
+            decade += 1
+        }
+        for (i, bar) in bars.enumerated() {
+            let y = top + rowH * Double(i)
+            let end = bar.fraction == 0 ? labelW : x(bar.fraction)
+            let color = bar.within ? "#4c8bf5" : "#cf222e"
+            let value = bar.fraction.map(fractionText) ?? "beyond"
+            s.append("<text x=\"\(f(labelW - 8))\" y=\"\(f(y + 15))\" text-anchor=\"end\">\(h(String(bar.label.prefix(44))))</text>")
+            s.append("<rect x=\"\(f(labelW))\" y=\"\(f(y + 4))\" width=\"\(f(Swift.max(end - labelW, 1)))\" height=\"\(f(rowH - 8))\" fill=\"\(color)\" opacity=\"0.85\"><title>\(h(bar.label)): \(value) of tolerance</title></rect>")
+            s.append("<text x=\"\(f(Swift.max(end, labelW) + 6))\" y=\"\(f(y + 15))\">\(value)</text>")
+        }
+        let tx = x(1)
+        s.append("<line x1=\"\(f(tx))\" y1=\"\(f(top - 10))\" x2=\"\(f(tx))\" y2=\"\(f(height - bottom))\" stroke=\"#1a7f37\" stroke-dasharray=\"6 4\" stroke-width=\"1.5\"/>")
+        s.append("<text x=\"\(f(tx))\" y=\"\(f(top - 14))\" text-anchor=\"middle\" style=\"fill:#1a7f37\">tolerance</text>")
+        s.append("</svg>")
+        return s.joined(separator: "\n")
     }
 
     /// Bar chart of max abs error per layer on a log scale, with the atol line.

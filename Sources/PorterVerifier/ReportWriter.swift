@@ -75,16 +75,18 @@ public enum ReportWriter {
             out.append("")
             out.append("Mapping: \(md(c.mapping ?? "none")) · dtype: \(md(c.dtype ?? "keep")) · \(c.produced.count) produced, \(c.dropped.count) dropped (\(c.droppedBytes) bytes), \(c.unmapped.count) unmapped (\(c.unmappedBytes) bytes)")
             if !c.dropped.isEmpty {
-                out.append("")
-                out.append("| dropped | bytes | reason |")
-                out.append("|---|---:|---|")
-                for d in c.dropped { out.append("| `\(md(d.name))` | \(d.byteCount) | \(md(d.reason)) |") }
+                if c.dropped.count > foldAbove {
+                    out.append("")
+                    for (reason, n, bytes) in droppedByReason(c.dropped) { out.append("- \(n) × \(md(reason)) (\(bytes) bytes)") }
+                }
+                appendTable(["| dropped | bytes | reason |", "|---|---:|---|"],
+                            c.dropped.map { "| `\(md($0.name))` | \($0.byteCount) | \(md($0.reason)) |" },
+                            summary: "\(c.dropped.count) dropped tensors (\(c.droppedBytes) bytes)", to: &out)
             }
             if !c.unmapped.isEmpty {
-                out.append("")
-                out.append("| unmapped | bytes | carried over |")
-                out.append("|---|---:|---|")
-                for u in c.unmapped { out.append("| `\(md(u.name))` | \(u.byteCount) | \(u.carriedOver ? "yes" : "no") |") }
+                appendTable(["| unmapped | bytes | carried over |", "|---|---:|---|"],
+                            c.unmapped.map { "| `\(md($0.name))` | \($0.byteCount) | \($0.carriedOver ? "yes" : "no") |" },
+                            summary: "\(c.unmapped.count) unmapped tensors (\(c.unmappedBytes) bytes)", to: &out)
             }
             if !c.overflows.isEmpty {
                 out.append("")
@@ -97,12 +99,9 @@ public enum ReportWriter {
         let w = r.weights
         out.append("\(w.status.rawValue): \(w.checked) tensors checked, \(w.bitExact) bit-exact, \(w.castExact) equal to the source re-cast, \(w.mismatches.count) mismatched, \(w.missing.count) missing, \(w.unexpected.count) unexpected.")
         if !w.mismatches.isEmpty {
-            out.append("")
-            out.append("| tensor | from | transforms | problem | max abs |")
-            out.append("|---|---|---|---|---:|")
-            for m in w.mismatches {
-                out.append("| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(m.transforms.isEmpty ? "–" : md(m.transforms.map(\.description).joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |")
-            }
+            appendTable(["| tensor | from | transforms | problem | max abs |", "|---|---|---|---|---:|"], w.mismatches.map { m in
+                "| `\(md(m.name))` | \(md(m.sources.joined(separator: ", "))) | \(m.transforms.isEmpty ? "–" : md(m.transforms.map(\.description).joined(separator: "; "))) | \(md(m.problem)) | \(m.maxAbs.map(num) ?? "–") |"
+            }, summary: "\(w.mismatches.count) mismatched tensors", to: &out)
         }
         if !w.missing.isEmpty { out.append(""); out.append("Missing from the converted model: " + w.missing.map { "`\(md($0))`" }.joined(separator: ", ")) }
         if !w.unexpected.isEmpty { out.append(""); out.append("Not from any source tensor: " + w.unexpected.map { "`\(md($0))`" }.joined(separator: ", ")) }
@@ -118,10 +117,9 @@ public enum ReportWriter {
             out.append("First diverging node: `\(md(d.node))` (\(md(d.op)), output `\(md(d.output))`, node output #\(d.position)): max abs \(num(d.metrics.maxAbs)), \(d.metrics.outsideTolerance) of \(d.metrics.count) elements outside tolerance" + (d.weights.isEmpty ? "." : "; weights read: " + d.weights.map { "`\(md($0))`" }.joined(separator: ", ") + "."))
         }
         if !f.layers.isEmpty {
-            out.append("")
-            out.append("| layer | at node | max abs | mean abs | within |")
-            out.append("|---|---|---:|---:|---|")
-            for l in f.layers { out.append("| \(md(l.layer)) | `\(md(l.node))` | \(num(l.maxAbs)) | \(num(l.meanAbs)) | \(l.withinTolerance ? "yes" : "no") |") }
+            appendTable(["| layer | at node | max abs | mean abs | of tolerance | within |", "|---|---|---:|---:|---:|---|"], f.layers.map { l in
+                "| \(md(l.layer)) | `\(md(l.node))` | \(num(l.maxAbs)) | \(num(l.meanAbs)) | \(l.toleranceFraction.map(fractionText) ?? "–") | \(l.withinTolerance ? "yes" : "no") |"
+            }, summary: "\(f.layers.count) layers", to: &out)
         }
         if let ref = r.reference {
             out.append("")
@@ -167,13 +165,31 @@ public enum ReportWriter {
 
     static func appendOutputs(_ outputs: [OutputComparison], to out: inout [String]) {
         guard !outputs.isEmpty else { return }
-        out.append("")
-        out.append("| output | shape | max abs | max rel | mean abs | cosine | argmax | top-5 | outside tol. | within |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
-        for o in outputs {
+        appendTable(["| output | shape | max abs | max rel | mean abs | cosine | argmax | top-5 | of tolerance | outside tol. | within |",
+                     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"], outputs.map { o in
             let m = o.metrics
-            out.append("| `\(md(o.name))` | \(shape(o.shape)) | \(num(m.maxAbs)) | \(num(m.maxRel)) | \(num(m.meanAbs)) | \(cos(m.cosine)) | \(pct(m.argmaxAgreement)) | \(pct(m.top5Agreement)) | \(m.outsideTolerance + m.nonFiniteMismatches) | \(o.withinTolerance ? "yes" : "no") |")
-        }
+            return "| `\(md(o.name))` | \(shape(o.shape)) | \(num(m.maxAbs)) | \(num(m.maxRel)) | \(num(m.meanAbs)) | \(cosineText(m.cosine)) | \(pct(m.argmaxAgreement)) | \(pct(m.top5Agreement)) | \(m.toleranceFraction.map(fractionText) ?? "–") | \(m.outsideTolerance + m.nonFiniteMismatches) | \(o.withinTolerance ? "yes" : "no") |"
+        }, summary: "\(outputs.count) outputs", to: &out)
+    }
+
+    /// Tables longer than this are folded (`<details>`) in report.md and report.html.
+    public static let foldAbove = 20
+
+    /// A Markdown table after a blank line; folded in `<details>` when it has more than `foldAbove` rows.
+    static func appendTable(_ header: [String], _ rows: [String], summary: String, to out: inout [String]) {
+        out.append("")
+        let fold = rows.count > foldAbove
+        if fold { out.append("<details><summary>\(h(summary))</summary>"); out.append("") }
+        out += header
+        out += rows
+        if fold { out.append(""); out.append("</details>") }
+    }
+
+    /// Dropped tensors counted by reason, sorted by reason: (reason, count, bytes).
+    static func droppedByReason(_ dropped: [ConversionSummary.Dropped]) -> [(String, Int, Int)] {
+        var by: [String: (Int, Int)] = [:]
+        for d in dropped { by[d.reason, default: (0, 0)].0 += 1; by[d.reason, default: (0, 0)].1 += d.byteCount }
+        return by.sorted { $0.key < $1.key }.map { ($0.key, $0.value.0, $0.value.1) }
     }
 
     static func levelLines(_ r: VerificationReport) -> [String] {
@@ -202,15 +218,38 @@ public enum ReportWriter {
     // MARK: - Formatting
 
     /// Three significant digits, `0` for zero.
-    static func num(_ x: Double) -> String {
+    public static func num(_ x: Double) -> String {
         if x == 0 { return "0" }
         if !x.isFinite { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
         return String(format: "%.3g", x)
     }
 
-    static func cos(_ x: Double) -> String { String(format: "%.6f", x) }
+    /// A cosine similarity with enough digits to differ from 1 when it does: `1` only when
+    /// it is exactly 1, `1 − 1.8e-4` within 10⁻³ of 1 (0.99982), else six decimals.
+    public static func cosineText(_ x: Double) -> String {
+        guard x.isFinite else { return num(x) }
+        if x == 1 { return "1" }
+        let d = 1 - x
+        if Swift.abs(d) < 1e-3 { return (d > 0 ? "1 − " : "1 + ") + scientific(Swift.abs(d)) }
+        return String(format: "%.6f", x)
+    }
 
-    static func pct(_ x: Double?) -> String {
+    /// `1.8e-4` (two significant digits, no padded exponent).
+    static func scientific(_ x: Double) -> String {
+        var s = String(format: "%.1e", x)  // 1.8e-04
+        s = s.replacingOccurrences(of: "e-0", with: "e-").replacingOccurrences(of: "e+0", with: "e")
+        return s.replacingOccurrences(of: ".0e", with: "e")
+    }
+
+    /// A `toleranceFraction` as a share of the tolerance: `0%` when the outputs are equal,
+    /// `12.3%`, `0.0021%`; ten times the tolerance and more as a multiple (`952×`, `1.2e6×`).
+    public static func fractionText(_ x: Double) -> String {
+        if x == 0 { return "0%" }
+        if x >= 10 { return (x < 1e5 ? String(format: "%.0f", x) : scientific(x)) + "×" }
+        return String(format: "%.3g", x * 100) + "%"
+    }
+
+    public static func pct(_ x: Double?) -> String {
         guard let x else { return "–" }
         return String(format: "%.1f%%", x * 100)
     }

@@ -136,13 +136,16 @@ public struct LayerError: Sendable, Codable, Equatable {
     public var maxAbs: Double
     public var meanAbs: Double
     public var withinTolerance: Bool
+    /// The node output's `ComparisonMetrics.toleranceFraction` (absent in older reports).
+    public var toleranceFraction: Double? = nil
 
-    public init(layer: String, node: String, maxAbs: Double, meanAbs: Double, withinTolerance: Bool) {
+    public init(layer: String, node: String, maxAbs: Double, meanAbs: Double, withinTolerance: Bool, toleranceFraction: Double? = nil) {
         self.layer = layer
         self.node = node
         self.maxAbs = maxAbs
         self.meanAbs = meanAbs
         self.withinTolerance = withinTolerance
+        self.toleranceFraction = toleranceFraction
     }
 }
 

@@ -47,6 +47,8 @@ public struct Verifier: Sendable {
         public var architectures: ArchitectureRegistry
         /// Time stamp put in the report (nil leaves it out, for goldens).
         public var createdAt: String?
+        /// Progress of the weights level (bytes compared) and of the forward runs.
+        public var progress: any ProgressSink = SilentProgress()
 
         public init(atol: Double? = nil, rtol: Double? = nil, seed: UInt64 = 20_240_601, batch: Int = 2, sequence: Int = 8,
                     alwaysTraceLayers: Bool = false, architectures: ArchitectureRegistry = .standard, createdAt: String? = nil) {
@@ -82,7 +84,7 @@ public struct Verifier: Sendable {
         let tolerance = toleranceUsed(source: source, converted: converted)
         let tol = Tolerance(atol: tolerance.atol, rtol: tolerance.rtol)
 
-        let weights = WeightsCheck.run(source: source, converted: converted, summary: summary)
+        let weights = WeightsCheck.run(source: source, converted: converted, summary: summary, progress: options.progress)
         for m in weights.mismatches { failures.append("weights: \(m.name): \(m.problem)") }
         if !weights.missing.isEmpty {
             failures.append("weights: \(weights.missing.count) source tensor(s) are neither converted nor dropped: \(Self.list(weights.missing))")
@@ -103,8 +105,11 @@ public struct Verifier: Sendable {
             // writing an inconsistent one): nothing can run the converted model.
             forward = ForwardLevel(status: .skipped, reason: "the mapping did not carry the source's graph over: \(why)", seed: options.seed)
         } else {
+            // A phase of no known size: the label while the passes run, then the time they took.
+            options.progress.begin("verifying forward pass", totalUnits: 0)
             forward = runForward(source: source, converted: converted, sourceGraph: sourceGraph, convertedGraph: convertedGraph,
                                  tolerance: tol, failures: &failures)
+            options.progress.end()
         }
         if forward.status == .skipped, let reason = forward.reason {
             // The reason may already end by saying the weights level is what is left; say it once.

@@ -8,7 +8,8 @@ import PorterCore
 public enum WeightsCheck {
     /// Checks `converted` against `source`. Without a summary, tensors are matched by
     /// name and a dtype change between two float kinds counts as a cast.
-    public static func run(source: NeutralModel, converted: NeutralModel, summary: ConversionSummary?) -> WeightsLevel {
+    public static func run(source: NeutralModel, converted: NeutralModel, summary: ConversionSummary?,
+                           progress: any ProgressSink = SilentProgress()) -> WeightsLevel {
         let lineage: [ConversionSummary.ProducedTensor]
         if let summary {
             lineage = summary.produced
@@ -48,12 +49,16 @@ public enum WeightsCheck {
         let outcomes = OutcomeSlots(count: jobs.count)
         let next = OutcomeSlots.Counter()
         let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, jobs.count))
+        // Units are bytes of the converted tensors compared.
+        progress.begin("verifying weights", totalUnits: Int64(jobs.reduce(0) { $0 + $1.0.tensor.byteCount }))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let k = next.take(below: order.count) {
                 let (entry, produced) = work[order[k]]
                 outcomes.set(order[k], compare(entry, produced, source: source))
+                progress.advance(Int64(entry.tensor.byteCount))
             }
         }
+        progress.end()
         for i in jobs.indices {
             switch outcomes.get(i) {
             case .exact?: bitExact += 1

@@ -80,8 +80,9 @@ func sampleReport() -> VerificationReport {
         // Text from the model is escaped.
         #expect(html.contains("extra|odd &lt;name&gt;"))
         #expect(!html.contains("<name>"))
-        // One bar per layer; the diverging layer is drawn red.
-        #expect(html.components(separatedBy: "<rect x=").count - 1 == 3 + 1)  // 3 bars + the legend swatch
+        // One bar per layer (the sample's layers predate the share of tolerance: max abs chart with
+        // its legend swatch), one per compared output (margin chart); the diverging layer is drawn red.
+        #expect(html.components(separatedBy: "<rect x=").count - 1 == 3 + 1 + 2)
         #expect(html.contains("fill=\"#cf222e\""))
     }
 
@@ -106,7 +107,7 @@ func sampleReport() -> VerificationReport {
         #expect(md.hasPrefix("# Porter verification: FAILED"))
         #expect(md.contains("First diverging node: `encoder.layer.1.attention.self.query` (linear"))
         let html = ReportWriter.html(report)
-        #expect(html.contains("<polyline"))
+        #expect(html.contains("aria-label=\"share of tolerance used per layer, log scale\""))
         if let dir = ProcessInfo.processInfo.environment["PORTER_REPORT_DIR"] {
             try ReportWriter.write(report, to: URL(fileURLWithPath: dir))
         }

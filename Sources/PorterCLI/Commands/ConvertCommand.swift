@@ -16,8 +16,8 @@ struct ConvertCommand: ParsableCommand {
         Examples:
           porter convert model.bin -o model.safetensors
           porter convert model.bin -o out/ --to safetensors --verify --report rep/
-          porter convert model.bin -o model.safetensors --dtype f16 --force
           porter convert wmt19-en-ru/ --src-lang en --tgt-lang ru --to hf -o fsmt-en-ru
+          porter convert model.bin -o model-f16.safetensors --dtype f16 --dry-run -v
 
         """ + "\n" + FormatHelp.writers + "\n\n" + FormatHelp.readers + "\n\nMappings (--mapping): see `porter mappings`.")
 
@@ -52,12 +52,17 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Verify the written output against the source (weights, forward pass, --reference); exit 3 on failure.")
     var verify = false
 
+    @Flag(help: "Read, map and cast, then list what would be written (each tensor with dtype, shape and size, what is dropped and why) and stop: nothing is written.")
+    var dryRun = false
+
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var from: FromOption
     @OptionGroup var settings: ReaderSettings
     @OptionGroup var writerSettings: WriterSettings
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
+    @OptionGroup var json: JSONOption
+    @OptionGroup var verbose: VerboseOption
 
     mutating func validate() throws {
         let registry = Pipeline().registry
@@ -72,6 +77,7 @@ struct ConvertCommand: ParsableCommand {
         if URL(fileURLWithPath: source).standardizedFileURL == URL(fileURLWithPath: output).standardizedFileURL {
             throw ValidationError("the output must differ from the source")
         }
+        if dryRun && verify { throw ValidationError("--dry-run writes nothing, so there is nothing to --verify") }
     }
 
     func run() throws {
@@ -82,17 +88,32 @@ struct ConvertCommand: ParsableCommand {
             progress: TerminalProgress.forStandardError(quiet: quiet.quiet),
             command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         request.allowEmpty = allowEmpty
+        request.dryRun = dryRun
         let pipeline = Pipeline()
         let result = try pipeline.convert(request)
-        if !quiet.quiet { print(result.summary(), terminator: "") }
-        guard verify else { return }
-        let report = try pipeline.verify(result, request: VerifyRequest(
+        // Text goes out as each step ends; --json prints one document at the end.
+        let text = !quiet.quiet && !json.json
+        if text {
+            print(result.summary(), terminator: "")
+            if verbose.verbose || dryRun { print(result.detail(), terminator: "") }
+        }
+        guard verify else {
+            if json.json { print(try result.json(), terminator: "") }
+            return
+        }
+        var verifyRequest = VerifyRequest(
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
-            reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force))
-        if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
+            reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force)
+        verifyRequest.progress = request.progress
+        let report = try pipeline.verify(result, request: verifyRequest)
+        if json.json { print(try result.json(verification: report), terminator: "") }
+        if text {
+            print(report.terminalSummary(), terminator: "")
+            if verbose.verbose { print(report.detail(), terminator: "") }
+        }
         if !report.passed {
             // -q keeps the verdict: one line on stderr, so a failed check is never silent.
-            if quiet.quiet { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
+            if quiet.quiet || json.json { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
             throw ExitCode(3)
         }
     }

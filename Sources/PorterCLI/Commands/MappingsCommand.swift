@@ -5,7 +5,10 @@ struct MappingsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mappings", abstract: "List the mapping files that ship with Porter.")
 
+    @OptionGroup var json: JSONOption
+
     func run() throws {
-        print(MappingListing(searchPaths: Pipeline().mappingSearchPaths).text(), terminator: "")
+        let listing = MappingListing(searchPaths: Pipeline().mappingSearchPaths)
+        print(json.json ? try listing.json() : listing.text(), terminator: "")
     }
 }

@@ -41,6 +41,7 @@ struct TinyCommand: ParsableCommand {
 
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         do { _ = try sizes.resolved() } catch { throw ValidationError(error.localizedDescription) }
@@ -57,6 +58,6 @@ struct TinyCommand: ParsableCommand {
         let result = try Pipeline().tiny(TinyJob(
             source: URL(fileURLWithPath: source), output: URL(fileURLWithPath: output), sizes: sizes, seed: seed, force: force.force,
             command: (["porter"] + CommandLine.arguments.dropFirst()).joined(separator: " ")))
-        if !quiet.quiet { print(result.summary(), terminator: "") }
+        if json.json { print(try result.json(), terminator: "") } else if !quiet.quiet { print(result.summary(), terminator: "") }
     }
 }

@@ -15,7 +15,7 @@ struct VerifyCommand: ParsableCommand {
               porter verify model.bin model.safetensors
               porter verify model.bin model.safetensors --reference ref.safetensors
               porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
-              porter verify model.bin model.safetensors -q || echo "port differs"
+              porter verify model.bin model.safetensors --json > report.json
 
             """ + "\n" + FormatHelp.readers)
 
@@ -43,6 +43,8 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
+    @OptionGroup var json: JSONOption
+    @OptionGroup var verbose: VerboseOption
 
     func run() throws {
         var extraTexts: [String] = []
@@ -59,11 +61,18 @@ struct VerifyCommand: ParsableCommand {
             mapping: mapping, allowUnmapped: allowUnmapped, dtype: dtype)
         request.allowMissingTokenizer = allowMissingTokenizer
         request.tokenizerTexts = extraTexts
+        request.progress = TerminalProgress.forStandardError(quiet: quiet.quiet)
         let report = try Pipeline().verify(source: URL(fileURLWithPath: source), converted: URL(fileURLWithPath: converted), request: request)
-        if !quiet.quiet { print(report.terminalSummary(), terminator: "") }
+        if json.json {
+            // The report object, as report.json holds it.
+            print(try report.jsonText(), terminator: "")
+        } else if !quiet.quiet {
+            print(report.terminalSummary(), terminator: "")
+            if verbose.verbose { print(report.detail(), terminator: "") }
+        }
         if !report.passed {
             // -q keeps the verdict: one line on stderr, so a failed check is never silent.
-            if quiet.quiet { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
+            if quiet.quiet || json.json { FileHandle.standardError.write(Data((report.verdictLine() + "\n").utf8)) }
             throw ExitCode(3)
         }
     }
