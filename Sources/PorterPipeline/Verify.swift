@@ -30,7 +30,9 @@ public struct VerifyRequest: Sendable {
     public var progress: any ProgressSink = SilentProgress()
     /// Trace every layer and fill the per-layer series even when the outputs agree, so a
     /// passing report shows the margin per layer too (`Verifier.Options.alwaysTraceLayers`).
-    public var traceLayers = true
+    /// It costs a second pair of forward runs; nil traces only when a report is written
+    /// (failing outputs are traced whatever this says).
+    public var traceLayers: Bool? = nil
 
     public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
                 mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true,
@@ -108,7 +110,7 @@ extension Pipeline {
         if let dir = request.reportDirectory, !request.force, FileManager.default.fileExists(atPath: dir.path) {
             throw CoreError.outputExists(path: dir.path)
         }
-        var options = Verifier.Options(atol: request.atol, rtol: request.rtol, alwaysTraceLayers: request.traceLayers)
+        var options = Verifier.Options(atol: request.atol, rtol: request.rtol, alwaysTraceLayers: request.traceLayers ?? (request.reportDirectory != nil))
         options.createdAt = request.timestamped ? Verifier.timestamp() : nil
         options.progress = request.progress
         // A graph stored with the source (Keras, SavedModel) reads the source's weight

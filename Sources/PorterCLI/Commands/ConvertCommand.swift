@@ -105,6 +105,7 @@ struct ConvertCommand: ParsableCommand {
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force)
         verifyRequest.progress = request.progress
+        if json.json || verbose.verbose { verifyRequest.traceLayers = true }  // both print every layer
         let report = try pipeline.verify(result, request: verifyRequest)
         if json.json { print(try result.json(verification: report), terminator: "") }
         if text {

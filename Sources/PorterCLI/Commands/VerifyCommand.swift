@@ -62,6 +62,7 @@ struct VerifyCommand: ParsableCommand {
         request.allowMissingTokenizer = allowMissingTokenizer
         request.tokenizerTexts = extraTexts
         request.progress = TerminalProgress.forStandardError(quiet: quiet.quiet)
+        if json.json || verbose.verbose { request.traceLayers = true }  // both print every layer
         let report = try Pipeline().verify(source: URL(fileURLWithPath: source), converted: URL(fileURLWithPath: converted), request: request)
         if json.json {
             // The report object, as report.json holds it.
