@@ -90,7 +90,7 @@ struct JSONNode {
     func keyPath(_ key: String) -> String { child(key) }
 }
 
-private func isBoolean(_ n: NSNumber) -> Bool {
+func isBoolean(_ n: NSNumber) -> Bool {
     #if canImport(Darwin)
     return CFGetTypeID(n) == CFBooleanGetTypeID()
     #else
