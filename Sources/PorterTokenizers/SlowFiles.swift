@@ -73,4 +73,38 @@ public enum SlowTokenizerFiles {
         return try Tokenizer(model: .bpe(model), preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true),
                              addedTokens: added, origin: "vocab.json + merges.txt")
     }
+
+    /// transformers' FSMT files: `vocab-src.json` (subwords with `</w>` at word ends) and `merges.txt`
+    /// (`left right`, further fields ignored), as `FSMTTokenizer` runs them on pre-tokenized text (its Moses
+    /// normalization and tokenization are not run): BPE per whitespace-separated word, `<unk>` for a
+    /// subword the vocabulary lacks, `</s>` appended; `do_lower_case` in `tokenizer_config.json` lowercases.
+    public static func fsmt(vocab url: URL, merges: URL, config: URL?) throws -> Tokenizer {
+        let v = try TokenizerJSON.vocabObject(try JSONNode.parse(try TokenizerJSON.readBounded(url), file: url.path))
+        guard let text = String(data: try TokenizerJSON.readBounded(merges), encoding: .utf8) else {
+            throw TokenizerError.invalidValue(file: merges.path, path: "(bytes)", reason: "not UTF-8 text")
+        }
+        var pairs: [(String, String)] = []
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        for (i, line) in lines.enumerated() {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard parts.count >= 2 else {
+                throw TokenizerError.invalidValue(file: merges.path, path: "line \(i + 1)", reason: "a merge is two tokens separated by a space")
+            }
+            pairs.append((String(parts[0]), String(parts[1])))
+            if pairs.count > TokenizerLimits.maxMerges {
+                throw TokenizerError.tooLarge(file: merges.path, path: "(lines)", count: pairs.count, limit: TokenizerLimits.maxMerges)
+            }
+        }
+        var lower = false
+        if let c = config, FileManager.default.fileExists(atPath: c.path) {
+            lower = try JSONNode.parse(try TokenizerJSON.readBounded(c), file: c.path).bool("do_lower_case", default: false)
+        }
+        guard let eos = v["</s>"] else { throw TokenizerError.unknownToken(file: url.path, path: "\"</s>\"", token: "</s>") }
+        let model = try WordBPE(vocab: v, merges: pairs, spelling: .endOfWordSuffix, unkToken: "<unk>", file: url.path)
+        return try Tokenizer(model: .wordBPE(model), normalizer: lower ? .lowercase : nil, preTokenizer: .whitespaceSplit,
+                             postProcessor: .template(single: [.sequence(typeId: 0), .special("</s>", typeId: 0)],
+                                                      specials: ["</s>": (ids: [eos], tokens: ["</s>"])]),
+                             origin: "vocab-src.json + merges.txt")
+    }
 }
