@@ -1,5 +1,7 @@
 import Foundation
 import PorterCore
+import PorterFairseq
+import PorterGGUF
 import PorterMapping
 import PorterTokenizers
 import PorterVerifier
@@ -154,6 +156,16 @@ extension Pipeline {
     /// A model's tokenizer: a `tokenizer.json` (else `tokenizer.model`) among its assets (as readers carry them),
     /// else the tokenizer files of its folder (`TokenizerLoader`).
     static func tokenizerSide(_ model: NeutralModel, at url: URL) -> TokenizerSide {
+        // A fairseq translation model: its own dictionary and bpecodes on disk (not the FSMT files its
+        // port carries), so an FSMT port's vocab-src.json and merges.txt are compared with what fairseq reads.
+        if model.sourceFormat == "fairseq",
+           let lang = model.config["langs"]?.arrayValue?.first?.stringValue ?? model.config["source_lang"]?.stringValue {
+            do {
+                if let (t, files) = try FairseqTokenizer.load(beside: url, sourceLang: lang) { return .present(t, file: "\(url.path) (\(files))") }
+            } catch {
+                return .unreadable(file: url.path, error: error.localizedDescription)
+            }
+        }
         if let asset = model.assets.first(where: { $0.fileName == "tokenizer.json" }) {
             let name = "\(url.path) (tokenizer.json)"
             do {
@@ -166,6 +178,20 @@ extension Pipeline {
             let name = "\(url.path) (tokenizer.model)"
             do {
                 return .present(try SentencePieceModel.tokenizer(try SentencePieceModel.parse(asset.bytes, file: "tokenizer.model"), file: "tokenizer.model"), file: name)
+            } catch {
+                return .unreadable(file: name, error: error.localizedDescription)
+            }
+        }
+        // A GGUF file's tokenizer.ggml.* metadata (its reader keeps the metadata as the config; when the
+        // config was translated for the forward level, the file's header is read again).
+        var metadata = model.config.objectValue
+        if model.sourceFormat == "gguf", !GGUFVocab.present(in: metadata ?? [:]) {
+            metadata = (try? GGUFReader().read(url))?.config.objectValue
+        }
+        if let metadata, GGUFVocab.present(in: metadata) {
+            let name = "\(url.path) (GGUF tokenizer.ggml.*)"
+            do {
+                return .present(try GGUFVocab(metadata: metadata, file: url.path).tokenizer(file: name), file: name)
             } catch {
                 return .unreadable(file: name, error: error.localizedDescription)
             }
