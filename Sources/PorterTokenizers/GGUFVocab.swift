@@ -63,7 +63,7 @@ public enum GGUFPreTokenizerTable {
     }
 
     static func parsed(_ text: String) -> Any {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? NSNull()
+        (try? JSONText.parse(Data(text.utf8))) ?? NSNull()
     }
 
     /// A JSON value as one comparable string: keys sorted, `trim_offsets` dropped, booleans as booleans.
@@ -71,8 +71,12 @@ public enum GGUFPreTokenizerTable {
         switch v {
         case is NSNull: return "null"
         case let s as String: return JSONValue.string(s).compactText
-        case let n as NSNumber: return isBoolean(n) ? (n.boolValue ? "true" : "false") : n.stringValue
+        case let b as Bool: return b ? "true" : "false"
+        case let n as JSONNumber: return n.text
         case let a as [Any]: return "[" + a.map(canonical).joined(separator: ",") + "]"
+        case let o as JSONObject:
+            let keys = o.members.map(\.key).filter { $0 != "trim_offsets" }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            return "{" + keys.map { JSONValue.string($0).compactText + ":" + canonical(o[$0]!) }.joined(separator: ",") + "}"
         case let o as [String: Any]:
             let keys = o.keys.filter { $0 != "trim_offsets" }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             return "{" + keys.map { JSONValue.string($0).compactText + ":" + canonical(o[$0]!) }.joined(separator: ",") + "}"

@@ -59,7 +59,7 @@ public enum SlowTokenizerFiles {
         for (i, line) in mtext.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.hasSuffix("\r") ? line.dropLast() : line
             if l.isEmpty || (i == 0 && l.hasPrefix("#version")) { continue }
-            let parts = l.split(separator: " ", omittingEmptySubsequences: false)
+            let parts = splitScalars(l, separators: [" "], omittingEmpty: false)
             guard parts.count == 2 else {
                 throw TokenizerError.invalidValue(file: merges.path, path: "line \(i + 1)", reason: "a merge is two tokens separated by one space")
             }
@@ -87,7 +87,7 @@ public enum SlowTokenizerFiles {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
         for (i, line) in lines.enumerated() {
-            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            let parts = splitScalars(line, separators: [" ", "\t", "\r"], omittingEmpty: true)
             guard parts.count >= 2 else {
                 throw TokenizerError.invalidValue(file: merges.path, path: "line \(i + 1)", reason: "a merge is two tokens separated by a space")
             }

@@ -71,7 +71,7 @@ struct GGUFTokenizerTests {
         #expect((cfg["chat_template"] as? String)?.hasPrefix("{{- bos_token }}") == true)
         #expect(cfg["bos_token"] as? String == "<|begin_of_text|>" && cfg["add_bos_token"] as? Bool == true)
         // The pre-tokenizer written is the table's for llama-bpe, and reading it back finds the same name.
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let doc = try #require(try JSONText.parse(Data(json)) as? JSONObject)
         #expect(GGUFPreTokenizerTable.entry(normalizer: doc["normalizer"], preTokenizer: doc["pre_tokenizer"], ignoreMerges: true)?.name == "llama-bpe")
         // Vocabulary order is id order (as tokenizers writes it).
         let text = String(decoding: json, as: UTF8.self)
