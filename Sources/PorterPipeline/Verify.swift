@@ -1,7 +1,5 @@
 import Foundation
 import PorterCore
-import PorterFairseq
-import PorterGGUF
 import PorterMapping
 import PorterTokenizers
 import PorterVerifier
@@ -156,16 +154,8 @@ extension Pipeline {
     /// A model's tokenizer: a `tokenizer.json` (else `tokenizer.model`) among its assets (as readers carry them),
     /// else the tokenizer files of its folder (`TokenizerLoader`).
     static func tokenizerSide(_ model: NeutralModel, at url: URL) -> TokenizerSide {
-        // A fairseq translation model: its own dictionary and bpecodes on disk (not the FSMT files its
-        // port carries), so an FSMT port's vocab-src.json and merges.txt are compared with what fairseq reads.
-        if model.sourceFormat == "fairseq",
-           let lang = model.config["langs"]?.arrayValue?.first?.stringValue ?? model.config["source_lang"]?.stringValue {
-            do {
-                if let (t, files) = try FairseqTokenizer.load(beside: url, sourceLang: lang) { return .present(t, file: "\(url.path) (\(files))") }
-            } catch {
-                return .unreadable(file: url.path, error: error.localizedDescription)
-            }
-        }
+        // Tokenizers only a format's own files hold (GGUF metadata, a fairseq checkpoint's dictionary).
+        if let side = FormatRegistry.formatTokenizer(model, at: url) { return side }
         if let asset = model.assets.first(where: { $0.fileName == "tokenizer.json" }) {
             let name = "\(url.path) (tokenizer.json)"
             do {
@@ -182,16 +172,12 @@ extension Pipeline {
                 return .unreadable(file: name, error: error.localizedDescription)
             }
         }
-        // A GGUF file's tokenizer.ggml.* metadata (its reader keeps the metadata as the config; when the
-        // config was translated for the forward level, the file's header is read again).
-        var metadata = model.config.objectValue
-        if model.sourceFormat == "gguf", !GGUFVocab.present(in: metadata ?? [:]) {
-            metadata = (try? GGUFReader().read(url))?.config.objectValue
-        }
-        if let metadata, GGUFVocab.present(in: metadata) {
-            let name = "\(url.path) (GGUF tokenizer.ggml.*)"
+        // FSMT's files among the assets (a Porter folder keeps them there).
+        if let v = model.assets.first(where: { $0.fileName == "vocab-src.json" }), let m = model.assets.first(where: { $0.fileName == "merges.txt" }) {
+            let name = "\(url.path) (vocab-src.json + merges.txt)"
             do {
-                return .present(try GGUFVocab(metadata: metadata, file: url.path).tokenizer(file: name), file: name)
+                let config = model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes
+                return .present(try SlowTokenizerFiles.fsmt(vocab: v.bytes, merges: m.bytes, config: config, file: name), file: name)
             } catch {
                 return .unreadable(file: name, error: error.localizedDescription)
             }

@@ -79,8 +79,17 @@ public enum SlowTokenizerFiles {
     /// normalization and tokenization are not run): BPE per whitespace-separated word, `<unk>` for a
     /// subword the vocabulary lacks, `</s>` appended; `do_lower_case` in `tokenizer_config.json` lowercases.
     public static func fsmt(vocab url: URL, merges: URL, config: URL?) throws -> Tokenizer {
-        let v = try TokenizerJSON.vocabObject(try JSONNode.parse(try TokenizerJSON.readBounded(url), file: url.path))
-        guard let text = String(data: try TokenizerJSON.readBounded(merges), encoding: .utf8) else {
+        var c: [UInt8]?
+        if let config, FileManager.default.fileExists(atPath: config.path) { c = [UInt8](try TokenizerJSON.readBounded(config)) }
+        return try fsmt(vocab: [UInt8](try TokenizerJSON.readBounded(url)), merges: [UInt8](try TokenizerJSON.readBounded(merges)),
+                        config: c, file: url.path, mergesFile: merges.path)
+    }
+
+    /// The same from the files' bytes (a model's assets); `file` names them in errors.
+    public static func fsmt(vocab: [UInt8], merges: [UInt8], config: [UInt8]?, file: String, mergesFile: String? = nil) throws -> Tokenizer {
+        let url = URL(fileURLWithPath: file), merges = (bytes: merges, path: mergesFile ?? "\(file) merges.txt")
+        let v = try TokenizerJSON.vocabObject(try JSONNode.parse(Data(vocab), file: file))
+        guard let text = String(bytes: merges.bytes, encoding: .utf8) else {
             throw TokenizerError.invalidValue(file: merges.path, path: "(bytes)", reason: "not UTF-8 text")
         }
         var pairs: [(String, String)] = []
@@ -97,8 +106,8 @@ public enum SlowTokenizerFiles {
             }
         }
         var lower = false
-        if let c = config, FileManager.default.fileExists(atPath: c.path) {
-            lower = try JSONNode.parse(try TokenizerJSON.readBounded(c), file: c.path).bool("do_lower_case", default: false)
+        if let config {
+            lower = try JSONNode.parse(Data(config), file: "tokenizer_config.json").bool("do_lower_case", default: false)
         }
         guard let eos = v["</s>"] else { throw TokenizerError.unknownToken(file: url.path, path: "\"</s>\"", token: "</s>") }
         let model = try WordBPE(vocab: v, merges: pairs, spelling: .endOfWordSuffix, unkToken: "<unk>", file: url.path)
