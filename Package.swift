@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "PorterSafetensorsTests", dependencies: ["PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterNeutralFormatTests", dependencies: ["PorterNeutralFormat", "PorterSafetensors", "PorterHuggingFace", "PorterTestSupport"]),
         // GGUF (llama.cpp / ggml): reader (dequantizes block types to f32), writer (quantizes q8_0/q4_0/q4_1).
-        .target(name: "PorterGGUF", dependencies: ["PorterCore", "PorterArchitectures"]),
+        .target(name: "PorterGGUF", dependencies: ["PorterCore", "PorterArchitectures", "PorterTokenizers"]),
         .testTarget(name: "PorterGGUFTests", dependencies: ["PorterGGUF", "PorterCore", "PorterPipeline", "PorterSafetensors", "PorterTestSupport"]),
         .testTarget(name: "PorterHuggingFaceTests", dependencies: ["PorterHuggingFace", "PorterSafetensors", "PorterTestSupport"]),
         // Mapping files (mappings/*.json): rename, transpose, split, concat, cast, tie, drop,
@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "PorterMapping", dependencies: ["PorterCore", "PorterArchitectures"]),
         .testTarget(name: "PorterMappingTests", dependencies: ["PorterMapping", "PorterSafetensors", "PorterTestSupport"]),
         // fairseq: dictionaries, BPE codes, checkpoint → transformers FSMT (config, vocabularies, merges, mapped weights).
-        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping", "PorterArchitectures"]),
+        .target(name: "PorterFairseq", dependencies: ["PorterCore", "PorterPickle", "PorterPyTorch", "PorterMapping", "PorterArchitectures", "PorterTokenizers"]),
         .testTarget(name: "PorterFairseqTests", dependencies: ["PorterFairseq", "PorterMapping", "PorterHuggingFace", "PorterArchitectures", "PorterRuntime", "PorterPipeline", "PorterPyTorch", "PorterTestSupport"]),
         // The default registry of readers and writers, and convert / inspect as library calls.
         .target(name: "PorterPipeline", dependencies: [
@@ -129,7 +129,7 @@ let package = Package(
         // post-processors, added tokens), the slow files (vocab.txt, vocab.json + merges.txt), with ids equal to
         // the Rust `tokenizers` library's. Split patterns run on ICU (Foundation's NSRegularExpression).
         .target(name: "PorterTokenizers", dependencies: ["PorterCore"]),
-        .testTarget(name: "PorterTokenizersTests", dependencies: ["PorterTokenizers", "PorterTestSupport"]),
+        .testTarget(name: "PorterTokenizersTests", dependencies: ["PorterTokenizers", "PorterGGUF", "PorterFairseq", "PorterCore", "PorterTestSupport"]),
         // porter-bench-tokenize: encodes a text file line by line (bench/tokenize.sh), built with -c release.
         .executableTarget(name: "porter-bench-tokenize", dependencies: ["PorterTokenizers"]),
 

@@ -1,4 +1,5 @@
 import Foundation
+import PorterTokenizers
 
 /// BPE merge rules from a fastBPE `bpecodes` file (`left right count`, most frequent
 /// first) or a subword-nmt codes file (`left right`, optional `#version:` header).
@@ -23,12 +24,12 @@ public struct BPECodes: Sendable, Equatable {
         for (i, raw) in lines.enumerated() {
             let line = FairseqDictionary.rstrip(raw)
             if i == 0 && line.hasPrefix("#version") { continue }
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let fields = splitScalars(line, separators: [" "], omittingEmpty: true)
             switch fields.count {
             case 2:
                 merges.append(Merge(left: String(fields[0]), right: String(fields[1]), count: nil))
             case 3:
-                guard let n = FairseqDictionary.pythonInt(fields[2]), n >= 0 else {
+                guard let n = FairseqDictionary.pythonInt(Substring(fields[2])), n >= 0 else {
                     throw FairseqError.malformedBPECodesLine(file: file, line: i + 1, text: String(raw))
                 }
                 merges.append(Merge(left: String(fields[0]), right: String(fields[1]), count: n))

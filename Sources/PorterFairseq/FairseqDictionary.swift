@@ -1,4 +1,5 @@
 import Foundation
+import PorterTokenizers
 
 /// A fairseq `Dictionary` loaded with fairseq's own rules.
 ///
@@ -110,7 +111,7 @@ public struct FairseqDictionary: Sendable, Equatable {
     /// fairseq's `encode_line` on text already split into tokens by spaces: token ids
     /// followed by `</s>`.
     public func encode(_ line: String, appendEOS: Bool = true) -> [Int] {
-        var ids = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { index(of: String($0)) }
+        var ids = splitScalars(line, separators: [" ", "\t", "\n"], omittingEmpty: true).map { index(of: $0) }
         if appendEOS { ids.append(Self.eosIndex) }
         return ids
     }

@@ -35,8 +35,10 @@ public struct GGUFReader: ModelReader, ConversionPreparing {
         guard let config else { return nil }
         var out = model
         out.config = config
-        let left = metadata.keys.filter { $0.hasPrefix("tokenizer.") }.count
-        if left > 0 { out.notes.append("\(left) tokenizer.* metadata key(s) not carried into the Hugging Face folder (tokenizer conversion is not implemented)") }
+        let tokenizer = try GGUFTokenizer.assets(fromMetadata: metadata, file: file)
+        out.assets.removeAll { a in tokenizer.contains { $0.fileName == a.fileName } }
+        out.assets += tokenizer
+        if !tokenizer.isEmpty { out.notes.append("tokenizer.ggml.* written as tokenizer.json + tokenizer_config.json") }
         return (out, mapping)
     }
 

@@ -236,6 +236,7 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
             try checkNames(model, descriptor: d)
             // Tokenizer keys carried in the config (tokenizer.ggml.*, tokenizer.chat_template) go along.
             for (k, v) in config where k.hasPrefix("tokenizer.") { pairs[k] = v }
+            for (k, v) in try GGUFTokenizer.keyValues(for: model) { pairs[k] = v }
         } else {
             let type = config["model_type"]?.stringValue.map { "model_type '\($0)'" } ?? "no model_type"
             throw GGUFError.unwritable(tensor: nil, reason: "the config has \(type) and no general.architecture, so Porter knows no GGUF metadata for it; see docs/formats/gguf.md")

@@ -183,6 +183,8 @@ extension Pipeline {
     /// A model's tokenizer: a `tokenizer.json` (else `tokenizer.model`) among its assets (as readers carry them),
     /// else the tokenizer files of its folder (`TokenizerLoader`).
     static func tokenizerSide(_ model: NeutralModel, at url: URL) -> TokenizerSide {
+        // Tokenizers only a format's own files hold (GGUF metadata, a fairseq checkpoint's dictionary).
+        if let side = FormatRegistry.formatTokenizer(model, at: url) { return side }
         if let asset = model.assets.first(where: { $0.fileName == "tokenizer.json" }) {
             let name = "\(url.path) (tokenizer.json)"
             do {
@@ -195,6 +197,16 @@ extension Pipeline {
             let name = "\(url.path) (tokenizer.model)"
             do {
                 return .present(try SentencePieceModel.tokenizer(try SentencePieceModel.parse(asset.bytes, file: "tokenizer.model"), file: "tokenizer.model"), file: name)
+            } catch {
+                return .unreadable(file: name, error: error.localizedDescription)
+            }
+        }
+        // FSMT's files among the assets (a Porter folder keeps them there).
+        if let v = model.assets.first(where: { $0.fileName == "vocab-src.json" }), let m = model.assets.first(where: { $0.fileName == "merges.txt" }) {
+            let name = "\(url.path) (vocab-src.json + merges.txt)"
+            do {
+                let config = model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes
+                return .present(try SlowTokenizerFiles.fsmt(vocab: v.bytes, merges: m.bytes, config: config, file: name), file: name)
             } catch {
                 return .unreadable(file: name, error: error.localizedDescription)
             }

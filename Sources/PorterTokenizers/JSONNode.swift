@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value from `JSONSerialization` together with the key path it was found at, so every error can
-/// name where in the file it is (`pre_tokenizer.pretokenizers[1].pattern.Regex`).
+/// A JSON value from `JSONText` (strings, `JSONNumber`, `Bool`, `NSNull`, arrays, `JSONObject`) together
+/// with the key path it was found at, so every error can name where in the file it is
+/// (`pre_tokenizer.pretokenizers[1].pattern.Regex`).
 struct JSONNode {
     let value: Any
     let path: String
@@ -10,9 +11,9 @@ struct JSONNode {
     static func parse(_ data: Data, file: String) throws -> JSONNode {
         let any: Any
         do {
-            any = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            throw TokenizerError.notJSON(file: file, reason: (error as NSError).localizedDescription)
+            any = try JSONText.parse(data)
+        } catch let e as JSONText.Failure {
+            throw TokenizerError.notJSON(file: file, reason: e.reason)
         }
         return JSONNode(value: any, path: "", file: file)
     }
@@ -21,8 +22,8 @@ struct JSONNode {
 
     var isNull: Bool { value is NSNull }
 
-    func object() throws -> [String: Any] {
-        guard let o = value as? [String: Any] else {
+    func object() throws -> JSONObject {
+        guard let o = value as? JSONObject else {
             throw TokenizerError.wrongType(file: file, path: path.isEmpty ? "(top level)" : path, expected: "an object")
         }
         return o
@@ -54,31 +55,28 @@ struct JSONNode {
     }
 
     func bool() throws -> Bool {
-        // JSONSerialization gives NSNumber for both; a bool is the CFBoolean kind.
-        if let n = value as? NSNumber, isBoolean(n) { return n.boolValue }
+        if let b = value as? Bool { return b }
         throw TokenizerError.wrongType(file: file, path: path, expected: "true or false")
     }
 
     func int(min: Int = Int.min, max: Int = Int.max) throws -> Int {
-        guard let n = value as? NSNumber, !isBoolean(n) else {
+        guard let n = value as? JSONNumber else {
             throw TokenizerError.wrongType(file: file, path: path, expected: "an integer")
         }
-        let d = n.doubleValue
-        guard d.rounded() == d, d >= Double(min), d <= Double(max), d.magnitude < 9.0e15 else {
-            throw TokenizerError.invalidValue(file: file, path: path, reason: "\(n) is not an integer in \(min)...\(max)")
+        let whole: Int?
+        if n.isInteger { whole = Int(n.text) } else if let d = Double(n.text), d.rounded() == d, d.magnitude < 9.0e15 { whole = Int(d) } else { whole = nil }
+        guard let i = whole, i >= min, i <= max else {
+            throw TokenizerError.invalidValue(file: file, path: path, reason: "\(n.text) is not an integer in \(min)...\(max)")
         }
-        return n.intValue
+        return i
     }
 
     func double() throws -> Double {
-        guard let n = value as? NSNumber, !isBoolean(n) else {
+        guard let n = value as? JSONNumber else {
             throw TokenizerError.wrongType(file: file, path: path, expected: "a number")
         }
-        // swift-corelibs-foundation hands long mantissas over as NSDecimalNumber, whose doubleValue is off by
-        // an ulp or two; the decimal string parsed by Double is correctly rounded (unigram scores tie-break on it).
-        var d = n.doubleValue
-        if let dec = n as? NSDecimalNumber, let exact = Double(dec.stringValue) { d = exact }
-        guard d.isFinite else { throw TokenizerError.invalidValue(file: file, path: path, reason: "not a finite number") }
+        // The literal parsed by Double is correctly rounded (unigram scores tie-break on it).
+        guard let d = Double(n.text), d.isFinite else { throw TokenizerError.invalidValue(file: file, path: path, reason: "not a finite number") }
         return d
     }
 
@@ -88,14 +86,4 @@ struct JSONNode {
 
     func invalid(_ reason: String) -> TokenizerError { .invalidValue(file: file, path: path, reason: reason) }
     func keyPath(_ key: String) -> String { child(key) }
-}
-
-private func isBoolean(_ n: NSNumber) -> Bool {
-    #if canImport(Darwin)
-    return CFGetTypeID(n) == CFBooleanGetTypeID()
-    #else
-    // swift-corelibs-foundation's JSONSerialization makes booleans as NSNumber(value: Bool), objCType "c";
-    // integers come back as "q" (Int64) or "Q".
-    return n.objCType.pointee == 0x63
-    #endif
 }

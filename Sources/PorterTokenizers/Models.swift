@@ -15,6 +15,7 @@ public enum TokenModel: Sendable {
     case bpe(BPE)
     case unigram(Unigram)
     case sentencePieceBPE(SentencePieceBPE)
+    case wordBPE(WordBPE)
 
     public func tokenize(_ piece: NormalizedText) throws -> [ModelToken] {
         switch self {
@@ -22,6 +23,7 @@ public enum TokenModel: Sendable {
         case let .bpe(m): return try m.tokenize(piece.scalars)
         case let .unigram(m): return try m.tokenize(piece.scalars)
         case let .sentencePieceBPE(m): return try m.tokenize(piece.scalars)
+        case let .wordBPE(m): return try m.tokenize(piece.scalars)
         }
     }
 
@@ -31,6 +33,7 @@ public enum TokenModel: Sendable {
         case let .bpe(m): return m.vocab[token]
         case let .unigram(m): return m.ids[token]
         case let .sentencePieceBPE(m): return m.ids[token]
+        case let .wordBPE(m): return m.vocab[token]
         }
     }
 
@@ -40,6 +43,7 @@ public enum TokenModel: Sendable {
         case let .bpe(m): return m.tokens[id]
         case let .unigram(m): return id >= 0 && id < m.pieces.count ? m.pieces[id].piece : nil
         case let .sentencePieceBPE(m): return id >= 0 && id < m.pieces.count ? m.pieces[id] : nil
+        case let .wordBPE(m): return m.tokens[id]
         }
     }
 
@@ -49,6 +53,7 @@ public enum TokenModel: Sendable {
         case let .bpe(m): return m.vocab.count
         case let .unigram(m): return m.pieces.count
         case let .sentencePieceBPE(m): return m.pieces.count
+        case let .wordBPE(m): return m.vocab.count
         }
     }
 }

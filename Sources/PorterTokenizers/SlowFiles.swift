@@ -59,7 +59,7 @@ public enum SlowTokenizerFiles {
         for (i, line) in mtext.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.hasSuffix("\r") ? line.dropLast() : line
             if l.isEmpty || (i == 0 && l.hasPrefix("#version")) { continue }
-            let parts = l.split(separator: " ", omittingEmptySubsequences: false)
+            let parts = splitScalars(l, separators: [" "], omittingEmpty: false)
             guard parts.count == 2 else {
                 throw TokenizerError.invalidValue(file: merges.path, path: "line \(i + 1)", reason: "a merge is two tokens separated by one space")
             }
@@ -72,5 +72,48 @@ public enum SlowTokenizerFiles {
         let added = v["<|endoftext|>"].map { [AddedToken(id: $0, content: "<|endoftext|>", normalized: false, special: true)] } ?? []
         return try Tokenizer(model: .bpe(model), preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true),
                              addedTokens: added, origin: "vocab.json + merges.txt")
+    }
+
+    /// transformers' FSMT files: `vocab-src.json` (subwords with `</w>` at word ends) and `merges.txt`
+    /// (`left right`, further fields ignored), as `FSMTTokenizer` runs them on pre-tokenized text (its Moses
+    /// normalization and tokenization are not run): BPE per whitespace-separated word, `<unk>` for a
+    /// subword the vocabulary lacks, `</s>` appended; `do_lower_case` in `tokenizer_config.json` lowercases.
+    public static func fsmt(vocab url: URL, merges: URL, config: URL?) throws -> Tokenizer {
+        var c: [UInt8]?
+        if let config, FileManager.default.fileExists(atPath: config.path) { c = [UInt8](try TokenizerJSON.readBounded(config)) }
+        return try fsmt(vocab: [UInt8](try TokenizerJSON.readBounded(url)), merges: [UInt8](try TokenizerJSON.readBounded(merges)),
+                        config: c, file: url.path, mergesFile: merges.path)
+    }
+
+    /// The same from the files' bytes (a model's assets); `file` names them in errors.
+    public static func fsmt(vocab: [UInt8], merges: [UInt8], config: [UInt8]?, file: String, mergesFile: String? = nil) throws -> Tokenizer {
+        let url = URL(fileURLWithPath: file), merges = (bytes: merges, path: mergesFile ?? "\(file) merges.txt")
+        let v = try TokenizerJSON.vocabObject(try JSONNode.parse(Data(vocab), file: file))
+        guard let text = String(bytes: merges.bytes, encoding: .utf8) else {
+            throw TokenizerError.invalidValue(file: merges.path, path: "(bytes)", reason: "not UTF-8 text")
+        }
+        var pairs: [(String, String)] = []
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        for (i, line) in lines.enumerated() {
+            let parts = splitScalars(line, separators: [" ", "\t", "\r"], omittingEmpty: true)
+            guard parts.count >= 2 else {
+                throw TokenizerError.invalidValue(file: merges.path, path: "line \(i + 1)", reason: "a merge is two tokens separated by a space")
+            }
+            pairs.append((String(parts[0]), String(parts[1])))
+            if pairs.count > TokenizerLimits.maxMerges {
+                throw TokenizerError.tooLarge(file: merges.path, path: "(lines)", count: pairs.count, limit: TokenizerLimits.maxMerges)
+            }
+        }
+        var lower = false
+        if let config {
+            lower = try JSONNode.parse(Data(config), file: "tokenizer_config.json").bool("do_lower_case", default: false)
+        }
+        guard let eos = v["</s>"] else { throw TokenizerError.unknownToken(file: url.path, path: "\"</s>\"", token: "</s>") }
+        let model = try WordBPE(vocab: v, merges: pairs, spelling: .endOfWordSuffix, unkToken: "<unk>", file: url.path)
+        return try Tokenizer(model: .wordBPE(model), normalizer: lower ? .lowercase : nil, preTokenizer: .whitespaceSplit,
+                             postProcessor: .template(single: [.sequence(typeId: 0), .special("</s>", typeId: 0)],
+                                                      specials: ["</s>": (ids: [eos], tokens: ["</s>"])]),
+                             origin: "vocab-src.json + merges.txt")
     }
 }

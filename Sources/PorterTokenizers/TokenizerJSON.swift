@@ -215,7 +215,7 @@ public enum TokenizerJSON {
             merges.reserveCapacity(list.count)
             for m in list {
                 if let s = m.value as? String {
-                    let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                    let parts = splitScalars(s, separators: [" "], omittingEmpty: false)
                     guard parts.count == 2 else { throw m.invalid("a merge string must be two tokens separated by one space") }
                     merges.append((String(parts[0]), String(parts[1])))
                 } else {
@@ -266,7 +266,7 @@ public enum TokenizerJSON {
         vocab.reserveCapacity(o.count)
         var seen: [Int: String] = [:]
         seen.reserveCapacity(o.count)
-        for (k, v) in o {
+        for (k, v) in o.members {
             let node = JSONNode(value: v, path: "\(n.path)[\(k.debugDescription)]", file: n.file)
             let id = try node.int(min: 0, max: Int(Int32.max))
             if k.unicodeScalars.count > TokenizerLimits.maxTokenScalars {
@@ -308,7 +308,7 @@ public enum TokenizerJSON {
             }
             var specials: [String: (ids: [Int], tokens: [String])] = [:]
             if let sp = try n.optional("special_tokens") {
-                for (k, _) in try sp.object() {
+                for (k, _) in try sp.object().members {
                     let e = try sp.required(k)
                     let ids = try e.required("ids").array(max: TokenizerLimits.maxTemplateItems).map { try $0.int(min: 0, max: Int(Int32.max)) }
                     let toks = try e.required("tokens").array(max: TokenizerLimits.maxTemplateItems).map { try $0.string() }

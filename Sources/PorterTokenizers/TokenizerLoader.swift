@@ -4,7 +4,7 @@ import Foundation
 /// it) the slow files `vocab.json` + `merges.txt` (GPT-2) or `vocab.txt` (BERT).
 public enum TokenizerLoader {
     /// The tokenizer files a folder may hold, in the order Porter prefers them.
-    public static let knownFiles = ["tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt"]
+    public static let knownFiles = ["tokenizer.json", "tokenizer.model", "vocab.json", "vocab-src.json", "vocab.txt"]
 
     /// True when `url` is a tokenizer file or a folder holding a known tokenizer file.
     public static func hasTokenizer(at url: URL) -> Bool {
@@ -12,7 +12,8 @@ public enum TokenizerLoader {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return false }
         if !isDir.boolValue { return url.pathExtension == "json" || url.pathExtension == "model" }
         let has = { (f: String) in FileManager.default.fileExists(atPath: url.appendingPathComponent(f).path) }
-        return has("tokenizer.json") || has("tokenizer.model") || (has("vocab.json") && has("merges.txt")) || has("vocab.txt")
+        return has("tokenizer.json") || has("tokenizer.model") || (has("vocab.json") && has("merges.txt"))
+            || (has("vocab-src.json") && has("merges.txt")) || has("vocab.txt")
     }
 
     /// Reads the tokenizer at `url` (a `*.json` tokenizer file or a model folder).
@@ -33,6 +34,9 @@ public enum TokenizerLoader {
         }
         if let m = file("tokenizer.model") { return try SentencePieceModel.load(m) }
         if let v = file("vocab.json"), let m = file("merges.txt") { return try SlowTokenizerFiles.gpt2(vocab: v, merges: m) }
+        if let v = file("vocab-src.json"), let m = file("merges.txt") {
+            return try SlowTokenizerFiles.fsmt(vocab: v, merges: m, config: file("tokenizer_config.json"))
+        }
         if let v = file("vocab.txt") { return try SlowTokenizerFiles.bert(vocab: v, config: file("tokenizer_config.json")) }
         throw TokenizerError.noTokenizer(path: url.path)
     }

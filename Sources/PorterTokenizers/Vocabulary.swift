@@ -33,3 +33,10 @@ public struct Vocabulary: Sendable, ExpressibleByDictionaryLiteral {
     /// (token, id) pairs, in no particular order.
     public var entries: [(String, Int)] { map.map { ($0.key.string, $0.value) } }
 }
+
+/// `s` split at the given scalars. Splitting a `String` by `Character` would miss a space followed by a
+/// combining mark (`" \u{301}"` is one grapheme), so a merge `"e \u{301}"` has to be split by scalars.
+public func splitScalars<S: StringProtocol>(_ s: S, separators: Set<Unicode.Scalar>, omittingEmpty: Bool) -> [String] {
+    s.unicodeScalars.split(omittingEmptySubsequences: omittingEmpty, whereSeparator: { separators.contains($0) })
+        .map { String(String.UnicodeScalarView($0)) }
+}

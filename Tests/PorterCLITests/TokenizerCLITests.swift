@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PorterCore
 import PorterTestSupport
 
 /// `porter tokenize` and the tokenizer level of `porter verify`, through the real binary.
@@ -144,5 +145,124 @@ struct TokenizerCrossFormatCLITests {
         let first = try #require(level["firstDifference"] as? [String: Any])
         #expect(!(first["text"] as? String ?? "").isEmpty)
         #expect(first["position"] is Int)
+    }
+}
+
+/// HF ↔ GGUF with a tokenizer, through the binary: tokenizer.json → tokenizer.ggml.* (as gguf-py writes
+/// it), GGUF → tokenizer.json + tokenizer_config.json, the tokenizer level of both ports, and the broken
+/// cross-format port (one merge reordered) failing at the tokenizer level with the text and position the
+/// generator recorded (fixtures/tokenizers/generator-gguf.json).
+@Suite("the tokenizer across HF and GGUF")
+struct TokenizerGGUFCLITests {
+    /// The tiny Llama of fixtures/llama with the trained Llama 3 tokenizer (llama3-split) and its config.
+    static func llamaWithTokenizer(in dir: URL) throws -> URL {
+        let fm = FileManager.default
+        let out = dir.appendingPathComponent("src")
+        try fm.copyItem(at: Fixtures.url("llama/llama"), to: out)
+        try fm.copyItem(at: Fixtures.url("tokenizers/llama3-split/tokenizer.json"), to: out.appendingPathComponent("tokenizer.json"))
+        try fm.copyItem(at: Fixtures.url("tokenizers/gguf-llama3/tokenizer_config.json"), to: out.appendingPathComponent("tokenizer_config.json"))
+        return out
+    }
+
+    static func tokenizerKeys(_ path: URL) throws -> [String: JSONValue] {
+        let r = try CLI.run(["inspect", "--json", path.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        return (try JSONValue.parse(Data(r.stdout.utf8))["config"]?.objectValue ?? [:]).filter { $0.key.hasPrefix("tokenizer.") }
+    }
+
+    @Test("HF → GGUF writes gguf-py's tokenizer keys; both ports pass the tokenizer level; one merge reordered fails it")
+    func roundTripAndReorderedMerge() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tok-gguf")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = try Self.llamaWithTokenizer(in: dir)
+        let gguf = dir.appendingPathComponent("m.gguf")
+        let toGGUF = try CLI.run(["convert", src.path, "--to", "gguf", "-o", gguf.path, "--verify"])
+        #expect(toGGUF.status == 0, "\(toGGUF.stdout)\(toGGUF.stderr)")
+        #expect(toGGUF.stdout.contains("tokenizer: passed"), "\(toGGUF.stdout)")
+        // Every tokenizer key is what gguf-py's SpecialVocab + convert_hf_to_gguf's vocabulary code wrote.
+        // The fixture was written from tokenizer.json + tokenizer_config.json alone; this folder also has the
+        // model's config.json, whose pad_token_id gguf-py's SpecialVocab reads too (its last source).
+        let ours = try Self.tokenizerKeys(gguf)
+        var theirs = try Self.tokenizerKeys(Fixtures.url("tokenizers/gguf-llama3/tokenizer.gguf"))
+        #expect(theirs["tokenizer.ggml.padding_token_id"] == nil)
+        theirs["tokenizer.ggml.padding_token_id"] = try JSONValue.parse(Data(contentsOf: src.appendingPathComponent("config.json")))["pad_token_id"]
+        #expect(theirs["tokenizer.ggml.padding_token_id"] == .int(0))
+        #expect(ours == theirs, "keys \(ours.keys.sorted()) vs \(theirs.keys.sorted())")
+
+        let back = dir.appendingPathComponent("back")
+        let toHF = try CLI.run(["convert", gguf.path, "--to", "hf", "-o", back.path, "--verify"])
+        #expect(toHF.status == 0, "\(toHF.stdout)\(toHF.stderr)")
+        #expect(toHF.stdout.contains("tokenizer: passed"), "\(toHF.stdout)")
+        let cfg = try JSONValue.parse(Data(contentsOf: back.appendingPathComponent("tokenizer_config.json")))
+        #expect(cfg["chat_template"] == theirs["tokenizer.chat_template"])
+        let same = try CLI.run(["verify", src.path, back.path])
+        #expect(same.status == 0 && same.stdout.contains("tokenizer: passed"), "\(same.stdout)\(same.stderr)")
+
+        // The broken port: the written tokenizer.json with one merge moved ahead of an earlier one.
+        let fm = FileManager.default
+        try fm.removeItem(at: back.appendingPathComponent("tokenizer.json"))
+        try fm.copyItem(at: Fixtures.url("tokenizers/gguf-llama3-merge-reordered/tokenizer.json"), to: back.appendingPathComponent("tokenizer.json"))
+        let report = dir.appendingPathComponent("report")
+        let bad = try CLI.run(["verify", gguf.path, back.path, "--mapping", "gguf-to-hf-llama", "--report", report.path])
+        #expect(bad.status == 3, "\(bad.stdout)\(bad.stderr)")
+        #expect(bad.stdout.contains("tokenizer: failed"), "\(bad.stdout)")
+        let doc = try JSONValue.parse(Data(contentsOf: report.appendingPathComponent("report.json")))
+        #expect(doc["weights"]?["status"] == .string("passed"), "\(doc["weights"] ?? .null)")
+        let level = try #require(doc["tokenizer"])
+        #expect(level["status"] == .string("failed"))
+        #expect(level["sourceTokenizer"]?.stringValue?.hasSuffix("(GGUF tokenizer.ggml.*)") == true, "\(level)")
+        let facts = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/generator-gguf.json")))["facts"]?["gguf-llama3-merge-reordered"]
+        let want = try #require(facts?["first_difference_on_verify_corpus"])
+        #expect(level["firstDifference"]?["text"] == want["text"], "\(level["firstDifference"] ?? .null)")
+        #expect(level["firstDifference"]?["position"] == want["position"], "\(level["firstDifference"] ?? .null)")
+        #expect(level["firstDifference"]?["withSpecialTokens"] == want["with_special_tokens"])
+    }
+
+    @Test("a tokenizer.json whose pre-tokenizer has no GGUF name is refused by name (exit 1, nothing written)")
+    func unknownPreTokenizerRefused() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tok-gguf")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = try Self.llamaWithTokenizer(in: dir)
+        let file = src.appendingPathComponent("tokenizer.json")
+        var text = try String(contentsOf: file, encoding: .utf8)
+        text = text.replacingOccurrences(of: #"\\p{N}{1,3}"#, with: #"\\p{N}{1,2}"#)
+        try Data(text.utf8).write(to: file)
+        let out = dir.appendingPathComponent("m.gguf")
+        let r = try CLI.run(["convert", src.path, "--to", "gguf", "-o", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("pre_tokenizer") && r.stderr.contains("no tokenizer.ggml.pre name"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
+
+/// fairseq → FSMT through the binary: the tokenizer level compares fairseq's dict.en.txt + bpecodes with
+/// the written vocab-src.json + merges.txt, and catches two vocabulary entries swapped in the port.
+@Suite("the tokenizer level of an FSMT port")
+struct TokenizerFSMTCLITests {
+    @Test("fairseq → FSMT passes the tokenizer level; a port with two vocab-src.json entries swapped fails it")
+    func fsmtPort() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tok-fsmt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("fsmt"), rep = dir.appendingPathComponent("report")
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", out.path, "--verify", "--report", rep.path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("tokenizer: passed"), "\(r.stdout)")
+        let doc = try JSONValue.parse(Data(contentsOf: rep.appendingPathComponent("report.json")))
+        #expect(doc["tokenizer"]?["sourceTokenizer"]?.stringValue?.hasSuffix("(dict.en.txt + bpecodes)") == true, "\(doc["tokenizer"] ?? .null)")
+        #expect(doc["tokenizer"]?["convertedTokenizer"]?.stringValue?.hasSuffix("(vocab-src.json + merges.txt)") == true)
+
+        // Swap "the</w>" and "e" (both in the dictionary) in the written vocabulary.
+        let vocabURL = out.appendingPathComponent("vocab-src.json")
+        var vocab = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: vocabURL)) as? [String: Int])
+        let a = try #require(vocab["the</w>"]), b = try #require(vocab["e</w>"])
+        vocab["the</w>"] = b
+        vocab["e</w>"] = a
+        try JSONSerialization.data(withJSONObject: vocab, options: [.sortedKeys]).write(to: vocabURL)
+        let bad = try CLI.run(["verify", Fixtures.url("fairseq/separate").path, out.path, "--report", dir.appendingPathComponent("r2").path])
+        #expect(bad.status == 3, "\(bad.stdout)\(bad.stderr)")
+        #expect(bad.stdout.contains("tokenizer: failed"), "\(bad.stdout)")
+        let level = try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent("r2/report.json")))["tokenizer"]
+        // "The quick brown fox jumps over the lazy dog." is the first built-in text with "the" as a word.
+        #expect(level?["firstDifference"]?["text"]?.stringValue == "The quick brown fox jumps over the lazy dog.", "\(level ?? .null)")
     }
 }

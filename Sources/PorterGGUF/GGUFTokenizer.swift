@@ -1,0 +1,50 @@
+import Foundation
+import PorterCore
+import PorterTokenizers
+
+/// The tokenizer between a Hugging Face folder's files and GGUF metadata (`tokenizer.ggml.*`,
+/// `tokenizer.chat_template`), both ways, through `GGUFVocab` (PorterTokenizers). The two hooks:
+/// the writer asks `keyValues(for:)` when it writes a transformers checkpoint; the reader asks
+/// `assets(fromMetadata:file:)` when it prepares a GGUF file for `--to hf`.
+public enum GGUFTokenizer {
+    /// The tokenizer metadata for the model's tokenizer assets: a SentencePiece `tokenizer.model`
+    /// (llama.cpp's `llama` vocabulary), else a byte-level BPE `tokenizer.json` (`gpt2`), each with
+    /// `tokenizer_config.json`. Empty when the model carries no tokenizer. A tokenizer GGUF cannot hold
+    /// as llama.cpp reads it (a pre-tokenizer without a `tokenizer.ggml.pre` name, WordPiece, …) is
+    /// refused with the tokenizer's own message, never written approximately.
+    public static func keyValues(for model: NeutralModel) throws -> [String: JSONValue] {
+        let config = model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes
+        let json = model.assets.first { $0.fileName == "tokenizer.json" }
+        let modelConfig = model.config.objectValue ?? [:]
+        do {
+            if let sp = model.assets.first(where: { $0.fileName == "tokenizer.model" }) {
+                return try GGUFVocab.fromSentencePiece(sp.bytes, config: config, tokenizerJSON: json?.bytes, modelConfig: modelConfig,
+                                                       file: "tokenizer.model").keyValues
+            }
+            if let json {
+                return try GGUFVocab.fromTokenizerJSON(json.bytes, config: config, modelConfig: modelConfig, file: "tokenizer.json").keyValues
+            }
+        } catch {
+            throw GGUFError.unwritable(tensor: nil, reason: "the tokenizer cannot be written as GGUF metadata: \(error.localizedDescription)")
+        }
+        return [:]
+    }
+
+    /// `tokenizer.json` and `tokenizer_config.json` (with the chat template) for a GGUF file's tokenizer
+    /// metadata; none when the file has no `tokenizer.ggml.model`.
+    public static func assets(fromMetadata metadata: [String: JSONValue], file: String) throws -> [Asset] {
+        guard GGUFVocab.present(in: metadata) else { return [] }
+        do {
+            let vocab = try GGUFVocab(metadata: metadata, file: file)
+            let json = try vocab.tokenizerJSON(file: file)
+            // What Porter writes must run: the verifier's tokenizer level reads it back.
+            _ = try TokenizerJSON.parse(Data(json), file: "tokenizer.json")
+            return [Asset(kind: "tokenizer", fileName: "tokenizer.json", bytes: json),
+                    Asset(kind: "tokenizer-config", fileName: "tokenizer_config.json", bytes: vocab.tokenizerConfigJSON())]
+        } catch let TokenizerError.unsupported(_, path, what) {
+            throw GGUFError.badMetadata(file: file, key: path, reason: "\(what) has no tokenizer.json Porter can write; refused rather than approximated")
+        } catch let e as TokenizerError {
+            throw GGUFError.badMetadata(file: file, key: "tokenizer.ggml.*", reason: e.localizedDescription)
+        }
+    }
+}

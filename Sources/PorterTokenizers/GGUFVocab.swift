@@ -1,0 +1,616 @@
+import Foundation
+import PorterCore
+
+/// llama.cpp's token types (`tokenizer.ggml.token_type`, `llama_token_type`).
+public enum GGUFTokenType: Int, Sendable {
+    case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+}
+
+/// One row of the pre-tokenizer table: the name llama.cpp gives a byte-level BPE family
+/// (`tokenizer.ggml.pre`) and the `tokenizer.json` configuration it stands for, as the
+/// family's real `tokenizer.json` spells it.
+public struct GGUFPreTokenizer: Sendable {
+    public let name: String
+    /// The `normalizer` JSON text (`null` for none).
+    public let normalizer: String
+    /// The `pre_tokenizer` JSON texts this name stands for: the first is what Porter writes,
+    /// the others are the same behaviour spelled another way (accepted when read, exactly).
+    public let preTokenizers: [String]
+    /// llama.cpp sets `ignore_merges` for this name (the vocabulary's whole words win).
+    public let ignoreMerges: Bool
+}
+
+/// The one table between `tokenizer.ggml.pre` and `tokenizer.json`'s normalizer, pre-tokenizer and
+/// `ignore_merges`, used both ways. A configuration that is not in it is refused by name, never
+/// mapped to the nearest entry. `trim_offsets` is not compared: it moves offsets, never ids.
+public enum GGUFPreTokenizerTable {
+    static let gpt2Split = #"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"#
+    static let llama3Split = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"#
+    static let qwen2Split = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"#
+    static let byteLevelRegex = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#
+    static let byteLevelNoRegex = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}"#
+    static func split(_ p: String) -> String { #"{"type":"Split","pattern":{"Regex":""# + p + #""},"behavior":"Isolated","invert":false}"# }
+    static func sequence(_ items: String...) -> String { #"{"type":"Sequence","pretokenizers":["# + items.joined(separator: ",") + "]}" }
+
+    public static let entries: [GGUFPreTokenizer] = [
+        // GPT-2 (and every model that reuses its tokenizer.json): ByteLevel with GPT-2's regex.
+        GGUFPreTokenizer(name: "gpt-2", normalizer: "null", preTokenizers: [byteLevelRegex, sequence(split(gpt2Split), byteLevelNoRegex)],
+                         ignoreMerges: false),
+        // Llama 3: Split with its pattern, then ByteLevel without a regex; ignore_merges.
+        GGUFPreTokenizer(name: "llama-bpe", normalizer: "null", preTokenizers: [sequence(split(llama3Split), byteLevelNoRegex)],
+                         ignoreMerges: true),
+        // Qwen2 / Qwen2.5 / Qwen3: NFC, then Split with single digits, then ByteLevel.
+        GGUFPreTokenizer(name: "qwen2", normalizer: #"{"type":"NFC"}"#, preTokenizers: [sequence(split(qwen2Split), byteLevelNoRegex)],
+                         ignoreMerges: false),
+        // SmolLM: each digit alone, then GPT-2's pattern.
+        GGUFPreTokenizer(name: "smollm", normalizer: "null",
+                         preTokenizers: [sequence(#"{"type":"Digits","individual_digits":true}"#, byteLevelRegex),
+                                         sequence(#"{"type":"Digits","individual_digits":true}"#, split(gpt2Split), byteLevelNoRegex)],
+                         ignoreMerges: false),
+    ]
+
+    public static var names: [String] { entries.map(\.name) }
+
+    public static func entry(named name: String) -> GGUFPreTokenizer? { entries.first { $0.name == name } }
+
+    /// The entry whose configuration is exactly this one (after dropping `trim_offsets`), or nil.
+    static func entry(normalizer: Any?, preTokenizer: Any?, ignoreMerges: Bool) -> GGUFPreTokenizer? {
+        let n = canonical(normalizer ?? NSNull()), p = canonical(preTokenizer ?? NSNull())
+        return entries.first { e in
+            e.ignoreMerges == ignoreMerges && canonical(parsed(e.normalizer)) == n
+                && e.preTokenizers.contains { canonical(parsed($0)) == p }
+        }
+    }
+
+    static func parsed(_ text: String) -> Any {
+        (try? JSONText.parse(Data(text.utf8))) ?? NSNull()
+    }
+
+    /// A JSON value as one comparable string: keys sorted, `trim_offsets` dropped, booleans as booleans.
+    static func canonical(_ v: Any) -> String {
+        switch v {
+        case is NSNull: return "null"
+        case let s as String: return JSONValue.string(s).compactText
+        case let b as Bool: return b ? "true" : "false"
+        case let n as JSONNumber: return n.text
+        case let a as [Any]: return "[" + a.map(canonical).joined(separator: ",") + "]"
+        case let o as JSONObject:
+            let keys = o.members.map(\.key).filter { $0 != "trim_offsets" }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            return "{" + keys.map { JSONValue.string($0).compactText + ":" + canonical(o[$0]!) }.joined(separator: ",") + "}"
+        case let o as [String: Any]:
+            let keys = o.keys.filter { $0 != "trim_offsets" }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            return "{" + keys.map { JSONValue.string($0).compactText + ":" + canonical(o[$0]!) }.joined(separator: ",") + "}"
+        default: return "?"
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value as compact JSON text (never fails for strings, numbers, booleans and null).
+    var compactText: String { (try? String(decoding: encoded(pretty: false), as: UTF8.self)) ?? "null" }
+}
+
+/// A model's tokenizer as GGUF metadata (`tokenizer.ggml.*`, `tokenizer.chat_template`), read from a
+/// GGUF file's key-values or made from `tokenizer.json` (+ `tokenizer_config.json`) or a SentencePiece
+/// `tokenizer.model`, the way llama.cpp's `convert_hf_to_gguf.py` and gguf-py's `SpecialVocab` make it.
+///
+/// Two models: `gpt2` (byte-level BPE: tokens, token types, merges, and `tokenizer.ggml.pre` naming
+/// the pre-tokenizer through `GGUFPreTokenizerTable`) and `llama` (SentencePiece BPE: tokens, scores,
+/// token types). Porter runs it by writing the `tokenizer.json` transformers would hold for it
+/// (`tokenizerJSON()`), so a GGUF file and the folder converted from it run one definition.
+public struct GGUFVocab: Sendable, Equatable {
+    public var model: String
+    public var pre: String?
+    public var tokens: [String]
+    public var scores: [Float]?
+    public var tokenTypes: [Int]?
+    public var merges: [String]?
+    public var bosId: Int?
+    public var eosId: Int?
+    public var unkId: Int?
+    public var padId: Int?
+    public var sepId: Int?
+    public var maskId: Int?
+    public var addBos: Bool?
+    public var addEos: Bool?
+    public var addSep: Bool?
+    public var addSpacePrefix: Bool?
+    public var chatTemplate: String?
+
+    public init(model: String, pre: String? = nil, tokens: [String], scores: [Float]? = nil, tokenTypes: [Int]? = nil,
+                merges: [String]? = nil) {
+        self.model = model
+        self.pre = pre
+        self.tokens = tokens
+        self.scores = scores
+        self.tokenTypes = tokenTypes
+        self.merges = merges
+    }
+
+    static let p = "tokenizer.ggml."
+
+    /// True when the metadata holds a tokenizer (`tokenizer.ggml.model`).
+    public static func present(in metadata: [String: JSONValue]) -> Bool { metadata[p + "model"] != nil }
+
+    // MARK: GGUF key-values → vocab
+
+    /// Reads the tokenizer keys of a GGUF file's metadata (as `GGUFReader` puts them in the config).
+    public init(metadata m: [String: JSONValue], file: String) throws {
+        func key(_ k: String) -> String { k.hasPrefix("tokenizer.") ? k : Self.p + k }
+        func string(_ k: String) throws -> String? {
+            guard let v = m[key(k)] else { return nil }
+            guard let s = v.stringValue else { throw TokenizerError.wrongType(file: file, path: key(k), expected: "a string") }
+            return s
+        }
+        func id(_ k: String, count: Int) throws -> Int? {
+            guard let v = m[key(k)] else { return nil }
+            guard let i = v.intValue else { throw TokenizerError.wrongType(file: file, path: key(k), expected: "an integer") }
+            // llama.cpp writes -1 (as uint32 0xFFFFFFFF in some files) for "none".
+            if i == -1 || i == Int(UInt32.max) { return nil }
+            guard i >= 0 && i < count else {
+                throw TokenizerError.idConflict(file: file, path: key(k), id: i, reason: "is not an index of tokenizer.ggml.tokens (\(count) entries)")
+            }
+            return i
+        }
+        func bool(_ k: String) throws -> Bool? {
+            guard let v = m[key(k)] else { return nil }
+            guard let b = v.boolValue else { throw TokenizerError.wrongType(file: file, path: key(k), expected: "true or false") }
+            return b
+        }
+        func array(_ k: String, max: Int) throws -> [JSONValue]? {
+            guard let v = m[key(k)] else { return nil }
+            guard let a = v.arrayValue else { throw TokenizerError.wrongType(file: file, path: key(k), expected: "an array") }
+            if a.count > max { throw TokenizerError.tooLarge(file: file, path: key(k), count: a.count, limit: max) }
+            return a
+        }
+        guard let model = try string("model") else { throw TokenizerError.missingKey(file: file, path: key("model")) }
+        guard let list = try array("tokens", max: TokenizerLimits.maxVocab) else { throw TokenizerError.missingKey(file: file, path: key("tokens")) }
+        var tokens: [String] = []
+        tokens.reserveCapacity(list.count)
+        for (i, t) in list.enumerated() {
+            guard let s = t.stringValue else { throw TokenizerError.wrongType(file: file, path: "\(key("tokens"))[\(i)]", expected: "a string") }
+            if s.unicodeScalars.count > TokenizerLimits.maxTokenScalars {
+                throw TokenizerError.tooLarge(file: file, path: "\(key("tokens"))[\(i)]", count: s.unicodeScalars.count, limit: TokenizerLimits.maxTokenScalars)
+            }
+            tokens.append(s)
+        }
+        self.init(model: model, pre: try string("pre"), tokens: tokens)
+        let n = tokens.count
+        if let a = try array("scores", max: TokenizerLimits.maxVocab) {
+            guard a.count == n else { throw TokenizerError.invalidValue(file: file, path: key("scores"), reason: "has \(a.count) entries for \(n) tokens") }
+            scores = try a.enumerated().map { i, v in
+                guard let d = v.doubleValue, d.isFinite else { throw TokenizerError.wrongType(file: file, path: "\(key("scores"))[\(i)]", expected: "a finite number") }
+                return Float(d)
+            }
+        }
+        if let a = try array("token_type", max: TokenizerLimits.maxVocab) {
+            guard a.count == n else { throw TokenizerError.invalidValue(file: file, path: key("token_type"), reason: "has \(a.count) entries for \(n) tokens") }
+            tokenTypes = try a.enumerated().map { i, v in
+                guard let t = v.intValue, GGUFTokenType(rawValue: t) != nil else {
+                    throw TokenizerError.invalidValue(file: file, path: "\(key("token_type"))[\(i)]", reason: "\(v) is not a llama.cpp token type (1…6)")
+                }
+                return t
+            }
+        }
+        if let a = try array("merges", max: TokenizerLimits.maxMerges) {
+            merges = try a.enumerated().map { i, v in
+                guard let s = v.stringValue else { throw TokenizerError.wrongType(file: file, path: "\(key("merges"))[\(i)]", expected: "a string") }
+                return s
+            }
+        }
+        bosId = try id("bos_token_id", count: n)
+        eosId = try id("eos_token_id", count: n)
+        unkId = try id("unknown_token_id", count: n)
+        padId = try id("padding_token_id", count: n)
+        sepId = try id("seperator_token_id", count: n)
+        maskId = try id("mask_token_id", count: n)
+        addBos = try bool("add_bos_token")
+        addEos = try bool("add_eos_token")
+        addSep = try bool("add_sep_token")
+        addSpacePrefix = try bool("add_space_prefix")
+        chatTemplate = try string("tokenizer.chat_template")
+    }
+
+    /// The key-values a GGUF writer stores, with llama.cpp's key names (values typed by the writer:
+    /// strings, int32 token types, float32 scores, uint32 ids, bools).
+    public var keyValues: [String: JSONValue] {
+        var kv: [String: JSONValue] = [Self.p + "model": .string(model), Self.p + "tokens": .array(tokens.map { .string($0) })]
+        if let pre { kv[Self.p + "pre"] = .string(pre) }
+        if let scores { kv[Self.p + "scores"] = .array(scores.map { .double(Double($0)) }) }
+        if let tokenTypes { kv[Self.p + "token_type"] = .array(tokenTypes.map { .int(Int64($0)) }) }
+        if let merges { kv[Self.p + "merges"] = .array(merges.map { .string($0) }) }
+        for (k, v) in [("bos_token_id", bosId), ("eos_token_id", eosId), ("unknown_token_id", unkId),
+                       ("padding_token_id", padId), ("seperator_token_id", sepId), ("mask_token_id", maskId)] {
+            if let v { kv[Self.p + k] = .int(Int64(v)) }
+        }
+        if let addBos { kv[Self.p + "add_bos_token"] = .bool(addBos) }
+        if let addEos { kv[Self.p + "add_eos_token"] = .bool(addEos) }
+        if let addSep { kv[Self.p + "add_sep_token"] = .bool(addSep) }
+        if let addSpacePrefix { kv[Self.p + "add_space_prefix"] = .bool(addSpacePrefix) }
+        if let chatTemplate { kv["tokenizer.chat_template"] = .string(chatTemplate) }
+        return kv
+    }
+
+    func type(_ i: Int) -> GGUFTokenType { tokenTypes.flatMap { GGUFTokenType(rawValue: $0[i]) } ?? .normal }
+
+    // MARK: vocab → tokenizer.json
+
+    /// The tokenizer Porter runs for this metadata: the one `tokenizerJSON()` writes.
+    public func tokenizer(file: String) throws -> Tokenizer {
+        do {
+            var t = try TokenizerJSON.parse(Data(try tokenizerJSON(file: file)), file: file)
+            t.origin = "GGUF tokenizer.ggml.*"
+            return t
+        } catch let TokenizerError.mergeOutOfVocabulary(f, path, token) {
+            // Name the GGUF key, not the tokenizer.json Porter made from it.
+            throw TokenizerError.mergeOutOfVocabulary(file: f, path: path.replacingOccurrences(of: "model.merges", with: Self.p + "merges"), token: token)
+        }
+    }
+
+    /// `tokenizer.json` as transformers holds it for this vocabulary: for `gpt2`, byte-level BPE with the
+    /// normalizer and pre-tokenizer `tokenizer.ggml.pre` names in `GGUFPreTokenizerTable` (an unknown name
+    /// is refused); for `llama`, SentencePiece BPE as transformers' LlamaConverter writes it (merges from
+    /// the pieces by score, byte fallback, `▁` for spaces). Control and user-defined tokens of `gpt2`
+    /// become added tokens; `add_bos_token` / `add_eos_token` become a TemplateProcessing post-processor.
+    public func tokenizerJSON(file: String) throws -> [UInt8] {
+        var seen = Set<TokenKey>()
+        for (i, t) in tokens.enumerated() where !seen.insert(TokenKey(t)).inserted {
+            throw TokenizerError.idConflict(file: file, path: "\(Self.p)tokens[\(i)]", id: i, reason: "repeats the token \(TokenizerError.clip(t))")
+        }
+        var vocab = OrderedJSON.object(tokens.enumerated().map { ($1, .int($0)) })
+        var doc: [(String, OrderedJSON)] = [("version", .string("1.0")), ("truncation", .null), ("padding", .null)]
+        var added: [OrderedJSON] = []
+        var model: [(String, OrderedJSON)]
+        var normalizer = OrderedJSON.null, preTokenizer = OrderedJSON.null, decoder = OrderedJSON.null
+        switch try kind(file: file) {
+        case .gpt2:
+            guard let pre else { throw TokenizerError.missingKey(file: file, path: Self.p + "pre") }
+            guard let entry = GGUFPreTokenizerTable.entry(named: pre) else {
+                throw TokenizerError.unsupported(file: file, path: Self.p + "pre",
+                                                 what: "pre-tokenizer \(pre.debugDescription) (Porter's table: \(GGUFPreTokenizerTable.names.joined(separator: ", ")))")
+            }
+            guard let merges else { throw TokenizerError.missingKey(file: file, path: Self.p + "merges") }
+            normalizer = .raw(entry.normalizer)
+            preTokenizer = .raw(entry.preTokenizers[0])
+            decoder = .raw(#"{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}"#)
+            for (i, t) in tokens.enumerated() where type(i) == .control || type(i) == .userDefined {
+                let special = type(i) == .control
+                added.append(.object([("id", .int(i)), ("content", .string(t)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                                      ("rstrip", .bool(false)), ("normalized", .bool(!special)), ("special", .bool(special))]))
+            }
+            model = [("type", .string("BPE")), ("dropout", .null), ("unk_token", unkId.map { .string(tokens[$0]) } ?? .null),
+                     ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)),
+                     ("byte_fallback", .bool(false)), ("ignore_merges", .bool(entry.ignoreMerges)), ("vocab", vocab),
+                     ("merges", .array(merges.map { .string($0) }))]
+        case .llama:
+            guard let scores else { throw TokenizerError.missingKey(file: file, path: Self.p + "scores") }
+            if let pre, pre != "default" {
+                throw TokenizerError.unsupported(file: file, path: Self.p + "pre", what: "pre-tokenizer \(pre.debugDescription) for a SentencePiece (llama) vocabulary (only \"default\")")
+            }
+            for i in tokens.indices where type(i) == .userDefined || type(i) == .unused {
+                throw TokenizerError.unsupported(file: file, path: "\(Self.p)token_type[\(i)]",
+                                                 what: "\(type(i) == .unused ? "UNUSED" : "USER_DEFINED") tokens in a SentencePiece vocabulary")
+            }
+            let unk = unkId ?? tokens.indices.first { type($0) == .unknown }
+            vocab = .object(tokens.enumerated().map { ($1, .int($0)) })
+            var parts: [OrderedJSON] = []
+            if addSpacePrefix ?? true { parts.append(.raw(#"{"type":"Prepend","prepend":"▁"}"#)) }
+            parts.append(.raw(#"{"type":"Replace","pattern":{"String":" "},"content":"▁"}"#))
+            normalizer = .object([("type", .string("Sequence")), ("normalizers", .array(parts))])
+            decoder = .raw(#"{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"}"#
+                           + ((addSpacePrefix ?? true) ? #",{"type":"Strip","content":" ","start":1,"stop":0}"# : "") + "]}")
+            model = [("type", .string("BPE")), ("dropout", .null), ("unk_token", unk.map { .string(tokens[$0]) } ?? .null),
+                     ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
+                     ("byte_fallback", .bool(tokens.indices.contains { type($0) == .byte })), ("ignore_merges", .bool(false)),
+                     ("vocab", vocab), ("merges", .array(Self.sentencePieceMerges(tokens: tokens, scores: scores, types: tokens.indices.map(type))))]
+        }
+        doc.append(("added_tokens", .array(added)))
+        doc.append(("normalizer", normalizer))
+        doc.append(("pre_tokenizer", preTokenizer))
+        doc.append(("post_processor", try postProcessor(file: file)))
+        doc.append(("decoder", decoder))
+        doc.append(("model", .object(model)))
+        return Array(OrderedJSON.object(doc).text(pretty: true).utf8)
+    }
+
+    enum Kind { case gpt2, llama }
+
+    func kind(file: String) throws -> Kind {
+        switch model {
+        case "gpt2": return .gpt2
+        case "llama": return .llama
+        default:
+            throw TokenizerError.unsupported(file: file, path: Self.p + "model", what: "tokenizer model \(model.debugDescription) (Porter runs gpt2 and llama)")
+        }
+    }
+
+    /// TemplateProcessing: `<bos> $A <eos>` as `add_bos_token` / `add_eos_token` say (llama.cpp's defaults:
+    /// bos for `llama`, nothing for `gpt2`).
+    func postProcessor(file: String) throws -> OrderedJSON {
+        let bos = (addBos ?? (model == "llama")) ? bosId : nil
+        let eos = (addEos ?? false) ? eosId : nil
+        if (addBos ?? false) && bosId == nil { throw TokenizerError.missingKey(file: file, path: Self.p + "bos_token_id") }
+        if (addEos ?? false) && eosId == nil { throw TokenizerError.missingKey(file: file, path: Self.p + "eos_token_id") }
+        if bos == nil && eos == nil { return .null }
+        func special(_ id: Int) -> OrderedJSON { .object([("SpecialToken", .object([("id", .string(tokens[id])), ("type_id", .int(0))]))]) }
+        var single: [OrderedJSON] = []
+        var pair: [OrderedJSON] = []
+        if let bos { single.append(special(bos)); pair.append(special(bos)) }
+        single.append(.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))]))
+        pair.append(.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))]))
+        if let eos { single.append(special(eos)); pair.append(special(eos)) }
+        if let bos { pair.append(.object([("SpecialToken", .object([("id", .string(tokens[bos])), ("type_id", .int(1))]))])) }
+        pair.append(.object([("Sequence", .object([("id", .string("B")), ("type_id", .int(1))]))]))
+        if let eos { pair.append(.object([("SpecialToken", .object([("id", .string(tokens[eos])), ("type_id", .int(1))]))])) }
+        var specials: [(String, OrderedJSON)] = []
+        for id in [bos, eos].compactMap({ $0 }) where !specials.contains(where: { $0.0 == tokens[id] }) {
+            specials.append((tokens[id], .object([("id", .string(tokens[id])), ("ids", .array([.int(id)])), ("tokens", .array([.string(tokens[id])]))])))
+        }
+        return .object([("type", .string("TemplateProcessing")), ("single", .array(single)), ("pair", .array(pair)),
+                        ("special_tokens", .object(specials))])
+    }
+
+    /// transformers' SentencePiece merges: the normal pieces by descending score (stable), each with every
+    /// split into two pieces of the vocabulary, ordered by the left piece's id, then the right's.
+    static func sentencePieceMerges(tokens: [String], scores: [Float], types: [GGUFTokenType]) -> [OrderedJSON] {
+        var ids: [TokenKey: Int] = [:]
+        for (i, t) in tokens.enumerated() where ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
+        let order = tokens.indices.filter { types[$0] == .normal }.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var out: [OrderedJSON] = []
+        for i in order {
+            let sc = Array(tokens[i].unicodeScalars)
+            var splits: [(Int, Int, String, String)] = []
+            for k in 1..<max(sc.count, 1) {
+                let l = string(sc[..<k]), r = string(sc[k...])
+                if let a = ids[TokenKey(l)], let b = ids[TokenKey(r)] { splits.append((a, b, l, r)) }
+            }
+            splits.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            out += splits.map { .array([.string($0.2), .string($0.3)]) }
+        }
+        return out
+    }
+
+    /// `tokenizer_config.json` for the folder: the special tokens by content, add_bos/add_eos, the chat template.
+    public func tokenizerConfigJSON() -> [UInt8] {
+        var o: [(String, OrderedJSON)] = []
+        o.append(("add_bos_token", .bool(addBos ?? (model == "llama"))))
+        o.append(("add_eos_token", .bool(addEos ?? false)))
+        for (k, id) in [("bos_token", bosId), ("eos_token", eosId), ("unk_token", unkId), ("pad_token", padId), ("sep_token", sepId),
+                        ("mask_token", maskId)] {
+            if let id { o.append((k, .string(tokens[id]))) }
+        }
+        if let chatTemplate { o.append(("chat_template", .string(chatTemplate))) }
+        o.append(("tokenizer_class", .string("PreTrainedTokenizerFast")))
+        return Array(OrderedJSON.object(o).text(pretty: true).utf8)
+    }
+
+    // MARK: tokenizer.json → vocab
+
+    /// The GGUF vocabulary of a `tokenizer.json` (byte-level BPE of a family in `GGUFPreTokenizerTable`)
+    /// with its `tokenizer_config.json`, as `convert_hf_to_gguf.py` (`_set_vocab_gpt2`) and gguf-py's
+    /// `SpecialVocab` make it: tokens by id (a missing id is `[PAD<id>]`, user-defined), special added
+    /// tokens CONTROL, other added tokens USER_DEFINED, merges as `"a b"`, special ids from the config's
+    /// token names, add_bos/add_eos from the config or else the post-processor's template.
+    public static func fromTokenizerJSON(_ data: [UInt8], config: [UInt8]?, modelConfig: [String: JSONValue] = [:],
+                                         file: String) throws -> GGUFVocab {
+        let root = try JSONNode.parse(Data(data), file: file)
+        let model = try root.required("model")
+        guard try model.string("type", default: "BPE") == "BPE", try model.has("merges") else {
+            throw TokenizerError.unsupported(file: file, path: model.keyPath("type"), what: "a \(try model.string("type", default: "?")) model for GGUF (Porter writes byte-level BPE from tokenizer.json; SentencePiece from tokenizer.model)")
+        }
+        let ignoreMerges = try model.bool("ignore_merges", default: false)
+        let norm = try root.optional("normalizer")?.value, preTok = try root.optional("pre_tokenizer")?.value
+        guard let entry = GGUFPreTokenizerTable.entry(normalizer: norm, preTokenizer: preTok, ignoreMerges: ignoreMerges) else {
+            let shown = GGUFPreTokenizerTable.canonical(preTok ?? NSNull())
+            throw TokenizerError.unsupported(file: file, path: "pre_tokenizer",
+                                             what: "the pre-tokenizer \(shown.count > 300 ? String(shown.prefix(300)) + "…" : shown) with normalizer \(GGUFPreTokenizerTable.canonical(norm ?? NSNull())) and ignore_merges \(ignoreMerges), which has no tokenizer.ggml.pre name in Porter's table (\(GGUFPreTokenizerTable.names.joined(separator: ", "))); refused rather than given the nearest name")
+        }
+        // The Porter tokenizer checks vocab, merges and ids.
+        _ = try TokenizerJSON.parse(Data(data), file: file)
+        let vocabNode = try model.required("vocab")
+        let vocab = try TokenizerJSON.vocabObject(vocabNode)
+        var byId: [Int: String] = [:]
+        for (t, i) in vocab.entries { byId[i] = t }
+        var addedSpecial: [Int: Bool] = [:]
+        var contentIds: [String: Int] = [:]
+        if let list = try root.optional("added_tokens") {
+            for n in try list.array(max: TokenizerLimits.maxAddedTokens) {
+                let c = try n.required("content").string()
+                let id = try vocab[c] ?? n.required("id").int(min: 0, max: Int(Int32.max))
+                byId[id] = c
+                addedSpecial[id] = try n.bool("special", default: false)
+                contentIds[c] = id
+            }
+        }
+        let count = (byId.keys.max() ?? -1) + 1
+        var tokens: [String] = [], types: [Int] = []
+        tokens.reserveCapacity(count)
+        for i in 0..<count {
+            guard let t = byId[i] else { tokens.append("[PAD\(i)]"); types.append(GGUFTokenType.userDefined.rawValue); continue }
+            tokens.append(t)
+            if let special = addedSpecial[i] {
+                types.append(special ? GGUFTokenType.control.rawValue : GGUFTokenType.userDefined.rawValue)
+            } else {
+                types.append(GGUFTokenType.normal.rawValue)
+            }
+        }
+        var merges: [String] = []
+        for m in try model.required("merges").array(max: TokenizerLimits.maxMerges) {
+            if let s = m.value as? String { merges.append(s) } else {
+                let pair = try m.array()
+                guard pair.count == 2 else { throw m.invalid("a merge must be a pair of tokens") }
+                merges.append(try pair[0].string() + " " + pair[1].string())
+            }
+        }
+        var v = GGUFVocab(model: "gpt2", pre: entry.name, tokens: tokens, tokenTypes: types, merges: merges)
+        try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { contentIds[$0] })
+        return v
+    }
+
+    /// The GGUF vocabulary of a SentencePiece `tokenizer.model` (BPE), as `convert_hf_to_gguf.py`'s
+    /// `_set_vocab_sentencepiece` makes it: pieces, scores, token types; pre `default`; special ids from
+    /// `tokenizer_config.json` (else the model's unk and `<s>` / `</s>` pieces).
+    public static func fromSentencePiece(_ bytes: [UInt8], config: [UInt8]?, tokenizerJSON: [UInt8]? = nil,
+                                         modelConfig: [String: JSONValue] = [:], file: String) throws -> GGUFVocab {
+        let proto = try SentencePieceModel.parse(bytes, file: file)
+        _ = try SentencePieceModel.tokenizer(proto, file: file)
+        guard proto.modelType == 2 else {
+            throw TokenizerError.unsupported(file: file, path: "trainer_spec.model_type", what: "SentencePiece model type \(proto.modelType) for GGUF (Porter writes the BPE type, llama.cpp's \"llama\" vocabulary)")
+        }
+        if proto.removeExtraWhitespaces {
+            throw TokenizerError.unsupported(file: file, path: "normalizer_spec.remove_extra_whitespaces", what: "removing extra whitespace (llama.cpp's llama vocabulary keeps it)")
+        }
+        var v = GGUFVocab(model: "llama", pre: "default", tokens: proto.pieces.map(\.piece), scores: proto.pieces.map(\.score),
+                          tokenTypes: proto.pieces.map { $0.type.rawValue })
+        // As gguf-py's SpecialVocab: names of tokenizer_config.json found among tokenizer.json's added tokens.
+        var contentIds: [String: Int] = [:]
+        var root: JSONNode?
+        if let tokenizerJSON {
+            let r = try JSONNode.parse(Data(tokenizerJSON), file: "tokenizer.json")
+            for n in try r.optional("added_tokens")?.array(max: TokenizerLimits.maxAddedTokens) ?? [] {
+                contentIds[try n.required("content").string()] = try n.required("id").int(min: 0, max: Int(Int32.max))
+            }
+            root = r
+        }
+        try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { contentIds[$0] })
+        if !proto.addDummyPrefix { v.addSpacePrefix = false }
+        return v
+    }
+
+    /// Special ids, add_bos/add_eos and the chat template from `tokenizer_config.json`, then (for what it
+    /// leaves open) from the `tokenizer.json` post-processor's single template, then `config.json`'s
+    /// `*_token_id`, as gguf-py's SpecialVocab. A token name that is no added token is skipped, as there.
+    mutating func applySpecials(root: JSONNode?, config: [UInt8]?, modelConfig: [String: JSONValue], file: String,
+                                idOf: (String) -> Int?) throws {
+        defer {
+            let n = tokens.count
+            func from(_ k: String) -> Int? { modelConfig[k]?.intValue.flatMap { $0 >= 0 && $0 < n ? $0 : nil } }
+            bosId = bosId ?? from("bos_token_id")
+            eosId = eosId ?? from("eos_token_id")
+            unkId = unkId ?? from("unk_token_id")
+            padId = padId ?? from("pad_token_id")
+            sepId = sepId ?? from("sep_token_id")
+        }
+        var names: [String: String] = [:]
+        var cfg: JSONNode?
+        if let config {
+            let c = try JSONNode.parse(Data(config), file: "tokenizer_config.json")
+            _ = try c.object()
+            cfg = c
+            for k in ["bos", "eos", "unk", "pad", "sep", "cls", "mask"] {
+                guard let n = try c.optional(k + "_token") else { continue }
+                if let s = n.value as? String { names[k] = s } else if let s = try n.optional("content")?.value as? String { names[k] = s }
+            }
+            if names["bos"] == nil, let cls = names["cls"] { names["bos"] = cls }
+            if names["eos"] == nil, let sep = names["sep"] { names["eos"] = sep }
+            if let t = try c.optional("chat_template") {
+                if let s = t.value as? String { chatTemplate = s } else {
+                    throw TokenizerError.unsupported(file: "tokenizer_config.json", path: "chat_template", what: "a list of named chat templates")
+                }
+            }
+        }
+        if let root, let post = try root.optional("post_processor") {
+            try templateSpecials(post, names: &names, hasConfig: config != nil)
+        }
+        if let c = cfg {
+            if let b = try c.optional("add_bos_token") { addBos = try b.bool() }
+            if let b = try c.optional("add_eos_token") { addEos = try b.bool() }
+            if let b = try c.optional("add_sep_token") { addSep = try b.bool() }
+        }
+        // Ids only for tokenizer_config.json's names found among the added tokens (gguf-py's rule).
+        guard config != nil else { return }
+        if let s = names["mask"], let id = idOf(s) { maskId = maskId ?? id }
+        if let s = names["bos"], let id = idOf(s) { bosId = bosId ?? id }
+        if let s = names["eos"], let id = idOf(s) { eosId = eosId ?? id }
+        if let s = names["unk"], let id = idOf(s) { unkId = unkId ?? id }
+        if let s = names["sep"], let id = idOf(s) { sepId = sepId ?? id }
+        if let s = names["pad"], let id = idOf(s) { padId = padId ?? id }
+    }
+
+    /// gguf-py's reading of a TemplateProcessing (alone or in a Sequence): a leading special token of
+    /// `single` means add_bos, a trailing one add_eos; a special token between A and B in `pair` add_sep.
+    mutating func templateSpecials(_ post: JSONNode, names: inout [String: String], hasConfig: Bool) throws {
+        var processors = [post]
+        if try post.string("type", default: "") == "Sequence" { processors = try post.required("processors").array(max: 64) }
+        func special(_ n: JSONNode?) throws -> String? { try n?.optional("SpecialToken")?.optional("id")?.value as? String }
+        for p in processors {
+            let type = try p.string("type", default: "")
+            if type == "RobertaProcessing" {
+                addBos = true; addEos = true; addSep = true
+                continue
+            }
+            guard type == "TemplateProcessing" else { continue }
+            let single = try p.optional("single")?.array(max: TokenizerLimits.maxTemplateItems) ?? []
+            var first: String?, last: String?
+            if single.count > 1 {
+                if let f = try special(single.first) {
+                    first = f
+                    if !hasConfig { names["bos"] = f }
+                    addBos = f == names["bos"] || f == names["cls"]
+                }
+                if let l = try special(single.last) {
+                    last = l
+                    if !hasConfig { names["eos"] = l } else if l != names["eos"] { names["eos"] = l }
+                    addEos = true
+                }
+            }
+            var pair = try p.optional("pair")?.array(max: TokenizerLimits.maxTemplateItems) ?? []
+            if let f = first, try special(pair.first) == f { pair.removeFirst() }
+            if let l = last, try special(pair.last) == l { pair.removeLast() }
+            func seq(_ n: JSONNode?) throws -> String? { try n?.optional("Sequence")?.optional("id")?.value as? String }
+            guard pair.count > 2, try seq(pair.first) == "A", try seq(pair.last) == "B" else { continue }
+            let middle = Array(pair[1..<(pair.count - 1)])
+            var add = false
+            if let e = try special(middle.first), e == names["sep"] || e == names["eos"], last == nil { add = true }
+            if middle.count == 2, let e = try special(middle[1]), e == names["sep"] || e == names["eos"] { add = true }
+            addSep = add
+            if add && names["sep"] == nil && hasConfig { names["sep"] = names["eos"] }
+        }
+    }
+}
+
+/// JSON with object members in the order given (vocabularies by id), for writing `tokenizer.json`:
+/// Foundation's dictionaries would reorder keys and merge canonically equivalent ones.
+indirect enum OrderedJSON {
+    case null, bool(Bool), int(Int), double(Double), string(String)
+    case array([OrderedJSON])
+    case object([(String, OrderedJSON)])
+    /// JSON text spliced in as it is.
+    case raw(String)
+
+    func text(pretty: Bool) -> String {
+        var out = ""
+        write(into: &out, pretty: pretty, indent: 0)
+        return out + (pretty ? "\n" : "")
+    }
+
+    func write(into out: inout String, pretty: Bool, indent: Int) {
+        switch self {
+        case .null: out += "null"
+        case let .bool(b): out += b ? "true" : "false"
+        case let .int(i): out += String(i)
+        case let .double(d): out += JSONValue.double(d).compactText
+        case let .string(s): out += JSONValue.string(s).compactText
+        case let .raw(r): out += r
+        case let .array(items):
+            // Arrays of scalars (merges, template ids) stay on one line each.
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += pretty ? ", " : "," }
+                item.write(into: &out, pretty: false, indent: 0)
+            }
+            out += "]"
+        case let .object(members):
+            out += "{"
+            let pad = String(repeating: " ", count: indent + 1)
+            for (i, (k, v)) in members.enumerated() {
+                if i > 0 { out += "," }
+                if pretty { out += "\n" + pad }
+                out += JSONValue.string(k).compactText + (pretty ? ": " : ":")
+                v.write(into: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty && !members.isEmpty { out += "\n" + String(repeating: " ", count: indent) }
+            out += "}"
+        }
+    }
+}

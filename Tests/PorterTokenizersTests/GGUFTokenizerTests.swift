@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+import PorterCore
+import PorterGGUF
+import PorterTestSupport
+@testable import PorterTokenizers
+
+/// GGUF tokenizer metadata ↔ tokenizer.json. The fixtures (fixtures/tokenizers/gguf-*, made by
+/// fixtures/generate/gen_tokenizers_gguf.py) are vocabulary-only GGUF files written by gguf-py the way
+/// llama.cpp's convert_hf_to_gguf.py writes them, from the trained tokenizers of fixtures/tokenizers;
+/// the ids to equal are the ones `tokenizers` (or sentencepiece) recorded for those on the corpus.
+@Suite("GGUF tokenizer metadata")
+struct GGUFTokenizerTests {
+    /// GGUF fixture → the tokenizer.json fixture it was written from.
+    static let bpe: [String: String] = ["gguf-gpt2": "gpt2-bytelevel", "gguf-llama3": "llama3-split",
+                                        "gguf-qwen2": "qwen2-split", "gguf-smollm": "smollm-digits"]
+
+    static func metadata(_ name: String) throws -> [String: JSONValue] {
+        let model = try GGUFReader().read(Fixtures.url("tokenizers/\(name)/tokenizer.gguf"))
+        return try #require(model.config.objectValue)
+    }
+
+    static func tokenizerKeys(_ m: [String: JSONValue]) -> [String: JSONValue] { m.filter { $0.key.hasPrefix("tokenizer.") } }
+
+    static func bytes(_ relative: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: Fixtures.url(relative))) }
+
+    @Test("GGUF → tokenizer: every id of the corpus equals the tokenizers library's, with and without special tokens",
+          arguments: bpe.keys.sorted())
+    func bpeFromGGUF(name: String) throws {
+        let m = try Self.metadata(name)
+        let tok = try GGUFVocab(metadata: m, file: name).tokenizer(file: name)
+        let texts = try Corpus.texts(), rows = try Corpus.expected(Self.bpe[name]!)
+        var bad: [String] = []
+        for (text, row) in zip(texts, rows) {
+            let with = try tok.encode(text, addSpecialTokens: true).ids, without = try tok.encode(text, addSpecialTokens: false).ids
+            if with != row.with_special.ids { bad.append("\(text.debugDescription) with special: \(with) vs \(row.with_special.ids)") }
+            if without != row.without_special.ids { bad.append("\(text.debugDescription): \(without) vs \(row.without_special.ids)") }
+        }
+        #expect(texts.count == 41 && rows.count == texts.count)
+        #expect(bad.isEmpty, "\(name): \(bad.count) differences\n\(bad.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test("tokenizer.json + tokenizer_config.json → GGUF: every tokenizer key equals what gguf-py wrote", arguments: bpe.keys.sorted())
+    func bpeToGGUF(name: String) throws {
+        let want = Self.tokenizerKeys(try Self.metadata(name))
+        let v = try GGUFVocab.fromTokenizerJSON(try Self.bytes("tokenizers/\(Self.bpe[name]!)/tokenizer.json"),
+                                                config: try Self.bytes("tokenizers/\(name)/tokenizer_config.json"), file: "tokenizer.json")
+        let got = v.keyValues
+        #expect(Set(got.keys) == Set(want.keys), "\(name): Porter \(got.keys.sorted()) vs gguf-py \(want.keys.sorted())")
+        for (k, w) in want {
+            if let g = got[k], g != w {
+                let (ga, wa) = (g.arrayValue ?? [g], w.arrayValue ?? [w])
+                let first = zip(ga, wa).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ga.count, wa.count)
+                Issue.record("\(name): \(k) differs (counts \(ga.count) vs \(wa.count)) first at \(first): \(ga[safe: first].map { "\($0)" } ?? "-") vs \(wa[safe: first].map { "\($0)" } ?? "-")")
+            }
+        }
+        // And back: the metadata read again is the same vocabulary.
+        #expect(try GGUFVocab(metadata: got, file: name) == v)
+    }
+
+    @Test("GGUF → tokenizer.json: Porter's file parses to the same ids; the chat template goes to tokenizer_config.json byte for byte")
+    func writtenFolderFiles() throws {
+        let m = try Self.metadata("gguf-llama3")
+        let v = try GGUFVocab(metadata: m, file: "gguf-llama3")
+        let json = try v.tokenizerJSON(file: "t")
+        let tok = try TokenizerJSON.parse(Data(json), file: "tokenizer.json")
+        let texts = try Corpus.texts(), rows = try Corpus.expected("llama3-split")
+        for (text, row) in zip(texts, rows) { #expect(try tok.encode(text).ids == row.with_special.ids, "\(text.debugDescription)") }
+        let cfg = try #require(try JSONSerialization.jsonObject(with: Data(v.tokenizerConfigJSON())) as? [String: Any])
+        #expect(cfg["chat_template"] as? String == m["tokenizer.chat_template"]?.stringValue)
+        #expect((cfg["chat_template"] as? String)?.hasPrefix("{{- bos_token }}") == true)
+        #expect(cfg["bos_token"] as? String == "<|begin_of_text|>" && cfg["add_bos_token"] as? Bool == true)
+        // The pre-tokenizer written is the table's for llama-bpe, and reading it back finds the same name.
+        let doc = try #require(try JSONText.parse(Data(json)) as? JSONObject)
+        #expect(GGUFPreTokenizerTable.entry(normalizer: doc["normalizer"], preTokenizer: doc["pre_tokenizer"], ignoreMerges: true)?.name == "llama-bpe")
+        // Vocabulary order is id order (as tokenizers writes it).
+        let text = String(decoding: json, as: UTF8.self)
+        let a = try #require(text.range(of: "\"<|end_of_text|>\": 0")), b = try #require(text.range(of: "\"<|begin_of_text|>\": 1"))
+        #expect(a.lowerBound < b.lowerBound)
+    }
+
+    @Test("SentencePiece GGUF (llama) → tokenizer: sentencepiece's ids on the corpus, <s> first with special tokens")
+    func sentencePieceFromGGUF() throws {
+        let m = try Self.metadata("gguf-llama-spm")
+        let tok = try GGUFVocab(metadata: m, file: "gguf-llama-spm").tokenizer(file: "gguf-llama-spm")
+        struct Row: Decodable { let ids: [Int] }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/sp-bpe-bytefallback/expected.json")))
+        let texts = try Corpus.texts()
+        var bad: [String] = []
+        for (text, row) in zip(texts, rows) {
+            let without = try tok.encode(text, addSpecialTokens: false).ids, with = try tok.encode(text).ids
+            if without != row.ids { bad.append("\(text.debugDescription): \(without) vs \(row.ids)") }
+            if with != [1] + row.ids { bad.append("\(text.debugDescription) with <s>: \(with)") }
+        }
+        #expect(rows.count == texts.count)
+        #expect(bad.isEmpty, "\(bad.count) differences\n\(bad.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test("tokenizer.model → GGUF: tokens, scores, types and special keys equal gguf-py's")
+    func sentencePieceToGGUF() throws {
+        let want = Self.tokenizerKeys(try Self.metadata("gguf-llama-spm"))
+        let modelConfig = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/gguf-llama-spm/config.json"))).objectValue ?? [:]
+        let v = try GGUFVocab.fromSentencePiece(try Self.bytes("tokenizers/sp-bpe-bytefallback/tokenizer.model"),
+                                                config: try Self.bytes("tokenizers/gguf-llama-spm/tokenizer_config.json"),
+                                                modelConfig: modelConfig, file: "tokenizer.model")
+        let got = v.keyValues
+        #expect(Set(got.keys) == Set(want.keys), "Porter \(got.keys.sorted()) vs gguf-py \(want.keys.sorted())")
+        for (k, w) in want where got[k] != w { Issue.record("\(k) differs") }
+        #expect(try GGUFVocab(metadata: got, file: "x") == v)
+    }
+
+    @Test("every table entry compiles, and each of its spellings finds its own name (never another)")
+    func tableIsConsistent() throws {
+        for e in GGUFPreTokenizerTable.entries {
+            for pre in e.preTokenizers {
+                let doc = #"{"normalizer":\#(e.normalizer),"pre_tokenizer":\#(pre),"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}"#
+                _ = try TokenizerJSON.parse(Data(doc.utf8), file: e.name)
+                let found = GGUFPreTokenizerTable.entry(normalizer: GGUFPreTokenizerTable.parsed(e.normalizer),
+                                                        preTokenizer: GGUFPreTokenizerTable.parsed(pre), ignoreMerges: e.ignoreMerges)
+                #expect(found?.name == e.name)
+            }
+        }
+        #expect(Set(GGUFPreTokenizerTable.names).count == GGUFPreTokenizerTable.entries.count)
+    }
+
+    @Test("an unknown tokenizer.ggml.pre is refused by name; so is a tokenizer.json pre-tokenizer one character off the table's")
+    func unknownRefused() throws {
+        var m = try Self.metadata("gguf-llama3")
+        m["tokenizer.ggml.pre"] = .string("llama-bpe2")
+        #expect {
+            try GGUFVocab(metadata: m, file: "f.gguf").tokenizer(file: "f.gguf")
+        } throws: { e in
+            guard case let TokenizerError.unsupported(_, path, what)? = e as? TokenizerError else { return false }
+            return path == "tokenizer.ggml.pre" && what.contains("\"llama-bpe2\"") && what.contains("llama-bpe")
+        }
+        // Llama 3's pattern with {1,3} digits made {1,2}: close to llama-bpe, but not it.
+        var doc = String(decoding: try Self.bytes("tokenizers/llama3-split/tokenizer.json"), as: UTF8.self)
+        doc = doc.replacingOccurrences(of: #"\\p{N}{1,3}"#, with: #"\\p{N}{1,2}"#)
+        #expect(doc.contains(#"\\p{N}{1,2}"#))
+        #expect {
+            try GGUFVocab.fromTokenizerJSON(Array(doc.utf8), config: nil, file: "tokenizer.json")
+        } throws: { e in
+            guard case let TokenizerError.unsupported(_, path, what)? = e as? TokenizerError else { return false }
+            return path == "pre_tokenizer" && what.contains("refused")
+        }
+        // The same pattern with ignore_merges off is not llama-bpe either (llama.cpp runs llama-bpe with it on).
+        var off = String(decoding: try Self.bytes("tokenizers/llama3-split/tokenizer.json"), as: UTF8.self)
+        off = off.replacingOccurrences(of: #""ignore_merges": true"#, with: #""ignore_merges": false"#)
+        #expect(throws: TokenizerError.self) { try GGUFVocab.fromTokenizerJSON(Array(off.utf8), config: nil, file: "tokenizer.json") }
+        // WordPiece has no GGUF vocabulary Porter writes.
+        #expect(throws: TokenizerError.self) {
+            try GGUFVocab.fromTokenizerJSON(try Self.bytes("tokenizers/bert-wordpiece/tokenizer.json"), config: nil, file: "tokenizer.json")
+        }
+    }
+
+    @Test("malformed tokenizer metadata gives typed errors naming the key")
+    func malformed() throws {
+        let good = try Self.metadata("gguf-gpt2")
+        func error(_ change: (inout [String: JSONValue]) -> Void) -> String? {
+            var m = good
+            change(&m)
+            do { _ = try GGUFVocab(metadata: m, file: "f.gguf").tokenizer(file: "f.gguf"); return nil } catch {
+                return (error as? TokenizerError)?.errorDescription
+            }
+        }
+        #expect(error { $0["tokenizer.ggml.token_type"] = .array([.int(9)]) }?.contains("tokenizer.ggml.token_type") == true)
+        #expect(error { $0["tokenizer.ggml.bos_token_id"] = .int(70000) }?.contains("tokenizer.ggml.bos_token_id") == true)
+        #expect(error { $0.removeValue(forKey: "tokenizer.ggml.merges") }?.contains("tokenizer.ggml.merges") == true)
+        #expect(error { $0.removeValue(forKey: "tokenizer.ggml.tokens") }?.contains("tokenizer.ggml.tokens") == true)
+        #expect(error { $0["tokenizer.ggml.model"] = .string("t5") }?.contains("tokenizer.ggml.model") == true)
+        #expect(error { $0["tokenizer.ggml.tokens"] = .array([.string("a"), .string("a")]); $0.removeValue(forKey: "tokenizer.ggml.token_type") }?
+            .contains("tokenizer.ggml.tokens[1]") == true)
+        #expect(error { $0["tokenizer.ggml.merges"] = .array([.string("zz qq")]) }?.contains("merges[0]") == true)
+        #expect(error { _ in } == nil)
+    }
+}
