@@ -74,6 +74,12 @@ public struct ONNXReader: ModelReader {
             if t.name.isEmpty { t.name = out }
             if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out] = ref }
         }
+        // ConstantOfShape's fill value, under `<output>#value` (no graph value has a `#`).
+        for n in graph.nodes where n.opType == "ConstantOfShape" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+            guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
+            if t.name.isEmpty { t.name = out + "#value" }
+            if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out + "#value"] = ref }
+        }
         let initializers = Dictionary(model.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let opset = proto.opsets.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 1
         let importer = ONNXGraphImporter(graph: graph, opset: opset, file: file.path, initializers: initializers, constantValues: constants)
