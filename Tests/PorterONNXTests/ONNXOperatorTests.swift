@@ -47,6 +47,24 @@ import Testing
         #expect(worst <= 1e-5, "max abs diff \(worst)")
     }
 
+    /// A file with no initializers whose weights are Constant nodes (RapidOCR's, written by
+    /// Paddle2ONNX, were refused as "nothing to convert"): the Constants' values are its
+    /// tensors, bit-exact against what onnx recorded, and the graph still runs as ONNX Runtime.
+    @Test func weightsInConstantNodesAreTheModelsTensors() throws {
+        let model = try ONNXReader().read(Fixtures.url("onnx/ops/constant_weights.onnx"), options: ReadOptions())
+        let facts = try #require(try Fixtures.json("onnx/generator.json")["facts"]?["ops"]?["constant_weights.onnx"]?["constants"]?.objectValue)
+        // Besides the Constants, only the constants the importer makes (Clip's bound, `output#minimum`).
+        #expect(Set(model.tensors.names.filter { !$0.contains("#") }) == Set(facts.keys), "\(model.tensors.names)")
+        for (name, f) in facts {
+            let t = try #require(model.tensors[name])
+            #expect(t.tensor.shape.dims == f["shape"]?.arrayValue?.compactMap(\.intValue))
+            #expect(t.provenance.transforms == [.graphConstant])
+            #expect(try tensorDigest(t.tensor) == f["sha256"]?.stringValue, "\(name)")
+        }
+        let worst = try Self.run("constant_weights", expectOps: ["conv2d", "minimum"])
+        #expect(worst <= 1e-5, "max abs diff \(worst)")
+    }
+
     /// ConstantOfShape over a dynamic batch becomes `fill` tied to the input's batch dim, so
     /// the graph runs at another batch size too (checked against numpy-free arithmetic: the
     /// cumulative sum of x + 1 along each row).
