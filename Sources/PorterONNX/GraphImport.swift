@@ -368,6 +368,7 @@ struct ONNXGraphImporter {
                 let size = (d + parts - 1) / parts
                 sizes = (0..<parts).map { min(size, max(d - $0 * size, 0)) }
             }
+            guard sizes.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }) else { throw refuse(n, "split sizes \(sizes) must be between 0 and 2^31") }
             guard sizes.count == n.outputs.count else { throw refuse(n, "\(sizes.count) sizes for \(n.outputs.count) outputs") }
             emit(n, "split", [try input(0)], ["axis": .int(Int64(axis)), "sizes": .array(sizes.map { .int(Int64($0)) })], state)
         case "Where":
@@ -409,6 +410,7 @@ struct ONNXGraphImporter {
             guard let ref = constantValues[out + "#value"], ref.elementCount == 1 else { throw refuse(n, "its value must be a one-element tensor") }
             dtype = d == .f32 || d == .f64 ? .f32 : .i64
             value = try firstNumber(ref)
+            if dtype == .i64, !(value.isFinite && abs(value) < 0x1p62) { throw refuse(n, "its value \(value) is not an int64") }
         }
         // Every dim known: a constant tensor (bounded, so a hostile shape cannot make one huge).
         if let dims = try? syms.map({ s -> Int in
@@ -464,7 +466,7 @@ struct ONNXGraphImporter {
         guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !starts.isEmpty else {
             throw refuse(n, "starts, ends, axes and steps differ in length")
         }
-        guard steps.allSatisfy({ $0 >= 1 }) else { throw refuse(n, "steps below 1 are not supported") }
+        guard steps.allSatisfy({ $0 >= 1 && $0 <= 1 << 31 }) else { throw refuse(n, "steps must be between 1 and 2^31") }
         var x = try data(ins[0], state)
         for k in starts.indices {
             let last = k == starts.count - 1
@@ -483,7 +485,9 @@ struct ONNXGraphImporter {
         guard ins.count < 4 || ins[3].isEmpty else { throw refuse(n, "the axes input is not supported") }
         let pads: [Int]
         if opset >= 11 { pads = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n) } else { pads = ints(n, "pads") ?? [] }
-        guard pads.count % 2 == 0, pads.allSatisfy({ $0 >= 0 }) else { throw refuse(n, "pads \(pads) must be two non-negative numbers per axis") }
+        guard pads.count % 2 == 0, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 24 }) else {
+            throw refuse(n, "pads \(pads) must be two numbers per axis between 0 and 2^24")
+        }
         var value = Double(float(n, "value", 0))
         if opset >= 11, ins.count > 2, !ins[2].isEmpty {
             if let f = state.folded[ins[2]], let v = scalar(f) {

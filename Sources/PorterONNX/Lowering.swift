@@ -356,7 +356,9 @@ struct ONNXLowering {
             _ = node(base, "Cast", [node(base, "Not", [bool(base, x[0])])], out, [.int("to", Int64(ONNXDataType.int64))])
         case "not_equal":
             let v = a["value"]?.doubleValue ?? 0
-            let value = types[n.inputs[0]]?.dtype == .f32 ? float(base + "_value", Float(v)) : ints(base + "_value", [Int(v)], scalar: true)
+            let isFloat = types[n.inputs[0]]?.dtype == .f32
+            guard isFloat || (v.isFinite && abs(v) < 0x1p62) else { throw ONNXWriteError.unsupportedOps(ops: ["not_equal (value \(v) on integers)"]) }
+            let value = isFloat ? float(base + "_value", Float(v)) : ints(base + "_value", [Int(v)], scalar: true)
             _ = node(base, "Cast", [node(base, "Not", [node(base, "Equal", [x[0], value])])], out, [.int("to", Int64(ONNXDataType.int64))])
         case "where":
             _ = node(base, "Where", [bool(base, x[0]), x[1], x[2]], out)
@@ -372,12 +374,14 @@ struct ONNXLowering {
             let shape = node(base, "Shape", [x[0]])
             var target = shape
             if let dims = intList(a["dims"]) {
+                guard dims.allSatisfy({ $0 >= -(1 << 16) }) else { throw ONNXWriteError.unsupportedOps(ops: ["fill (dims \(dims))"]) }
                 let pieces = dims.map { d in
                     d >= 0 ? ints(base + "_dim", [d]) : node(base, "Gather", [shape, ints(base + "_axis", [-1 - d])], nil, [.int("axis", 0)])
                 }
                 target = pieces.count == 1 ? pieces[0] : node(base, "Concat", pieces, nil, [.int("axis", 0)])
             }
             let v = a["value"]?.doubleValue ?? 0
+            guard a["dtype"]?.stringValue != "i64" || (v.isFinite && abs(v) < 0x1p62) else { throw ONNXWriteError.unsupportedOps(ops: ["fill (value \(v) as int64)"]) }
             let value: ONNXNodeOut.Attribute = a["dtype"]?.stringValue == "i64"
                 ? .tensor("value", dataType: ONNXDataType.int64, dims: [1], raw: [Int64(v)].withUnsafeBytes { Array($0) })
                 : .tensor("value", dataType: ONNXDataType.float, dims: [1], raw: [Float(v)].withUnsafeBytes { Array($0) })

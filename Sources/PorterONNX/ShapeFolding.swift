@@ -239,7 +239,7 @@ extension ONNXGraphImporter {
                 if case let .known(length) = a[axis] {
                     func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
                     let (b, e) = (clamp(start), clamp(end))
-                    a[axis] = .known(e > b ? (e - b + step - 1) / step : 0)
+                    a[axis] = .known(e > b ? (e - b - 1) / step + 1 : 0)
                 } else if start == 0, end == 1 {
                     a[axis] = .known(1)
                 } else if !(start == 0 && end >= Int(Int32.max) && step == 1) {

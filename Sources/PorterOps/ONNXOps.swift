@@ -47,6 +47,7 @@ let onnxOps: [OpSpec] = [
         guard let dims = try c.attributes.optionalInts("dims") else { return [ValueType(dtype: dtype, shape: like)] }
         let shape = try dims.map { d -> Int in
             if d >= 0 { return d }
+            guard d >= -(1 << 16) else { throw c.badAttribute("dims", "\(d) copies no dim") }
             let axis = -1 - d
             guard let like else { return -1 }
             guard axis < like.count else { throw c.badAttribute("dims", "\(d) copies dim \(axis) of a rank-\(like.count) value") }

@@ -111,11 +111,17 @@ let onnxKernels: KeyValuePairs<String, Kernel> = [
         if let dims = try ctx.attrs.optionalInts("dims") {
             shape = try dims.map { d in
                 if d >= 0 { return d }
-                guard -1 - d < like.count else { throw ctx.bad("dims", "\(d) copies dim \(-1 - d) of a rank-\(like.count) value") }
+                guard d >= -like.count else { throw ctx.bad("dims", "\(d) copies dim \(-1 - d) of a rank-\(like.count) value") }
                 return like[-1 - d]
             }
         }
-        let count = shape.reduce(1, *)
+        // Checked: the dims come from the graph, which may come from a file.
+        var count = 1
+        for d in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: d)
+            guard !o, p <= 1 << 31 else { throw ctx.shapeError("fill of \(shape) is too large", [shape]) }
+            count = p
+        }
         let value = try ctx.attrs.number("value")
         if try ctx.attrs.string("dtype") == "i64" {
             guard value.isFinite, abs(value) < 0x1p62 else { throw ctx.bad("value", "\(value) is not an int64") }
