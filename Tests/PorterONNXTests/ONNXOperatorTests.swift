@@ -105,4 +105,33 @@ import Testing
         guard case let .failure(f) = importer.run() else { Issue.record("imported"); return }
         #expect(f.description.contains("reflect_pad") && f.description.contains("mode constant"), "\(f.description)")
     }
+
+    /// Hostile constants the importer hands to the op set are refused with the node named,
+    /// never trapping: a Slice step of Int64.max, pads of 2^40.
+    @Test func hostileConstantsAreRefusedNotTrapped() throws {
+        func int64s(_ v: [Int64]) -> TensorRef { .memory(v.withUnsafeBytes { Array($0) }, dtype: .i64, shape: Shape([v.count]), label: "c") }
+        let x = ONNXValueInfo(name: "x", elementType: ONNXDataType.float, shape: [.value(2), .value(3)], isTensor: true)
+        func run(_ node: NodeProto, _ constants: [String: TensorRef]) -> String {
+            var g = GraphProto()
+            g.nodes = [node]
+            g.inputs = [x]
+            let importer = ONNXGraphImporter(graph: g, opset: 17, file: "t.onnx", initializers: constants, constantValues: constants)
+            guard case let .failure(f) = importer.run() else { return "imported" }
+            return f.description
+        }
+        var slice = NodeProto()
+        slice.name = "big_step"
+        slice.opType = "Slice"
+        slice.inputs = ["x", "s", "e", "a", "st"]
+        slice.outputs = ["y"]
+        let why = run(slice, ["s": int64s([0]), "e": int64s([3]), "a": int64s([1]), "st": int64s([.max])])
+        #expect(why.contains("big_step") && why.contains("steps"), "\(why)")
+        var pad = NodeProto()
+        pad.name = "big_pad"
+        pad.opType = "Pad"
+        pad.inputs = ["x", "p"]
+        pad.outputs = ["y"]
+        let padWhy = run(pad, ["p": int64s([0, 1 << 40, 0, 0])])
+        #expect(padWhy.contains("big_pad") && padWhy.contains("2^24"), "\(padWhy)")
+    }
 }
