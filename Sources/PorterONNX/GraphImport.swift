@@ -30,6 +30,12 @@ struct ONNXGraphImporter {
         "Transpose", "LayerNormalization", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Cast", "Constant",
         // Folded at import time (shape arithmetic) or, for Range(0, seq, 1), run as position_ids.
         "Shape", "Pow", "Range",
+        // Comparison, logic and selection (bool values are int64 0 / 1 in Porter's graph).
+        "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where",
+        "CumSum", "ConstantOfShape", "Trilu", "Reciprocal", "Slice", "Pad",
+        // Onto ops of the Keras set and the core set.
+        "BatchNormalization", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "LogSoftmax",
+        "Clip", "Max", "Min", "ReduceMean", "Split", "Gelu",
     ]
 
     struct Failure: Error { var reason: String }
@@ -147,8 +153,11 @@ struct ONNXGraphImporter {
     }
 
     static let unary: [String: String] = ["Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf", "Exp": "exp",
-                                          "Sqrt": "sqrt", "Neg": "neg", "Identity": "identity"]
-    static let binary: [String: String] = ["Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div"]
+                                          "Sqrt": "sqrt", "Neg": "neg", "Identity": "identity", "Reciprocal": "reciprocal",
+                                          "Not": "logical_not"]
+    static let binary: [String: String] = ["Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
+                                           "Equal": "equal", "Less": "less", "Greater": "greater", "LessOrEqual": "less_equal",
+                                           "GreaterOrEqual": "greater_equal", "And": "logical_and", "Or": "logical_or", "Xor": "logical_xor"]
 
     func importNode(_ n: NodeProto, _ state: State) throws {
         let ins = n.inputs
@@ -188,9 +197,12 @@ struct ONNXGraphImporter {
             emit(base + "/squeeze", "squeeze", [out + "#row"], [out], ["axes": .array([.int(0)])], state)
         case "Conv":
             let kernel = try input(1)
-            guard let ks = initializers[ins[1]]?.shape.dims, ks.count == 3 || ks.count == 4 else {
-                throw refuse(n, "the kernel must be a 1-D or 2-D initializer")
+            // The kernel: an initializer, or computed from one (Porter's own files transpose a
+            // Keras kernel in the graph); its dims must be known.
+            guard let syms = state.shapes[ins[1]], syms.count == 3 || syms.count == 4 else {
+                throw refuse(n, "the kernel must be a 1-D or 2-D tensor of known shape")
             }
+            let ks = syms
             let spatial = ks.count - 2
             var a: [String: JSONValue] = ["data_format": .string("channels_first"), "kernel_layout": .string(spatial == 2 ? "OIHW" : "OIW")]
             try convAttributes(n, spatial: spatial, into: &a)
@@ -205,8 +217,12 @@ struct ONNXGraphImporter {
             if let p = ints(n, "pads"), p.contains(where: { $0 != 0 }) { throw refuse(n, "padded pooling is not supported") }
             if n.outputs.count > 1 { throw refuse(n, "MaxPool's indices output is not supported") }
             let pad = string(n, "auto_pad") ?? "NOTSET"
-            guard pad == "NOTSET" || pad == "VALID" else { throw refuse(n, "auto_pad \(pad) is not supported") }
+            guard pad == "NOTSET" || pad == "VALID" || pad == "SAME_UPPER" else { throw refuse(n, "auto_pad \(pad) is not supported") }
+            if n.opType == "AveragePool", int(n, "count_include_pad", 0) != 0, pad == "SAME_UPPER" {
+                throw refuse(n, "count_include_pad=1 with auto_pad SAME_UPPER is not supported")
+            }
             var a: [String: JSONValue] = ["kernel": .array(kernel.map { .int(Int64($0)) }), "data_format": .string("channels_first")]
+            if pad == "SAME_UPPER" { a["padding"] = .string("same") }
             if let s = ints(n, "strides") { a["strides"] = .array(s.map { .int(Int64($0)) }) } else { a["strides"] = .array(kernel.map { _ in .int(1) }) }
             emit(n, n.opType == "MaxPool" ? "max_pool" : "avg_pool", [try input(0)], a, state)
         case "GlobalAveragePool", "GlobalMaxPool":
@@ -258,13 +274,233 @@ struct ONNXGraphImporter {
             emit(n, "concat", try ins.indices.map { try input($0) }, ["axis": .int(Int64(int(n, "axis", 0)))], state)
         case "Cast":
             let to = int(n, "to", 0)
+            if to == ONNXDataType.bool {
+                // Porter's truth values are int64 0 / 1.
+                emit(n, "not_equal", [try input(0)], ["value": .int(0)], state)
+                return
+            }
             guard let dtype = to == ONNXDataType.float ? "f32" : to == ONNXDataType.int64 ? "i64" : nil else {
                 throw refuse(n, "casts to \(ONNXDataType.name(to)) are not supported (FLOAT and INT64 are)")
             }
             emit(n, "cast", [try input(0)], ["dtype": .string(dtype)], state)
+        case "BatchNormalization":
+            guard n.outputs.count == 1, int(n, "training_mode", 0) == 0 else { throw refuse(n, "only inference (one output, training_mode 0) is supported") }
+            emit(n, "batch_norm", try (0..<5).map { try input($0) }, ["axis": .int(1), "epsilon": .double(Double(float(n, "epsilon", 1e-5)))], state)
+        case "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign":
+            // ONNX's defaults, given explicitly (Keras' differ).
+            var a: [String: JSONValue]
+            switch n.opType {
+            case "HardSigmoid": a = ["function": .string("hard_sigmoid"), "alpha": .double(Double(float(n, "alpha", 0.2))), "beta": .double(Double(float(n, "beta", 0.5)))]
+            case "HardSwish": a = ["function": .string("hard_silu"), "alpha": .double(1.0 / 6.0), "beta": .double(0.5)]
+            case "LeakyRelu": a = ["function": .string("leaky_relu"), "alpha": .double(Double(float(n, "alpha", 0.01)))]
+            case "Elu": a = ["function": .string("elu"), "alpha": .double(Double(float(n, "alpha", 1)))]
+            case "Selu":
+                guard attr(n, "alpha") == nil, attr(n, "gamma") == nil else { throw refuse(n, "only the default alpha and gamma are supported") }
+                a = ["function": .string("selu")]
+            case "Softplus": a = ["function": .string("softplus")]
+            default: a = ["function": .string("softsign")]
+            }
+            emit(n, "activation", [try input(0)], a, state)
+        case "Gelu":
+            emit(n, "gelu", [try input(0)], ["approximate": .string(string(n, "approximate") ?? "none")], state)
+        case "LogSoftmax":
+            guard opset >= 13 else { throw refuse(n, "LogSoftmax before opset 13 (which flattens to 2-D) is not supported") }
+            emit(n, "log_softmax", [try input(0)], ["axis": .int(Int64(int(n, "axis", -1)))], state)
+        case "Clip":
+            // min / max: inputs from opset 11, attributes before; either may be absent.
+            var bounds: [(String, Double)] = []
+            if opset >= 11 {
+                for (i, op) in [(1, "maximum"), (2, "minimum")] where ins.count > i && !ins[i].isEmpty {
+                    guard let t = constantTensor(ins[i], state) ?? (state.folded[ins[i]].flatMap(scalar).map { v in
+                        var f = Float(v); return TensorRef.memory(withUnsafeBytes(of: &f) { Array($0) }, dtype: .f32, shape: Shape([]), label: ins[i]) }),
+                          t.elementCount == 1 else { throw refuse(n, "min and max must be constants") }
+                    bounds.append((op, try firstNumber(t)))
+                }
+            } else {
+                if let v = attr(n, "min")?.f { bounds.append(("maximum", Double(v))) }
+                if let v = attr(n, "max")?.f { bounds.append(("minimum", Double(v))) }
+            }
+            guard let out = n.outputs.first else { throw refuse(n, "no output") }
+            var x = try input(0)
+            let base = n.name.isEmpty ? "Clip_\(state.nodes.count)" : n.name
+            if bounds.isEmpty { emit(base, "identity", [x], [out], [:], state) }
+            for (k, (op, v)) in bounds.enumerated() {
+                let c = out + "#\(op)"
+                var f = Float(v)
+                state.usedConstants[c] = .memory(withUnsafeBytes(of: &f) { Array($0) }, dtype: .f32, shape: Shape([]), label: c)
+                state.shapes[c] = []
+                let y = k == bounds.count - 1 ? out : out + "#clip\(k)"
+                emit(base + (k == bounds.count - 1 ? "" : "#\(k)"), op, [x, c], [y], [:], state)
+                x = y
+            }
+        case "Max", "Min":
+            guard let out = n.outputs.first, !ins.isEmpty else { throw refuse(n, "needs inputs") }
+            var x = try input(0)
+            let base = n.name.isEmpty ? "\(n.opType)_\(state.nodes.count)" : n.name
+            if ins.count == 1 { emit(base, "identity", [x], [out], [:], state) }
+            for k in 1..<max(ins.count, 1) {
+                let y = k == ins.count - 1 ? out : out + "#\(k)"
+                emit(base + (k == ins.count - 1 ? "" : "#\(k)"), n.opType == "Max" ? "maximum" : "minimum", [x, try input(k)], [y], [:], state)
+                x = y
+            }
+        case "ReduceMean":
+            var axes: [Int]?
+            if opset >= 18 { axes = ins.count > 1 && !ins[1].isEmpty ? try constantInts(ins[1], state, node: n) : nil } else { axes = ints(n, "axes") }
+            if axes == nil, int(n, "noop_with_empty_axes", 0) != 0 { emit(n, "identity", [try input(0)], [:], state); return }
+            var a: [String: JSONValue] = ["keepdims": .bool(int(n, "keepdims", 1) != 0)]
+            if let axes { a["axes"] = .array(axes.map { .int(Int64($0)) }) }
+            emit(n, "mean", [try input(0)], a, state)
+        case "Split":
+            let axis = int(n, "axis", 0)
+            var sizes: [Int]
+            if opset >= 13, ins.count > 1, !ins[1].isEmpty {
+                sizes = try constantInts(ins[1], state, node: n)
+            } else if let s = ints(n, "split") {
+                sizes = s
+            } else {
+                // Equal parts (num_outputs from opset 18, else one per output): the dim must be known.
+                guard let shape = state.shapes[ins[0]], (-shape.count..<shape.count).contains(axis),
+                      case let .known(d) = shape[axis < 0 ? axis + shape.count : axis] else {
+                    throw refuse(n, "splitting into equal parts needs the axis' size known at import time")
+                }
+                let parts = n.outputs.count
+                guard parts > 0 else { throw refuse(n, "no outputs") }
+                let size = (d + parts - 1) / parts
+                sizes = (0..<parts).map { min(size, max(d - $0 * size, 0)) }
+            }
+            guard sizes.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }) else { throw refuse(n, "split sizes \(sizes) must be between 0 and 2^31") }
+            guard sizes.count == n.outputs.count else { throw refuse(n, "\(sizes.count) sizes for \(n.outputs.count) outputs") }
+            emit(n, "split", [try input(0)], ["axis": .int(Int64(axis)), "sizes": .array(sizes.map { .int(Int64($0)) })], state)
+        case "Where":
+            emit(n, "where", [try input(0), try input(1), try input(2)], [:], state)
+        case "CumSum":
+            guard ins.count == 2, let axis = try constantInts(ins[1], state, node: n).first else { throw refuse(n, "the axis must be a constant") }
+            emit(n, "cumsum", [try input(0)], ["axis": .int(Int64(axis)), "exclusive": .bool(int(n, "exclusive", 0) != 0),
+                                              "reverse": .bool(int(n, "reverse", 0) != 0)], state)
+        case "ConstantOfShape":
+            try constantOfShape(n, state)
+        case "Trilu":
+            var a: [String: JSONValue] = ["upper": .bool(int(n, "upper", 1) != 0)]
+            if ins.count > 1, !ins[1].isEmpty {
+                guard let k = try constantInts(ins[1], state, node: n).first else { throw refuse(n, "k must be a constant") }
+                a["k"] = .int(Int64(k))
+            }
+            emit(n, "trilu", [try input(0)], a, state)
+        case "Slice":
+            try slice(n, state)
+        case "Pad":
+            try pad(n, state)
         default:
             throw refuse(n, "not supported")
         }
+    }
+
+    /// ConstantOfShape: a constant when every dim is known, else `fill` over the dims of the
+    /// one value they come from (a graph input's named dims, or another value's).
+    func constantOfShape(_ n: NodeProto, _ state: State) throws {
+        guard let out = n.outputs.first, n.inputs.count == 1, case let .ints(syms, false)? = state.folded[n.inputs[0]] else {
+            throw refuse(n, "the shape must be computable at import time (a constant or shape arithmetic)")
+        }
+        var dtype = DType.f32
+        var value = 0.0
+        if let t = attr(n, "value")?.t {
+            guard let d = Initializer.dtype(t.dataType), d == .f32 || d == .i64 || d == .i32 || d == .bool || d == .f64 else {
+                throw refuse(n, "a value of type \(ONNXDataType.name(t.dataType)) is not supported")
+            }
+            guard let ref = constantValues[out + "#value"], ref.elementCount == 1 else { throw refuse(n, "its value must be a one-element tensor") }
+            dtype = d == .f32 || d == .f64 ? .f32 : .i64
+            value = try firstNumber(ref)
+            if dtype == .i64, !(value.isFinite && abs(value) < 0x1p62) { throw refuse(n, "its value \(value) is not an int64") }
+        }
+        // Every dim known: a constant tensor (bounded, so a hostile shape cannot make one huge).
+        if let dims = try? syms.map({ s -> Int in
+            guard case let .known(k) = s else { throw Failure(reason: "") }
+            return k
+        }) {
+            guard dims.allSatisfy({ $0 >= 0 }), let count = dims.reduce(Int?(1), { a, d in a.flatMap { $0.multipliedReportingOverflow(by: d).overflow ? nil : $0 * d } }),
+                  count <= 1 << 20 else {
+                throw refuse(n, "a constant of shape \(dims) is more than Porter folds (2^20 elements)")
+            }
+            let bytes: [UInt8] = dtype == .i64 ? [Int64](repeating: Int64(value), count: count).withUnsafeBytes { Array($0) }
+                : [Float](repeating: Float(value), count: count).withUnsafeBytes { Array($0) }
+            state.constants[out] = .memory(bytes, dtype: dtype, shape: Shape(dims), label: out)
+            if dims.count <= 1, count <= 64, dtype == .i64 {
+                state.folded[out] = .ints([Sym](repeating: .known(Int(value)), count: count), scalar: false)
+            }
+            state.shapes[out] = dims.map { .known($0) }
+            return
+        }
+        // A value that has every symbolic dim: a graph input first, then any value seen.
+        let candidates = graph.inputs.map(\.name) + state.shapes.keys.sorted()
+        var like: (name: String, shape: [Sym])?
+        for c in candidates {
+            guard let shape = state.shapes[c] else { continue }
+            if syms.allSatisfy({ s in if case .known = s { return true }; return shape.contains(s) }) { like = (c, shape); break }
+        }
+        guard let like else { throw refuse(n, "its shape \(syms) is not made of the dims of one value") }
+        let dims = syms.map { s -> Int in
+            if case let .known(k) = s { return k }
+            return -1 - like.shape.firstIndex(of: s)!
+        }
+        emit(n, "fill", [like.name], ["dims": .array(dims.map { .int(Int64($0)) }), "value": .double(value),
+                                      "dtype": .string(dtype == .i64 ? "i64" : "f32")], state)
+        state.shapes[out] = syms
+    }
+
+    /// The first element of a small constant, as a number.
+    func firstNumber(_ t: TensorRef) throws -> Double {
+        switch t.dtype {
+        case .i64, .i32: return Double(try intValues(t).first ?? 0)
+        case .bool, .u8: return Double(try t.contiguousBytes().first ?? 0)
+        default: return Double(try t.floatValues().first ?? 0)
+        }
+    }
+
+    /// Slice with constant starts, ends, axes and steps ≥ 1: one `slice` per axis.
+    func slice(_ n: NodeProto, _ state: State) throws {
+        let ins = n.inputs
+        guard opset >= 10, ins.count >= 3, let out = n.outputs.first else { throw refuse(n, "only Slice with starts and ends as inputs (opset ≥ 10) is supported") }
+        let starts = try constantInts(ins[1], state, node: n), ends = try constantInts(ins[2], state, node: n)
+        let axes = ins.count > 3 && !ins[3].isEmpty ? try constantInts(ins[3], state, node: n) : Array(starts.indices)
+        let steps = ins.count > 4 && !ins[4].isEmpty ? try constantInts(ins[4], state, node: n) : starts.map { _ in 1 }
+        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !starts.isEmpty else {
+            throw refuse(n, "starts, ends, axes and steps differ in length")
+        }
+        guard steps.allSatisfy({ $0 >= 1 && $0 <= 1 << 31 }) else { throw refuse(n, "steps must be between 1 and 2^31") }
+        var x = try data(ins[0], state)
+        for k in starts.indices {
+            let last = k == starts.count - 1
+            let name = last ? out : out + "#slice\(k)"
+            let base = (n.name.isEmpty ? "Slice_\(state.nodes.count)" : n.name) + (last ? "" : "#\(k)")
+            emit(base, "slice", [x], [name], ["axis": .int(Int64(axes[k])), "start": .int(Int64(starts[k])),
+                                               "end": .int(Int64(ends[k])), "step": .int(Int64(steps[k]))], state)
+            x = name
+        }
+    }
+
+    /// Pad, mode constant, pads constant (ONNX: all begins, then all ends).
+    func pad(_ n: NodeProto, _ state: State) throws {
+        let ins = n.inputs
+        guard (string(n, "mode") ?? "constant") == "constant" else { throw refuse(n, "only mode constant is supported") }
+        guard ins.count < 4 || ins[3].isEmpty else { throw refuse(n, "the axes input is not supported") }
+        let pads: [Int]
+        if opset >= 11 { pads = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n) } else { pads = ints(n, "pads") ?? [] }
+        guard pads.count % 2 == 0, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 24 }) else {
+            throw refuse(n, "pads \(pads) must be two numbers per axis between 0 and 2^24")
+        }
+        var value = Double(float(n, "value", 0))
+        if opset >= 11, ins.count > 2, !ins[2].isEmpty {
+            if let f = state.folded[ins[2]], let v = scalar(f) {
+                value = v
+            } else if let t = constantTensor(ins[2], state), t.elementCount == 1 {
+                value = try firstNumber(t)
+            } else {
+                throw refuse(n, "the pad value must be a constant")
+            }
+        }
+        let r = pads.count / 2
+        let flat = (0..<r).flatMap { [pads[$0], pads[r + $0]] }
+        emit(n, "pad", [try data(ins[0], state)], ["pads": .array(flat.map { .int(Int64($0)) }), "value": .double(value)], state)
     }
 
     /// Conv's strides, dilations and pads (ONNX: all begins, then all ends; Porter: before and

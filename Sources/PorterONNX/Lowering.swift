@@ -9,8 +9,8 @@ struct ONNXNodeOut {
         case ints(String, [Int64])
         case float(String, Float)
         case string(String, String)
-        /// A one-element tensor attribute (ConstantOfShape's `value`).
-        case tensor(String, dataType: Int, raw: [UInt8])
+        /// A tensor attribute (ConstantOfShape's and Constant's `value`).
+        case tensor(String, dataType: Int, dims: [Int64], raw: [UInt8])
     }
     var name: String
     var op: String
@@ -19,14 +19,43 @@ struct ONNXNodeOut {
     var attributes: [Attribute] = []
 }
 
-/// C-identifier-safe, unique ONNX names for Porter's value and weight names.
+/// Unique ONNX names for Porter's value and weight names. A name ONNX can carry (not empty,
+/// no control characters) is kept as it is, dots and slashes included, as `torch.onnx.export`
+/// keeps `bert.encoder.layer.0.attention.self.query.weight` and `onnx::MatMul_136`: weights
+/// read back under their own names, so the verifier pairs them with their sources. IR.md
+/// asks for C90 identifiers, but neither onnx.checker nor ONNX Runtime holds files to it
+/// (docs/formats/onnx.md, *Names*). Names the lowering makes up are C identifiers
+/// (`layer_MatMul_12`), distinct from every kept name.
 final class ONNXNamer {
     private var byOriginal: [String: String] = [:]
     private var taken: Set<String> = []
     private var counter = 0
 
+    /// True when ONNX can carry `name` as it is.
+    static func keepable(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+    }
+
+    /// Claims `names` first, so no made-up name can take one of them.
+    func reserve<S: Sequence>(_ names: S) where S.Element == String {
+        for n in names where Self.keepable(n) && byOriginal[n] == nil && !taken.contains(n) {
+            taken.insert(n)
+            byOriginal[n] = n
+        }
+    }
+
     func name(_ original: String) -> String {
         if let n = byOriginal[original] { return n }
+        if Self.keepable(original), !original.contains("#"), !taken.contains(original) {
+            taken.insert(original)
+            byOriginal[original] = original
+            return original
+        }
+        return identifier(original)
+    }
+
+    /// A C identifier for `original`, unique among the names given out.
+    private func identifier(_ original: String) -> String {
         var s = String(original.unicodeScalars.map { c -> Character in
             (c.isASCII && (CharacterSet.alphanumerics.contains(c) || c == "_")) ? Character(c) : "_"
         })
@@ -41,7 +70,7 @@ final class ONNXNamer {
     /// A fresh name for a value the lowering introduces.
     func fresh(_ base: String) -> String {
         counter += 1
-        return name("\(base)#\(counter)")
+        return identifier("\(base)#\(counter)")
     }
 }
 
@@ -61,6 +90,8 @@ struct ONNXLowering {
         "scale", "softmax", "layer_norm", "linear", "matmul", "reshape", "transpose", "gather", "concat", "flatten", "squeeze",
         "unsqueeze", "cast", "position_ids", "attention_mask", "conv1d", "conv2d", "max_pool", "avg_pool", "global_avg_pool",
         "global_max_pool", "slice", "batch_norm", "pad",
+        "equal", "less", "greater", "less_equal", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+        "not_equal", "where", "cumsum", "fill", "trilu", "reciprocal",
     ]
 
     /// Ops (or op forms) of `graph` the lowering cannot write, sorted.
@@ -73,16 +104,22 @@ struct ONNXLowering {
         return out.sorted()
     }
 
-    init(graph: Graph, types: [String: ValueType]) {
+    /// `keep`: names to claim before any made-up one (the graph's values and the model's weights).
+    init(graph: Graph, types: [String: ValueType], keep: [String] = []) {
         self.graph = graph
         self.types = types
+        namer.reserve(graph.inputs.map(\.name) + graph.outputs.map(\.name) + keep + graph.nodes.flatMap { $0.inputs + $0.outputs })
     }
 
     func rank(_ value: String) -> Int? { types[value]?.shape?.count }
 
+    /// A small constant the lowering needs (a reshape target, a scalar): a `Constant` node, so
+    /// it is part of the graph and not mistaken for a weight when the file is read back.
     mutating func constant(_ base: String, dataType: Int, dims: [Int64], bytes: [UInt8]) -> String {
         let name = namer.fresh(base)
         constants.append((name, dataType, dims, bytes))
+        nodes.append(ONNXNodeOut(name: namer.fresh(base + "/Constant"), op: "Constant", inputs: [], outputs: [name],
+                                 attributes: [.tensor("value", dataType: dataType, dims: dims, raw: bytes)]))
         return name
     }
 
@@ -196,7 +233,7 @@ struct ONNXLowering {
                 _ = node(base, "Add", [node(base, "Mul", [sum, keep]), ints(base + "_padv", [pad], scalar: true)], out)
             } else {
                 // offset + [0, 1, …, seq-1] per row: cumsum of ones along the sequence, minus one.
-                let ones = node(base, "ConstantOfShape", [node(base, "Shape", [x[0]])], nil, [.tensor("value", dataType: ONNXDataType.int64, raw: one64)])
+                let ones = node(base, "ConstantOfShape", [node(base, "Shape", [x[0]])], nil, [.tensor("value", dataType: ONNXDataType.int64, dims: [1], raw: one64)])
                 let sum = node(base, "CumSum", [ones, ints(base + "_axis", [1], scalar: true)])
                 _ = node(base, "Add", [sum, ints(base + "_offset", [(a["offset"]?.intValue ?? 0) - 1], scalar: true)], out)
             }
@@ -211,7 +248,7 @@ struct ONNXLowering {
                 let seq = node(base, "Gather", [node(base, "Shape", [x[0]]), ints(base + "_one", [1])], nil, [.int("axis", 0)])
                 let square = node(base, "Concat", [seq, seq], nil, [.int("axis", 0)])
                 let one32 = [Float(1)].withUnsafeBytes { Array($0) }
-                let ones = node(base, "ConstantOfShape", [square], nil, [.tensor("value", dataType: ONNXDataType.float, raw: one32)])
+                let ones = node(base, "ConstantOfShape", [square], nil, [.tensor("value", dataType: ONNXDataType.float, dims: [1], raw: one32)])
                 let lower = node(base, "Cast", [node(base, "Trilu", [ones], nil, [.int("upper", 0)])], nil, [.int("to", Int64(ONNXDataType.bool))])
                 allowed = node(base, "And", [keep, lower])
             }
@@ -308,8 +345,54 @@ struct ONNXLowering {
             let ends = stride(from: 1, to: flat.count, by: 2).map { flat[$0] }
             _ = node(base, "Pad", [x[0], ints(base + "_pads", begins + ends), float(base + "_value", Float(a["value"]?.doubleValue ?? 0))], out,
                      [.string("mode", "constant")])
+        case "equal", "less", "greater", "less_equal", "greater_equal":
+            // Porter's truth values are int64 0 / 1; ONNX's are BOOL.
+            let op = ["equal": "Equal", "less": "Less", "greater": "Greater", "less_equal": "LessOrEqual", "greater_equal": "GreaterOrEqual"][n.op]!
+            _ = node(base, "Cast", [node(base, op, [x[0], x[1]])], out, [.int("to", Int64(ONNXDataType.int64))])
+        case "logical_and", "logical_or", "logical_xor":
+            let op = ["logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"][n.op]!
+            _ = node(base, "Cast", [node(base, op, [bool(base, x[0]), bool(base, x[1])])], out, [.int("to", Int64(ONNXDataType.int64))])
+        case "logical_not":
+            _ = node(base, "Cast", [node(base, "Not", [bool(base, x[0])])], out, [.int("to", Int64(ONNXDataType.int64))])
+        case "not_equal":
+            let v = a["value"]?.doubleValue ?? 0
+            let isFloat = types[n.inputs[0]]?.dtype == .f32
+            guard isFloat || (v.isFinite && abs(v) < 0x1p62) else { throw ONNXWriteError.unsupportedOps(ops: ["not_equal (value \(v) on integers)"]) }
+            let value = isFloat ? float(base + "_value", Float(v)) : ints(base + "_value", [Int(v)], scalar: true)
+            _ = node(base, "Cast", [node(base, "Not", [node(base, "Equal", [x[0], value])])], out, [.int("to", Int64(ONNXDataType.int64))])
+        case "where":
+            _ = node(base, "Where", [bool(base, x[0]), x[1], x[2]], out)
+        case "cumsum":
+            _ = node(base, "CumSum", [x[0], ints(base + "_axis", [a["axis"]?.intValue ?? 0], scalar: true)], out,
+                     [.int("exclusive", a["exclusive"]?.boolValue == true ? 1 : 0), .int("reverse", a["reverse"]?.boolValue == true ? 1 : 0)])
+        case "reciprocal":
+            _ = node(base, "Reciprocal", [x[0]], out)
+        case "trilu":
+            _ = node(base, "Trilu", [x[0], ints(base + "_k", [a["k"]?.intValue ?? 0], scalar: true)], out,
+                     [.int("upper", a["upper"]?.boolValue == false ? 0 : 1)])
+        case "fill":
+            let shape = node(base, "Shape", [x[0]])
+            var target = shape
+            if let dims = intList(a["dims"]) {
+                guard dims.allSatisfy({ $0 >= -(1 << 16) }) else { throw ONNXWriteError.unsupportedOps(ops: ["fill (dims \(dims))"]) }
+                let pieces = dims.map { d in
+                    d >= 0 ? ints(base + "_dim", [d]) : node(base, "Gather", [shape, ints(base + "_axis", [-1 - d])], nil, [.int("axis", 0)])
+                }
+                target = pieces.count == 1 ? pieces[0] : node(base, "Concat", pieces, nil, [.int("axis", 0)])
+            }
+            let v = a["value"]?.doubleValue ?? 0
+            guard a["dtype"]?.stringValue != "i64" || (v.isFinite && abs(v) < 0x1p62) else { throw ONNXWriteError.unsupportedOps(ops: ["fill (value \(v) as int64)"]) }
+            let value: ONNXNodeOut.Attribute = a["dtype"]?.stringValue == "i64"
+                ? .tensor("value", dataType: ONNXDataType.int64, dims: [1], raw: [Int64(v)].withUnsafeBytes { Array($0) })
+                : .tensor("value", dataType: ONNXDataType.float, dims: [1], raw: [Float(v)].withUnsafeBytes { Array($0) })
+            _ = node(base, "ConstantOfShape", [target], out, [value])
         default:
             throw ONNXWriteError.unsupportedOps(ops: [n.op])
         }
+    }
+
+    /// `v` as ONNX BOOL (Porter's truth values are numbers: non-zero is true).
+    mutating func bool(_ base: String, _ v: String) -> String {
+        node(base, "Cast", [v], nil, [.int("to", Int64(ONNXDataType.bool))])
     }
 }

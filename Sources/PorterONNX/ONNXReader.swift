@@ -58,10 +58,33 @@ public struct ONNXReader: ModelReader {
                 model.dropped.append(DroppedTensor(name: t.name, reason: reason, byteCount: bytes, sourceFile: path))
             }
         }
+        if graph.initializers.isEmpty { try constantWeights(graph, file: file, external: external, into: &model) }
         Self.describe(proto, graph: graph, into: &model)
         try importGraph(proto, graph: graph, file: file, external: external, into: &model)
         model.sourceFiles += external.filesOpened
         return model
+    }
+
+    /// A graph with no initializers keeps its weights in Constant nodes (Paddle2ONNX writes
+    /// RapidOCR's models so): each Constant's tensor value becomes a model tensor named by the
+    /// node's output, with `graph constant` provenance, so converting the file loses nothing
+    /// (scalars excepted: they stay constants of the graph).
+    func constantWeights(_ graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws {
+        for n in graph.nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+            guard let out = n.outputs.first, !out.isEmpty, model.tensors[out] == nil,
+                  let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t, !t.dims.isEmpty else { continue }
+            // (A scalar is never a weight: it stays a constant of the graph.)
+            if t.name.isEmpty { t.name = out }
+            switch try Initializer.tensor(t, file: file, external: external) {
+            case let .tensor(ref):
+                try model.tensors.add(TensorEntry(name: out, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: out, transforms: [.graphConstant])))
+            case let .dropped(reason, bytes):
+                model.dropped.append(DroppedTensor(name: out, reason: reason, byteCount: bytes, sourceFile: file.path))
+            }
+        }
+        if !model.tensors.names.isEmpty {
+            model.notes.append("no initializers: the \(model.tensors.names.count) Constant nodes' values are read as the model's tensors")
+        }
     }
 
     /// The graph in Porter's op set, validated against the op specs; when it cannot be
@@ -73,6 +96,12 @@ public struct ONNXReader: ModelReader {
             guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
             if t.name.isEmpty { t.name = out }
             if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out] = ref }
+        }
+        // ConstantOfShape's fill value, under `<output>#value` (no graph value has a `#`).
+        for n in graph.nodes where n.opType == "ConstantOfShape" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+            guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
+            if t.name.isEmpty { t.name = out + "#value" }
+            if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out + "#value"] = ref }
         }
         let initializers = Dictionary(model.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let opset = proto.opsets.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 1

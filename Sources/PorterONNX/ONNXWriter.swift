@@ -85,9 +85,11 @@ public struct ONNXWriter: ModelWriter {
         do { types = try GraphValidator.validate(graph, tensors: model.tensors) } catch {
             throw ONNXWriteError.invalidGraph(reason: error.localizedDescription)
         }
-        var lowering = ONNXLowering(graph: graph, types: types)
+        var lowering = ONNXLowering(graph: graph, types: types, keep: model.tensors.names)
         try lowering.lower()
-        // Weights the graph reads, in first-use order.
+        // Every weight becomes an initializer: those the graph reads first (first-use order,
+        // f32 / i64 as the nodes written take them), then the rest in the model's order, so
+        // nothing is lost and the verifier finds each source tensor under its own name.
         var seen = Set<String>()
         var weights: [(String, TensorRef)] = []
         for n in graph.nodes {
@@ -99,6 +101,10 @@ public struct ONNXWriter: ModelWriter {
                 }
                 weights.append((i, e.tensor))
             }
+        }
+        for e in model.tensors where !seen.contains(e.name) {
+            seen.insert(e.name)
+            weights.append((e.name, e.tensor))
         }
         return Plan(lowering: lowering, graph: graph, axes: axes, weights: weights, types: types)
     }
@@ -122,14 +128,6 @@ public struct ONNXWriter: ModelWriter {
         var head = ProtoEncoder()
         head.string(2, "porter")
         for n in p.lowering.nodes { head.message(1, Self.node(n)) }
-        for c in p.lowering.constants {
-            var t = ProtoEncoder()
-            for d in c.dims { t.int(1, d) }
-            t.int(2, Int64(c.dataType))
-            t.string(8, c.name)
-            t.data(9, c.bytes)
-            head.message(5, t)
-        }
         var firstInputDims: [ONNXDim] = []
         for (k, input) in p.graph.inputs.enumerated() {
             let names = p.axes[input.name] ?? [:]
@@ -232,9 +230,9 @@ public struct ONNXWriter: ModelWriter {
             case let .ints(name, v): p.string(1, name); p.int(20, 7); p.packedInts(8, v)
             case let .float(name, v): p.string(1, name); p.int(20, 1); p.float(2, v)
             case let .string(name, v): p.string(1, name); p.int(20, 3); p.string(4, v)
-            case let .tensor(name, dataType, raw):
+            case let .tensor(name, dataType, dims, raw):
                 var t = ProtoEncoder()
-                t.int(1, 1)
+                for d in dims { t.int(1, d) }
                 t.int(2, Int64(dataType))
                 t.data(9, raw)
                 p.string(1, name); p.int(20, 4); p.message(5, t)

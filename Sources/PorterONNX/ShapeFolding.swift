@@ -193,10 +193,14 @@ extension ONNXGraphImporter {
         func s(_ i: Int) -> [Sym]? { i < node.inputs.count ? state.shapes[node.inputs[i]] : nil }
         var result: [Sym]?
         switch node.op {
-        case "relu", "sigmoid", "tanh", "erf", "exp", "sqrt", "neg", "identity", "cast", "softmax", "layer_norm", "position_ids":
+        case "relu", "sigmoid", "tanh", "erf", "exp", "sqrt", "neg", "identity", "cast", "softmax", "layer_norm", "position_ids",
+             "logical_not", "reciprocal", "cumsum", "trilu", "not_equal", "activation", "batch_norm", "gelu", "log_softmax":
             result = s(0)
-        case "add", "sub", "mul", "div":
+        case "add", "sub", "mul", "div", "equal", "less", "greater", "less_equal", "greater_equal", "logical_and", "logical_or", "logical_xor",
+             "maximum", "minimum":
             if let a = s(0), let b = s(1) { result = broadcast(a, b, out: out) }
+        case "where":
+            if let c = s(0), let a = s(1), let b = s(2), let ab = broadcast(a, b, out: out) { result = broadcast(c, ab, out: out) }
         case "matmul":
             if let a = s(0), let b = s(1), a.count >= 2, b.count >= 2 {
                 result = broadcast(Array(a.dropLast(2)), Array(b.dropLast(2)), out: out).map { $0 + [a[a.count - 2], b[b.count - 1]] }
@@ -228,9 +232,19 @@ extension ONNXGraphImporter {
                 result = a.enumerated().filter { !norm.contains($0.offset) }.map(\.element)
             }
         case "slice":
-            if var a = s(0), let axis = node.attributes["axis"]?.intValue, (0..<a.count).contains(axis),
-               node.attributes["start"]?.intValue == 0, node.attributes["end"]?.intValue == 1 {
-                a[axis] = .known(1)
+            if var a = s(0), var axis = node.attributes["axis"]?.intValue, (-a.count..<a.count).contains(axis) {
+                if axis < 0 { axis += a.count }
+                let start = node.attributes["start"]?.intValue ?? 0, end = node.attributes["end"]?.intValue ?? Int.max
+                let step = max(node.attributes["step"]?.intValue ?? 1, 1)
+                if case let .known(length) = a[axis] {
+                    func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
+                    let (b, e) = (clamp(start), clamp(end))
+                    a[axis] = .known(e > b ? (e - b - 1) / step + 1 : 0)
+                } else if start == 0, end == 1 {
+                    a[axis] = .known(1)
+                } else if !(start == 0 && end >= Int(Int32.max) && step == 1) {
+                    a[axis] = .dim(out, axis)
+                }
                 result = a
             }
         case "linear":

@@ -33,6 +33,10 @@ public enum WeightsCheck {
         var jobs: [(TensorEntry, ConversionSummary.ProducedTensor)] = []
         for entry in converted.tensors {
             guard let produced = byName[entry.name] else {
+                // A constant of the converted file's own graph (an ONNX Constant node's value,
+                // which the reader keeps as a tensor): part of the graph, which the forward
+                // level runs, not a weight that needs a source.
+                if entry.provenance.transforms == [.graphConstant], source.tensors[entry.name] == nil { continue }
                 unexpected.append(entry.name)
                 continue
             }

@@ -93,4 +93,22 @@ import PorterTestSupport
         #expect(u.status == 2, "\(u.stderr)")
         #expect(!FileManager.default.fileExists(atPath: bad.path))
     }
+
+    /// `convert --to onnx --verify` passes at every level it runs: each source weight is found
+    /// in the written file under its own name, bit-exact (the BERT pooler, which the graph does
+    /// not read, included), and the written graph, imported back, runs on Porter's runtime
+    /// and matches the source's graph; `porter verify SRC written.onnx` agrees.
+    @Test(arguments: ["architectures/bert", "architectures/gpt2", "hdf5/cnn_functional.h5"])
+    func convertToONNXVerifies(_ source: String) throws {
+        let dir = try Fixtures.scratchDirectory("porter-onnx-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("model.onnx")
+        let src = Fixtures.url(source).path
+        let r = try CLI.run(["convert", src, "--to", "onnx", "-o", out.path, "--verify"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("verification PASSED") && r.stdout.contains("forward:   passed"), "\(r.stdout)")
+        let v = try CLI.run(["verify", src, out.path])
+        #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+        #expect(v.stdout.contains("weights:   passed") && v.stdout.contains("forward:   passed"), "\(v.stdout)")
+    }
 }

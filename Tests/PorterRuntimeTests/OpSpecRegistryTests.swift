@@ -79,6 +79,16 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
       "mscale": 1, "mscale_all_dim": 1, "truncate": false], 1),
     ("rotary_embedding", [ramp([1, 5, 1, 6]), i([1, 5], [0, 1, 2, 3, 4])], ["theta": 10000, "scaling": "dynamic", "factor": 2, "max_positions": 2], 1),
     ("window_attention_mask", [i([2, 3], [1, 1, 1, 1, 1, 0])], ["window": 2], 1),
+    ("equal", [i([2], [1, 2]), i([1], [2])], [:], 1), ("less", [ramp([2, 2]), ramp([2])], [:], 1),
+    ("greater", [ramp([2]), ramp([2])], [:], 1), ("less_equal", [i([2], [1, 3]), i([2], [2, 2])], [:], 1),
+    ("greater_equal", [ramp([3]), ramp([1])], [:], 1),
+    ("logical_and", [i([2], [1, 0]), i([2], [1, 1])], [:], 1), ("logical_or", [i([2], [0, 0]), i([1], [1])], [:], 1),
+    ("logical_xor", [i([2], [1, 0]), ramp([2])], [:], 1), ("logical_not", [i([3], [0, 2, 0])], [:], 1),
+    ("where", [i([2, 1], [1, 0]), ramp([3]), ramp([2, 3])], [:], 1),
+    ("cumsum", [ramp([2, 3])], ["axis": 1, "exclusive": true, "reverse": true], 1),
+    ("fill", [ramp([2, 3])], ["dims": [-2, 4], "value": 3, "dtype": "i64"], 1),
+    ("trilu", [ramp([2, 3, 3])], ["upper": false, "k": 1], 1),
+    ("reciprocal", [ramp([3])], [:], 1),
 ]
 
 @Suite struct OpSpecRegistryTests {

@@ -231,6 +231,19 @@ def framework_tensors(entry, src):
                 if isinstance(node, h5py.Dataset) and node.dtype.kind in "biuf":
                     found[name] = node[()]
             f.visititems(visit)
+    elif fw == "onnx":
+        import onnx
+        from onnx import numpy_helper
+        m = onnx.load(src, load_external_data=False)
+        for init in m.graph.initializer:
+            if init.data_type != onnx.TensorProto.STRING:
+                found[init.name] = numpy_helper.to_array(init, base_dir=os.path.dirname(src))
+        if not m.graph.initializer:
+            # No initializers (Paddle2ONNX): the weights are the Constant nodes' (non-scalar) values.
+            for n in m.graph.node:
+                for a in n.attribute:
+                    if n.op_type == "Constant" and a.name == "value" and len(a.t.dims) > 0:
+                        found[n.output[0]] = numpy_helper.to_array(a.t)
     elif fw == "tensorflow":
         prefix = src
         if kind == "tf-savedmodel":
@@ -401,6 +414,15 @@ def run_entry(entry):
         vcode, vout, verr, _ = porter(["verify", src_for_porter, target])
         res["verify_exit"] = vcode
         res["verify_summary"] = first_line(vout + "\n" + verr)
+    if entry["framework"] == "onnx":
+        try:
+            onnx_graph_check(src, outdir, res)
+            if res.get("graph_reference") != "passed":
+                info = json.loads(porter(["inspect", "--json", src])[1] or "{}")
+                res["unsupported_ops"] = (info.get("metadata") or {}).get("onnx.graph.unsupported_ops")
+                res["graph_note"] = next((n for n in info.get("notes", []) if n.startswith("no graph")), None)
+        except Exception as e:
+            res["graph_error"] = f"{type(e).__name__}: {e}"[:300]
     try:
         ref = framework_tensors(entry, src)
         res["framework_tensors"] = len(ref)
@@ -419,6 +441,91 @@ def run_entry(entry):
         res["silent_loss"] = res["convert_exit"] == 0 and bool(missing or mismatched)
         res["refused"] = res["convert_exit"] != 0
     return res
+
+
+# ---------------------------------------------------------------- ONNX graphs: ONNX Runtime's outputs
+
+# Inputs of ONNX graphs whose dims or values a seeded default would get wrong (silero's
+# 16 kHz window is 512 samples and its rate an input; OCR images are multiples of 32 high).
+ONNX_INPUTS = {
+    "silero_vad_16k_sequence": {"input": ("f32", [4, 576]), "h": ("f32", [1, 1, 128]), "c": ("f32", [1, 1, 128])},
+    "silero_vad_openvino": {"input": ("f32", [1, 576]), "state": ("f32", [2, 1, 128])},
+    "silero_vad": {"input": ("f32", [1, 512]), "state": ("f32", [2, 1, 128]), "sr": ("i64", [], 16000)},
+    "ch_PP-OCRv4_det": {"x": ("f32", [1, 3, 64, 64])},
+    "ch_PP-OCRv4_rec": {"x": ("f32", [1, 3, 48, 96])},
+    "ch_ppocr_mobile": {"x": ("f32", [1, 3, 48, 192])},
+    "nudenet": {"images": ("f32", [1, 3, 64, 64])},
+    "magika": {"bytes": ("i32", [1, 2048], "bytes")},
+}
+
+
+def onnx_feeds(path, graph_inputs, rng):
+    """Seeded inputs for an ONNX graph: ONNX_INPUTS where an entry names the file, else
+    dynamic dims 1 (first axis) or 16, float inputs normal, integer inputs zero."""
+    import numpy as np
+    over = next((v for k, v in ONNX_INPUTS.items() if k in path), {})
+    types = {1: np.float32, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64}
+    feeds = {}
+    for i in graph_inputs:
+        t = i.type.tensor_type
+        if i.name in over:
+            spec = over[i.name]
+            dt = {"f32": np.float32, "i32": np.int32, "i64": np.int64}[spec[0]]
+            shape = spec[1]
+            if len(spec) > 2 and spec[2] == "bytes":
+                feeds[i.name] = rng.integers(0, 256, size=shape).astype(dt)
+            elif len(spec) > 2:
+                feeds[i.name] = np.full(shape, spec[2], dtype=dt)
+            else:
+                feeds[i.name] = (rng.standard_normal(shape) * 0.5).astype(dt)
+            continue
+        shape = [d.dim_value if d.dim_value > 0 else (1 if k == 0 else 16) for k, d in enumerate(t.shape.dim)]
+        dt = types.get(t.elem_type, np.float32)
+        feeds[i.name] = (rng.standard_normal(shape) * 0.5).astype(dt) if np.issubdtype(dt, np.floating) else np.zeros(shape, dtype=dt)
+    return feeds
+
+
+def onnx_graph_check(src, outdir, res):
+    """ONNX Runtime runs the file on seeded inputs (outputs recorded now, in
+    <out>/reference.safetensors); Porter converts it with its graph (--to porter) and
+    `porter verify --reference` runs that graph on Porter's runtime against them."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from safetensors.numpy import save_file
+    m = onnx.load(src, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in inits]
+    feeds = onnx_feeds(src, inputs, np.random.default_rng(16))
+    sess = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
+    outs = sess.run(None, feeds)
+    single = len(feeds) == 1 and len(outs) == 1
+    tensors = {("input" if single else k): np.ascontiguousarray(v) for k, v in feeds.items()}
+    for o, v in zip(sess.get_outputs(), outs):
+        tensors["output" if single else o.name] = np.ascontiguousarray(v)
+    ref = os.path.join(outdir, "reference.safetensors")
+    save_file(tensors, ref)
+    res["ort_inputs"] = {k: list(v.shape) for k, v in feeds.items()}
+    target = os.path.join(outdir, "graph.porter")
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    code, out, err, _ = porter(["convert", src, "-o", target, "--to", "porter", "--force"])
+    res["graph_convert_exit"] = code
+    if code != 0:
+        res["graph_error"] = first_line(err)
+        return
+    rep = os.path.join(outdir, "graph-report")
+    code, out, err, _ = porter(["verify", src, target, "--reference", ref, "--report", rep, "--force"])
+    res["graph_verify_exit"] = code
+    try:
+        with open(os.path.join(rep, "report.json")) as f:
+            report = json.load(f)
+        refl = report.get("reference") or {}
+        res["graph_reference"] = refl.get("status")
+        res["graph_reason"] = (refl.get("reason") or "")[:300]
+        res["graph_max_abs"] = max(((o.get("metrics") or {}).get("maxAbs", 0) or 0 for o in refl.get("outputs", [])), default=None)
+    except (OSError, ValueError):
+        res["graph_reason"] = first_line(out + err)
 
 
 # ---------------------------------------------------------------- table
@@ -455,8 +562,31 @@ def table(results):
     return "\n".join(lines)
 
 
-def update_doc(doc, tbl):
-    begin, end = "<!-- wild-table:begin -->", "<!-- wild-table:end -->"
+def onnx_table(results):
+    """The ONNX files' graphs: imported or not (and what is missing), and Porter's runtime
+    against ONNX Runtime's outputs recorded at run time."""
+    rows = [r for r in results if r.get("framework") == "onnx"]
+    if not rows:
+        return ""
+    lines = ["| file | package==version | ORT inputs | graph | Porter vs ONNX Runtime |", "|---|---|---|---|---|"]
+    for r in rows:
+        if r.get("graph_reference") == "passed":
+            graph, vs = "imported", f"pass (max abs {r.get('graph_max_abs', 0):.1e})"
+        elif r.get("unsupported_ops"):
+            graph, vs = f"not imported: operators Porter does not run: {r['unsupported_ops']}", "–"
+        elif r.get("graph_note"):
+            graph, vs = r["graph_note"][:200], "–"
+        else:
+            graph = "imported" if r.get("graph_verify_exit") is not None else "–"
+            vs = f"exit {r.get('graph_verify_exit')}: {(r.get('graph_reason') or r.get('graph_error') or '')[:160]}"
+        ins = ", ".join(f"{k} {v}" for k, v in (r.get("ort_inputs") or {}).items())
+        lines.append(f"| `{r['path']}` | {r['package']}=={r['version']} | {ins} | {graph.replace('|', '/')} | {vs.replace('|', '/')} |")
+    passed = sum(1 for r in rows if r.get("graph_reference") == "passed")
+    lines += ["", f"{len(rows)} ONNX files; {passed} run end to end on Porter's runtime within tolerance of ONNX Runtime."]
+    return "\n".join(lines)
+
+
+def update_doc(doc, tbl, begin="<!-- wild-table:begin -->", end="<!-- wild-table:end -->"):
     text = open(doc).read()
     if begin not in text:
         return False
@@ -502,8 +632,13 @@ def main():
     losses = [r for r in results if r.get("silent_loss")]
     print(f"\n{len(results)} files, {len({r['package'] for r in results})} packages, "
           f"{len(losses)} with a silent loss, {sum(1 for r in results if r.get('convert_exit') not in (0, None))} refused")
+    otbl = onnx_table(results)
+    if otbl:
+        print(otbl)
     if a.update_doc:
         update_doc(os.path.join(ROOT, "docs", "wild.md"), tbl)
+        if otbl:
+            update_doc(os.path.join(ROOT, "docs", "wild.md"), otbl, "<!-- wild-onnx:begin -->", "<!-- wild-onnx:end -->")
 
 
 PORTER = None
