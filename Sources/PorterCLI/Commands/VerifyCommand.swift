@@ -16,6 +16,12 @@ struct VerifyCommand: ParsableCommand {
               porter verify model.bin model.safetensors --reference ref.safetensors
               porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
               porter verify model.bin model.safetensors -q || echo "port differs"
+              porter verify wmt19-en-ru/ fsmt/ --from fairseq --src-lang en --tgt-lang ru --mapping fairseq-to-fsmt
+
+            The forward level runs the source and the converted model on Porter's runtime; only \
+            --reference compares with the original framework (`porter reference-script` records one). \
+            --from and --read-option apply to the source, as in convert; when the names do not pair and \
+            a mapping would pair them, verify says which --mapping to give.
 
             """ + "\n" + FormatHelp.readers)
 
@@ -25,7 +31,7 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "The converted model.")
     var converted: String
 
-    @Option(help: "The mapping the conversion used, replayed to pair each converted tensor with its source.")
+    @Option(help: "The mapping the conversion used (name, see `porter mappings`, or file), replayed to pair each converted tensor with its source.")
     var mapping: String?
 
     @Option(help: "The --dtype the conversion used.", transform: FormatChoice.dtype)
@@ -40,9 +46,15 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "More texts for the tokenizer level, one per line (UTF-8), besides the built-in corpus.")
     var texts: String?
 
+    @OptionGroup var from: FromOption
+    @OptionGroup var settings: ReaderSettings
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
+
+    mutating func validate() throws {
+        try FormatChoice.checkReader(from.from, registry: Pipeline().registry)
+    }
 
     func run() throws {
         var extraTexts: [String] = []
@@ -57,6 +69,8 @@ struct VerifyCommand: ParsableCommand {
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force,
             mapping: mapping, allowUnmapped: allowUnmapped, dtype: dtype)
+        request.from = from.from
+        request.readOptions = settings.dictionary
         request.allowMissingTokenizer = allowMissingTokenizer
         request.tokenizerTexts = extraTexts
         let report = try Pipeline().verify(source: URL(fileURLWithPath: source), converted: URL(fileURLWithPath: converted), request: request)
