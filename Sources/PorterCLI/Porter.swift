@@ -13,7 +13,7 @@ struct PorterCommand: ParsableCommand {
         """,
         version: PorterVersion.current,
         subcommands: [InspectCommand.self, ConvertCommand.self, VerifyCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self, TinyCommand.self, TokenizeCommand.self, RunCommand.self,
-                      ReferenceScriptCommand.self]
+                      ReferenceScriptCommand.self, CheckCommand.self]
     )
 }
 
