@@ -14,9 +14,8 @@ struct VerifyCommand: ParsableCommand {
             Examples:
               porter verify model.bin model.safetensors
               porter verify model.bin model.safetensors --reference ref.safetensors
-              porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
+              porter verify model.h5 model.safetensors --mapping keras-to-pytorch --report rep/
               porter verify model.bin model.safetensors -q || echo "port differs"
-              porter verify wmt19-en-ru/ fsmt/ --from fairseq --src-lang en --tgt-lang ru --mapping fairseq-to-fsmt
 
             The forward level runs the source and the converted model on Porter's runtime; only \
             --reference compares with the original framework (`porter reference-script` records one). \
