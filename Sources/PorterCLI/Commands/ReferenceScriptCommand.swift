@@ -65,9 +65,7 @@ struct ReferenceScriptCommand: ParsableCommand {
             return
         }
         try AtomicOutput.write(to: URL(fileURLWithPath: output), force: force.force, layout: .file(producer: "porter reference-script")) { temp in
-            do { try Data(script.text.utf8).write(to: temp) } catch {
-                throw CoreError.cannotWrite(path: output, reason: error.localizedDescription)
-            }
+            try OutputFile.write(Data(script.text.utf8), to: temp)
         }
     }
 }
