@@ -12,7 +12,8 @@ struct PorterCommand: ParsableCommand {
         Exit codes: 0 success, 1 error, 2 usage error, 3 verification failed; 130, 143, 129 interrupted by SIGINT, SIGTERM, SIGHUP (temporary outputs removed).
         """,
         version: PorterVersion.current,
-        subcommands: [InspectCommand.self, ConvertCommand.self, VerifyCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self, TinyCommand.self, TokenizeCommand.self, RunCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, VerifyCommand.self, ScanCommand.self, FormatsCommand.self, MappingsCommand.self, TinyCommand.self, TokenizeCommand.self, RunCommand.self,
+                      ReferenceScriptCommand.self, CheckCommand.self]
     )
 }
 

@@ -33,6 +33,10 @@ public struct VerifyRequest: Sendable {
     /// It costs a second pair of forward runs; nil traces only when a report is written
     /// (failing outputs are traced whatever this says).
     public var traceLayers: Bool? = nil
+    /// The reader of the source, when detection should be skipped (`--from`).
+    public var from: String?
+    /// Settings of the source's reader (`--read-option`), checked against what it declares.
+    public var readOptions: [String: String] = [:]
 
     public init(reference: URL? = nil, atol: Double? = nil, rtol: Double? = nil, reportDirectory: URL? = nil, force: Bool = false,
                 mapping: String? = nil, allowUnmapped: Bool = false, dtype: DTypeChoice = .keep, timestamped: Bool = true,
@@ -54,7 +58,7 @@ public struct VerifyRequest: Sendable {
 extension Pipeline {
     /// Verifies `converted` (as written to disk) against `source`.
     public func verify(source: URL, converted: URL, request: VerifyRequest) throws -> VerificationReport {
-        let (_, sourceModel) = try reading(source, progress: request.progress)
+        let (_, sourceModel) = try reading(source, format: request.from, extra: request.readOptions, progress: request.progress)
         let (_, convertedOnDisk) = try reading(converted, progress: request.progress)
         // Replay the mapping and cast in memory to know which source each tensor came from.
         let tally = OverflowTally()
@@ -70,16 +74,40 @@ extension Pipeline {
                                         unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
                                         graphDropped: accounting?.graphDropped)
         let convertedModel = Self.withConfig(runnableConfig(convertedOnDisk, at: converted), from: expected)
+        let hint = request.mapping == nil ? mappingHint(source: sourceModel, converted: convertedOnDisk) : nil
         return try runVerifier(source: sourceModel, sourcePath: source, converted: convertedModel, convertedPath: converted,
-                               summary: summary, request: request)
+                               summary: summary, request: request, mappingHint: hint)
+    }
+
+    /// The mappings under which the converted model's names pair with the source's, when they
+    /// do not pair as they are: of the shipped (and `$PORTER_MAPPINGS`) mappings, those whose
+    /// output tensors match most of the converted tensors by name and shape, if more than half.
+    func mappingHint(source: NeutralModel, converted: NeutralModel) -> MappingHint? {
+        var convertedShapes: [String: [Int]] = [:]
+        for entry in converted.tensors { convertedShapes[entry.name] = entry.tensor.shape.dims }
+        let pairedAsIs = source.tensors.filter { convertedShapes[$0.name] == $0.tensor.shape.dims }.count
+        guard !convertedShapes.isEmpty, pairedAsIs < convertedShapes.count else { return nil }
+        var best = MappingHint(names: [], paired: 0, of: convertedShapes.count)
+        for candidate in Mapping.availableIncludingBuiltIn(in: mappingSearchPaths) {
+            guard let mapping = try? Mapping.resolve(candidate.name, searchPaths: mappingSearchPaths),
+                  let applied = try? MappingEngine(mapping).apply(to: source, allowUnmapped: true) else { continue }
+            let paired = applied.0.tensors.filter { entry in
+                !entry.provenance.transforms.contains(.unmapped) && convertedShapes[entry.name] == entry.tensor.shape.dims
+            }.count
+            guard paired > pairedAsIs, paired * 2 > convertedShapes.count, paired >= best.paired else { continue }
+            if paired > best.paired { best.names = [] }
+            best.names.append(candidate.name)
+            best.paired = paired
+        }
+        return best.names.isEmpty ? nil : best
     }
 
     /// `read(url)` shown as a phase of no known size on `progress` (readers index files;
     /// tensor bytes are read when compared); the reader's own progress counts items.
-    func reading(_ url: URL, progress: any ProgressSink) throws -> (FormatInfo, NeutralModel) {
+    func reading(_ url: URL, format: String? = nil, extra: [String: String] = [:], progress: any ProgressSink) throws -> (FormatInfo, NeutralModel) {
         progress.begin("reading \(url.lastPathComponent)", totalUnits: 0, unit: .items)
         defer { progress.end() }
-        return try read(url, options: ReadOptions(progress: CountingProgress(base: progress, unit: .items)))
+        return try read(url, format: format, options: ReadOptions(progress: CountingProgress(base: progress, unit: .items), extra: extra))
     }
 
     /// Verifies the output of a finished conversion, re-read from disk.
@@ -101,11 +129,14 @@ extension Pipeline {
     }
 
     func runVerifier(source: NeutralModel, sourcePath: URL, converted: NeutralModel, convertedPath: URL,
-                     summary: ConversionSummary, request: VerifyRequest) throws -> VerificationReport {
+                     summary: ConversionSummary, request: VerifyRequest,
+                     mappingHint: MappingHint? = nil) throws -> VerificationReport {
         var reference: ReferenceOutputs?
+        var recordedBy: String?
         if let url = request.reference {
             let (_, model) = try read(url)
             reference = ReferenceOutputs(path: url.path, model: model)
+            recordedBy = model.metadata["porter.recorded_by"]
         }
         if let dir = request.reportDirectory, !request.force, FileManager.default.fileExists(atPath: dir.path) {
             throw CoreError.outputExists(path: dir.path)
@@ -141,6 +172,30 @@ extension Pipeline {
         report.source.path = DisplayPath.relative(sourcePath.path)
         report.converted.path = DisplayPath.relative(convertedPath.path)
         if let r = report.reference { report.reference?.path = DisplayPath.relative(r.path) }
+        // Say which side ran where: the forward level runs both models on Porter's runtime, so
+        // it proves the port, not that Porter's graph matches the original framework; the
+        // reference level does that.
+        if report.forward.status != .skipped {
+            report.notes.append(VerificationReport.forwardSides + " (the same seeded inputs); "
+                + "the original framework is compared only at the reference level")
+        }
+        if let level = report.reference {
+            report.notes.append(VerificationReport.referenceSides + " "
+                + (recordedBy ?? "the original framework (the file does not say which; `porter reference-script` records it)")
+                + " in \(level.path)")
+        }
+        if let hint = mappingHint, !report.weights.missing.isEmpty || !report.weights.unexpected.isEmpty {
+            // One actionable line instead of the lists of names that do not pair.
+            let missing = report.weights.missing.count, unexpected = report.weights.unexpected.count
+            let present = Set(converted.tensors.names)
+            let absent = Set(report.weights.mismatches.filter { !present.contains($0.name) }.map { "weights: \($0.name): \($0.problem)" })
+            report.failures.removeAll { absent.contains($0) || $0.hasPrefix("weights: \(missing) source tensor(s) are neither")
+                || $0.hasPrefix("weights: \(unexpected) converted tensor(s) come from no source tensor") }
+            let names = hint.names.map { "'\($0)'" }.joined(separator: " or ")
+            report.failures.insert("weights: the names do not pair (\(missing) source tensor(s) not in the converted model, "
+                + "\(unexpected) converted tensor(s) from no source tensor), but \(hint.paired) of the \(hint.of) converted tensors are, by name "
+                + "and shape, what the mapping \(names) produces: rerun with --mapping \(hint.names[0])", at: 0)
+        }
         Self.addTokenizerLevel(&report, source: (source, sourcePath), converted: (converted, convertedPath), request: request)
         if let t = report.tokenizer {
             report.tokenizer?.sourceTokenizer = t.sourceTokenizer.map(Self.relativeLeadingPath)
@@ -268,6 +323,13 @@ extension Pipeline {
     }
 }
 
+/// The mappings `verify` suggests when the names do not pair (`mappingHint`).
+struct MappingHint: Sendable {
+    var names: [String]
+    var paired: Int
+    var of: Int
+}
+
 extension VerificationReport {
     /// A few lines for a terminal: verdict, each level, where outputs first diverge.
     /// One line for `-q`: the verdict and the first failure (`porter: verification FAILED: …`).
@@ -284,6 +346,8 @@ extension VerificationReport {
         lines.append("  weights:   \(weights.status.rawValue) (\(weights.checked) checked, \(weights.bitExact) bit-exact, \(weights.castExact) exact after cast)")
         var f = "  forward:   \(forward.status.rawValue)"
         if let reason = forward.reason { f += " (\(reason))" }
+        let sides = notes.filter { $0.hasPrefix(Self.forwardSides) || $0.hasPrefix(Self.referenceSides) }
+        if forward.status != .skipped { f += " (Porter runtime on source vs converted)" }
         lines.append(f)
         for o in forward.outputs {
             lines.append("    \(o.name): max abs \(Self.short(o.metrics.maxAbs)), cosine \(ReportWriter.cosineText(o.metrics.cosine))\(Self.margin(o.metrics))\(o.withinTolerance ? "" : "  BEYOND TOLERANCE")")
@@ -292,7 +356,8 @@ extension VerificationReport {
             lines.append("    first divergence: node \(d.node) (\(d.op)), max abs \(Self.short(d.metrics.maxAbs))\(d.weights.isEmpty ? "" : ", weights \(d.weights.joined(separator: ", "))")")
         }
         if let r = reference {
-            var line = "  reference: \(r.status.rawValue) (\(r.path))"
+            var line = "  reference: \(r.status.rawValue) ("
+                + (sides.first { $0.hasPrefix(Self.referenceSides) }.map { String($0.dropFirst("reference: ".count)) } ?? r.path) + ")"
             if let reason = r.reason { line += " (\(reason))" }
             lines.append(line)
             for o in r.outputs {
@@ -316,7 +381,7 @@ extension VerificationReport {
         }
         for failure in failures.prefix(10) { lines.append("  failure: \(failure)") }
         if failures.count > 10 { lines.append("  … \(failures.count - 10) more failures in the report") }
-        for note in notes { lines.append("  note: \(note)") }
+        for note in notes where !sides.contains(note) { lines.append("  note: \(note)") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -326,4 +391,6 @@ extension VerificationReport {
     static func margin(_ m: ComparisonMetrics) -> String {
         m.toleranceFraction.map { ", \(ReportWriter.fractionText($0)) of tolerance" } ?? ""
     }
+    static let forwardSides = "forward: Porter runtime on source vs converted"
+    static let referenceSides = "reference: Porter runtime on the converted model against outputs recorded by"
 }

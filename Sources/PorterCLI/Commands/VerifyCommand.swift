@@ -14,8 +14,13 @@ struct VerifyCommand: ParsableCommand {
             Examples:
               porter verify model.bin model.safetensors
               porter verify model.bin model.safetensors --reference ref.safetensors
-              porter verify model.bin model-f16.safetensors --dtype f16 --report rep/
+              porter verify model.h5 model.safetensors --mapping keras-to-pytorch --report rep/
               porter verify model.bin model.safetensors --json > report.json
+
+            The forward level runs the source and the converted model on Porter's runtime; only \
+            --reference compares with the original framework (`porter reference-script` records one). \
+            --from and --read-option apply to the source, as in convert; when the names do not pair and \
+            a mapping would pair them, verify says which --mapping to give.
 
             """ + "\n" + FormatHelp.readers)
 
@@ -25,7 +30,7 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "The converted model.")
     var converted: String
 
-    @Option(help: "The mapping the conversion used, replayed to pair each converted tensor with its source.")
+    @Option(help: "The mapping the conversion used (name, see `porter mappings`, or file), replayed to pair each converted tensor with its source.")
     var mapping: String?
 
     @Option(help: "The --dtype the conversion used.", transform: FormatChoice.dtype)
@@ -40,11 +45,17 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "More texts for the tokenizer level, one per line (UTF-8), besides the built-in corpus.")
     var texts: String?
 
+    @OptionGroup var from: FromOption
+    @OptionGroup var settings: ReaderSettings
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
     @OptionGroup var json: JSONOption
     @OptionGroup var verbose: VerboseOption
+
+    mutating func validate() throws {
+        try FormatChoice.checkReader(from.from, registry: Pipeline().registry)
+    }
 
     func run() throws {
         var extraTexts: [String] = []
@@ -59,6 +70,8 @@ struct VerifyCommand: ParsableCommand {
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force,
             mapping: mapping, allowUnmapped: allowUnmapped, dtype: dtype)
+        request.from = from.from
+        request.readOptions = settings.dictionary
         request.allowMissingTokenizer = allowMissingTokenizer
         request.tokenizerTexts = extraTexts
         request.progress = TerminalProgress.forStandardError(quiet: quiet.quiet)
