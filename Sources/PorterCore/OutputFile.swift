@@ -94,10 +94,14 @@ public final class OutputFile {
 
     /// Writes a tensor's contiguous little-endian bytes: a kernel copy when the source
     /// file already holds them that way, otherwise materialised once.
+    /// Storages that stream in chunks (`ChunkedByteSource`, e.g. a `--dtype` cast) write
+    /// chunk by chunk and are never materialised whole.
     public func write(tensor: TensorRef) throws {
         if tensor.isDirectlyReadable, case let .file(file, base) = tensor.storage.backing {
             let range = tensor.contiguousByteRange
             try copy(from: file, offset: base + range.lowerBound, count: range.count)
+        } else if tensor.isDirectlyReadable, let chunked = tensor.storage.chunked {
+            try chunked.write(tensor.contiguousByteRange, to: self)
         } else {
             try tensor.withContiguousBytes { try write($0) }
         }
@@ -112,6 +116,37 @@ public final class OutputFile {
         try file.write(data)
         try file.close()
         if syncToDisk { try DiskSync.file(url.path) }
+    }
+
+    /// Writes at absolute positions from several threads (`pwrite`), for chunks produced
+    /// in parallel; the caller then moves the end with `advance(by:)`.
+    public struct PositionalWriter: @unchecked Sendable {
+        let fd: Int32
+        let path: String
+
+        public func write(_ bytes: UnsafeRawBufferPointer, at position: Int) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(position + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw CoreError.cannotWrite(path: path, reason: posixMessage())
+                }
+                done += n
+            }
+            TestPause.wrote(bytes.count, to: path)
+        }
+    }
+
+    public func positionalWriter() -> PositionalWriter { PositionalWriter(fd: fd, path: path) }
+
+    /// Counts `count` bytes written past the end by a `PositionalWriter` and moves the
+    /// file offset after them, so sequential writes continue there.
+    public func advance(by count: Int) throws {
+        guard lseek(fd, off_t(bytesWritten + count), SEEK_SET) >= 0 else {
+            throw CoreError.cannotWrite(path: path, reason: posixMessage())
+        }
+        bytesWritten += count
     }
 
     /// Closes the file. Flushing to disk is `AtomicOutput`'s job (`syncToDisk`), done once

@@ -22,13 +22,17 @@ public final class TensorStorage: @unchecked Sendable {
     public let backing: StorageBacking
     /// Names the storage in errors, e.g. `model.pt:archive/data/3`.
     public let label: String
+    /// Set when the bytes can also be streamed in bounded chunks (a cast): writers use
+    /// it through `OutputFile.write(tensor:)` instead of materialising `backing`.
+    public let chunked: (any ChunkedByteSource)?
     private let lock = NSLock()
     private var cached: [UInt8]?
 
-    public init(byteCount: Int, backing: StorageBacking, label: String) {
+    public init(byteCount: Int, backing: StorageBacking, label: String, chunked: (any ChunkedByteSource)? = nil) {
         self.byteCount = byteCount
         self.backing = backing
         self.label = label
+        self.chunked = chunked
     }
 
     /// A storage over `count` bytes at `offset` of `file`, checked against the file size.

@@ -106,6 +106,8 @@ extension TensorRef {
     }
 
     /// Casts a float tensor to another float dtype, lazily; overflows go to `tally`.
+    /// Writers stream the cast in bounded chunks (`StreamedCast`); readers of the whole
+    /// bytes (the verifier) get them from `FloatConversion.cast`, the same bits.
     public func cast(to target: DType, name: String, tally: OverflowTally? = nil) throws -> TensorRef {
         if target == dtype { return self }
         guard dtype.isCastableFloat, target.isCastableFloat else {
@@ -116,7 +118,8 @@ extension TensorRef {
             let result = try source.withContiguousBytes { try FloatConversion.cast($0, from: source.dtype, to: target) }
             tally?.record(name, result.overflowCount)
             return result.bytes
-        }, label: "\(name) (cast \(dtype.rawValue)→\(target.rawValue))")
+        }, label: "\(name) (cast \(dtype.rawValue)→\(target.rawValue))",
+           chunked: StreamedCast(source: source, target: target, name: name, tally: tally))
         return TensorRef(dtype: target, shape: shape, storage: storage)
     }
 

@@ -131,10 +131,29 @@ public struct HuggingFaceWeights: Sendable {
         }
     }
 
-    /// `model.safetensors` with `{"format": "pt"}` merged into the metadata.
-    public static let safetensors = HuggingFaceWeights(fileName: "model.safetensors", options: [.maxShardSize]) { model, folder, options in
-        try SafetensorsWriter.writeWeights(of: model, into: folder, baseName: "model", extraMetadata: ["format": "pt"],
-                                           maxShardSize: options.maxShardSize, progress: options.progress)
+    /// The shard size when neither `--max-shard-size` nor `--write-option max-shard-size`
+    /// says otherwise: transformers 5.24's `PreTrainedModel.save_pretrained(max_shard_size="50GB")`
+    /// (modeling_utils.py), 50 × 10⁹ bytes as its `convert_file_size_to_int` reads "50GB".
+    public static let defaultMaxShardSize = 50_000_000_000
+    /// The text of that default, as `porter formats` lists it.
+    public static let defaultMaxShardSizeText = "50GB"
+
+    /// `max-shard-size` as the `hf` writer declares it: with transformers' default.
+    public static let maxShardSizeOption = FormatOption(FormatOption.maxShardSize.key, .size, default: defaultMaxShardSizeText,
+                                                        help: "split the weights into files of at most this size, as save_pretrained does (same as --max-shard-size)")
+
+    /// `model.safetensors` with `{"format": "pt"}` merged into the metadata, sharded at
+    /// `defaultMaxShardSize` like transformers when no size is given.
+    public static let safetensors = safetensorsSharded(at: defaultMaxShardSize)
+
+    /// `model.safetensors`, or shards `model-0000i-of-0000N.safetensors` and
+    /// `model.safetensors.index.json` when the weights exceed the requested size
+    /// (`--max-shard-size`), or `size` when none is requested.
+    public static func safetensorsSharded(at size: Int) -> HuggingFaceWeights {
+        HuggingFaceWeights(fileName: "model.safetensors", options: [maxShardSizeOption]) { model, folder, options in
+            try SafetensorsWriter.writeWeights(of: model, into: folder, baseName: "model", extraMetadata: ["format": "pt"],
+                                               maxShardSize: options.maxShardSize ?? size, progress: options.progress)
+        }
     }
 }
 
@@ -149,7 +168,7 @@ public struct HuggingFaceWriter: ModelWriter {
 
     public var info: FormatInfo {
         FormatInfo(id: "hf", name: "Hugging Face model folder", extensions: ["config.json", weights.fileName],
-                   summary: "config.json + \(weights.fileName) (sharded with an index when large) + tokenizer files")
+                   summary: "config.json + \(weights.fileName) (sharded with an index past max-shard-size) + tokenizer files")
     }
 
     /// `config`: the `config.json` to write instead of the model's own.

@@ -50,7 +50,9 @@ public final class GraphExecutor: @unchecked Sendable {
     /// Checks every op is implemented, every node's inputs and attributes fit its op's spec
     /// (attributes are decoded here, once), and every value a node reads exists, and loads
     /// the weights the graph reads from `weights` (f16/bf16/f64 widened to float32).
-    public init(graph: Graph, weights: TensorStore) throws {
+    /// Weights named in `shared` are taken from it instead of loaded again (the verifier
+    /// shares weights proven bit-identical between its two models; `SharedWeights.swift`).
+    public init(graph: Graph, weights: TensorStore, shared: [String: HostTensor] = [:]) throws {
         BLASThreads.configure()
         self.graph = graph
         var available = Set(graph.inputs.map(\.name))
@@ -71,7 +73,7 @@ public final class GraphExecutor: @unchecked Sendable {
                 lastUse[name] = index
                 if available.contains(name) || loaded[name] != nil { continue }
                 guard let entry = weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
-                loaded[name] = try HostTensor(entry.tensor, name: name)
+                loaded[name] = try Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name)
             }
             for name in node.outputs { available.insert(name) }
         }

@@ -14,7 +14,10 @@ public enum PreparedGraph {
 
     public var isReady: Bool { if case .ready = self { return true }; return false }
 
-    public static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry) -> PreparedGraph {
+    /// `shared`: weights already loaded by another executor that this model's tensors of
+    /// those names equal bit for bit (the verifier's source side), taken instead of a copy.
+    public static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry,
+                               shared: [String: HostTensor] = [:]) -> PreparedGraph {
         let graph: Graph
         if let g = model.graph {
             graph = g
@@ -36,7 +39,7 @@ public enum PreparedGraph {
             return .unavailable("the graph uses op(s) Porter's runtime lacks: \(missing.joined(separator: ", "))")
         }
         do {
-            return .ready(try GraphExecutor(graph: graph, weights: model.tensors))
+            return .ready(try GraphExecutor(graph: graph, weights: model.tensors, shared: shared))
         } catch {
             return .broken(error.localizedDescription)
         }

@@ -84,7 +84,7 @@ public struct Verifier: Sendable {
         let tolerance = toleranceUsed(source: source, converted: converted)
         let tol = Tolerance(atol: tolerance.atol, rtol: tolerance.rtol)
 
-        let weights = WeightsCheck.run(source: source, converted: converted, summary: summary, progress: options.progress)
+        let (weights, identical) = WeightsCheck.check(source: source, converted: converted, summary: summary, progress: options.progress)
         for m in weights.mismatches { failures.append("weights: \(m.name): \(m.problem)") }
         if !weights.missing.isEmpty {
             failures.append("weights: \(weights.missing.count) source tensor(s) are neither converted nor dropped: \(Self.list(weights.missing))")
@@ -98,7 +98,9 @@ public struct Verifier: Sendable {
         }
 
         let sourceGraph = PreparedGraph.prepare(source, registry: options.architectures)
-        let convertedGraph = PreparedGraph.prepare(converted, registry: options.architectures)
+        // Weights proven identical are loaded once: the converted side takes the source's.
+        let convertedGraph = PreparedGraph.prepare(converted, registry: options.architectures,
+                                                   shared: Self.sharedWeights(identical, from: sourceGraph))
         let forward: ForwardLevel
         if let why = summary?.graphDropped, !convertedGraph.isReady {
             // The mapping could not keep the source's graph consistent and dropped it (never
@@ -128,6 +130,19 @@ public struct Verifier: Sendable {
                                   source: Self.describe(source, graph: sourceGraph), converted: Self.describe(converted, graph: convertedGraph),
                                   conversion: summary, tolerance: tolerance, weights: weights, forward: forward,
                                   reference: referenceLevel, notes: notes)
+    }
+
+    /// The source executor's loaded weights for the converted tensors the weights level
+    /// proved identical to them, under the converted names. `PORTER_VERIFY_SHARE_WEIGHTS=0`
+    /// turns sharing off (each side loads its own copy), for before/after measurements
+    /// (`bench/verify_bert_base.sh`).
+    static func sharedWeights(_ identical: [String: String], from graph: PreparedGraph) -> [String: HostTensor] {
+        guard case let .ready(executor) = graph, ProcessInfo.processInfo.environment["PORTER_VERIFY_SHARE_WEIGHTS"] != "0" else { return [:] }
+        var out: [String: HostTensor] = [:]
+        for (convertedName, sourceName) in identical {
+            if let w = executor.loadedWeight(sourceName) { out[convertedName] = w }
+        }
+        return out
     }
 
     /// A reference recorded as plain `input` / `output` (Keras and SavedModel fixtures)

@@ -10,6 +10,15 @@ public enum WeightsCheck {
     /// name and a dtype change between two float kinds counts as a cast.
     public static func run(source: NeutralModel, converted: NeutralModel, summary: ConversionSummary?,
                            progress: any ProgressSink = SilentProgress()) -> WeightsLevel {
+        check(source: source, converted: converted, summary: summary, progress: progress).level
+    }
+
+    /// The level, and the converted tensors proven identical to a source tensor as it
+    /// stands (no transform replayed, same dtype and shape, bytes equal): converted name →
+    /// source name. The forward level shares those weights between its two executors.
+    public static func check(source: NeutralModel, converted: NeutralModel, summary: ConversionSummary?,
+                             progress: any ProgressSink = SilentProgress())
+        -> (level: WeightsLevel, identical: [String: String]) {
         let lineage: [ConversionSummary.ProducedTensor]
         if let summary {
             lineage = summary.produced
@@ -63,9 +72,12 @@ public enum WeightsCheck {
             }
         }
         progress.end()
+        var identical: [String: String] = [:]
         for i in jobs.indices {
             switch outcomes.get(i) {
-            case .exact?: bitExact += 1
+            case let .exact(same)?:
+                bitExact += 1
+                if let same { identical[jobs[i].0.name] = same }
             case .castExact?: castExact += 1
             case let .mismatch(m)?: mismatches.append(m)
             case nil: break
@@ -87,12 +99,16 @@ public enum WeightsCheck {
         let dropped = Set((summary?.dropped.map(\.name) ?? []))
         let missing = source.tensors.names.filter { !consumed.contains($0) && !dropped.contains($0) }
         let passed = mismatches.isEmpty && missing.isEmpty && unexpected.isEmpty
-        return WeightsLevel(status: passed ? .passed : .failed, checked: checked, bitExact: bitExact, castExact: castExact,
-                            mismatches: mismatches, missing: missing, unexpected: unexpected)
+        let level = WeightsLevel(status: passed ? .passed : .failed, checked: checked, bitExact: bitExact, castExact: castExact,
+                                 mismatches: mismatches, missing: missing, unexpected: unexpected)
+        return (level, identical)
     }
 
     enum Outcome {
-        case exact, castExact
+        /// Equal bytes with no cast; `identicalTo` names the source tensor when nothing was
+        /// replayed on it (the converted tensor is that tensor, byte for byte).
+        case exact(identicalTo: String?)
+        case castExact
         case mismatch(WeightMismatch)
     }
 
@@ -139,7 +155,11 @@ public enum WeightsCheck {
             let same = try actual.withContiguousBytes { a in
                 try expected.withContiguousBytes { e in a.count == e.count && (a.count == 0 || memcmp(a.baseAddress!, e.baseAddress!, a.count) == 0) }
             }
-            if same { return hadCast ? .castExact : .exact }
+            if same {
+                if hadCast { return .castExact }
+                let untouched = steps.isEmpty && expected.dtype == start.tensor.dtype && expected.shape == start.tensor.shape
+                return .exact(identicalTo: untouched ? first : nil)
+            }
             let a = try actual.contiguousBytes()
             let e = try expected.contiguousBytes()
             let size = actual.dtype.byteSize
