@@ -37,6 +37,18 @@ import Testing
         GEMMCase(m: 300, n: 97, k: 64, transA: true, padB: 3),
     ]
 
+    /// Deterministic values in [-1, 1): ((i·multiplier + offset) mod modulus) scaled.
+    static func pattern(_ count: Int, multiplier: Int, offset: Int, modulus: Int) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(count)
+        let half = Float(modulus) / 2
+        for i in 0..<count {
+            let r: Int = (i * multiplier + offset) % modulus
+            out.append((Float(r) - half) / half)
+        }
+        return out
+    }
+
     /// C = α·op(A)·op(B) + β·C in double, row-major with the given leading dimensions.
     static func referenceGEMM(_ c: GEMMCase, a: [Float], lda: Int, b: [Float], ldb: Int, cIn: [Float], ldc: Int) -> [Float] {
         var out = cIn
@@ -61,10 +73,10 @@ import Testing
         let (rowsA, colsA) = c.transA ? (c.k, c.m) : (c.m, c.k)
         let (rowsB, colsB) = c.transB ? (c.n, c.k) : (c.k, c.n)
         let lda = max(colsA, 1) + c.padA, ldb = max(colsB, 1) + c.padB, ldc = c.n + c.padC
-        let a = (0..<max(rowsA * lda, 1)).map { Float(($0 * 37 + 11) % 23) / 11 - 1 }
-        let b = (0..<max(rowsB * ldb, 1)).map { Float(($0 * 29 + 5) % 19) / 9 - 1 }
+        let a: [Float] = Self.pattern(max(rowsA * lda, 1), multiplier: 37, offset: 11, modulus: 23)
+        let b: [Float] = Self.pattern(max(rowsB * ldb, 1), multiplier: 29, offset: 5, modulus: 19)
         // β = 0 must not read C: NaN there would leak into the result.
-        let cIn = (0..<(c.m * ldc)).map { c.beta == 0 ? Float.nan : Float(($0 * 13) % 7) - 3 }
+        let cIn: [Float] = c.beta == 0 ? [Float](repeating: .nan, count: c.m * ldc) : Self.pattern(c.m * ldc, multiplier: 13, offset: 0, modulus: 7)
         let want = Self.referenceGEMM(c, a: a, lda: lda, b: b, ldb: ldb, cIn: cIn, ldc: ldc)
         var got = cIn
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in got.withUnsafeMutableBufferPointer { pc in
@@ -78,7 +90,9 @@ import Testing
                     // Padding columns of C are left exactly as they were.
                     #expect(x.bitPattern == cIn[i * ldc + j].bitPattern, "\(backend) padding (\(i), \(j)) touched")
                 } else {
-                    #expect(abs(x - y) <= 1e-5 * max(1, abs(y)) * Float(max(c.k, 1)).squareRoot(), "\(backend) (\(i), \(j)): \(x) vs \(y)")
+                    let scale: Float = max(1, abs(y)) * Float(max(c.k, 1)).squareRoot()
+                    let limit: Float = 1e-5 * scale
+                    #expect(abs(x - y) <= limit, "\(backend) (\(i), \(j)): \(x) vs \(y)")
                 }
             }
         }
@@ -117,8 +131,8 @@ import Testing
     ] as [([Int], Int, Int, Int, Int)])
     func sliceMatchesElementwise(shape: [Int], axis: Int, start: Int, end: Int, step: Int) throws {
         let count = shape.reduce(1, *)
-        let floats = (0..<count).map { Float($0) * 0.5 - 3 }
-        let ints = (0..<count).map { Int64($0) * 3 - 7 }
+        let floats: [Float] = (0..<count).map { (v: Int) -> Float in Float(v) * 0.5 - 3 }
+        let ints: [Int64] = (0..<count).map { (v: Int) -> Int64 in Int64(v) * 3 - 7 }
         let attrs: [String: JSONValue] = ["axis": .int(Int64(axis)), "start": .int(Int64(start)), "end": .int(Int64(end)), "step": .int(Int64(step))]
         let a = axis < 0 ? axis + shape.count : axis
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
@@ -139,7 +153,9 @@ import Testing
     /// The vectorised tanh-GELU against the libm form in double, on a dense range (every SIMD
     /// lane and the scalar tail) and the edges; the fused linear+gelu uses the same kernel.
     @Test func geluTanhKernelMatchesScalar() throws {
-        let xs = (0..<200_003).map { Float($0) / 10_000 - 10 } + [0, -0.0, 87, -87, 1e30, -1e30, .infinity, .greatestFiniteMagnitude]
+        let dense: [Float] = (0..<200_003).map { (v: Int) -> Float in Float(v) / 10_000 - 10 }
+        let edges: [Float] = [0, -0.0, 87, -87, 1e30, -1e30, .infinity, .greatestFiniteMagnitude]
+        let xs: [Float] = dense + edges
         let out = try run1("gelu", [f([xs.count], xs)], ["approximate": "tanh"]).floatValues
         var worst = 0.0
         for (x, y) in zip(xs.dropLast(4), out) {
@@ -161,8 +177,9 @@ import Testing
     /// on widths around the 16-lane blocks.
     @Test(arguments: [(1, 1), (3, 7), (5, 16), (4, 17), (2, 33), (9, 771)])
     func layerNormMatchesReference(rows: Int, width: Int) throws {
-        let x = (0..<(rows * width)).map { Float(($0 * 31 + 7) % 29) / 7 - 2 + Float($0 / width) }
-        let gamma = (0..<width).map { Float($0 % 5) * 0.3 + 0.4 }, beta = (0..<width).map { Float($0 % 3) * 0.2 - 0.2 }
+        let x: [Float] = (0..<(rows * width)).map { (v: Int) -> Float in Float((v * 31 + 7) % 29) / 7 - 2 + Float(v / width) }
+        let gamma: [Float] = (0..<width).map { (v: Int) -> Float in Float(v % 5) * 0.3 + 0.4 }
+        let beta: [Float] = (0..<width).map { (v: Int) -> Float in Float(v % 3) * 0.2 - 0.2 }
         for affine in [true, false] {
             let inputs: [HostTensor?] = affine ? [f([rows, width], x), f([width], gamma), f([width], beta)] : [f([rows, width], x)]
             let got = try run1("layer_norm", inputs, ["axis": -1, "epsilon": 1e-5]).floatValues
@@ -212,7 +229,8 @@ import Testing
         if !maskShape.isEmpty {
             // Padding-style masks: the lowest float on some keys, never on a whole row.
             let n = maskShape.reduce(1, *), last = maskShape.last!
-            inputs["m"] = HostTensor(shape: maskShape, floats: (0..<n).map { ($0 % last) % 3 == 2 ? lowest : Float($0 % 5) * 0.1 })
+            let maskValues: [Float] = (0..<n).map { (v: Int) -> Float in (v % last) % 3 == 2 ? lowest : Float(v % 5) * 0.1 }
+            inputs["m"] = HostTensor(shape: maskShape, floats: maskValues)
         }
         try FusionTests.expectFusedEqualsUnfused(executor, inputs)
         // The probabilities also a graph output: a second reader, so nothing is fused across them.
