@@ -91,7 +91,10 @@ let package = Package(
         // BLAS). Architectures: graph builders for known configs (BERT/RoBERTa, GPT-2, FSMT), pure graph construction.
         // porter-bench-runtime: the BERT-base forward benchmark (bench/runtime_bert_base.sh), built with -c release.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "PorterRuntime", dependencies: ["PorterCore", "PorterOps", "CBLAS", "CPorterKernels"]),
+        // CPorterRuntime: the runtime's own C kernels (tanh-GELU, softmax rows) and oneDNN's sgemm, which it loads
+        // with dlopen when libdnnl.so.2 is installed (Debian libdnnl-dev), else the runtime uses OpenBLAS.
+        .target(name: "CPorterRuntime"),
+        .target(name: "PorterRuntime", dependencies: ["PorterCore", "PorterOps", "CBLAS", "CPorterKernels", "CPorterRuntime"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore", "PorterOps"]),
         // Architecture descriptors: configs, templates, tiny copies, template mappings.
         .testTarget(name: "PorterArchitecturesTests", dependencies: [

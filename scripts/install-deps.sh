@@ -2,7 +2,8 @@
 # Installs the Debian packages Porter builds against, if any are missing.
 # Needs root (or sudo). Does nothing when all are present.
 set -euo pipefail
-packages=(pkg-config zlib1g-dev libhdf5-dev libopenblas-dev libsnappy-dev)
+# libdnnl-dev: oneDNN, the runtime's GEMM where installed (loaded at run time; OpenBLAS otherwise).
+packages=(pkg-config zlib1g-dev libhdf5-dev libopenblas-dev libsnappy-dev libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

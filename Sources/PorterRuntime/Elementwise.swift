@@ -1,5 +1,6 @@
 import Foundation
 import CPorterKernels
+import CPorterRuntime
 import PorterCore
 
 /// NumPy broadcast of two shapes, or nil when they do not broadcast.
@@ -152,7 +153,14 @@ let elementwiseKernels: KeyValuePairs<String, Kernel> = [
                 parallelChunks(o.count, minimumPerChunk: 1 << 14) { porter_gelu_erf(o.baseAddress! + $0.lowerBound, $0.count) }
             }
             return [HostTensor(shape: shape, floats: out)]
-        case "tanh": return [HostTensor(shape: shape, floats: mapFloats(x, geluTanh))]
+        case "tanh":
+            // Vectorised (CPorterRuntime), the same kernel as the fused linear+gelu.
+            var out = x
+            out.withUnsafeMutableBufferPointer { o in
+                nonisolated(unsafe) let o = o
+                parallelChunks(o.count, minimumPerChunk: 1 << 14) { porter_gelu_tanh(o.baseAddress! + $0.lowerBound, $0.count) }
+            }
+            return [HostTensor(shape: shape, floats: out)]
         case let other: throw ctx.bad("approximate", "is '\(other)'; expected \"none\" or \"tanh\"")
         }
     },

@@ -1,5 +1,6 @@
 import Foundation
 import CPorterKernels
+import CPorterRuntime
 import PorterCore
 import PorterOps
 
@@ -15,6 +16,9 @@ enum FusedStep {
     case linearResidual(linear: Int, add: Int)
     /// `matmul` → optional `scale` → optional `add` (mask) → `softmax` over the last axis.
     case attentionScores(matmul: Int, scale: Int?, add: Int?, softmax: Int)
+    /// A whole multi-head attention (`AttentionPattern`, `fusedAttention`): no per-head copies,
+    /// scores never stored for the graph.
+    case attention(AttentionPattern)
 
     var nodeIndices: [Int] {
         switch self {
@@ -22,10 +26,12 @@ enum FusedStep {
         case let .linearActivation(l, a): return [l, a]
         case let .linearResidual(l, a): return [l, a]
         case let .attentionScores(m, s, a, x): return [m] + [s, a].compactMap { $0 } + [x]
+        case let .attention(p): return p.nodeIndices
         }
     }
 
     func label(_ graph: Graph) -> String {
+        if case .attention = self { return "attention(fused)" }
         let ops = nodeIndices.map { graph.nodes[$0].op }
         return ops.count == 1 ? ops[0] : ops.joined(separator: "+")
     }
@@ -55,6 +61,9 @@ enum FusedStep {
                 if let a = next(i, op: ["add"], reading: out), nodes[a].inputs.count == 2, nodes[a].inputs[0] != nodes[a].inputs[1] {
                     steps.append(.linearResidual(linear: i, add: a)); i = a + 1; continue
                 }
+            }
+            if node.op == "reshape", let p = AttentionPattern.match(at: i, nodes: nodes, attributes: attributes, soleOutput: soleOutput) {
+                steps.append(.attention(p)); i = p.merged + 1; continue
             }
             if node.op == "matmul", var value = soleOutput(i) {
                 var j = i
@@ -92,7 +101,7 @@ extension GraphExecutor {
                 parallelChunks(o.count, minimumPerChunk: 1 << 14) { range in
                     switch approximate {
                     case "none": porter_gelu_erf(o.baseAddress! + range.lowerBound, range.count)
-                    case "tanh": for k in range { o[k] = geluTanh(o[k]) }
+                    case "tanh": porter_gelu_tanh(o.baseAddress! + range.lowerBound, range.count)
                     default: for k in range { o[k] = max(o[k], 0) }
                     }
                 }
@@ -105,6 +114,20 @@ extension GraphExecutor {
             guard let other = try value(otherName, for: add, in: values),
                   let y = try linearNode(l, values: values, residual: other) else { return false }
             values[add.outputs[0]] = y
+            return true
+        case let .attention(p):
+            let first = graph.nodes[p.first]
+            guard let q = try value(p.query, for: first, in: values), let k = try value(p.key, for: graph.nodes[p.first + 2], in: values),
+                  let v = try value(p.value, for: graph.nodes[p.first + 4], in: values) else { return false }
+            var mask: HostTensor? = nil
+            if let a = p.add, let name = p.mask {
+                guard let t = try value(name, for: graph.nodes[a], in: values) else { return false }
+                mask = t
+            }
+            let alpha = p.scale.map { Float((try? attributes[$0].number("factor")) ?? .nan) } ?? 1
+            guard alpha.isFinite || p.scale == nil,
+                  let out = fusedAttention(q: q, k: k, v: v, heads: p.heads, headDim: p.headDim, alpha: alpha, mask: mask) else { return false }
+            values[graph.nodes[p.merged].outputs[0]] = out
             return true
         case let .attentionScores(m, s, a, x):
             let mm = graph.nodes[m]

@@ -171,10 +171,12 @@ extension HostTensor.Storage {
 
 /// OpenBLAS thread count: `PORTER_BLAS_THREADS` or the number of active cores, unless
 /// `RuntimeThreads.set` chose one (`porter run --threads`).
+/// With oneDNN as the GEMM (`GEMMBackend.active`), OpenBLAS keeps one thread, so its pool
+/// never wakes to spin (`sched_yield`) beside oneDNN's and the runtime's threads.
 enum BLASThreads {
     private static let once: Void = {
         let env = ProcessInfo.processInfo.environment["PORTER_BLAS_THREADS"].flatMap(Int.init)
-        openblas_set_num_threads(Int32(env ?? ProcessInfo.processInfo.activeProcessorCount))
+        openblas_set_num_threads(GEMMBackend.active == .openblas ? Int32(env ?? ProcessInfo.processInfo.activeProcessorCount) : 1)
     }()
     static func configure() { _ = once }
 }
@@ -189,7 +191,7 @@ public enum RuntimeThreads {
         let n = max(1, count)
         BLASThreads.configure()
         chosen.store(n, ordering: .relaxed)
-        openblas_set_num_threads(Int32(n))
+        if GEMMBackend.active == .openblas { openblas_set_num_threads(Int32(n)) }
     }
 
     /// The thread count in use: the one `set` chose, else the number of active cores.
@@ -198,6 +200,7 @@ public enum RuntimeThreads {
         return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// OpenBLAS's own count (what `openblas_get_num_threads` reports).
-    public static var blas: Int { Int(openblas_get_num_threads()) }
+    /// The GEMM's thread count: OpenBLAS's own (what `openblas_get_num_threads` reports), or
+    /// with oneDNN the count oneDNN is given (`current`).
+    public static var blas: Int { GEMMBackend.active == .openblas ? Int(openblas_get_num_threads()) : current }
 }

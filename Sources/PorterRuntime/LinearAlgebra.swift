@@ -1,13 +1,62 @@
 import Foundation
 import PorterCore
 import CBLAS
+import CPorterRuntime
 
-/// C[m×n] = op(A)·op(B) (+ β·C), row-major, through OpenBLAS.
+/// The library that computes the runtime's matrix products, chosen by measurement on this
+/// machine (docs/benchmarks.md): oneDNN's `dnnl_sgemm` where `libdnnl.so.2` loads (it has
+/// AVX-512 kernels; Debian's OpenBLAS 0.3.21 runs its Haswell ones here), else OpenBLAS's
+/// `cblas_sgemm`. `PORTER_GEMM=openblas` (or `onednn`) chooses; an unavailable choice falls
+/// back to OpenBLAS.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+    case onednn, openblas
+
+    /// The backend in use, decided once per process.
+    public static let active: GEMMBackend = {
+        let wanted = ProcessInfo.processInfo.environment["PORTER_GEMM"].flatMap(GEMMBackend.init(rawValue:))
+        if wanted == .openblas { return .openblas }
+        return porter_dnnl_available() != 0 ? .onednn : .openblas
+    }()
+
+    /// Whether this backend can run in this process.
+    public var isAvailable: Bool { self == .openblas || porter_dnnl_available() != 0 }
+
+    /// oneDNN's version (`2.6.3`) when it loaded, else nil.
+    public static var onednnVersion: String? {
+        let v = Int(porter_dnnl_version())
+        return v == 0 ? nil : "\(v / 10000).\(v / 100 % 100).\(v % 100)"
+    }
+}
+
+/// C[m×n] = α·op(A)·op(B) + β·C, row-major, through the active backend (`GEMMBackend`).
+/// `threads` is how many threads oneDNN may use for this product (1 inside the runtime's own
+/// parallel loops); OpenBLAS uses its global count. k = 0 gives β·C (C untouched is never read
+/// when β = 0).
 @inline(__always)
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1) {
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, threads: Int? = nil) {
+    sgemm(backend: GEMMBackend.active, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+          beta: beta, c: c, ldc: ldc, alpha: alpha, threads: threads)
+}
+
+/// `sgemm` through a chosen backend (tests compare both with a reference).
+func sgemm(backend: GEMMBackend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, threads: Int? = nil) {
     if m == 0 || n == 0 { return }
+    if k == 0 {
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 { row.update(repeating: 0, count: n) } else if beta != 1 { for j in 0..<n { row[j] *= beta } }
+        }
+        return
+    }
+    if backend == .onednn, porter_dnnl_available() != 0 {
+        porter_dnnl_set_num_threads(Int32(threads ?? RuntimeThreads.current))
+        if porter_dnnl_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda),
+                             b, Int64(ldb), beta, c, Int64(ldc)) == 0 { return }
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
@@ -59,11 +108,15 @@ func batchedMatmul(_ a: [Float], _ sa: [Int], _ b: [Float], _ sb: [Int], transA:
     a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
         nonisolated(unsafe) let (pa, pb, po) = (pa, pb, po)
         // Small products: one thread each, batches split across cores.
-        parallelChunks(batchCount, minimumPerChunk: max(1, (1 << 18) / max(1, m * n * ka))) { range in
+        let perChunk = max(1, (1 << 18) / max(1, m * n * ka))
+        // One chunk: each product may use every thread; several: one thread per product.
+        let threads: Int? = min(RuntimeThreads.current, batchCount / perChunk) > 1 ? 1 : nil
+        parallelChunks(batchCount, minimumPerChunk: perChunk) { range in
             for i in range {
                 let (oa, ob) = offsets(i)
                 sgemm(transA: transA, transB: transB, m: m, n: n, k: ka, a: pa.baseAddress! + oa, lda: lda,
-                      b: pb.baseAddress! + ob, ldb: ldb, beta: 0, c: po.baseAddress! + i * m * n, ldc: n, alpha: alpha)
+                      b: pb.baseAddress! + ob, ldb: ldb, beta: 0, c: po.baseAddress! + i * m * n, ldc: n, alpha: alpha,
+                      threads: threads)
             }
         }
     } } }
@@ -183,21 +236,14 @@ let linearAlgebraKernels: KeyValuePairs<String, Kernel> = [
             throw ctx.shapeError("scale/shift have \(p.count) elements, the normalised axes \(width)", [shape, [p.count]])
         }
         var out: [Float] = uninitialized(x.count)
-        let one = [Float](repeating: 1, count: width), zero = [Float](repeating: 0, count: width)
-        let g = gamma ?? one, b = beta ?? zero
-        x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in g.withUnsafeBufferPointer { pg in b.withUnsafeBufferPointer { pb in
-            nonisolated(unsafe) let (p, o, pg, pb) = (p, o, pg, pb)
+        x.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
+        (gamma ?? []).withUnsafeBufferPointer { pg in (beta ?? []).withUnsafeBufferPointer { pb in
+            guard let src = p.baseAddress, let dst = o.baseAddress else { return }
+            nonisolated(unsafe) let (px, po) = (src, dst)
+            nonisolated(unsafe) let (scale, shift) = (gamma == nil ? nil : pg.baseAddress, beta == nil ? nil : pb.baseAddress)
+            // Vectorised rows (CPorterRuntime), split across cores.
             parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(width, 1))) { range in
-                for r in range {
-                    let base = r * width
-                    var sum: Float = 0
-                    for j in 0..<width { sum += p[base + j] }
-                    let mean = sum / Float(width)
-                    var sq: Float = 0
-                    for j in 0..<width { let d = p[base + j] - mean; sq += d * d }
-                    let inv = 1 / sqrtf(sq / Float(width) + epsilon)
-                    for j in 0..<width { o[base + j] = (p[base + j] - mean) * inv * pg[j] + pb[j] }
-                }
+                porter_layer_norm_rows(px + range.lowerBound * width, po + range.lowerBound * width, range.count, width, scale, shift, epsilon)
             }
         } } } }
         return [HostTensor(shape: shape, floats: out)]

@@ -40,16 +40,26 @@ func permute<T: Sendable & BitwiseCopyable>(_ x: [T], shape: [Int], perm: [Int],
 }
 
 /// Elements `start, start+step, …` (< end) of `axis`, for a tensor viewed as [outer, len, inner].
-func sliceAxis<T>(_ x: [T], outer: Int, length: Int, inner: Int, start: Int, count: Int, step: Int) -> [T] {
-    var out: [T] = []
-    out.reserveCapacity(outer * count * inner)
-    for o in 0..<outer {
-        for k in 0..<count {
-            let base = (o * length + start + k * step) * inner
-            out.append(contentsOf: x[base..<(base + inner)])
+/// `count` entries from `start` by `step` along the middle axis of `x` viewed as
+/// [outer, length, inner], copied as contiguous runs (one run of count·inner per outer
+/// index when step is 1, else one of inner per entry), split across cores when large.
+func sliceAxis<T: BitwiseCopyable>(_ x: [T], outer: Int, length: Int, inner: Int, start: Int, count: Int, step: Int) -> [T] {
+    let total = outer * count * inner
+    if total == 0 { return [] }
+    return [T](unsafeUninitializedCapacity: total) { out, initialized in
+        x.withUnsafeBufferPointer { src in
+            nonisolated(unsafe) let (src, dst) = (src.baseAddress!, out.baseAddress!)
+            let run = step == 1 ? count * inner : inner
+            let runsPerOuter = step == 1 ? 1 : count
+            parallelChunks(outer * runsPerOuter, minimumPerChunk: max(1, (1 << 16) / max(run, 1))) { runs in
+                for r in runs {
+                    let (o, k) = (r / runsPerOuter, r % runsPerOuter)
+                    (dst + r * run).initialize(from: src + (o * length + start + k * step) * inner, count: run)
+                }
+            }
         }
+        initialized = total
     }
-    return out
 }
 
 func concatAxis<T>(_ parts: [[T]], lengths: [Int], outer: Int, inner: Int) -> [T] {

@@ -1,0 +1,122 @@
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "porter_runtime.h"
+
+// e^x for x <= 0: 2^n · p(r) with x = n·ln2 + r, |r| <= ln2/2; e^-87 below -87 (and for NaN,
+// so the integer conversion sees n in [-126, 0]). The same polynomial as CPorterKernels' GELU.
+static inline float exp_nonpositive(float x) {
+    x = x >= -87.0f ? x : -87.0f;
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float e = p * r * r + r + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return e * scale;
+}
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define PORTER_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define PORTER_CLONES
+#endif
+
+PORTER_CLONES
+void porter_gelu_tanh(float *values, size_t count) {
+    for (size_t k = 0; k < count; k++) {
+        float x = values[k];
+        float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+        // tanh(|u|) = (1 - e^{-2|u|}) / (1 + e^{-2|u|}); 1 + tanh(u) for the sign of u.
+        float e = exp_nonpositive(-2.0f * fabsf(u));
+        float t = (1.0f - e) / (1.0f + e);
+        float th = u < 0.0f ? -t : t;
+        values[k] = 0.5f * x * (1.0f + th);
+    }
+}
+
+PORTER_CLONES
+static void softmax_row(float *o, size_t length, float scale, const float *mask, size_t step) {
+    float maxValue = -INFINITY;
+    if (mask) {
+        if (step == 1) {
+            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j];
+        } else {
+            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j * step];
+        }
+    } else if (scale != 1.0f) {
+        for (size_t j = 0; j < length; j++) o[j] *= scale;
+    }
+    for (size_t j = 0; j < length; j++) maxValue = o[j] > maxValue ? o[j] : maxValue;
+    if (maxValue == -INFINITY) maxValue = 0;
+    float sum = 0;
+    for (size_t j = 0; j < length; j++) {
+        float e = exp_nonpositive(o[j] - maxValue);
+        o[j] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    for (size_t j = 0; j < length; j++) o[j] *= inv;
+}
+
+void porter_softmax_rows(float *x, size_t rows, size_t length, size_t stride, float scale,
+                         const float *mask, const size_t *mask_offsets, size_t mask_step) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *m = mask ? mask + (mask_offsets ? mask_offsets[r] : 0) : NULL;
+        softmax_row(x + r * stride, length, scale, m, mask_step);
+    }
+}
+
+// Sum of `n` floats in 16 partial sums (so the loop vectorises without reassociating a
+// single chain), then the partials in a fixed order.
+PORTER_CLONES
+static float sum16(const float *x, size_t n) {
+    float acc[16] = {0};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) acc[l] += x[j + l];
+    float total = 0;
+    for (int l = 0; l < 16; l++) total += acc[l];
+    for (; j < n; j++) total += x[j];
+    return total;
+}
+
+PORTER_CLONES
+static float squared_deviation16(const float *x, size_t n, float mean) {
+    float acc[16] = {0};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) { float d = x[j + l] - mean; acc[l] += d * d; }
+    float total = 0;
+    for (int l = 0; l < 16; l++) total += acc[l];
+    for (; j < n; j++) { float d = x[j] - mean; total += d * d; }
+    return total;
+}
+
+PORTER_CLONES
+void porter_layer_norm_rows(const float *x, float *out, size_t rows, size_t width, const float *gamma, const float *beta,
+                            float epsilon) {
+    if (width == 0) return;
+    for (size_t r = 0; r < rows; r++) {
+        const float *p = x + r * width;
+        float *o = out + r * width;
+        float mean = sum16(p, width) / (float)width;
+        float inv = 1.0f / sqrtf(squared_deviation16(p, width, mean) / (float)width + epsilon);
+        if (gamma && beta) {
+            for (size_t j = 0; j < width; j++) o[j] = (p[j] - mean) * inv * gamma[j] + beta[j];
+        } else {
+            for (size_t j = 0; j < width; j++) {
+                float y = (p[j] - mean) * inv;
+                if (gamma) y *= gamma[j];
+                if (beta) y += beta[j];
+                o[j] = y;
+            }
+        }
+    }
+}
