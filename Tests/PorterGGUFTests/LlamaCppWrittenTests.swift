@@ -51,7 +51,7 @@ import PorterTestSupport
         let report = try Pipeline().inspect(Fixtures.url("gguf/llamacpp/" + file))
         let histogram = try #require(Self.expected[file]?["tensor_types"]?.objectValue)
         let text = report.text()
-        for (type, count) in histogram { #expect(text.contains("\(type)×\(count?.intValue ?? -1)"), "\(file): \(type)") }
+        for (type, count) in histogram { #expect(text.contains("\(type)×\(count.intValue ?? -1)"), "\(file): \(type)") }
         #expect(text.contains("general.architecture: \"llama\""))
         #expect(report.format == "gguf")
     }
