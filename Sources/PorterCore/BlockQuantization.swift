@@ -327,6 +327,15 @@ public protocol BlockQuantizedWriting {
     var writableBlockTypes: [BlockQuantization] { get }
 }
 
+/// A writer whose consumers need some float tensors in f32 whatever `--dtype f16|bf16`
+/// asks (llama.cpp's ggml takes norm weights and biases only as F32, as llama.cpp's own
+/// converter writes them). The pipeline casts those to f32 instead, in a conversion and in
+/// verify's replay alike.
+public protocol Float32Keeping {
+    /// True when the tensor must be stored as f32.
+    func keepsFloat32(name: String, shape: Shape) -> Bool
+}
+
 /// A writer that knows the mapping a model needs before it can be written (the GGUF writer:
 /// llama.cpp's names for a transformers checkpoint, asked of the architecture descriptor).
 /// The pipeline applies it when the user names no `--mapping`, so verification sees it too.

@@ -12,7 +12,7 @@ import PorterCore
 /// tensors are written as they are (F32, F16, BF16, F64, I8…I64). Tensors stream one at a
 /// time: plain ones by kernel copy when they sit in a file, quantized ones row chunk by row
 /// chunk, so memory stays bounded by one tensor.
-public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoosing {
+public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoosing, Float32Keeping {
     public init() {}
 
     public var info: FormatInfo {
@@ -331,4 +331,11 @@ struct GGUFBytesWriter {
             for item in items { value(item, withType: false) }
         }
     }
+}
+
+extension GGUFWriter {
+    /// Vectors (norm weights, biases) stay F32 under `--dtype f16|bf16`, as llama.cpp's
+    /// `convert_hf_to_gguf.py` writes them: ggml's multiply takes them only as F32, and
+    /// llama.cpp aborts on an F16 norm weight.
+    public func keepsFloat32(name: String, shape: Shape) -> Bool { shape.rank <= 1 }
 }

@@ -238,7 +238,7 @@ public struct Pipeline: Sendable {
         if let mapping {
             (model, accounting) = try MappingEngine(mapping).apply(to: model, allowUnmapped: request.allowUnmapped, tally: tally)
         }
-        model = try Self.applyDType(model, request.dtype, tally: tally)
+        model = try Self.applyDType(model, request.dtype, tally: tally, writer: writer)
         // Fail closed: a conversion that yields no tensor converted nothing.
         if model.tensors.names.isEmpty && !request.allowEmpty {
             throw PipelineError.nothingToConvert(path: request.source.path, dropped: model.dropped.count, notes: model.notes)
@@ -317,8 +317,14 @@ public struct Pipeline: Sendable {
     }
 
     /// `--dtype`: a cast of every float tensor, or the block quantization of float matrices.
-    public static func applyDType(_ model: NeutralModel, _ choice: DTypeChoice, tally: OverflowTally) throws -> NeutralModel {
-        if let target = choice.dtype { return try cast(model, to: target, tally: tally) }
+    /// `writer` is the target's writer: tensors it keeps in f32 (`Float32Keeping`) are cast to
+    /// f32 rather than to a 16-bit `--dtype`.
+    public static func applyDType(_ model: NeutralModel, _ choice: DTypeChoice, tally: OverflowTally,
+                                  writer: (any ModelWriter)? = nil) throws -> NeutralModel {
+        if let target = choice.dtype {
+            let keeper = writer as? any Float32Keeping
+            return try cast(model, to: target, tally: tally, keepingFloat32: keeper.map { k in { k.keepsFloat32(name: $0, shape: $1) } })
+        }
         if let q = choice.blockQuantization { return try quantize(model, to: q, tally: tally) }
         return model
     }
@@ -342,12 +348,14 @@ public struct Pipeline: Sendable {
     }
 
     /// Casts every float tensor to `target`, keeping aliases aliased; other dtypes stay.
-    public static func cast(_ model: NeutralModel, to target: DType, tally: OverflowTally) throws -> NeutralModel {
+    public static func cast(_ model: NeutralModel, to requested: DType, tally: OverflowTally,
+                            keepingFloat32: ((String, Shape) -> Bool)? = nil) throws -> NeutralModel {
         var out = model
         var store = TensorStore()
         let aliases = model.tensors.aliases()
         var castByName: [String: TensorRef] = [:]
         for var entry in model.tensors {
+            let target = keepingFloat32?(entry.name, entry.tensor.shape) == true ? DType.f32 : requested
             if entry.tensor.dtype.isCastableFloat && entry.tensor.dtype != target {
                 let from = entry.tensor.dtype
                 if let original = aliases[entry.name], let shared = castByName[original] {

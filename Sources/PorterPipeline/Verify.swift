@@ -59,7 +59,7 @@ extension Pipeline {
     /// Verifies `converted` (as written to disk) against `source`.
     public func verify(source: URL, converted: URL, request: VerifyRequest) throws -> VerificationReport {
         let (_, sourceModel) = try reading(source, format: request.from, extra: request.readOptions, progress: request.progress)
-        let (_, convertedOnDisk) = try reading(converted, progress: request.progress)
+        let (convertedFormat, convertedOnDisk) = try reading(converted, progress: request.progress)
         // Replay the mapping and cast in memory to know which source each tensor came from.
         let tally = OverflowTally()
         var expected = sourceModel
@@ -68,7 +68,7 @@ extension Pipeline {
             let mapping = try Mapping.resolve(name, searchPaths: mappingSearchPaths)
             (expected, accounting) = try MappingEngine(mapping).apply(to: sourceModel, allowUnmapped: request.allowUnmapped, tally: tally)
         }
-        expected = try Self.applyDType(expected, request.dtype, tally: tally)
+        expected = try Self.applyDType(expected, request.dtype, tally: tally, writer: try? registry.writer(convertedFormat.id))
         let summary = ConversionSummary(convertedInMemory: expected, source: sourceModel, mapping: accounting?.mapping,
                                         dtype: request.dtype == .keep ? nil : request.dtype.rawValue, dropped: expected.dropped,
                                         unmapped: Self.unmapped(accounting, allowed: request.allowUnmapped), overflows: [:],
