@@ -287,9 +287,10 @@ public struct GGUFVocab: Sendable, Equatable {
             if let pre, pre != "default" {
                 throw TokenizerError.unsupported(file: file, path: Self.p + "pre", what: "pre-tokenizer \(pre.debugDescription) for a SentencePiece (llama) vocabulary (only \"default\")")
             }
-            for i in tokens.indices where type(i) == .userDefined || type(i) == .unused {
-                throw TokenizerError.unsupported(file: file, path: "\(Self.p)token_type[\(i)]",
-                                                 what: "\(type(i) == .unused ? "UNUSED" : "USER_DEFINED") tokens in a SentencePiece vocabulary")
+            // UNUSED tokens (convert_hf_to_gguf.py's `[PAD<n>]` rows past the SentencePiece model) keep
+            // their ids but take part in no merge, so encoding never produces them, as sentencepiece never does.
+            for i in tokens.indices where type(i) == .userDefined {
+                throw TokenizerError.unsupported(file: file, path: "\(Self.p)token_type[\(i)]", what: "USER_DEFINED tokens in a SentencePiece vocabulary")
             }
             let unk = unkId ?? tokens.indices.first { type($0) == .unknown }
             vocab = .object(tokens.enumerated().map { ($1, .int($0)) })
@@ -354,7 +355,7 @@ public struct GGUFVocab: Sendable, Equatable {
     /// split into two pieces of the vocabulary, ordered by the left piece's id, then the right's.
     static func sentencePieceMerges(tokens: [String], scores: [Float], types: [GGUFTokenType]) -> [OrderedJSON] {
         var ids: [TokenKey: Int] = [:]
-        for (i, t) in tokens.enumerated() where ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
+        for (i, t) in tokens.enumerated() where types[i] != .unused && ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
         let order = tokens.indices.filter { types[$0] == .normal }.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         var out: [OrderedJSON] = []
         for i in order {
@@ -422,11 +423,13 @@ public struct GGUFVocab: Sendable, Equatable {
                 contentIds[c] = id
             }
         }
-        let count = (byId.keys.max() ?? -1) + 1
+        var count = (byId.keys.max() ?? -1) + 1
+        if let rows = try embeddingRows(modelConfig, tokens: count, file: file) { count = rows }
         var tokens: [String] = [], types: [Int] = []
         tokens.reserveCapacity(count)
         for i in 0..<count {
-            guard let t = byId[i] else { tokens.append("[PAD\(i)]"); types.append(GGUFTokenType.userDefined.rawValue); continue }
+            // convert_hf_to_gguf.py's get_vocab_base: an id without a token is `[PAD<id>]`, UNUSED.
+            guard let t = byId[i] else { tokens.append("[PAD\(i)]"); types.append(GGUFTokenType.unused.rawValue); continue }
             tokens.append(t)
             if let special = addedSpecial[i] {
                 types.append(special ? GGUFTokenType.control.rawValue : GGUFTokenType.userDefined.rawValue)
@@ -462,6 +465,13 @@ public struct GGUFVocab: Sendable, Equatable {
         }
         var v = GGUFVocab(model: "llama", pre: "default", tokens: proto.pieces.map(\.piece), scores: proto.pieces.map(\.score),
                           tokenTypes: proto.pieces.map { $0.type.rawValue })
+        if let rows = try embeddingRows(modelConfig, tokens: v.tokens.count, file: file), rows > v.tokens.count {
+            // convert_hf_to_gguf.py's _create_vocab_sentencepiece: `[PAD1]`… with score -1000, UNUSED.
+            let pad = rows - v.tokens.count
+            v.tokens += (1...pad).map { "[PAD\($0)]" }
+            v.scores = (v.scores ?? []) + [Float](repeating: -1000, count: pad)
+            v.tokenTypes = (v.tokenTypes ?? []) + [Int](repeating: GGUFTokenType.unused.rawValue, count: pad)
+        }
         // As gguf-py's SpecialVocab: names of tokenizer_config.json found among tokenizer.json's added tokens.
         var contentIds: [String: Int] = [:]
         var root: JSONNode?
@@ -475,6 +485,24 @@ public struct GGUFVocab: Sendable, Equatable {
         try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { contentIds[$0] })
         if !proto.addDummyPrefix { v.addSpacePrefix = false }
         return v
+    }
+
+    /// The number of tokens llama.cpp needs: one per embedding row, `config.json`'s `vocab_size` (nil
+    /// when the config does not say). A tokenizer with more tokens than rows is refused, as
+    /// `convert_hf_to_gguf.py` asserts: llama.cpp would refuse the file (its `token_embd` shape
+    /// follows the token count).
+    static func embeddingRows(_ modelConfig: [String: JSONValue], tokens: Int, file: String) throws -> Int? {
+        guard let value = modelConfig["vocab_size"] else { return nil }
+        guard let rows = value.intValue, rows > 0 else {
+            throw TokenizerError.invalidValue(file: "config.json", path: "vocab_size", reason: "is not a positive integer")
+        }
+        guard rows <= TokenizerLimits.maxVocab else {
+            throw TokenizerError.tooLarge(file: "config.json", path: "vocab_size", count: rows, limit: TokenizerLimits.maxVocab)
+        }
+        guard tokens <= rows else {
+            throw TokenizerError.invalidValue(file: file, path: "model.vocab", reason: "holds \(tokens) tokens (ids up to \(tokens - 1)), but config.json's vocab_size is \(rows): the embedding has no row for the last \(tokens - rows), and llama.cpp would refuse the file")
+        }
+        return rows
     }
 
     /// Special ids, add_bos/add_eos and the chat template from `tokenizer_config.json`, then (for what it

@@ -40,6 +40,25 @@ enum CLI {
     }
 
     /// Replaces machine-specific paths so output can be compared with goldens.
+    /// `path` as the binary shows it in reports and `--json` when run in `base` (the rule of
+    /// PorterVerifier's `DisplayPath.relative`): relative when the two share more than the root.
+    static func displayed(_ path: String, from base: String) -> String {
+        let p = URL(fileURLWithPath: path).standardizedFileURL.pathComponents.dropFirst()
+        let b = URL(fileURLWithPath: base).standardizedFileURL.pathComponents.dropFirst()
+        let common = zip(p, b).prefix(while: { $0 == $1 }).count
+        guard common > 0 else { return path }
+        return (Array(repeating: "..", count: b.count - common) + Array(p.dropFirst(common))).joined(separator: "/")
+    }
+
+    /// Like `normalised(_:replacing:)` for output of a run in `dir`: the repository root also as
+    /// the binary shows it from there (`../c` when the clone sits beside the scratch folder).
+    static func normalised(_ text: String, ranIn dir: URL) -> String {
+        var paths = [dir.path: "<tmp>"]
+        let shown = displayed(Fixtures.repositoryRoot.path, from: dir.path)
+        if shown != Fixtures.repositoryRoot.path { paths[shown + "/"] = "<repo>/" }
+        return normalised(text, replacing: paths)
+    }
+
     static func normalised(_ text: String, replacing paths: [String: String] = [:]) -> String {
         var t = text
         for (path, token) in paths.sorted(by: { $0.key.count > $1.key.count }) { t = t.replacingOccurrences(of: path, with: token) }

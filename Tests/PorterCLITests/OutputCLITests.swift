@@ -40,7 +40,7 @@ import PorterTestSupport
             #expect(sources.count == 1 && sources.first?["name"] == t["name"], "\(t)")
         }
         #expect(doc["verification"] == nil)
-        if let diff = try Golden.compare(CLI.normalised(r.stdout, replacing: [dir.path: "<tmp>"]), to: "cli/convert-json.txt") { Issue.record(Comment(rawValue: diff)) }
+        if let diff = try Golden.compare(CLI.normalised(r.stdout, ranIn: dir), to: "cli/convert-json.txt") { Issue.record(Comment(rawValue: diff)) }
     }
 
     /// `convert --verify --json`: one document, the report object under `verification`, a
@@ -84,7 +84,7 @@ import PorterTestSupport
             #expect(r.stdout.contains("→ \(name) f16 "), "\(name) in \(r.stdout)")
         }
         #expect(r.stdout.contains("[cast f32"), "\(r.stdout)")
-        if let diff = try Golden.compare(CLI.normalised(r.stdout, replacing: [dir.path: "<tmp>"]), to: "cli/convert-verbose.txt") { Issue.record(Comment(rawValue: diff)) }
+        if let diff = try Golden.compare(CLI.normalised(r.stdout, ranIn: dir), to: "cli/convert-verbose.txt") { Issue.record(Comment(rawValue: diff)) }
     }
 
     /// `--dry-run` writes nothing (no file, no folder), exits 0, and lists exactly what the
@@ -168,7 +168,7 @@ import PorterTestSupport
         }
         #expect(r.stdout.contains("forward, layer by layer:"), "\(r.stdout)")
         #expect(r.stdout.contains("of tolerance"), "\(r.stdout)")
-        if let diff = try Golden.compare(CLI.normalised(r.stdout, replacing: [dir.path: "<tmp>"]), to: "cli/verify-verbose.txt") { Issue.record(Comment(rawValue: diff)) }
+        if let diff = try Golden.compare(CLI.normalised(r.stdout, ranIn: dir), to: "cli/verify-verbose.txt") { Issue.record(Comment(rawValue: diff)) }
     }
 
     @Test func mappingsAndTinyTakeJSON() throws {

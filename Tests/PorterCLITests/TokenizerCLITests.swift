@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PorterCore
+import PorterSafetensors
 import PorterTestSupport
 
 /// `porter tokenize` and the tokenizer level of `porter verify`, through the real binary.
@@ -155,12 +156,39 @@ struct TokenizerCrossFormatCLITests {
 @Suite("the tokenizer across HF and GGUF")
 struct TokenizerGGUFCLITests {
     /// The tiny Llama of fixtures/llama with the trained Llama 3 tokenizer (llama3-split) and its config.
-    static func llamaWithTokenizer(in dir: URL) throws -> URL {
+    /// The fixture's embedding has 64 rows and the tokenizer 700 tokens, which llama.cpp (and Porter's
+    /// GGUF writer) refuses, so the copy gets `rows` rows (`vocab_size` and both vocabulary matrices:
+    /// the fixture's rows, then rows of the same values repeated).
+    static func llamaWithTokenizer(in dir: URL, rows: Int = 700) throws -> URL {
         let fm = FileManager.default
         let out = dir.appendingPathComponent("src")
         try fm.copyItem(at: Fixtures.url("llama/llama"), to: out)
         try fm.copyItem(at: Fixtures.url("tokenizers/llama3-split/tokenizer.json"), to: out.appendingPathComponent("tokenizer.json"))
         try fm.copyItem(at: Fixtures.url("tokenizers/gguf-llama3/tokenizer_config.json"), to: out.appendingPathComponent("tokenizer_config.json"))
+        let weights = out.appendingPathComponent("model.safetensors")
+        let model = try SafetensorsReader().read(weights, options: ReadOptions())
+        var store = TensorStore()
+        for var entry in model.tensors {
+            if entry.name == "model.embed_tokens.weight" || entry.name == "lm_head.weight" {
+                let width = entry.tensor.shape.dims[1]
+                let values = try entry.tensor.contiguousBytes()
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(rows * width * 4)
+                while bytes.count < rows * width * 4 { bytes += values.prefix(rows * width * 4 - bytes.count) }
+                entry.tensor = TensorRef(dtype: .f32, shape: Shape([rows, width]), storage: .memory(bytes, label: entry.name))
+            }
+            try store.add(entry)
+        }
+        var resized = model
+        resized.tensors = store
+        let written = dir.appendingPathComponent("resized.safetensors")
+        try SafetensorsWriter().write(resized, to: written, options: WriteOptions())
+        try fm.removeItem(at: weights)
+        try fm.moveItem(at: written, to: weights)
+        let configURL = out.appendingPathComponent("config.json")
+        var config = try JSONValue.parse(Data(contentsOf: configURL)).objectValue ?? [:]
+        config["vocab_size"] = .int(Int64(rows))
+        try JSONValue.object(config).encoded().write(to: configURL)
         return out
     }
 
@@ -216,6 +244,34 @@ struct TokenizerGGUFCLITests {
         #expect(level["firstDifference"]?["text"] == want["text"], "\(level["firstDifference"] ?? .null)")
         #expect(level["firstDifference"]?["position"] == want["position"], "\(level["firstDifference"] ?? .null)")
         #expect(level["firstDifference"]?["withSpecialTokens"] == want["with_special_tokens"])
+    }
+
+    @Test("the GGUF vocabulary has one token per embedding row: a larger embedding is padded as convert_hf_to_gguf.py pads it, a smaller one refused")
+    func vocabularyFollowsTheEmbedding() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tok-gguf")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 704 rows (a multiple of 64, as models pad embeddings) for the tokenizer's 700 tokens.
+        let src = try Self.llamaWithTokenizer(in: dir, rows: 704)
+        let gguf = dir.appendingPathComponent("m.gguf")
+        let r = try CLI.run(["convert", src.path, "--to", "gguf", "-o", gguf.path, "--verify"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let keys = try Self.tokenizerKeys(gguf)
+        let tokens = try #require(keys["tokenizer.ggml.tokens"]?.arrayValue)
+        let types = try #require(keys["tokenizer.ggml.token_type"]?.arrayValue)
+        #expect(tokens.count == 704 && types.count == 704)
+        #expect(Array(tokens.suffix(4)) == ["[PAD700]", "[PAD701]", "[PAD702]", "[PAD703]"])
+        #expect(Array(types.suffix(4)) == [.int(5), .int(5), .int(5), .int(5)])  // UNUSED
+        #expect(tokens[699] != "[PAD699]")
+
+        // The fixture as it is: 64 rows for 700 tokens. llama.cpp would refuse the file; so does Porter.
+        let small = dir.appendingPathComponent("small")
+        try FileManager.default.copyItem(at: Fixtures.url("llama/llama"), to: small)
+        try FileManager.default.copyItem(at: Fixtures.url("tokenizers/llama3-split/tokenizer.json"), to: small.appendingPathComponent("tokenizer.json"))
+        let out = dir.appendingPathComponent("small.gguf")
+        let refused = try CLI.run(["convert", small.path, "--to", "gguf", "-o", out.path])
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("vocab_size is 64") && refused.stderr.contains("700 tokens"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
     @Test("a tokenizer.json whose pre-tokenizer has no GGUF name is refused by name (exit 1, nothing written)")

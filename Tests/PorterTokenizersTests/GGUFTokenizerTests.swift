@@ -109,6 +109,29 @@ struct GGUFTokenizerTests {
         #expect(try GGUFVocab(metadata: got, file: "x") == v)
     }
 
+    @Test("tokenizer.model → GGUF pads to config.json's vocab_size as convert_hf_to_gguf.py does ([PAD1]…, score -1000, UNUSED); the padded vocabulary still encodes as before")
+    func sentencePiecePadsToTheEmbedding() throws {
+        var modelConfig = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/gguf-llama-spm/config.json"))).objectValue ?? [:]
+        let model = try Self.bytes("tokenizers/sp-bpe-bytefallback/tokenizer.model")
+        modelConfig["vocab_size"] = nil
+        let plain = try GGUFVocab.fromSentencePiece(model, config: nil, modelConfig: modelConfig, file: "tokenizer.model")
+        let n = plain.tokens.count
+        modelConfig["vocab_size"] = .int(Int64(n + 3))
+        let padded = try GGUFVocab.fromSentencePiece(model, config: nil, modelConfig: modelConfig, file: "tokenizer.model")
+        #expect(padded.tokens.count == n + 3)
+        #expect(Array(padded.tokens.suffix(3)) == ["[PAD1]", "[PAD2]", "[PAD3]"])
+        #expect(Array((padded.scores ?? []).suffix(3)) == [-1000, -1000, -1000])
+        #expect(Array((padded.tokenTypes ?? []).suffix(3)) == [5, 5, 5])
+        let a = try GGUFVocab(metadata: plain.keyValues, file: "plain").tokenizer(file: "plain")
+        let b = try GGUFVocab(metadata: padded.keyValues, file: "padded").tokenizer(file: "padded")
+        for text in try Corpus.texts() { #expect(try a.encode(text).ids == b.encode(text).ids, "\(text.debugDescription)") }
+        // Fewer rows than pieces: refused, naming both counts.
+        modelConfig["vocab_size"] = .int(Int64(n - 1))
+        #expect { try GGUFVocab.fromSentencePiece(model, config: nil, modelConfig: modelConfig, file: "tokenizer.model") } throws: {
+            "\($0.localizedDescription)".contains("vocab_size is \(n - 1)")
+        }
+    }
+
     @Test("every table entry compiles, and each of its spellings finds its own name (never another)")
     func tableIsConsistent() throws {
         for e in GGUFPreTokenizerTable.entries {
