@@ -93,7 +93,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // CPorterRuntime: the runtime's own C kernels (tanh-GELU, softmax rows) and oneDNN's sgemm, which it loads
         // with dlopen when libdnnl.so.2 is installed (Debian libdnnl-dev), else the runtime uses OpenBLAS.
-        .target(name: "CPorterRuntime"),
+        .target(name: "CPorterRuntime", dependencies: ["CPorterKernels"]),
         .target(name: "PorterRuntime", dependencies: ["PorterCore", "PorterOps", "CBLAS", "CPorterKernels", "CPorterRuntime"]),
         .target(name: "PorterArchitectures", dependencies: ["PorterCore", "PorterOps"]),
         // Architecture descriptors: configs, templates, tiny copies, template mappings.

@@ -2,25 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 #include "porter_runtime.h"
+#include "porter_exp.h"
 
-// e^x for x <= 0: 2^n · p(r) with x = n·ln2 + r, |r| <= ln2/2; e^-87 below -87 (and for NaN,
-// so the integer conversion sees n in [-126, 0]). The same polynomial as CPorterKernels' GELU.
-static inline float exp_nonpositive(float x) {
-    x = x >= -87.0f ? x : -87.0f;
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float e = p * r * r + r + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return e * scale;
-}
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
 #define PORTER_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -34,7 +17,7 @@ void porter_gelu_tanh(float *values, size_t count) {
         float x = values[k];
         float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
         // tanh(|u|) = (1 - e^{-2|u|}) / (1 + e^{-2|u|}); 1 + tanh(u) for the sign of u.
-        float e = exp_nonpositive(-2.0f * fabsf(u));
+        float e = porter_exp_nonpositive(-2.0f * fabsf(u));
         float t = (1.0f - e) / (1.0f + e);
         float th = u < 0.0f ? -t : t;
         values[k] = 0.5f * x * (1.0f + th);
@@ -57,7 +40,7 @@ static void softmax_row(float *o, size_t length, float scale, const float *mask,
     if (maxValue == -INFINITY) maxValue = 0;
     float sum = 0;
     for (size_t j = 0; j < length; j++) {
-        float e = exp_nonpositive(o[j] - maxValue);
+        float e = porter_exp_nonpositive(o[j] - maxValue);
         o[j] = e;
         sum += e;
     }
