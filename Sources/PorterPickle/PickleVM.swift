@@ -581,15 +581,10 @@ enum PickleGraph {
     /// A child slot of a container: `index` counts as `children(parent)` lists them.
     struct Edge { var parent: PickleValue; var index: Int }
 
-    /// Longest chain of nested containers (cycles count once), stopping early past `cap`.
-    static func maxHeight(_ roots: [PickleValue], cap: Int) -> Int {
-        var ignored: [Edge] = []
-        return maxHeight(roots, cap: cap, backEdges: &ignored)
-    }
-
-    /// As `maxHeight(_:cap:)`, also collecting every edge that points back at a container
-    /// still on the walk's path (each cycle has at least one); a slot under a persistent id
-    /// is reported as the enclosing container's slot that holds the persistent id.
+    /// Longest chain of nested containers (cycles count once), stopping early past `cap`;
+    /// also collects every edge that points back at a container still on the walk's path
+    /// (each cycle has at least one). A back edge found through a persistent id is
+    /// reported as the slot of the enclosing container that holds the id.
     static func maxHeight(_ roots: [PickleValue], cap: Int, backEdges: inout [Edge]) -> Int {
         var done: [ObjectIdentifier: Int] = [:]
         var onPath: Set<ObjectIdentifier> = []
