@@ -59,7 +59,7 @@ let package = Package(
             "PorterPipeline", "PorterCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterTestSupport"]),
+        .testTarget(name: "PorterCLITests", dependencies: ["PorterCLI", "PorterSafetensors", "PorterVerifier", "PorterTestSupport"]),
         // Verifier: weights / forward / reference checks, first-divergence search, reports (JSON, Markdown, HTML).
         .target(name: "PorterVerifier", dependencies: ["PorterCore", "PorterRuntime", "PorterArchitectures", "PorterTokenizers"]),
         .testTarget(name: "PorterVerifierTests", dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import PorterVerifier
 import PorterTestSupport
 
 /// Runs the built `porter` executable and captures what it prints.
@@ -40,21 +41,11 @@ enum CLI {
     }
 
     /// Replaces machine-specific paths so output can be compared with goldens.
-    /// `path` as the binary shows it in reports and `--json` when run in `base` (the rule of
-    /// PorterVerifier's `DisplayPath.relative`): relative when the two share more than the root.
-    static func displayed(_ path: String, from base: String) -> String {
-        let p = URL(fileURLWithPath: path).standardizedFileURL.pathComponents.dropFirst()
-        let b = URL(fileURLWithPath: base).standardizedFileURL.pathComponents.dropFirst()
-        let common = zip(p, b).prefix(while: { $0 == $1 }).count
-        guard common > 0 else { return path }
-        return (Array(repeating: "..", count: b.count - common) + Array(p.dropFirst(common))).joined(separator: "/")
-    }
-
     /// Like `normalised(_:replacing:)` for output of a run in `dir`: the repository root also as
     /// the binary shows it from there (`../c` when the clone sits beside the scratch folder).
     static func normalised(_ text: String, ranIn dir: URL) -> String {
         var paths = [dir.path: "<tmp>"]
-        let shown = displayed(Fixtures.repositoryRoot.path, from: dir.path)
+        let shown = DisplayPath.relative(Fixtures.repositoryRoot.path, to: dir.path)
         if shown != Fixtures.repositoryRoot.path { paths[shown + "/"] = "<repo>/" }
         return normalised(text, replacing: paths)
     }
