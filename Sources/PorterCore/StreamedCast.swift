@@ -149,6 +149,43 @@ public struct StreamedCast: ChunkedByteSource {
         tally?.record(name, overflows)
     }
 
+    /// Whether `read(elements:into:)` works a chunk at a time: the source lies contiguous
+    /// in a file or in memory. Other sources (strided views, deferred transforms) would be
+    /// remade on every call; readers take their whole bytes instead.
+    public var readsInChunks: Bool {
+        guard source.isDirectlyReadable else { return false }
+        switch source.storage.backing {
+        case .file, .memory: return true
+        case .deferred: return false
+        }
+    }
+
+    /// Casts source elements `elements` into `buffer` (`elements.count × target.byteSize`
+    /// bytes), reading only that part of the source: for consumers that take the cast a
+    /// chunk at a time, such as the GGUF block quantizer. Requires `readsInChunks`. Returns
+    /// the chunk's overflow count; the caller records the tensor's sum in `tally`.
+    public func read(elements: Range<Int>, into buffer: UnsafeMutableRawBufferPointer, scratch: CastScratch) throws -> Int {
+        let inSize = source.dtype.byteSize, outSize = target.byteSize
+        guard readsInChunks, elements.lowerBound >= 0, elements.upperBound <= source.elementCount,
+              buffer.count == elements.count * outSize, let dst = buffer.baseAddress else {
+            throw CoreError.storageFailed(source: name, reason: "cannot read elements \(elements) of a \(target.rawValue) cast in a chunk")
+        }
+        switch source.storage.backing {
+        case let .file(file, base):
+            let start = base + source.contiguousByteRange.lowerBound + elements.lowerBound * inSize
+            let input = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, elements.count * inSize), alignment: 64)
+            defer { input.deallocate() }
+            let part = UnsafeMutableRawBufferPointer(rebasing: input[0..<(elements.count * inSize)])
+            try file.readFully(into: part, offset: start)
+            return FloatConversion.castChunk(input.baseAddress!, from: source.dtype, into: dst, to: target, count: elements.count, scratch: scratch)
+        default:
+            return try source.withContiguousBytes { all in
+                FloatConversion.castChunk(all.baseAddress! + elements.lowerBound * inSize, from: source.dtype, into: dst, to: target,
+                                          count: elements.count, scratch: scratch)
+            }
+        }
+    }
+
     /// Per-worker buffers.
     final class Scratch {
         let input = ByteBuffer()

@@ -133,22 +133,56 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         try out.close()
     }
 
-    /// Quantizes `tensor` (f32) a chunk of rows at a time, so only one chunk's blocks are in memory.
+    /// Quantizes `tensor` (f32) a chunk of rows at a time, so only one chunk's floats and
+    /// blocks are in memory: a `--dtype` cast to f32 (`StreamedCast`) is widened chunk by
+    /// chunk from its 16-bit source, and f32 in a file is read with `pread`, not mapped.
+    /// Other tensors (deferred transforms such as permuted q/k rows) are made whole first.
     static func streamQuantized(_ tensor: TensorRef, _ q: BlockQuantization, to out: OutputFile) throws {
         let rowLength = tensor.shape.dims.last ?? 1
         let rowsPerChunk = max(1, (1 << 20) / max(rowLength, 1))
-        try tensor.withContiguousBytes { raw in
-            let floats = raw.bindMemory(to: Float.self)
-            var start = 0
-            while start < floats.count {
-                let end = min(floats.count, start + rowsPerChunk * rowLength)
-                guard let bytes = BlockCodec.quantize(q, UnsafeBufferPointer(rebasing: floats[start..<end])) else {
-                    throw GGUFError.unwritable(tensor: nil, reason: "Porter does not quantize to \(q.ggmlName)")
-                }
-                try out.write(bytes)
-                start = end
+        let count = tensor.elementCount
+        func quantize(_ floats: UnsafeBufferPointer<Float>) throws {
+            guard let bytes = BlockCodec.quantize(q, floats) else {
+                throw GGUFError.unwritable(tensor: nil, reason: "Porter does not quantize to \(q.ggmlName)")
             }
+            try out.write(bytes)
         }
+        let chunkSource: ((Range<Int>, UnsafeMutableRawBufferPointer) throws -> Void)?
+        let scratch = CastScratch()
+        var overflows = 0
+        let cast = tensor.storage.chunked as? StreamedCast
+        if tensor.isDirectlyReadable, let cast, cast.readsInChunks, cast.target == .f32 {
+            chunkSource = { overflows += try cast.read(elements: $0, into: $1, scratch: scratch) }
+        } else if tensor.isDirectlyReadable, tensor.dtype == .f32, case let .file(file, base) = tensor.storage.backing {
+            let start = base + tensor.contiguousByteRange.lowerBound
+            try file.checkRange(offset: start, count: tensor.byteCount)
+            chunkSource = { try file.readFully(into: $1, offset: start + $0.lowerBound * 4) }
+        } else {
+            chunkSource = nil
+        }
+        guard let chunkSource else {
+            try tensor.withContiguousBytes { raw in
+                let floats = raw.bindMemory(to: Float.self)
+                var start = 0
+                while start < floats.count {
+                    let end = min(floats.count, start + rowsPerChunk * rowLength)
+                    try quantize(UnsafeBufferPointer(rebasing: floats[start..<end]))
+                    start = end
+                }
+            }
+            return
+        }
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, min(count, rowsPerChunk * rowLength)))
+        defer { buffer.deallocate() }
+        var start = 0
+        while start < count {
+            let end = min(count, start + rowsPerChunk * rowLength)
+            let part = UnsafeMutableBufferPointer(rebasing: buffer[0..<(end - start)])
+            try chunkSource(start..<end, UnsafeMutableRawBufferPointer(part))
+            try quantize(UnsafeBufferPointer(part))
+            start = end
+        }
+        if let cast { cast.tally?.record(cast.name, overflows) }
     }
 
     struct PlannedTensor {

@@ -64,6 +64,34 @@ import PorterTestSupport
         #expect(try file.read(offset: t.start, count: t.byteCount) == BlockCodec.quantize(.q8_0, source))
     }
 
+    /// The quantizer reads a `--dtype` cast (bf16 in a file → f32) and f32 in a file a chunk
+    /// of rows at a time; its blocks must equal quantizing the whole tensor at once. 300 rows
+    /// of 4096 elements cross the 1 Mi-element chunk size (256 rows here) once.
+    @Test(arguments: [DType.bf16, .f16, .f32])
+    func streamedQuantizationEqualsWholeTensor(dtype: DType) throws {
+        let dir = try Fixtures.scratchDirectory("porter-gguf-stream-q")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rows = 300, cols = 4096
+        var state: UInt32 = 12345
+        let values: [Float] = (0..<(rows * cols)).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(Int32(bitPattern: state) >> 8) / Float(1 << 22)
+        }
+        let raw = try FloatConversion.cast(values.withUnsafeBytes { UnsafeRawBufferPointer($0) }, from: .f32, to: dtype).bytes
+        let source = dir.appendingPathComponent("source.bin")
+        try Data([0, 0, 0, 0] + raw).write(to: source)  // a 4-byte header before the tensor
+        let file = try OpenFile(path: source.path)
+        let stored = TensorRef(dtype: dtype, shape: Shape([rows, cols]),
+                               storage: TensorStorage(byteCount: raw.count, backing: .file(file, offset: 4), label: "source"))
+        let f32 = try stored.cast(to: .f32, name: "w")
+        let whole = BlockCodec.quantize(.q8_0, try f32.floatValues())
+        let target = dir.appendingPathComponent("q.bin")
+        let out = try OutputFile(path: target.path)
+        try GGUFWriter.streamQuantized(f32, .q8_0, to: out)
+        try out.close()
+        #expect(try [UInt8](Data(contentsOf: target)) == whole)
+    }
+
     @Test func rewritingIsByteIdentical() throws {
         let dir = try Fixtures.scratchDirectory("porter-gguf-writer")
         defer { try? FileManager.default.removeItem(at: dir) }
