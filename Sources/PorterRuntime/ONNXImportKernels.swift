@@ -252,8 +252,14 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
         let scales = try ctx.attrs.optionalNumbers("scales"), sizes = try ctx.attrs.optionalInts("sizes")
         let rank = scales?.count ?? sizes?.count ?? -1
         guard rank == shape.count else { throw ctx.bad("scales", "\(rank) entries for a rank-\(shape.count) input") }
-        let out: [Int] = sizes.map { s in s.enumerated().map { $1 < 0 ? shape[$0] : $1 } }
-            ?? zip(shape, scales!).map { resizedLength($0, $1) }
+        // A negative size −1 − i keeps the input's dim i, as the spec infers.
+        let out: [Int] = try sizes.map { s in
+            try s.map { d in
+                guard d < 0 else { return d }
+                guard -1 - d < shape.count else { throw ctx.bad("sizes", "\(d) copies no dim of a rank-\(shape.count) input") }
+                return shape[-1 - d]
+            }
+        } ?? zip(shape, scales!).map { resizedLength($0, $1) }
         _ = try checkedCount(out, ctx)
         // ONNX: with sizes, each axis' scale is output / input.
         let axisScales = scales.map { $0.map { Float($0) } } ?? zip(out, shape).map { $1 == 0 ? 1 : Float($0) / Float($1) }
