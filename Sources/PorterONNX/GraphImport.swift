@@ -23,6 +23,9 @@ struct ONNXGraphImporter {
     let initializers: [String: TensorRef]
     /// Constant nodes' values (output name → tensor), read by the reader.
     let constantValues: [String: TensorRef]
+    /// If branches' initializers: `ifBranchKey(node, branch)` → (name in the branch → the
+    /// model tensor's name), read by the reader (`ONNXReader.branchInitializers`).
+    var branchTensors: [String: [String: String]] = [:]
 
     static let supportedOperators: Set<String> = [
         "Conv", "Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Sqrt", "Neg", "Identity", "Add", "Sub", "Mul", "Div",
@@ -36,6 +39,9 @@ struct ONNXGraphImporter {
         // Onto ops of the Keras set and the core set.
         "BatchNormalization", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "LogSoftmax",
         "Clip", "Max", "Min", "ReduceMean", "Split", "Gelu",
+        // GraphImportOps.swift.
+        "Expand", "Tile", "Resize", "ConvTranspose", "InstanceNormalization", "If",
+        "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp",
     ]
 
     struct Failure: Error { var reason: String }
@@ -54,10 +60,15 @@ struct ONNXGraphImporter {
 
     func run() -> Result<(Graph, [String: TensorRef]), ONNXGraphImportFailure> {
         var missing = Set<String>()
-        for n in graph.nodes {
-            let op = n.domain.isEmpty || n.domain == "ai.onnx" ? n.opType : "\(n.domain).\(n.opType)"
-            if !Self.supportedOperators.contains(op) { missing.insert(op) }
+        func check(_ nodes: [NodeProto]) {
+            for n in nodes {
+                let op = n.domain.isEmpty || n.domain == "ai.onnx" ? n.opType : "\(n.domain).\(n.opType)"
+                if !Self.supportedOperators.contains(op) { missing.insert(op) }
+                // An If's branches: one is inlined, so both must be importable.
+                if op == "If" { for a in n.attributes { if let g = a.g { check(g.nodes) } } }
+            }
         }
+        check(graph.nodes)
         if !missing.isEmpty {
             let list = missing.sorted()
             return .failure(ONNXGraphImportFailure(description: "operators Porter does not run: \(list.joined(separator: ", "))", unsupportedOperators: list))
@@ -74,7 +85,14 @@ struct ONNXGraphImporter {
                 }
             }
         }
-        for (name, t) in initializers { state.shapes[name] = t.shape.dims.map { .known($0) } }
+        for (name, t) in initializers {
+            state.shapes[name] = t.shape.dims.map { .known($0) }
+            // Small integer initializers (tf2onnx keeps a Slice's starts and ends so) fold like
+            // Constant nodes, so shape arithmetic over them folds too.
+            if (t.dtype == .i64 || t.dtype == .i32), t.shape.rank <= 1, t.elementCount <= 64, let v = try? intValues(t) {
+                state.folded[name] = .ints(v.map { .known($0) }, scalar: t.shape.rank == 0)
+            }
+        }
         do {
             for n in graph.nodes { try importNode(n, state) }
         } catch let f as Failure {
@@ -173,15 +191,41 @@ struct ONNXGraphImporter {
             guard let out = n.outputs.first, state.constants[out] != nil else {
                 throw refuse(n, "only Constant with a numeric 'value' tensor is supported")
             }
-        case "Shape", "Pow":
+        case "Pow":
+            // A constant exponent Porter's ops express: x², √x, x, 1/x (LayerNorm decompositions).
+            guard ins.count == 2, let e = state.folded[ins[1]].flatMap(scalar)
+                    ?? constantTensor(ins[1], state).flatMap({ $0.elementCount == 1 ? try? firstNumber($0) : nil }) else {
+                throw refuse(n, "computes from values Porter cannot fold at import time (only shape arithmetic and scalars are folded; a constant exponent 2, 0.5, 1 or -1 runs)")
+            }
+            let x = try input(0)
+            switch e {
+            case 2: emit(n, "mul", [x, x], [:], state)
+            case 0.5: emit(n, "sqrt", [x], [:], state)
+            case 1: emit(n, "identity", [x], [:], state)
+            case -1: emit(n, "reciprocal", [x], [:], state)
+            default: throw refuse(n, "exponent \(e) is not supported (2, 0.5, 1 and -1 are)")
+            }
+        case "Shape":
             throw refuse(n, "computes from values Porter cannot fold at import time (only shape arithmetic and scalars are folded)")
         case "Range":
             // Range(0, seq, 1) where seq is dim 1 of a [batch, seq] value: position_ids of that
             // value's first row.
-            guard ins.count == 3, case let .ints(s0, _)? = state.folded[ins[0]], case let .ints(lim, _)? = state.folded[ins[1]],
-                  case let .ints(d, _)? = state.folded[ins[2]], s0 == [.known(0)], d == [.known(1)], let limit = lim.first,
-                  let out = n.outputs.first else {
-                throw refuse(n, "only Range(0, n, 1) is supported")
+            guard ins.count == 3, let out = n.outputs.first else { throw refuse(n, "needs start, limit and delta") }
+            // Known numbers: folded (at most 65536 of them).
+            if case let .ints(a, true)? = state.folded[ins[0]], case let .ints(b, true)? = state.folded[ins[1]], case let .ints(c, true)? = state.folded[ins[2]],
+               case let .known(start) = a[0], case let .known(limit) = b[0], case let .known(delta) = c[0], !(start == 0 && delta == 1) {
+                guard delta != 0 else { throw refuse(n, "delta is 0") }
+                let span = ((Double(limit) - Double(start)) / Double(delta)).rounded(.up)
+                guard span <= 65536 else { throw refuse(n, "a Range of \(span) numbers is more than Porter folds (65536)") }
+                let count = max(Int(span), 0)
+                state.folded[out] = .ints((0..<count).map { .known(start &+ $0 &* delta) }, scalar: false)
+                return
+            }
+            guard case let .ints(s0, _)? = state.folded[ins[0]], case let .ints(lim, _)? = state.folded[ins[1]],
+                  case let .ints(d, _)? = state.folded[ins[2]], s0 == [.known(0)], d == [.known(1)], let limit = lim.first else {
+                // Anything else runs at run time, over scalars the graph computes.
+                emit(n, "range", [try input(0), try input(1), try input(2)], [:], state)
+                return
             }
             if case let .known(k) = limit {
                 guard k <= 1 << 16 else { throw refuse(n, "a Range of \(k) numbers is more than Porter folds (65536)") }
@@ -214,7 +258,19 @@ struct ONNXGraphImporter {
             guard let kernel = ints(n, "kernel_shape") else { throw refuse(n, "kernel_shape is missing") }
             if int(n, "ceil_mode", 0) != 0 { throw refuse(n, "ceil_mode=1 is not supported") }
             if let d = ints(n, "dilations"), d.contains(where: { $0 != 1 }) { throw refuse(n, "dilations other than 1 are not supported") }
-            if let p = ints(n, "pads"), p.contains(where: { $0 != 0 }) { throw refuse(n, "padded pooling is not supported") }
+            var padded: [Int]?
+            if let p = ints(n, "pads"), p.contains(where: { $0 != 0 }) {
+                // Max: padding with float32's lowest value never wins; average counting the
+                // padding (count_include_pad 1): zeros. Averaging over the real elements only
+                // (count_include_pad 0, the default) with explicit pads is not supported.
+                guard n.opType == "MaxPool" || int(n, "count_include_pad", 0) != 0 else {
+                    throw refuse(n, "explicit pads with count_include_pad=0 are not supported")
+                }
+                guard p.count == 2 * kernel.count, p.allSatisfy({ $0 >= 0 && $0 <= 1 << 16 }) else {
+                    throw refuse(n, "pads \(p) must be two numbers per spatial axis between 0 and 65536")
+                }
+                padded = p
+            }
             if n.outputs.count > 1 { throw refuse(n, "MaxPool's indices output is not supported") }
             let pad = string(n, "auto_pad") ?? "NOTSET"
             guard pad == "NOTSET" || pad == "VALID" || pad == "SAME_UPPER" else { throw refuse(n, "auto_pad \(pad) is not supported") }
@@ -224,7 +280,16 @@ struct ONNXGraphImporter {
             var a: [String: JSONValue] = ["kernel": .array(kernel.map { .int(Int64($0)) }), "data_format": .string("channels_first")]
             if pad == "SAME_UPPER" { a["padding"] = .string("same") }
             if let s = ints(n, "strides") { a["strides"] = .array(s.map { .int(Int64($0)) }) } else { a["strides"] = .array(kernel.map { _ in .int(1) }) }
-            emit(n, n.opType == "MaxPool" ? "max_pool" : "avg_pool", [try input(0)], a, state)
+            var x = try input(0)
+            if let p = padded, let out = n.outputs.first {
+                let spatial = kernel.count
+                let flat = [0, 0, 0, 0] + (0..<spatial).flatMap { [p[$0], p[spatial + $0]] }
+                let value = n.opType == "MaxPool" ? -Double(Float.greatestFiniteMagnitude) : 0
+                let base = n.name.isEmpty ? "\(n.opType)_\(state.nodes.count)" : n.name
+                emit(base + "/pad", "pad", [x], [out + "#padded"], ["pads": .array(flat.map { .int(Int64($0)) }), "value": .double(value)], state)
+                x = out + "#padded"
+            }
+            emit(n, n.opType == "MaxPool" ? "max_pool" : "avg_pool", [x], a, state)
         case "GlobalAveragePool", "GlobalMaxPool":
             emit(n, n.opType == "GlobalAveragePool" ? "global_avg_pool" : "global_max_pool", [try input(0)],
                  ["data_format": .string("channels_first"), "keepdims": .bool(true)], state)
@@ -240,8 +305,7 @@ struct ONNXGraphImporter {
         case "MatMul":
             emit(n, "matmul", [try input(0), try input(1)], [:], state)
         case "Softmax":
-            guard opset >= 13 else { throw refuse(n, "Softmax before opset 13 (which flattens to 2-D) is not supported") }
-            emit(n, "softmax", [try input(0)], ["axis": .int(Int64(int(n, "axis", -1)))], state)
+            emit(n, "softmax", [try input(0)], ["axis": .int(Int64(try softmaxAxis(n, state)))], state)
         case "Transpose":
             var a: [String: JSONValue] = [:]
             if let p = ints(n, "perm") { a["perm"] = .array(p.map { .int(Int64($0)) }) }
@@ -304,8 +368,7 @@ struct ONNXGraphImporter {
         case "Gelu":
             emit(n, "gelu", [try input(0)], ["approximate": .string(string(n, "approximate") ?? "none")], state)
         case "LogSoftmax":
-            guard opset >= 13 else { throw refuse(n, "LogSoftmax before opset 13 (which flattens to 2-D) is not supported") }
-            emit(n, "log_softmax", [try input(0)], ["axis": .int(Int64(int(n, "axis", -1)))], state)
+            emit(n, "log_softmax", [try input(0)], ["axis": .int(Int64(try softmaxAxis(n, state)))], state)
         case "Clip":
             // min / max: inputs from opset 11, attributes before; either may be absent.
             var bounds: [(String, Double)] = []
@@ -391,8 +454,20 @@ struct ONNXGraphImporter {
         case "Pad":
             try pad(n, state)
         default:
+            if try importMore(n, state) { return }
             throw refuse(n, "not supported")
         }
+    }
+
+    /// Softmax's axis. Before opset 13 the input is flattened to 2-D at `axis` (default 1),
+    /// which is a softmax over the last axis when that axis is the last one.
+    func softmaxAxis(_ n: NodeProto, _ state: State) throws -> Int {
+        if opset >= 13 { return int(n, "axis", -1) }
+        let axis = int(n, "axis", 1)
+        guard let rank = n.inputs.first.flatMap({ state.shapes[$0] })?.count, axis == -1 || axis == rank - 1 else {
+            throw refuse(n, "\(n.opType) before opset 13 flattens to 2-D; only an axis that is the input's last (of known rank) is supported")
+        }
+        return -1
     }
 
     /// ConstantOfShape: a constant when every dim is known, else `fill` over the dims of the

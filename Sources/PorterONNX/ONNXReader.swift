@@ -59,8 +59,9 @@ public struct ONNXReader: ModelReader {
             }
         }
         if graph.initializers.isEmpty { try constantWeights(graph, file: file, external: external, into: &model) }
+        let branches = try branchInitializers(graph, file: file, external: external, into: &model)
         Self.describe(proto, graph: graph, into: &model)
-        try importGraph(proto, graph: graph, file: file, external: external, into: &model)
+        try importGraph(proto, graph: graph, file: file, external: external, branches: branches, into: &model)
         model.sourceFiles += external.filesOpened
         return model
     }
@@ -87,25 +88,81 @@ public struct ONNXReader: ModelReader {
         }
     }
 
+    /// The initializers of If branches (silero-vad keeps its whole network there), nested ones
+    /// included, read as model tensors: each keeps its name when no other tensor has it, else
+    /// becomes `<If output>/<branch>/<name>`; its provenance names it as in the branch, and a
+    /// note says which If and branch each group came from. Returns, per branch
+    /// (`ONNXGraphImporter.branchKey`), the names in the branch → the model tensors' names.
+    func branchInitializers(_ graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws -> [String: [String: String]] {
+        var result: [String: [String: String]] = [:]
+        func visit(_ g: GraphProto) throws {
+            for n in g.nodes where n.opType == "If" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+                // then before else, whatever the order of the attributes in the file.
+                for branch in ["then_branch", "else_branch"] {
+                    guard let a = n.attributes.first(where: { $0.name == branch }), let sub = a.g else { continue }
+                    let key = ONNXGraphImporter.branchKey(n, a.name)
+                    var names: [String: String] = [:]
+                    var renamed: [String] = []
+                    for t in sub.initializers {
+                        guard !t.name.isEmpty else { throw ONNXError.unnamedTensor(file: file.path, offset: t.offset) }
+                        guard names[t.name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: t.name, offset: t.offset) }
+                        var name = t.name
+                        if model.tensors[name] != nil || model.dropped.contains(where: { $0.name == name }) {
+                            name = "\(n.outputs.first ?? n.name)/\(a.name)/\(t.name)"
+                            renamed.append("\(t.name) → \(name)")
+                        }
+                        guard model.tensors[name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: name, offset: t.offset) }
+                        switch try Initializer.tensor(t, file: file, external: external) {
+                        case let .tensor(ref):
+                            try model.tensors.add(TensorEntry(name: name, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: t.name)))
+                            names[t.name] = name
+                        case let .dropped(reason, bytes):
+                            model.dropped.append(DroppedTensor(name: name, reason: reason, byteCount: bytes, sourceFile: file.path))
+                        }
+                    }
+                    if !sub.initializers.isEmpty {
+                        model.notes.append("If node '\(n.name)' \(a.name): \(sub.initializers.count) initializer(s) read as tensors"
+                                           + (renamed.isEmpty ? "" : " (renamed: \(renamed.joined(separator: ", ")))"))
+                    }
+                    result[key] = names
+                    try visit(sub)
+                }
+            }
+        }
+        try visit(graph)
+        return result
+    }
+
     /// The graph in Porter's op set, validated against the op specs; when it cannot be
     /// imported the model stays weights-only and the notes say why (metadata
     /// `onnx.graph.unsupported_ops` lists the operators Porter does not run).
-    func importGraph(_ proto: ModelProto, graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws {
+    func importGraph(_ proto: ModelProto, graph: GraphProto, file: OpenFile, external: ExternalData, branches: [String: [String: String]] = [:],
+                     into model: inout NeutralModel) throws {
         var constants: [String: TensorRef] = [:]
-        for n in graph.nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+        // Constant nodes of the graph and of its If branches (which may be inlined).
+        var nodes: [NodeProto] = []
+        func collect(_ list: [NodeProto]) {
+            for n in list {
+                nodes.append(n)
+                if n.opType == "If" { for a in n.attributes { if let g = a.g { collect(g.nodes) } } }
+            }
+        }
+        collect(graph.nodes)
+        for n in nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
             guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
             if t.name.isEmpty { t.name = out }
             if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out] = ref }
         }
         // ConstantOfShape's fill value, under `<output>#value` (no graph value has a `#`).
-        for n in graph.nodes where n.opType == "ConstantOfShape" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+        for n in nodes where n.opType == "ConstantOfShape" && (n.domain.isEmpty || n.domain == "ai.onnx") {
             guard let out = n.outputs.first, let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t else { continue }
             if t.name.isEmpty { t.name = out + "#value" }
             if case let .tensor(ref) = try Initializer.tensor(t, file: file, external: external) { constants[out + "#value"] = ref }
         }
         let initializers = Dictionary(model.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let opset = proto.opsets.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 1
-        let importer = ONNXGraphImporter(graph: graph, opset: opset, file: file.path, initializers: initializers, constantValues: constants)
+        let importer = ONNXGraphImporter(graph: graph, opset: opset, file: file.path, initializers: initializers, constantValues: constants,
+                                         branchTensors: branches)
         switch importer.run() {
         case let .success((g, used)):
             var store = model.tensors
@@ -154,7 +211,7 @@ public struct ONNXReader: ModelReader {
         }
         let sub = subgraphStats(graph)
         if sub.graphs > 0 {
-            model.notes.append("\(sub.graphs) subgraph(s) (If/Loop/Scan bodies) hold \(sub.nodes) node(s) and \(sub.initializers) initializer(s); their initializers are not carried over")
+            model.notes.append("\(sub.graphs) subgraph(s) (If/Loop/Scan bodies) hold \(sub.nodes) node(s) and \(sub.initializers) initializer(s); those of If branches are read as tensors, those of Loop/Scan bodies are not")
         }
         if proto.functionCount > 0 { model.notes.append("\(proto.functionCount) model-local function(s) not read") }
     }

@@ -42,8 +42,11 @@ extension ONNXGraphImporter {
             }
             return true
         case "Shape":
-            guard ins.count == 1, attr(n, "start") == nil, attr(n, "end") == nil, let s = state.shapes[ins[0]] else { return false }
-            state.folded[out] = .ints(s, scalar: false)
+            guard ins.count == 1, let s = state.shapes[ins[0]] else { return false }
+            // start / end (opset 15): negative counts from the end; both clamp to the rank.
+            func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + s.count : i, 0), s.count) }
+            let lo = clamp(int(n, "start", 0)), hi = clamp(int(n, "end", s.count))
+            state.folded[out] = .ints(lo < hi ? Array(s[lo..<hi]) : [], scalar: false)
             return true
         default: break
         }
@@ -123,7 +126,7 @@ extension ONNXGraphImporter {
             guard let x = scalar(f[0]) else { return false }
             state.folded[out] = .float(x.squareRoot())
         default:
-            return false
+            return try foldMore(n, f, state)
         }
         return true
     }
@@ -253,7 +256,7 @@ extension ONNXGraphImporter {
                 result = Array(a.dropLast()) + [.known(outIn ? w[0] : w[1])]
             }
         default:
-            result = nil
+            result = propagateMore(node, state)
         }
         if let result { state.shapes[out] = result }
     }

@@ -28,6 +28,8 @@ public enum AttributeType: Sendable, Hashable {
     case ints
     /// A string from `allowed`, or a list of integers (convolution padding).
     case stringOrInts(allowed: [String])
+    /// A list of numbers (a single number counts as a one-element list).
+    case numbers
 
     var summary: String {
         switch self {
@@ -38,6 +40,7 @@ public enum AttributeType: Sendable, Hashable {
         case let .string(allowed): return "one of " + allowed.map { "\"\($0)\"" }.joined(separator: ", ")
         case .ints: return "a list of integers"
         case let .stringOrInts(allowed): return allowed.map { "\"\($0)\"" }.joined(separator: ", ") + " or a list of integers"
+        case .numbers: return "a list of numbers"
         }
     }
 }
@@ -49,6 +52,7 @@ public enum AttributeValue: Sendable, Hashable {
     case bool(Bool)
     case string(String)
     case ints([Int])
+    case numbers([Double])
 }
 
 /// What an attribute is when the node leaves it out.
@@ -86,6 +90,11 @@ public struct AttributeSpec: Sendable, Hashable {
         case let .stringOrInts(allowed):
             if let s = json.stringValue { return allowed.contains(s) ? .string(s) : nil }
             return Self.ints(json).map(AttributeValue.ints)
+        case .numbers:
+            if let d = json.doubleValue { return .numbers([d]) }
+            guard let a = json.arrayValue else { return nil }
+            let list = a.compactMap(\.doubleValue)
+            return list.count == a.count ? .numbers(list) : nil
         }
     }
 
@@ -304,6 +313,12 @@ public struct OpAttributes: Sendable, Hashable {
 
     public func ints(_ name: String) throws -> [Int] {
         guard let l = try optionalInts(name) else { throw OpError.missingAttribute(node: node, op: op, attribute: name) }
+        return l
+    }
+
+    public func optionalNumbers(_ name: String) throws -> [Double]? {
+        guard let v = try value(name) else { return nil }
+        guard case let .numbers(l) = v else { throw wrongAccess(name, "numbers") }
         return l
     }
 

@@ -17,7 +17,7 @@ public enum ShapeRules {
 public enum OpSet {
     /// Every spec, in the order of docs/ops.md.
     public static let all: [OpSpec] = elementwise + shape + linearAlgebra + embeddings + convolution
-        + KerasOps.specs + decoderOps + onnxOps
+        + KerasOps.specs + decoderOps + onnxOps + onnxImportOps
 
     /// Specs by op name.
     public static let standard: [String: OpSpec] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -138,7 +138,7 @@ struct KernelRegistry: Sendable {
     static func makeStandard() throws -> KernelRegistry {
         var registry = KernelRegistry()
         for part in [elementwiseKernels, shapeKernels, linearAlgebraKernels, embeddingKernels, convolutionKernels,
-                     kerasKernels, recurrentKernels, decoderKernels, onnxKernels] {
+                     kerasKernels, recurrentKernels, decoderKernels, onnxKernels, onnxImportKernels] {
             try registry.register(part)
         }
         return registry
