@@ -68,7 +68,9 @@ extension Pipeline {
         let (_, model) = try read(url)
         switch FormatRegistry.formatTokenizer(model, at: url) {
         case let .present(tokenizer, _)?: return tokenizer
-        case let .unreadable(file, error)?: throw TokenizerError.unreadable(file: file, reason: error)
+        case let .unreadable(file, error)?:
+            // The side's message already names the file: say it once.
+            throw TokenizerError.unreadable(file: file, reason: error.hasPrefix(file + ": ") ? String(error.dropFirst(file.count + 2)) : error)
         case .absent?, nil:
             throw TokenizerError.unreadable(file: url.path, reason: "holds no tokenizer Porter reads (give a model folder, a tokenizer.json, a SentencePiece .model or a GGUF file with tokenizer.ggml.* metadata)")
         }
