@@ -596,7 +596,7 @@ def reference_encode(spec):
         json.dump(spec, f)
     p = subprocess.run([tokpy, __file__, "--tok-encode", spec_file, out_file], capture_output=True, text=True, timeout=1200)
     if p.returncode != 0:
-        raise RuntimeError(f"reference {spec['library']} failed: {first_line(p.stderr[-2000:])}")
+        raise RuntimeError(f"reference {spec['library']} failed: {(p.stderr.strip().splitlines() or [''])[-1][:300]}")
     with open(out_file, encoding="utf-8") as f:
         res = json.load(f)
     os.remove(spec_file)
@@ -619,6 +619,13 @@ def tok_encode(spec_file, out_file):
         t = transformers.AutoTokenizer.from_pretrained(path)
         ids = [t(x, add_special_tokens=special)["input_ids"] for x in spec["texts"]]
         version = f"transformers {transformers.__version__} ({type(t).__name__})"
+    elif lib == "transformers-bert":
+        # transformers' BertTokenizer on the folder's vocab.txt (+ tokenizer_config.json), what Porter's
+        # vocab.txt reading claims to be; AutoTokenizer would pick a class by model_type instead.
+        import transformers
+        t = transformers.BertTokenizer.from_pretrained(path)
+        ids = [t(x, add_special_tokens=special)["input_ids"] for x in spec["texts"]]
+        version = f"transformers {transformers.__version__} (BertTokenizer)"
     elif lib == "sentencepiece":
         import sentencepiece as spm
         sp = spm.SentencePieceProcessor(model_file=path)
@@ -826,6 +833,7 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(HERE, "corpus.txt"))
     ap.add_argument("--porter", default=os.path.join(ROOT, ".build", "debug", "porter"))
     ap.add_argument("--only", help="run only entries whose package or path contains this")
+    ap.add_argument("--tokenizers", action="store_true", help="run only the tokenizer entries (kinds " + ", ".join(TOK_KINDS) + ")")
     ap.add_argument("--update-doc", action="store_true", help="write the table into docs/wild.md")
     ap.add_argument("--tf-dump", nargs=2, metavar=("PREFIX", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--tok-encode", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -840,6 +848,8 @@ def main():
     entries = read_corpus(a.corpus)
     if a.only:
         entries = [e for e in entries if a.only in e["package"] or a.only in e["path"]]
+    if a.tokenizers:
+        entries = [e for e in entries if e["kind"] in TOK_KINDS]
     os.makedirs(CORPUS, exist_ok=True)
     results = []
     for e in entries:
@@ -860,7 +870,18 @@ def main():
         json.dump(results, f, indent=1)
     weights = [r for r in results if r.get("kind") not in TOK_KINDS]
     tbl = table(weights)
-    ttbl = tok_table(results)
+    # Tokenizer results accumulate in corpus/results-tok.json (the latest per file), so one file can be
+    # rerun (--tokenizers --only NAME) and the table still shows every tokenizer entry, in corpus order.
+    tok_now = [r for r in results if r.get("kind") in TOK_KINDS]
+    ttbl = ""
+    if tok_now:
+        saved_path = os.path.join(CORPUS, "results-tok.json")
+        saved = json.load(open(saved_path)) if os.path.exists(saved_path) else {}
+        saved.update({f"{r['package']}=={r['version']} {r['path']}": r for r in tok_now})
+        with open(saved_path, "w") as f:
+            json.dump(saved, f, indent=1)
+        order = [f"{e['package']}=={e['version']} {e['path']}" for e in read_corpus(a.corpus) if e["kind"] in TOK_KINDS]
+        ttbl = tok_table([saved[k] for k in order if k in saved])
     with open(os.path.join(CORPUS, "results.md"), "w") as f:
         f.write(tbl + "\n\n" + ttbl + "\n")
     losses = [r for r in weights if r.get("silent_loss")]
