@@ -733,7 +733,12 @@ def tok_result(r):
     if r.get("harness_error"):
         return f"harness error: {r['harness_error'][:160]}"
     if r.get("refused"):
-        return f"refused: {r['refused'][:220]}"
+        msg = r["refused"].replace("porter: error: ", "").replace(os.path.join(CORPUS, "files") + "/", "")
+        # The message names the file (the table's first column); keep what it says about it.
+        name = os.path.basename(r["path"].rstrip("/"))
+        while ": " in msg and name in msg.split(": ", 1)[0]:
+            msg = msg.split(": ", 1)[1]
+        return f"refused: {msg[:220]}"
     bad = [k for k in ("porter_vs_llamacpp", "porter_vs_reference_plain", "porter_vs_reference_special", "tokenizers_vs_llamacpp")
            if r.get(k) and r[k][0] != r[k][1]]
     return "**mismatch** (" + ", ".join(bad) + ")" if bad else "matches"
@@ -750,7 +755,7 @@ def tok_table(results):
         pv = " / ".join(summary(*r[k]) for k in ("porter_vs_reference_plain", "porter_vs_reference_special") if r.get(k))
         lines.append("| `{}` | {}=={} | {} | {} | {} | {} | {} |".format(
             os.path.basename(r["path"].rstrip("/")), r["package"], r["version"], r.get("tokenizer") or r.get("framework"),
-            summary(*r["porter_vs_llamacpp"]) if r.get("porter_vs_llamacpp") else ("no .inp/.out" if r.get("kind") == "gguf-vocab" and not r.get("refused") else "–"),
+            summary(*r["porter_vs_llamacpp"]) if (r.get("porter_vs_llamacpp") or [0])[0] else ("no .inp/.out" if r.get("kind") == "gguf-vocab" and not r.get("refused") else "–"),
             summary(*r["tokenizers_vs_llamacpp"]) if r.get("tokenizers_vs_llamacpp") else "–",
             (f"{pv} ({ref})" if pv else "–"), tok_result(r).replace("|", "\\|")))
     lines.append("")
