@@ -289,7 +289,7 @@ public struct GGUFVocab: Sendable, Equatable {
             }
             // UNUSED tokens (convert_hf_to_gguf.py's `[PAD<n>]` rows past the SentencePiece model) keep
             // their ids but take part in no merge, so encoding never produces them, as sentencepiece never does.
-            // USER_DEFINED tokens (Phi-3's `</s>`, `<|endoftext|>`, `<|assistant|>`…, added tokens of the HF
+            // USER_DEFINED tokens (Phi-3's `</s>`: added tokens of the HF
             // tokenizer) are matched in the text before the model, as llama.cpp matches them even without
             // parse_special, and take part in no merge: added tokens, normalized false, not special. The text
             // after one is normalized on its own (`▁` prepended), as llama.cpp prefixes a space after a token.

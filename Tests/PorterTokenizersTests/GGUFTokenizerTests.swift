@@ -97,7 +97,7 @@ struct GGUFTokenizerTests {
     }
 
     /// Found by scripts/wild/run.py: llama.cpp's `ggml-vocab-phi-3.gguf` (a SentencePiece vocabulary whose
-    /// `</s>`, `<|endoftext|>`, `<|assistant|>`… are USER_DEFINED) was refused. The fixture
+    /// `</s>` is USER_DEFINED) was refused. The fixture
     /// (`gen_tok_gguf_userdef.py`) appends two USER_DEFINED tokens to the trained SentencePiece model; the
     /// ids are the tokenizers library's with them as added tokens (normalized false), as llama.cpp matches them.
     @Test("SentencePiece GGUF with USER_DEFINED tokens: matched in the text as added tokens (▁ prepended to the text after one); every id equals the reference")
