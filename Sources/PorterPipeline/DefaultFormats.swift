@@ -79,4 +79,13 @@ extension FormatRegistry {
         }
         return nil
     }
+
+    /// The tokenizer files (`tokenizer.json`, `tokenizer_config.json`) of a tokenizer only a format's own
+    /// file holds, as `--to hf` writes them: a GGUF file's `tokenizer.ggml.*` metadata. Empty: the format
+    /// keeps no tokenizer of its own. For `porter tokenize --write-tokenizer`, which also serves
+    /// vocabulary-only GGUF files that `--to hf` cannot take (no architecture to write).
+    static func formatTokenizerAssets(_ model: NeutralModel, at url: URL) throws -> [Asset] {
+        guard model.sourceFormat == "gguf", let metadata = model.config.objectValue else { return [] }
+        return try GGUFTokenizer.assets(fromMetadata: metadata, file: url.path)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterTokenizers
+import PorterVerifier
 
 /// What `porter tokenize` prints: each text's ids, tokens and character offsets.
 public struct TokenizeResult: Sendable {
@@ -44,14 +45,55 @@ public struct TokenizeResult: Sendable {
 }
 
 extension Pipeline {
-    /// Encodes `texts` with the tokenizer of `model` (a model folder, a `tokenizer.json` or
-    /// a SentencePiece `.model`), with or without the post-processor's special tokens.
+    /// Encodes `texts` with the tokenizer of `model` (a model folder, a `tokenizer.json`, a
+    /// SentencePiece `.model`, or a model file whose format holds its tokenizer, such as a GGUF
+    /// file's `tokenizer.ggml.*` metadata), with or without the post-processor's special tokens.
     public func tokenize(_ model: URL, texts: [String], addSpecialTokens: Bool) throws -> TokenizeResult {
-        let tokenizer = try TokenizerLoader.load(model)
+        let tokenizer = try loadTokenizer(model)
         let items = try texts.map { text -> TokenizeResult.Item in
             let e = try tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
             return .init(text: text, ids: e.ids.map { Int($0) }, tokens: e.tokens, offsets: e.offsets.map { (Int($0.start), Int($0.end)) })
         }
         return TokenizeResult(origin: tokenizer.origin, items: items)
+    }
+
+    /// The tokenizer files of a folder or a tokenizer file (`TokenizerLoader`); else a model file read
+    /// through the registry, whose format keeps the tokenizer in the file itself (the verifier's source,
+    /// `FormatRegistry.formatTokenizer`: a GGUF file's metadata). A vocabulary-only GGUF file (llama.cpp's
+    /// `ggml-vocab-*.gguf`) is read the same way.
+    func loadTokenizer(_ url: URL) throws -> Tokenizer {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        if !exists || isDir.boolValue || TokenizerLoader.hasTokenizer(at: url) { return try TokenizerLoader.load(url) }
+        let (_, model) = try read(url)
+        switch FormatRegistry.formatTokenizer(model, at: url) {
+        case let .present(tokenizer, _)?: return tokenizer
+        case let .unreadable(file, error)?:
+            // The side's message already names the file: say it once.
+            throw TokenizerError.unreadable(file: file, reason: error.hasPrefix(file + ": ") ? String(error.dropFirst(file.count + 2)) : error)
+        case .absent?, nil:
+            throw TokenizerError.unreadable(file: url.path, reason: "holds no tokenizer Porter reads (give a model folder, a tokenizer.json, a SentencePiece .model or a GGUF file with tokenizer.ggml.* metadata)")
+        }
+    }
+
+    /// Writes the tokenizer of a model file whose format holds it (a GGUF file's metadata) as the
+    /// `tokenizer.json` and `tokenizer_config.json` that `--to hf` puts in a folder, into the folder `output`
+    /// (atomically; replaced only with `force`, and only when it holds nothing else). Returns the file names.
+    public func writeTokenizer(of model: URL, to output: URL, force: Bool) throws -> [String] {
+        let (_, neutral) = try read(model)
+        let assets = try FormatRegistry.formatTokenizerAssets(neutral, at: model)
+        guard !assets.isEmpty else {
+            throw TokenizerError.unreadable(file: model.path, reason: "holds no tokenizer of its own format to write (--write-tokenizer takes a GGUF file with tokenizer.ggml.* metadata; a folder's tokenizer files are already files)")
+        }
+        let layout = OutputLayout.folder(assets.map { .file($0.fileName) }, producer: "porter tokenize --write-tokenizer")
+        try AtomicOutput.write(to: output, force: force, layout: layout) { staging in
+            do {
+                try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+                for a in assets { try Data(a.bytes).write(to: staging.appendingPathComponent(a.fileName)) }
+            } catch {
+                throw CoreError.cannotWrite(path: output.path, reason: error.localizedDescription)
+            }
+        }
+        return assets.map(\.fileName)
     }
 }

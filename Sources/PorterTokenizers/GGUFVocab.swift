@@ -289,8 +289,13 @@ public struct GGUFVocab: Sendable, Equatable {
             }
             // UNUSED tokens (convert_hf_to_gguf.py's `[PAD<n>]` rows past the SentencePiece model) keep
             // their ids but take part in no merge, so encoding never produces them, as sentencepiece never does.
+            // USER_DEFINED tokens (Phi-3's `</s>`: added tokens of the HF
+            // tokenizer) are matched in the text before the model, as llama.cpp matches them even without
+            // parse_special, and take part in no merge: added tokens, normalized false, not special. The text
+            // after one is normalized on its own (`▁` prepended), as llama.cpp prefixes a space after a token.
             for i in tokens.indices where type(i) == .userDefined {
-                throw TokenizerError.unsupported(file: file, path: "\(Self.p)token_type[\(i)]", what: "USER_DEFINED tokens in a SentencePiece vocabulary")
+                added.append(.object([("id", .int(i)), ("content", .string(tokens[i])), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                                      ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(false))]))
             }
             let unk = unkId ?? tokens.indices.first { type($0) == .unknown }
             vocab = .object(tokens.enumerated().map { ($1, .int($0)) })
@@ -355,7 +360,7 @@ public struct GGUFVocab: Sendable, Equatable {
     /// split into two pieces of the vocabulary, ordered by the left piece's id, then the right's.
     static func sentencePieceMerges(tokens: [String], scores: [Float], types: [GGUFTokenType]) -> [OrderedJSON] {
         var ids: [TokenKey: Int] = [:]
-        for (i, t) in tokens.enumerated() where types[i] != .unused && ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
+        for (i, t) in tokens.enumerated() where types[i] != .unused && types[i] != .userDefined && ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
         let order = tokens.indices.filter { types[$0] == .normal }.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         var out: [OrderedJSON] = []
         for i in order {

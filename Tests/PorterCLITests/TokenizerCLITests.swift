@@ -53,6 +53,35 @@ struct TokenizerCLITests {
         #expect(!tokens(without).isEmpty)
     }
 
+    @Test("tokenize reads a vocabulary-only GGUF file's metadata; --write-tokenizer writes the tokenizer.json --to hf would, with the same ids; a file without a tokenizer exits 1 and writes nothing")
+    func tokenizeGGUF() throws {
+        let dir = try Fixtures.scratchDirectory("porter-tokenize-gguf")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        struct Row: Decodable { let text: String; let without_special: [Int] }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/gguf-llama-spm-userdef/expected.json")))
+        let row = try #require(rows.first { $0.text == "a <|user|> b" })
+        let gguf = Fixtures.url("tokenizers/gguf-llama-spm-userdef/tokenizer.gguf").path
+        let out = dir.appendingPathComponent("tok")
+        let run = try CLI.run(["tokenize", gguf, "--json", "--no-special-tokens", "--write-tokenizer", out.path, "--", row.text])
+        #expect(run.status == 0, "\(run.stderr)")
+        func ids(_ r: CLIRun) -> [Int]? {
+            let doc = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
+            return (doc?["encodings"] as? [[String: Any]])?.first?["ids"] as? [Int]
+        }
+        #expect(ids(run) == row.without_special)
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["tokenizer.json", "tokenizer_config.json"])
+        let again = try CLI.run(["tokenize", out.appendingPathComponent("tokenizer.json").path, "--json", "--no-special-tokens", "--", row.text])
+        #expect(again.status == 0 && ids(again) == row.without_special, "\(again.stderr)")
+        // The folder exists: replaced only with --force.
+        let exists = try CLI.run(["tokenize", gguf, "--write-tokenizer", out.path])
+        #expect(exists.status == 1 && exists.stderr.contains(out.path), "\(exists.stderr)")
+        let none = dir.appendingPathComponent("none")
+        let noTokenizer = try CLI.run(["tokenize", Fixtures.url("safetensors/hf/bert/model.safetensors").path, "--write-tokenizer", none.path])
+        #expect(noTokenizer.status == 1 && noTokenizer.stderr.contains("holds no tokenizer"), "\(noTokenizer.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: none.path))
+    }
+
     @Test("tokenize on a malformed tokenizer.json exits 1 naming the key")
     func tokenizeMalformed() throws {
         let dir = try Fixtures.scratchDirectory("porter-tokenize-bad")

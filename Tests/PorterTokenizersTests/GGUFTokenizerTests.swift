@@ -96,6 +96,33 @@ struct GGUFTokenizerTests {
         #expect(bad.isEmpty, "\(bad.count) differences\n\(bad.prefix(5).joined(separator: "\n"))")
     }
 
+    /// Found by scripts/wild/run.py: llama.cpp's `ggml-vocab-phi-3.gguf` (a SentencePiece vocabulary whose
+    /// `</s>` is USER_DEFINED) was refused. The fixture
+    /// (`gen_tok_gguf_userdef.py`) appends two USER_DEFINED tokens to the trained SentencePiece model; the
+    /// ids are the tokenizers library's with them as added tokens (normalized false), as llama.cpp matches them.
+    @Test("SentencePiece GGUF with USER_DEFINED tokens: matched in the text as added tokens (▁ prepended to the text after one); every id equals the reference")
+    func sentencePieceUserDefinedTokens() throws {
+        let m = try Self.metadata("gguf-llama-spm-userdef")
+        let tok = try GGUFVocab(metadata: m, file: "gguf-llama-spm-userdef").tokenizer(file: "gguf-llama-spm-userdef")
+        struct Row: Decodable { let text: String; let without_special: [Int]; let with_special: [Int] }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/gguf-llama-spm-userdef/expected.json")))
+        var bad: [String] = []
+        for row in rows {
+            let without = try tok.encode(row.text, addSpecialTokens: false).ids, with = try tok.encode(row.text).ids
+            if without != row.without_special { bad.append("\(row.text.debugDescription): \(without) vs \(row.without_special)") }
+            if with != row.with_special { bad.append("\(row.text.debugDescription) with <s>: \(with) vs \(row.with_special)") }
+        }
+        // The fixture's point: some texts do produce the user-defined ids (500, 501).
+        #expect(rows.filter { $0.without_special.contains { $0 >= 500 } }.count == 6)
+        #expect(rows.count == 48)
+        #expect(bad.isEmpty, "\(bad.count) differences\n\(bad.prefix(5).joined(separator: "\n"))")
+        // The tokenizer.json Porter writes for --to hf carries them as added tokens, not special ones.
+        let json = try JSONNode.parse(Data(try GGUFVocab(metadata: m, file: "x").tokenizerJSON(file: "x")), file: "tokenizer.json")
+        let added = try json.required("added_tokens").array(max: 10)
+        #expect(try added.map { try $0.required("content").string() } == ["<|user|>", "<|end|>"])
+        #expect(try added.allSatisfy { try !$0.bool("special", default: true) && !$0.bool("normalized", default: true) })
+    }
+
     @Test("tokenizer.model → GGUF: tokens, scores, types and special keys equal gguf-py's")
     func sentencePieceToGGUF() throws {
         let want = Self.tokenizerKeys(try Self.metadata("gguf-llama-spm"))

