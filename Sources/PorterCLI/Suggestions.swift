@@ -66,6 +66,13 @@ enum FormatChoice {
         throw ValidationError("no dtype '\(text)'\(Suggestions.hint(for: text, among: known)) (one of \(known.joined(separator: ", ")))")
     }
 
+    /// `--framework` of `reference-script`: a `ReferenceFramework`, or a usage error naming the nearest.
+    static func framework(_ text: String) throws -> ReferenceFramework {
+        if let f = ReferenceFramework(rawValue: text) { return f }
+        let known = ReferenceFramework.allCases.map(\.rawValue)
+        throw ValidationError("no framework '\(text)'\(Suggestions.hint(for: text, among: known)) (Porter writes reference scripts for \(known.joined(separator: ", ")))")
+    }
+
     /// The writer `--to` names, or the one the output name implies (its extension, as the
     /// writers declare them); a usage error naming the candidates otherwise.
     static func resolveWriter(_ to: String?, output: String, registry: FormatRegistry) throws -> String {

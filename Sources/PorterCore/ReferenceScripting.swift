@@ -39,12 +39,15 @@ public struct ReferenceScriptRequest: Sendable {
     public var inputs: [ReferenceInput]
     /// The graph's outputs, in the graph's order: the names the verifier compares.
     public var outputs: [String]
+    /// The reader settings the model was read with (`--read-option`), as the user gave them.
+    public var readOptions: [String: String]
 
-    public init(modelPath: String, framework: String, inputs: [ReferenceInput], outputs: [String]) {
+    public init(modelPath: String, framework: String, inputs: [ReferenceInput], outputs: [String], readOptions: [String: String] = [:]) {
         self.modelPath = modelPath
         self.framework = framework
         self.inputs = inputs
         self.outputs = outputs
+        self.readOptions = readOptions
     }
 }
 
@@ -61,12 +64,20 @@ public struct ReferenceScriptPart: Sendable, Equatable {
     public var body: String
     /// Who recorded the outputs, as reports say it ("torch 2.13.0").
     public var recordedBy: String
+    /// What the script assumes about the model, for its header (one sentence a line).
+    public var assumptions: [String]
+    /// Packages a requirement compiles against (fairseq against torch): installed by a first
+    /// `pip install`, and the requirements then without build isolation.
+    public var buildFirst: [String]
 
-    public init(requirements: [String], imports: [String], body: String, recordedBy: String) {
+    public init(requirements: [String], imports: [String], body: String, recordedBy: String, assumptions: [String] = [],
+                buildFirst: [String] = []) {
         self.requirements = requirements
         self.imports = imports
         self.body = body
         self.recordedBy = recordedBy
+        self.assumptions = assumptions
+        self.buildFirst = buildFirst
     }
 }
 
@@ -78,6 +89,14 @@ public protocol ReferenceScripting {
     /// The framework part for `model` (as this reader read it). Throws a
     /// `ReferenceScriptError` when the model cannot be run in that framework.
     func referenceScript(for model: NeutralModel, request: ReferenceScriptRequest) throws -> ReferenceScriptPart
+    /// Called on the model as read, before Porter builds its graph: throws a
+    /// `ReferenceScriptError` when `framework` cannot run it whatever the graph (a state dict
+    /// without the config that names its architecture). Default: nothing to check.
+    func checkRunnable(_ model: NeutralModel, modelPath: String, framework: String, readOptions: [String: String]) throws
+}
+
+extension ReferenceScripting {
+    public func checkRunnable(_ model: NeutralModel, modelPath: String, framework: String, readOptions: [String: String]) throws {}
 }
 
 /// Why a reference script cannot be written.

@@ -1,6 +1,7 @@
 import Foundation
 import PorterCore
 import PorterMapping
+import PorterVerifier
 
 /// Target element type for `--dtype`.
 ///
@@ -113,15 +114,16 @@ public struct ConvertResult: Sendable {
     /// What the writer produces (a file, or a folder's entries), as it declared it.
     public var layout: OutputLayout = .file(producer: "")
 
-    /// One paragraph for a terminal.
+    /// One paragraph for a terminal; paths as the reports and `--json` show them (`DisplayPath`).
     public func summary() -> String {
+        let shown = { (url: URL) in DisplayPath.relative(url.path) }
         var lines: [String] = []
         let tensors = convertedModel.tensors
         if dryRun {
-            lines.append("dry run: would convert \(source.path) (\(reader.name)) → \(output.path) (\(writer.name)); nothing written")
+            lines.append("dry run: would convert \(shown(source)) (\(reader.name)) → \(shown(output)) (\(writer.name)); nothing written")
             lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) of tensor data to write")
         } else {
-            lines.append("converted \(source.path) (\(reader.name)) → \(output.path) (\(writer.name))")
+            lines.append("converted \(shown(source)) (\(reader.name)) → \(shown(output)) (\(writer.name))")
             lines.append("  \(tensors.count) tensors, \(InspectReport.grouped(tensors.parameterCount)) parameters, \(ByteCountText.format(outputBytes)) written")
         }
         if sourceBytes > outputBytes && !dryRun {
@@ -145,7 +147,7 @@ public struct ConvertResult: Sendable {
         }
         for note in convertedModel.notes { lines.append("  note: \(note)") }
         for r in staleTemporaries.removed {
-            lines.append("  removed \(r.path) (\(ByteCountText.format(r.bytes))): a temporary output left by an interrupted run")
+            lines.append("  removed \(DisplayPath.relative(r.path)) (\(ByteCountText.format(r.bytes))): a temporary output left by an interrupted run")
         }
         for k in staleTemporaries.kept {
             lines.append("  kept \(k): another process is writing it (it holds the lock)")

@@ -62,6 +62,7 @@ extension Pipeline {
                                                              available: scripting.referenceFrameworks)
         }
         let model = try reader.read(url, options: ReadOptions(extra: settings.readOptions))
+        try scripting.checkRunnable(model, modelPath: url.relativePath, framework: framework, readOptions: settings.readOptions)
         let executor: GraphExecutor
         switch PreparedGraph.prepare(model, registry: .standard) {
         case let .ready(e): executor = e
@@ -70,7 +71,8 @@ extension Pipeline {
         let inputs = Self.referenceInputs(graph: executor.graph, weights: model.tensors, config: model.config,
                                           batch: settings.batch, sequence: settings.sequence)
         let outputs = executor.graph.outputs.map(\.name)
-        let request = ReferenceScriptRequest(modelPath: url.relativePath, framework: framework, inputs: inputs, outputs: outputs)
+        let request = ReferenceScriptRequest(modelPath: url.relativePath, framework: framework, inputs: inputs, outputs: outputs,
+                                             readOptions: settings.readOptions)
         let part = try scripting.referenceScript(for: model, request: request)
         let text = Self.assemble(part, request: request, settings: settings)
         return ReferenceScript(text: text, framework: framework, inputs: inputs, outputs: outputs, recordedBy: part.recordedBy)
@@ -104,19 +106,31 @@ extension Pipeline {
 
     static func assemble(_ part: ReferenceScriptPart, request: ReferenceScriptRequest, settings: ReferenceScriptSettings) -> String {
         let py = ReferenceScriptRequest.pythonString
-        let requirements = part.requirements + ["numpy==2.4.6", "safetensors==0.8.0"]
-        let index = requirements.contains { $0.contains("+cpu") } ? " --extra-index-url https://download.pytorch.org/whl/cpu" : ""
+        let common = ["numpy==2.4.6", "safetensors==0.8.0"]
+        let requirements = part.requirements.filter { !part.buildFirst.contains($0) } + common.filter { !part.buildFirst.contains($0) }
+        let index = (requirements + part.buildFirst).contains { $0.contains("+cpu") } ? " --extra-index-url https://download.pytorch.org/whl/cpu" : ""
+        var install = ["#   .venv-reference/bin/pip install\(index) \(requirements.joined(separator: " "))"]
+        if !part.buildFirst.isEmpty {
+            install = ["#   .venv-reference/bin/pip install\(index) \(part.buildFirst.joined(separator: " "))",
+                       "#   .venv-reference/bin/pip install --no-build-isolation\(index) \(requirements.joined(separator: " "))"]
+        }
+        let readOptions = request.readOptions.sorted { $0.key < $1.key }.map { " --read-option \($0.key)=\($0.value)".replacingOccurrences(of: "\n", with: " ") }.joined()
         var lines = [
             "# Reference outputs of \(request.modelPath), recorded by \(part.recordedBy).",
             "# Written by `porter reference-script` (Porter \(PorterVersion.current)); framework: \(request.framework).",
             "#",
+        ]
+        if !part.assumptions.isEmpty {
+            lines += part.assumptions.enumerated().map { i, line in (i == 0 ? "# Assumes: " : "#   ") + line } + ["#"]
+        }
+        lines += [
             "# Run it in a fresh virtualenv with exactly these versions:",
             "#   python3 -m venv .venv-reference",
-            "#   .venv-reference/bin/pip install\(index) \(requirements.joined(separator: " "))",
+        ] + install + [
             "#   .venv-reference/bin/python THIS_FILE [OUTPUT [MODEL]]",
             "# It writes OUTPUT (default \(settings.outputName)): the seeded inputs below and the model's",
             "# outputs, under the names of the graph Porter runs, for",
-            "#   porter verify \(request.modelPath) CONVERTED --reference \(settings.outputName)",
+            "#   porter verify \(request.modelPath) CONVERTED --reference \(settings.outputName)\(readOptions)",
             "import sys",
             "",
             "import numpy as np",

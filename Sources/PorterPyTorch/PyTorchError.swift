@@ -26,6 +26,8 @@ public enum PyTorchError: Error, Sendable, Equatable {
     /// `--read-option state-dict=KEY.PATH` names a key the checkpoint does not have there
     /// (`available`: the keys at that level that hold tensors).
     case stateDictNotFound(path: String, keyPath: String, available: [String])
+    /// `--read-option config=FILE` names a file that is no readable JSON object.
+    case badConfig(path: String, config: String, reason: String)
 }
 
 extension PyTorchError: LocalizedError {
@@ -52,6 +54,8 @@ extension PyTorchError: LocalizedError {
         case let .missingShard(path, shard): return "\(path): the index names shard \(shard), which is missing beside it"
         case let .dangerousFile(path, findings): return "\(path): refused: \(findings.joined(separator: "; ")). Porter never runs code from model files; run `porter scan` for the full inventory"
         case let .writeFailed(path, reason): return "\(path): cannot write PyTorch checkpoint: \(reason)"
+        case let .badConfig(path, config, reason):
+            return "\(path): --read-option config=\(config): \(reason) (give the transformers config.json of the model whose state dict this is)"
         }
     }
 }

@@ -35,13 +35,43 @@ public struct PyTorchReader: ModelReader {
 
     public var options: [FormatOption] {
         [FormatOption("state-dict", .text("key.path"),
-                      help: "where the state dict is, e.g. model.state_dict (default: found by the checkpoint layout rules; '.' = the whole checkpoint)")]
+                      help: "where the state dict is, e.g. model.state_dict (default: found by the checkpoint layout rules; '.' = the whole checkpoint)"),
+         FormatOption("config", .text("file"),
+                      help: "a transformers config.json for the state dict (e.g. the one beside pytorch_model.bin): Porter builds the graph from its architecture descriptor, for verify, run and reference-script --framework torch")]
     }
 
     public func read(_ url: URL, options: ReadOptions) throws -> NeutralModel {
-        if url.lastPathComponent.hasSuffix(".index.json") { return try PyTorchIndex.read(url) }
-        let path = options.extra["state-dict"].map { $0 == "." || $0.isEmpty ? [] : $0.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
-        return try TorchCheckpoint.open(url).neutralModel(stateDictPath: path)
+        var model: NeutralModel
+        if url.lastPathComponent.hasSuffix(".index.json") {
+            model = try PyTorchIndex.read(url)
+        } else {
+            let path = options.extra["state-dict"].map { $0 == "." || $0.isEmpty ? [] : $0.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
+            model = try TorchCheckpoint.open(url).neutralModel(stateDictPath: path)
+        }
+        if let config = options.extra["config"] {
+            model.config = try Self.config(config, for: url)
+            model.notes.append("config from \(config) (--read-option config)")
+        }
+        return model
+    }
+
+    /// The JSON object of `--read-option config=FILE` (a state dict carries no config).
+    static func config(_ file: String, for url: URL) throws -> JSONValue {
+        let bytes: Data
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw PyTorchError.badConfig(path: url.path, config: file, reason: "cannot read it (\((error as NSError).localizedDescription))")
+        }
+        guard bytes.count <= 16 << 20 else {
+            throw PyTorchError.badConfig(path: url.path, config: file, reason: "\(bytes.count) bytes, more than a config's 16 MiB")
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(bytes) } catch {
+            throw PyTorchError.badConfig(path: url.path, config: file, reason: "not JSON: \(error.localizedDescription)")
+        }
+        guard value.objectValue != nil else {
+            throw PyTorchError.badConfig(path: url.path, config: file, reason: "not a JSON object")
+        }
+        return value
     }
 }
 

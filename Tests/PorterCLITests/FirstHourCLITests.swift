@@ -22,6 +22,8 @@ import PorterTestSupport
             (["convert", Self.source, "-o", out, "--write-option", "metdata.license=mit"], "did you mean 'metadata.license'?"),
             (["conver", Self.source, "-o", out], "did you mean 'convert'?"),
             (["inpsect", Self.source], "did you mean 'inspect'?"),
+            (["reference-script", Self.source, "--framework", "torhc"], "did you mean 'torch'?"),
+            (["reference-script", Self.source, "--framework", "farseq"], "did you mean 'fairseq'?"),
         ]
         var transcript = ""
         for c in cases {
@@ -178,6 +180,49 @@ import PorterTestSupport
         #expect(perClass > 1, "\(json)")
         let counted = scriptRows.first.flatMap { $0.split(separator: "(").dropFirst().first?.split(separator: " ").first }.flatMap { Int($0) }
         #expect(counted == perClass, "\(scriptRows) vs \(perClass) in --json")
+    }
+
+    /// Issue 17's first list of complaints, each message as the binary prints it now, with its
+    /// exit code (a golden; the tests above check the behaviour behind each): a cut-off zip, a
+    /// folder given to scan, `-q` on a failed verify, `--to` left out where the name does not
+    /// tell it, existing output, the `--mapping` hint, TorchScript globals in one row, a state
+    /// dict without a config for reference-script.
+    @Test func firstHourMessagesGolden() throws {
+        let dir = try Fixtures.scratchDirectory("porter-first-hour")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.source))
+        let cut = dir.appendingPathComponent("cut.pt")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        let plain = dir.appendingPathComponent("notes")
+        try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
+        try Data("hi".utf8).write(to: plain.appendingPathComponent("notes.txt"))
+        let out = dir.appendingPathComponent("m.safetensors").path
+        #expect(try CLI.run(["convert", Self.source, "-o", out, "-q"]).status == 0)
+        let mlp = Fixtures.url("hdf5/mlp_sequential.h5").path
+        let mapped = dir.appendingPathComponent("mlp.safetensors").path
+        #expect(try CLI.run(["convert", mlp, "-o", mapped, "--mapping", "keras-to-pytorch", "-q"]).status == 0)
+        // (arguments, exit code, which stream's lines to keep: a filter over them)
+        let cases: [([String], Int32, (String) -> Bool, Bool)] = [
+            (["inspect", cut.path], 1, { _ in true }, false),
+            (["scan", cut.path], 1, { _ in true }, false),
+            (["scan", plain.path], 1, { _ in true }, false),
+            (["verify", Fixtures.url("verifier/original").path, Fixtures.url("verifier/broken").path, "-q"], 3, { _ in true }, false),
+            (["convert", Self.source, "-o", dir.appendingPathComponent("m.xyz").path], 2, { _ in true }, false),
+            (["convert", Self.source, "-o", out], 1, { _ in true }, false),
+            (["verify", mlp, mapped], 3, { $0.contains("rerun with --mapping") }, true),
+            (["scan", Fixtures.url("pytorch/script.pt").path], 0, { $0.contains("torchscript") }, true),
+            (["reference-script", Self.source], 1, { _ in true }, false),
+        ]
+        var transcript = ""
+        for (args, status, keep, stdout) in cases {
+            let r = try CLI.run(args)
+            #expect(r.status == status, "\(args): \(r.stdout)\(r.stderr)")
+            let lines = (stdout ? r.stdout : r.stderr).split(separator: "\n").map(String.init).filter(keep)
+            #expect(!lines.isEmpty, "\(args): \(r.stdout)\(r.stderr)")
+            transcript += "$ porter \(args.joined(separator: " "))  # exit \(r.status)\n" + lines.joined(separator: "\n") + "\n"
+        }
+        let normalised = CLI.normalised(transcript, replacing: [dir.path: "<tmp>"])
+        if let diff = try Golden.compare(normalised, to: "cli/first-hour-messages.txt") { Issue.record(Comment(rawValue: diff)) }
     }
 
     /// Each main command's help has worked examples and the registry's formats.

@@ -1,5 +1,6 @@
 import Foundation
 import PorterTestSupport
+import PorterVerifier
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -140,7 +141,7 @@ func hfConfig(_ format: String) -> [String] {
 
         let run = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "hf"] + hfConfig("hf"))
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("removed \(stale)"), "\(run.stdout)")
+        #expect(run.stdout.contains("removed \(DisplayPath.relative(stale))"), "\(run.stdout)")
         #expect(run.stdout.contains("left by an interrupted run"))
         #expect(try Self.listing(dir) == ["out-hf"])
 
@@ -176,7 +177,7 @@ func hfConfig(_ format: String) -> [String] {
         _ = waitpid(holder, nil, 0)
         let again = try CLI.run(["convert", Self.source, "-o", target.path, "--to", "safetensors", "--force"])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.contains("removed \(stale)"), "\(again.stdout)")
+        #expect(again.stdout.contains("removed \(DisplayPath.relative(stale))"), "\(again.stdout)")
         #expect(try Self.listing(dir) == ["out.safetensors"])
     }
 

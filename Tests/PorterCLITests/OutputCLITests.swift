@@ -97,7 +97,7 @@ import PorterTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "a dry run creates nothing")
         #expect(text.stdout.hasPrefix("dry run: would convert"), "\(text.stdout)")
         #expect(text.stdout.contains("would write: out/model.safetensors"), "\(text.stdout)")
-        if let diff = try Golden.compare(CLI.normalised(text.stdout, replacing: [dir.path: "<tmp>"]), to: "cli/convert-dry-run.txt") { Issue.record(Comment(rawValue: diff)) }
+        if let diff = try Golden.compare(CLI.normalised(text.stdout, ranIn: dir), to: "cli/convert-dry-run.txt") { Issue.record(Comment(rawValue: diff)) }
 
         let planned = try CLI.run(["convert", Self.tied, "-o", "m.safetensors", "--dtype", "bf16", "--dry-run", "--json"], in: dir)
         #expect(planned.status == 0, "\(planned.stderr)")

@@ -82,6 +82,20 @@ struct RunCLITests {
         #expect(outputs.first?["shape"] as? [Int] == [2, 7, 32])
     }
 
+    /// The keys issue 14 names, snake_case (not the camelCase of inspect/report.json), as a golden:
+    /// the timings vary, so only their values are replaced.
+    @Test("--json's document is the golden one, timings aside")
+    func jsonGolden() throws {
+        let folder = Fixtures.url("architectures/gpt2")
+        let r = try CLI.run(["run", folder.path, "--inputs", folder.appendingPathComponent("reference.safetensors").path,
+                             "--repeat", "2", "--threads", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let timing = try NSRegularExpression(pattern: #"("(median|min|max)_ms" : )[-+0-9.eE]+"#)
+        let text = timing.stringByReplacingMatches(in: r.stdout, range: NSRange(r.stdout.startIndex..., in: r.stdout), withTemplate: "$1<ms>")
+        #expect(text != r.stdout, "no timing replaced in \(r.stdout)")
+        if let diff = try Golden.compare(text, to: "cli/run-json.txt") { Issue.record(Comment(rawValue: diff)) }
+    }
+
     @Test("--threads sets OpenBLAS's thread count; --repeat reports the spread of the runs")
     func threadsAndRepeat() throws {
         let folder = Fixtures.url("architectures/gpt2")

@@ -19,6 +19,7 @@ struct CheckCommand: ParsableCommand {
           porter check ports.json
           porter check ports.json --work-dir out/ --junit junit.xml --force
           porter check ports.json --report check-report/ -q || exit $?
+          porter check ports.json --json > check.json
         """)
 
     @Argument(help: "The plan (JSON).")
@@ -35,6 +36,7 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var force: ForceOption
     @OptionGroup var quiet: QuietOption
+    @OptionGroup var json: JSONOption
 
     func run() throws {
         let pipeline = Pipeline()
@@ -45,7 +47,8 @@ struct CheckCommand: ParsableCommand {
         }
         let work = URL(fileURLWithPath: workDir)
         let reportDirectory = report.map { URL(fileURLWithPath: $0) } ?? work.appendingPathComponent("check-report")
-        let isQuiet = quiet.quiet
+        // --json: the combined report.json object on stdout instead of the step lines.
+        let isQuiet = quiet.quiet || json.json
         let result = try pipeline.check(loaded, workDirectory: work, force: force.force) { step in
             guard !isQuiet else { return }
             var line = "step \(step.step.name): \(step.error != nil ? "ERROR" : step.passed ? "PASSED" : "FAILED") (\(String(format: "%.1f", step.seconds)) s)"
@@ -57,6 +60,7 @@ struct CheckCommand: ParsableCommand {
         if let junit { try CheckReport.writeJUnit(result, to: URL(fileURLWithPath: junit), force: force.force) }
         let verdict = "check \(result.passed ? "PASSED" : "FAILED"): \(result.steps.count) step(s), \(result.failedCount) failed, "
             + "\(result.errorCount) could not run; report in \(reportDirectory.path)" + (junit.map { ", JUnit in \($0)" } ?? "")
+        if json.json { print(String(decoding: try CheckReport.json(result), as: UTF8.self), terminator: "") }
         if !isQuiet { print(verdict) } else if !result.passed { FileHandle.standardError.write(Data(("porter: " + verdict + "\n").utf8)) }
         if !result.passed { throw ExitCode(3) }
     }

@@ -4,8 +4,9 @@ import PorterCore
 import PorterPipeline
 
 /// The `--framework` values `reference-script` knows; which of them a model loads in is the
-/// model's reader's answer (a value its format does not load in is a usage error too).
-enum ReferenceFramework: String, ExpressibleByArgument, CaseIterable {
+/// model's reader's answer (a value its format does not load in is a usage error too). A
+/// misspelt one is checked by `FormatChoice.framework`, which suggests the nearest.
+enum ReferenceFramework: String, CaseIterable {
     case torch, transformers, keras, tf, onnxruntime, fairseq
 }
 
@@ -15,7 +16,8 @@ struct ReferenceScriptCommand: ParsableCommand {
         abstract: "Print a pinned Python script that records a model's outputs in its original framework, for verify --reference.",
         discussion: """
         The script loads MODEL in its own framework (transformers for a Hugging Face folder, TensorFlow for a SavedModel, tf-keras or \
-        Keras 3 for .h5 / .keras, ONNX Runtime for .onnx), makes seeded inputs with the names and shapes \
+        Keras 3 for .h5 / .keras, ONNX Runtime for .onnx, fairseq for a fairseq folder; torch for a bare .pt/.bin state dict \
+        given with --read-option config=config.json, which names its architecture), makes seeded inputs with the names and shapes \
         of the graph Porter runs for the model, runs it, and writes reference.safetensors (inputs and \
         outputs) as `porter verify --reference` reads it. Its header lists the exact package versions to \
         install. Porter runs no Python itself.
@@ -25,14 +27,18 @@ struct ReferenceScriptCommand: ParsableCommand {
           python3 record.py            # writes reference.safetensors
           porter convert bert-tiny/ -o bert.safetensors
           porter verify bert-tiny/ bert.safetensors --reference reference.safetensors
+          porter reference-script wmt19-en-ru/ --framework fairseq -o record.py
+          porter reference-script pytorch_model.bin --framework torch --read-option config=config.json
 
         Frameworks (--framework): \(ReferenceFramework.allCases.map(\.rawValue).joined(separator: ", ")); the default is the model's own.
         """)
 
-    @Argument(help: "The model, in the format its framework loads (a Hugging Face folder, .h5, .keras, .onnx).")
+    @Argument(help: "The model, in the format its framework loads (a Hugging Face folder, .h5, .keras, .onnx, a fairseq folder, a .pt/.bin state dict).")
     var model: String
 
-    @Option(help: "The framework to record in (default: the model format's own).")
+    @Option(help: ArgumentHelp("The framework to record in: \(ReferenceFramework.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model format's own).",
+                               valueName: "framework"),
+            transform: FormatChoice.framework)
     var framework: ReferenceFramework?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the script to this file instead of standard output.", valueName: "file"))
@@ -44,6 +50,7 @@ struct ReferenceScriptCommand: ParsableCommand {
     @OptionGroup var from: FromOption
     @OptionGroup var settings: ReaderSettings
     @OptionGroup var force: ForceOption
+    @OptionGroup var json: JSONOption
 
     mutating func validate() throws {
         try FormatChoice.checkReader(from.from, registry: Pipeline().registry)
@@ -60,12 +67,28 @@ struct ReferenceScriptCommand: ParsableCommand {
             if case .frameworkNotAvailable = error { throw ValidationError(error.localizedDescription) }
             throw error
         }
-        guard let output else {
+        if let output {
+            try AtomicOutput.write(to: URL(fileURLWithPath: output), force: force.force, layout: .file(producer: "porter reference-script")) { temp in
+                try OutputFile.write(Data(script.text.utf8), to: temp)
+            }
+        }
+        if json.json {
+            print(try Self.json(script, written: output), terminator: "")
+        } else if output == nil {
             print(script.text, terminator: "")
-            return
         }
-        try AtomicOutput.write(to: URL(fileURLWithPath: output), force: force.force, layout: .file(producer: "porter reference-script")) { temp in
-            try OutputFile.write(Data(script.text.utf8), to: temp)
-        }
+    }
+
+    /// `--json`: `{framework, recordedBy, inputs: [{name, dtype, shape}], outputs, script, written?}`.
+    static func json(_ script: ReferenceScript, written: String?) throws -> String {
+        var doc: [String: JSONValue] = [
+            "framework": .string(script.framework), "recordedBy": .string(script.recordedBy),
+            "inputs": .array(script.inputs.map { i in
+                .object(["name": .string(i.name), "dtype": .string(i.dtype.rawValue), "shape": .array(i.shape.map { .int(Int64($0)) })])
+            }),
+            "outputs": .array(script.outputs.map { .string($0) }), "script": .string(script.text),
+        ]
+        if let written { doc["written"] = .string(written) }
+        return String(decoding: try JSONValue.object(doc).encoded(pretty: true), as: UTF8.self) + "\n"
     }
 }
