@@ -49,7 +49,8 @@ public protocol ArchitectureDescriptor: GraphBuilder {
     func modelCard(_ config: Config, facts: ModelCardFacts) -> String?
 
     /// GGUF key-values for a GGUF writer (empty: not used yet).
-    func ggufKeyValues(_ config: Config) -> [String: JSONValue]
+    /// Throws when llama.cpp could not hold the model as the config describes it.
+    func ggufKeyValues(_ config: Config) throws -> [String: JSONValue]
     /// The shipped mapping (`mappings/<name>.json`) from transformers' names to llama.cpp's
     /// GGUF names for this family, which the GGUF writer applies when none is given (nil: none).
     var ggufMapping: String? { get }
@@ -290,7 +291,7 @@ extension ArchitectureDescriptor {
     }
 
     public func modelCard(config: JSONValue, facts: ModelCardFacts) throws -> String? { modelCard(try decode(config), facts: facts) }
-    public func ggufKeyValues(config: JSONValue) throws -> [String: JSONValue] { ggufKeyValues(try decode(config)) }
+    public func ggufKeyValues(config: JSONValue) throws -> [String: JSONValue] { try ggufKeyValues(try decode(config)) }
     public func onnxDynamicAxes(config: JSONValue) throws -> [String: [Int: String]] { onnxDynamicAxes(try decode(config)) }
 }
 

@@ -231,9 +231,9 @@ public protocol DecoderDescriptor: ArchitectureDescriptor where Config == Decode
 extension DecoderDescriptor {
     public func basePrefix(modelType: String) -> String { "model" }
 
-    /// llama.cpp's names and q/k permutation (`mappings/hf-llama-to-gguf.json`, by `model_type`).
-    /// Gemma has none: llama.cpp stores its norm weights with 1 added, which no mapping step does.
-    public var ggufMapping: String? { style.gemmaNorms ? nil : "hf-llama-to-gguf" }
+    /// llama.cpp's names and q/k permutation (`mappings/hf-llama-to-gguf.json`, by `model_type`);
+    /// Gemma's norm weights get 1 added there (`"add": 1`), as `convert_hf_to_gguf.py` stores them.
+    public var ggufMapping: String? { "hf-llama-to-gguf" }
 
     public func inputs(_ c: DecoderConfig) -> [InputSpec] {
         [InputSpec("input_ids", role: .tokens), InputSpec("attention_mask", role: .mask)]
@@ -283,7 +283,7 @@ extension DecoderDescriptor {
     }
 
     public var ggufArchitecture: String? { style.ggufArchitecture }
-    public var ggufInverseMapping: String? { style.gemmaNorms ? nil : "gguf-to-hf-llama" }
+    public var ggufInverseMapping: String? { "gguf-to-hf-llama" }
 
     /// The inverse of `ggufKeyValues`: transformers' config from llama.cpp's keys. Sizes,
     /// heads, epsilon and context length must be there (the error names the key); rope base,
@@ -292,7 +292,6 @@ extension DecoderDescriptor {
     /// Float32 values are written as their shortest decimal (`1e-06`, not `9.99999997e-07`).
     /// Tokenizer keys are not translated (docs/formats/gguf.md).
     public func hfConfig(fromGGUF metadata: [String: JSONValue], tensorNames names: Set<String>) throws -> JSONValue? {
-        guard !style.gemmaNorms else { return nil }
         let a = style.ggufArchitecture
         let model = "GGUF \(a)"
         func required(_ key: String) throws -> JSONValue {
@@ -326,6 +325,21 @@ extension DecoderDescriptor {
             "tie_word_embeddings": .bool(!names.contains("output.weight")),
             "hidden_act": "silu",
         ]
+        if style.gemmaNorms {
+            // llama.cpp's Gemma: tanh-GELU gate, tied head, key_length always written.
+            c["hidden_act"] = "gelu_pytorch_tanh"
+            c["hidden_activation"] = "gelu_pytorch_tanh"
+            c["head_dim"] = .int(try int("attention.key_length"))
+        }
+        if style.sandwichNorms {
+            // llama.cpp scales Gemma 2's scores by 1/sqrt(key_length), by 1/sqrt(hidden / heads)
+            // for the 46-layer (27B) model (llama-model.cpp); transformers by query_pre_attn_scalar^-0.5.
+            let layers = try int("block_count"), keyLength = try int("attention.key_length")
+            c["query_pre_attn_scalar"] = .int(layers == 46 && heads > 0 ? hidden / heads : keyLength)
+            for key in ["attn_logit_softcapping", "final_logit_softcapping"] {
+                c[key] = metadata["\(a).\(key)"] == nil ? .null : .double(try float(key))
+            }
+        }
         if let v = try optionalInt("vocab_size") {
             c["vocab_size"] = .int(v)
         } else if let tokens = metadata["tokenizer.ggml.tokens"]?.arrayValue {
@@ -334,7 +348,7 @@ extension DecoderDescriptor {
             throw ArchitectureError.badConfig(model: model, key: "\(a).vocab_size", detail: "is missing from the GGUF metadata (and there is no tokenizer.ggml.tokens to count); transformers' config.json needs it")
         }
         let headDim = try optionalInt("attention.key_length")
-        if let headDim, heads > 0, headDim * heads != hidden || style.qkNorm { c["head_dim"] = .int(headDim) }
+        if let headDim, heads > 0, headDim * heads != hidden || style.qkNorm || style.gemmaNorms { c["head_dim"] = .int(headDim) }
         let dim = headDim ?? (heads > 0 ? hidden / heads : 0)
         var rope: [String: JSONValue] = ["rope_theta": .double(try optionalFloat("rope.freq_base") ?? 10000), "rope_type": "default"]
         if let rotary = try optionalInt("rope.dimension_count"), rotary != dim, dim > 0 {
@@ -376,11 +390,12 @@ extension DecoderDescriptor {
 
     /// llama.cpp's per-architecture key-values (gguf-py `Keys.LLM`, `Keys.Attention`,
     /// `Keys.Rope`; what `convert_hf_to_gguf.py`'s `set_gguf_parameters` writes for these
-    /// families). Rope scaling: `linear` and `yarn` as llama.cpp spells them; llama3's
-    /// per-frequency factors are a tensor in llama.cpp (`rope_freqs.weight`), not keys, and
-    /// dynamic NTK has no GGUF spelling, so both are left out.
-    public func ggufKeyValues(_ c: DecoderConfig) -> [String: JSONValue] {
+    /// families). Rope scaling: `linear` and `yarn` as llama.cpp spells them; dynamic NTK has
+    /// no GGUF spelling (llama.cpp's converter writes nothing for it either). A config whose
+    /// model llama.cpp would compute differently is refused (`checkGGUFLayout`).
+    public func ggufKeyValues(_ c: DecoderConfig) throws -> [String: JSONValue] {
         let a = style.ggufArchitecture
+        try checkGGUFLayout(c)
         func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
         var kv: [String: JSONValue] = [
             "general.architecture": .string(a),
@@ -418,6 +433,54 @@ extension DecoderDescriptor {
         if let s = c.attnLogitSoftcapping { kv["\(a).attn_logit_softcapping"] = .double(s) }
         if let s = c.finalLogitSoftcapping { kv["\(a).final_logit_softcapping"] = .double(s) }
         return kv
+    }
+}
+
+/// A model Porter will not write as GGUF because llama.cpp would load it and compute
+/// something else (or refuse it): the tensor or config key that shows it, and why. The GGUF
+/// writer reports it as its own `unwritable` error, naming `tensor`.
+public struct GGUFLayoutRefusal: Error, LocalizedError, Sendable, Equatable {
+    public var tensor: String?
+    public var key: String?
+    public var reason: String
+    public var errorDescription: String? {
+        [tensor.map { "tensor \($0)" }, key.map { "config key '\($0)'" }].compactMap { $0 }.joined(separator: ", ") + ": " + reason
+    }
+}
+
+extension DecoderDescriptor {
+    /// What llama.cpp (llama-cpp-python 0.3.36's `llama-model.cpp`) cannot hold for these families.
+    func checkGGUFLayout(_ c: DecoderConfig) throws {
+        let a = style.ggufArchitecture
+        if a == "qwen2", c.headDim * c.numAttentionHeads != c.hiddenSize {
+            throw GGUFLayoutRefusal(tensor: "blk.0.attn_q.weight", key: "head_dim", reason:
+                "q is \(c.numAttentionHeads) heads × head_dim \(c.headDim) = \(c.numAttentionHeads * c.headDim) wide, not hidden_size \(c.hiddenSize); llama.cpp's qwen2 loads attn_q/attn_output only as [hidden, hidden] (it has no key_length for qwen2) and refuses the file")
+        }
+        if c.rope.type == "llama3" {
+            throw GGUFLayoutRefusal(tensor: "rope_freqs.weight", key: "rope_scaling.rope_type", reason:
+                "llama3 rope scaling is a per-frequency factor tensor in llama.cpp (rope_freqs.weight), which Porter does not write yet; without it llama.cpp would rotate with unscaled frequencies")
+        }
+        if style.gemmaNorms {
+            if !c.tieWordEmbeddings {
+                throw GGUFLayoutRefusal(tensor: "output.weight", key: "tie_word_embeddings", reason:
+                    "is false; llama.cpp's \(a) uses token_embd as the head (convert_hf_to_gguf.py drops lm_head), so an untied head would be lost")
+            }
+            if c.hiddenAct != "gelu_pytorch_tanh" && c.hiddenAct != "gelu_tanh" {
+                throw GGUFLayoutRefusal(tensor: nil, key: "hidden_activation", reason: "'\(c.hiddenAct)'; llama.cpp's \(a) gates with tanh-GELU only")
+            }
+        }
+        if style.sandwichNorms {
+            let expected = c.numHiddenLayers == 46 ? Double(c.hiddenSize / c.numAttentionHeads) : Double(c.headDim)
+            if let q = c.queryPreAttnScalar, q != expected {
+                throw GGUFLayoutRefusal(tensor: nil, key: "query_pre_attn_scalar", reason:
+                    "\(q) is not \(Int(expected)) (\(c.numHiddenLayers == 46 ? "hidden / heads for 46 layers" : "head_dim")); llama.cpp's gemma2 scales attention by 1/sqrt of that and has no key for another scale")
+            }
+            let alternating = (0..<c.numHiddenLayers).map { $0 % 2 == 0 }
+            if DecoderGraph.windowedLayers(c, style: style) != alternating, c.slidingWindow != nil {
+                throw GGUFLayoutRefusal(tensor: nil, key: "layer_types", reason:
+                    "the sliding layers are not every other layer from layer 0; llama.cpp's gemma2 windows exactly those")
+            }
+        }
     }
 }
 

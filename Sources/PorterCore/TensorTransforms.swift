@@ -123,6 +123,26 @@ extension TensorRef {
         return TensorRef(dtype: target, shape: shape, storage: storage)
     }
 
+    /// Adds `value` to every element, lazily, in float32: f16 and bf16 are widened exactly
+    /// first, the sum is rounded once to f32 (`TransformStep.add`). Other dtypes are refused.
+    public func adding(_ value: Double, name: String) throws -> TensorRef {
+        guard [.f32, .f16, .bf16].contains(dtype) else {
+            throw TransformError.notCastable(tensor: name, from: dtype, to: .f32)
+        }
+        let source = self
+        let addend = Float(value)
+        let count = elementCount
+        let storage = TensorStorage(byteCount: count * 4, backing: .deferred {
+            let floats = try source.floatValues()
+            var out = [UInt8](repeating: 0, count: count * 4)
+            out.withUnsafeMutableBytes { dst in
+                for i in 0..<count { dst.storeBytes(of: (floats[i] + addend).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            }
+            return out
+        }, label: "\(name) (add \(value))")
+        return TensorRef(dtype: .f32, shape: shape, storage: storage)
+    }
+
     /// Concatenates tensors of one dtype along `axis`, lazily.
     public static func concatenated(_ parts: [TensorRef], axis: Int, name: String) throws -> TensorRef {
         guard let first = parts.first else { throw TransformError.concatMismatch(tensor: name, axis: axis, shapes: [], dtypes: []) }

@@ -35,12 +35,16 @@ public enum TransformStep: Sendable, Codable, Hashable, CustomStringConvertible 
     /// (`TensorRef.quantizedRoundTrip`), which the verifier replays; a name it does not know
     /// fails the replay.
     case quantize(to: String)
+    /// `value` added to every element in float32 (f16/bf16 widened first; the result is
+    /// f32): llama.cpp's converter stores Gemma's RMSNorm weights as `1 + w`, since its norm
+    /// multiplies by the stored weight (`mappings/hf-llama-to-gguf.json`, `"add": 1`; back: -1).
+    case add(value: Double)
 
     /// True when the step changes neither values, dtype nor shape.
     public var keepsBytes: Bool {
         switch self {
         case .keep, .rename, .tie, .unmapped, .alias, .graphConstant, .ownCopy: return true
-        case .transpose, .reshape, .cast, .split, .concat, .quantize: return false
+        case .transpose, .reshape, .cast, .split, .concat, .quantize, .add: return false
         }
     }
 
@@ -60,6 +64,7 @@ public enum TransformStep: Sendable, Codable, Hashable, CustomStringConvertible 
         case .graphConstant: return "graph constant"
         case let .ownCopy(reason): return "stored separately: \(reason)"
         case let .quantize(to): return "quantize f32→\(BlockQuantization(rawValue: to)?.ggmlName ?? to)"
+        case let .add(value): return "add \(value) (f32)"
         }
     }
 }

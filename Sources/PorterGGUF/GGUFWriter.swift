@@ -261,7 +261,9 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         if config["general.architecture"] != nil {
             pairs = config.filter { !$0.key.hasPrefix("split.") && !computedKeys.contains($0.key) }
         } else if let d = ArchitectureRegistry.standard.descriptor(for: model.config) {
-            do { pairs = try d.ggufKeyValues(config: model.config) } catch {
+            do { pairs = try d.ggufKeyValues(config: model.config) } catch let refusal as GGUFLayoutRefusal {
+                throw GGUFError.unwritable(tensor: refusal.tensor, reason: "llama.cpp cannot hold this \(d.family) model: \(refusal.key.map { "config key '\($0)' " } ?? "")\(refusal.reason)")
+            } catch {
                 throw GGUFError.unwritable(tensor: nil, reason: "the \(d.family) config does not give GGUF metadata: \(error.localizedDescription)")
             }
             guard pairs["general.architecture"] != nil else {

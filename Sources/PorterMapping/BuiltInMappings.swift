@@ -53,7 +53,7 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "gguf-to-hf-llama",
-  "description": "llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output) \u2192 transformers state dicts of the Llama layout: Llama (GGUF arch 'llama'; convert_hf_to_gguf.py's q/k permutation undone: reshape [heads, rows/heads/2, 2, \u2026], swap axes 1 and 2, reshape back; kv heads for k), Qwen2, Qwen3 (attn_q_norm/attn_k_norm) and Phi-3 (fused attn_qkv, ffn_up), which keep transformers' row order. The permutation is undone unless config.model_type is qwen2 or qwen3: `porter convert x.gguf --to hf` translates the metadata into transformers' config first (ArchitectureDescriptor.hfConfig(fromGGUF:)) and picks this mapping itself. Head counts come from the config: transformers' names or the GGUF keys llama.attention.head_count(_kv).",
+  "description": "llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output) \u2192 transformers state dicts of the Llama layout: Llama (GGUF arch 'llama'; convert_hf_to_gguf.py's q/k permutation undone: reshape [heads, rows/heads/2, 2, \u2026], swap axes 1 and 2, reshape back; kv heads for k), Qwen2, Qwen3 (attn_q_norm/attn_k_norm), Gemma and Gemma 2 (1 subtracted from every norm weight, which llama.cpp stores as 1 + w; Gemma 2's post_attention_norm/ffn_norm/post_ffw_norm) and Phi-3 (fused attn_qkv, ffn_up), which keep transformers' row order. The permutation is undone unless config.model_type is qwen2, qwen3, gemma or gemma2: `porter convert x.gguf --to hf` translates the metadata into transformers' config first (ArchitectureDescriptor.hfConfig(fromGGUF:)) and picks this mapping itself. Head counts come from the config: transformers' names or the GGUF keys llama.attention.head_count(_kv).",
   "variables": {
     "heads": [
       "num_attention_heads",
@@ -66,6 +66,85 @@ enum BuiltInMappings {
     ]
   },
   "rules": [
+    {
+      "match": "^output_norm\\.weight$",
+      "rename": "model.norm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma"
+      },
+      "comment": "Gemma/Gemma 2: llama.cpp stores every RMSNorm weight as w + 1; transformers' norm scales by (1 + w), so 1 is subtracted (in f32)"
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_norm\\.weight$",
+      "rename": "model.layers.$1.input_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$",
+      "rename": "model.layers.$1.post_attention_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_(q|k)\\.weight$",
+      "rename": "model.layers.$1.self_attn.$2_proj.weight",
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^output_norm\\.weight$",
+      "rename": "model.norm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_norm\\.weight$",
+      "rename": "model.layers.$1.input_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.post_attention_norm\\.weight$",
+      "rename": "model.layers.$1.post_attention_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.ffn_norm\\.weight$",
+      "rename": "model.layers.$1.pre_feedforward_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.post_ffw_norm\\.weight$",
+      "rename": "model.layers.$1.post_feedforward_layernorm.weight",
+      "add": -1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^blk\\.(\\d+)\\.attn_(q|k)\\.weight$",
+      "rename": "model.layers.$1.self_attn.$2_proj.weight",
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
     {
       "match": "^token_embd\\.weight$",
       "rename": "model.embed_tokens.weight"
@@ -311,7 +390,7 @@ enum BuiltInMappings {
 {
   "format": "porter-mapping/1",
   "name": "hf-llama-to-gguf",
-  "description": "transformers decoder state dicts of the Llama layout (Llama, Mistral, Qwen2, Qwen3, Phi-3, by config.model_type) \u2192 llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output), as convert_hf_to_gguf.py writes them. q/k rows are permuted (llama.cpp arch 'llama': Llama, Mistral, and a config without model_type) as LlamaModel.permute does (reshape [heads, 2, rows/heads/2, \u2026], swap axes 1 and 2, reshape back; kv heads for k); Qwen2 and Qwen3 (config.model_type) use llama.cpp's NEOX rope and keep transformers' row order; Phi-3's q/k are inside its fused qkv. Qwen3 adds attn_q_norm/attn_k_norm, Phi-3 keeps its fused attn_qkv and ffn_up (gate rows then up). Needs num_attention_heads (and num_key_value_heads for grouped-query attention) in the model's config. Gemma is not here: llama.cpp stores its norm weights with 1 added, a value change no mapping step makes. The GGUF writer picks this mapping itself for these families (ArchitectureDescriptor.ggufMapping).",
+  "description": "transformers decoder state dicts of the Llama layout (Llama, Mistral, Qwen2, Qwen3, Phi-3, by config.model_type) \u2192 llama.cpp GGUF tensor names (token_embd, blk.N.attn_q, \u2026, output), as convert_hf_to_gguf.py writes them. q/k rows are permuted (llama.cpp arch 'llama': Llama, Mistral, and a config without model_type) as LlamaModel.permute does (reshape [heads, 2, rows/heads/2, \u2026], swap axes 1 and 2, reshape back; kv heads for k); Qwen2 and Qwen3 (config.model_type) use llama.cpp's NEOX rope and keep transformers' row order; Phi-3's q/k are inside its fused qkv. Qwen3 adds attn_q_norm/attn_k_norm, Phi-3 keeps its fused attn_qkv and ffn_up (gate rows then up). Needs num_attention_heads (and num_key_value_heads for grouped-query attention) in the model's config. Gemma and Gemma 2 (by config.model_type): no q/k permutation (NEOX rope), every RMSNorm weight stored as w + 1 (\"add\": 1), as convert_hf_to_gguf.py does, Gemma 2's sandwich norms as post_attention_norm/ffn_norm/post_ffw_norm, lm_head dropped (tied). The GGUF writer picks this mapping itself for these families (ArchitectureDescriptor.ggufMapping).",
   "variables": {
     "heads": [
       "num_attention_heads",
@@ -327,6 +406,101 @@ enum BuiltInMappings {
     {
       "match": "^model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq$",
       "drop": "rotary frequencies, recomputed from rope_theta; llama.cpp does not store them"
+    },
+    {
+      "match": "^model\\.norm\\.weight$",
+      "rename": "output_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma"
+      },
+      "comment": "Gemma/Gemma 2: RMSNorm scales by (1 + w); convert_hf_to_gguf.py stores every *norm.weight as w + 1 (GemmaModel/Gemma2Model.modify_tensors), llama.cpp multiplies by it"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$",
+      "rename": "blk.$1.attn_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$",
+      "rename": "blk.$1.ffn_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.(q|k)_proj\\.weight$",
+      "rename": "blk.$1.attn_$2.weight",
+      "when": {
+        "config.model_type": "gemma"
+      },
+      "comment": "Gemma: llama.cpp's NEOX rope reads transformers' row order (GemmaModel is not LlamaModel: no permute)"
+    },
+    {
+      "match": "^lm_head\\.weight$",
+      "drop": "Gemma's head is its embedding (tied); convert_hf_to_gguf.py skips lm_head and llama.cpp reads token_embd",
+      "when": {
+        "config.model_type": "gemma"
+      }
+    },
+    {
+      "match": "^model\\.norm\\.weight$",
+      "rename": "output_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.input_layernorm\\.weight$",
+      "rename": "blk.$1.attn_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.post_attention_layernorm\\.weight$",
+      "rename": "blk.$1.post_attention_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma2"
+      },
+      "comment": "Gemma 2: the norm after attention (llama.cpp ATTN_POST_NORM)"
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.pre_feedforward_layernorm\\.weight$",
+      "rename": "blk.$1.ffn_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.post_feedforward_layernorm\\.weight$",
+      "rename": "blk.$1.post_ffw_norm.weight",
+      "add": 1,
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^model\\.layers\\.(\\d+)\\.self_attn\\.(q|k)_proj\\.weight$",
+      "rename": "blk.$1.attn_$2.weight",
+      "when": {
+        "config.model_type": "gemma2"
+      }
+    },
+    {
+      "match": "^lm_head\\.weight$",
+      "drop": "Gemma's head is its embedding (tied); convert_hf_to_gguf.py skips lm_head and llama.cpp reads token_embd",
+      "when": {
+        "config.model_type": "gemma2"
+      }
     },
     {
       "match": "^model\\.embed_tokens\\.weight$",

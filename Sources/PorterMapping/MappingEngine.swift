@@ -146,6 +146,10 @@ public struct MappingEngine: Sendable {
                         let scope = ExpressionScope(dims: entry.tensor.shape.dims, variables: mapping.variables, config: model.config)
                         (t, fate) = try applyShapeSteps(shapeSteps, to: t, scope: scope, rule: rule.index, source: entry.name, target: target, steps: &steps)
                     }
+                    if let add = rule.add {
+                        t = try t.adding(add, name: target)
+                        steps.append(.add(value: add))
+                    }
                     if let cast, cast != t.dtype {
                         steps.append(.cast(from: t.dtype, to: cast))
                         t = try t.cast(to: cast, name: target, tally: tally)

@@ -47,6 +47,9 @@ public struct MappingRule: Sendable {
     /// A split's part sizes when they are expressions (`"sizes": ["heads * head_dim", …]`),
     /// evaluated per tensor; nil when the sizes are literal (in `action`) or equal parts.
     public var splitSizes: [WrittenExpression]? = nil
+    /// A value added to every element (`"add": 1`) after the shape steps and before `cast`,
+    /// recorded as `TransformStep.add` (llama.cpp's Gemma norms are stored as `1 + w`).
+    public var add: Double? = nil
 }
 
 /// A transpose or reshape of a rule's `steps`; reshape dims are expressions, evaluated
@@ -169,7 +172,7 @@ extension Mapping {
     static func parseRule(_ json: JSONValue, index: Int, path: String) throws -> MappingRule {
         func fail(_ reason: String) -> MappingFileError { .invalidRule(path: path, rule: index, reason: reason) }
         guard let obj = json.objectValue else { throw fail("not an object") }
-        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "rank", "comment", "steps"]
+        let known: Set<String> = ["match", "rename", "keep", "transpose", "reshape", "cast", "split", "concat", "drop", "tie", "to", "when", "rank", "comment", "steps", "add"]
         if let unknown = obj.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("unknown key \"\(unknown)\"")
         }
@@ -189,7 +192,7 @@ extension Mapping {
         guard actions.count == 1 else {
             throw fail(actions.isEmpty ? "no action (rename, keep, split, concat, drop or tie)" : "more than one action: \(actions.joined(separator: ", "))")
         }
-        let modifiers = ["transpose", "reshape", "steps", "cast"].filter { obj[$0] != nil }
+        let modifiers = ["transpose", "reshape", "steps", "cast", "add"].filter { obj[$0] != nil }
         if !modifiers.isEmpty && !(actions[0] == "rename" || actions[0] == "keep") {
             throw fail("\(modifiers.joined(separator: ", ")) goes only with rename or keep")
         }
@@ -228,10 +231,15 @@ extension Mapping {
                 }
                 cast = d
             }
+            var add: Double?
+            if let a = obj["add"] {
+                guard let d = a.doubleValue, d.isFinite else { throw fail("\"add\" must be a finite number") }
+                add = d
+            }
             let shapeSteps = try parseShapeSteps(obj, rule: index, path: path)
             action = .rename(to: to, transpose: shapeSteps == nil ? try ints("transpose") : nil,
                              reshape: shapeSteps == nil ? try ints("reshape") : nil, cast: cast)
-            return MappingRule(index: index, match: regex, action: action, when: when, ranks: ranks, shapeSteps: shapeSteps)
+            return MappingRule(index: index, match: regex, action: action, when: when, ranks: ranks, shapeSteps: shapeSteps, add: add)
         case "split":
             guard let s = obj["split"]?.objectValue, let axis = s["axis"]?.intValue,
                   let into = s["into"]?.arrayValue?.compactMap(\.stringValue), !into.isEmpty else {

@@ -42,6 +42,8 @@ public enum TransformReplay {
                         throw ReplayError.transformFailed(tensor: tensor, step: step, reason: "'\(name)' is not a block type Porter knows")
                     }
                     current = try current.quantizedRoundTrip(type, name: tensor)
+                case let .add(value):
+                    current = try current.adding(value, name: tensor)
                 case let .split(axis, sizes, index, count, _):
                     let rank = current.shape.rank
                     let a = axis < 0 ? axis + rank : axis

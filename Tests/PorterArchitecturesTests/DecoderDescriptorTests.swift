@@ -89,7 +89,12 @@ struct DecoderDescriptorTests {
         #expect(yarn["llama.rope.scaling.original_context_length"] == 16)
         let linear = try LlamaDescriptor().ggufKeyValues(config: try decoderFixture("llama-rope-linear").config)
         #expect(linear["llama.rope.scaling.type"] == "linear")
-        let gemma2 = try Gemma2Descriptor().ggufKeyValues(config: try decoderFixture("gemma2").config)
+        // Gemma 2 with llama.cpp's attention scale (query_pre_attn_scalar = head_dim); the fixture's 6 is refused.
+        let fixture = try decoderFixture("gemma2").config
+        #expect(throws: GGUFLayoutRefusal.self) { _ = try Gemma2Descriptor().ggufKeyValues(config: fixture) }
+        var scaled = fixture.objectValue ?? [:]
+        scaled["query_pre_attn_scalar"] = 8
+        let gemma2 = try Gemma2Descriptor().ggufKeyValues(config: .object(scaled))
         #expect(gemma2["general.architecture"] == "gemma2" && gemma2["gemma2.attn_logit_softcapping"] == 1.5)
         #expect(gemma2["gemma2.final_logit_softcapping"] == 3.0 && gemma2["gemma2.attention.sliding_window"] == 4096)
         let phi3 = try Phi3Descriptor().ggufKeyValues(config: try decoderFixture("phi3").config)
