@@ -1,5 +1,6 @@
 import Foundation
 import CPorterRuntime
+import PorterCore
 @testable import PorterRuntime
 import Testing
 
