@@ -38,9 +38,14 @@ static void softmax_row(float *o, size_t length, float scale, const float *mask,
     }
     for (size_t j = 0; j < length; j++) maxValue = o[j] > maxValue ? o[j] : maxValue;
     if (maxValue == -INFINITY) maxValue = 0;
+    // Below -87 the weight is exactly 0, as expf's underflow gives, not porter_exp_nonpositive's
+    // e^-87 ≈ 1.6e-38: under a causal or padding mask (-3.4e38) that tiny value made every
+    // masked product with V subnormal in the context GEMM, a microcode assist each (13× the
+    // unmasked time per head on this CPU; docs/benchmarks.md).
     float sum = 0;
     for (size_t j = 0; j < length; j++) {
-        float e = porter_exp_nonpositive(o[j] - maxValue);
+        float x = o[j] - maxValue;
+        float e = x < -87.0f ? 0.0f : porter_exp_nonpositive(x);
         o[j] = e;
         sum += e;
     }
