@@ -71,6 +71,7 @@ enum ReaderServer {
             guard child >= 0 else { _exit(70) }
             if child == 0 {
                 close(requests); close(replies)
+                fuzz_child_forget_fuzzer()
                 for s in [SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGPIPE] { signal(s, SIG_DFL) }
                 let fd = open(log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
                 if fd >= 0 { dup2(fd, 2); close(fd) }

@@ -6,4 +6,9 @@
 /// For harness child processes whose leaks are checked elsewhere.
 __attribute__((noreturn)) void fuzz_exit_now(int status);
 
+/// Clears libFuzzer's sanitizer death callback in a forked child: a child inherits it, and
+/// a sanitizer report there (libhdf5's own, contained) would otherwise make the child write
+/// libFuzzer's crash artifact for whatever input the parent held when it forked.
+void fuzz_child_forget_fuzzer(void);
+
 #endif
