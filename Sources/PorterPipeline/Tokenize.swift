@@ -89,7 +89,12 @@ extension Pipeline {
         try AtomicOutput.write(to: output, force: force, layout: layout) { staging in
             do {
                 try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-                for a in assets { try Data(a.bytes).write(to: staging.appendingPathComponent(a.fileName)) }
+                for a in assets {
+                    // OutputFile: no fsync unless asked (issue 14), as every other writer.
+                    let out = try OutputFile(path: staging.appendingPathComponent(a.fileName).path)
+                    try out.write(a.bytes)
+                    try out.close()
+                }
             } catch {
                 throw CoreError.cannotWrite(path: output.path, reason: error.localizedDescription)
             }
