@@ -144,6 +144,27 @@ extension ReferenceScriptRequest {
 
     /// The output names as a Python list literal.
     public var pythonOutputNames: String { "[" + outputs.map(Self.pythonString).joined(separator: ", ") + "]" }
+
+    /// Python that runs a transformers `model` (torch) on `inputs` without its cache and puts
+    /// each requested output into `outputs` (`last_hidden_state` from the hidden states when
+    /// the class has no such field): shared by the transformers and torch scripts.
+    public var transformersForwardPython: String {
+        """
+        arguments = {name: torch.from_numpy(value) for name, value in inputs.items()}
+        if "use_cache" in inspect.signature(model.forward).parameters:
+            arguments["use_cache"] = False
+        with torch.no_grad():
+            result = model(**arguments, output_hidden_states=True)
+        outputs = {}
+        for name in \(pythonOutputNames):
+            value = getattr(result, name, None)
+            if value is None and name == "last_hidden_state" and getattr(result, "hidden_states", None):
+                value = result.hidden_states[-1]
+            if value is None:
+                sys.exit(f"{MODEL}: {type(model).__name__} returns no {name!r} (it returns {', '.join(result.keys())})")
+            outputs[name] = value.numpy()
+        """
+    }
     /// The input names as a Python list literal.
     public var pythonInputNames: String { "[" + inputs.map { Self.pythonString($0.name) }.joined(separator: ", ") + "]" }
 }

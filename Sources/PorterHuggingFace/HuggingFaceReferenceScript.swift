@@ -18,19 +18,7 @@ extension HuggingFaceReader: ReferenceScripting {
             model_class = getattr(transformers, architecture, None) if architecture else None
             model = (model_class or transformers.AutoModel).from_pretrained(MODEL, dtype=torch.float32)
             model.eval()
-            arguments = {name: torch.from_numpy(value) for name, value in inputs.items()}
-            if "use_cache" in inspect.signature(model.forward).parameters:
-                arguments["use_cache"] = False
-            with torch.no_grad():
-                result = model(**arguments, output_hidden_states=True)
-            outputs = {}
-            for name in \(request.pythonOutputNames):
-                value = getattr(result, name, None)
-                if value is None and name == "last_hidden_state" and getattr(result, "hidden_states", None):
-                    value = result.hidden_states[-1]
-                if value is None:
-                    sys.exit(f"{MODEL}: {type(model).__name__} returns no {name!r} (it returns {', '.join(result.keys())})")
-                outputs[name] = value.numpy()
+            \(request.transformersForwardPython)
             recorded_by = f"transformers {transformers.__version__} (torch {torch.__version__})"
             """
         return ReferenceScriptPart(requirements: ["torch==2.13.0+cpu", "transformers==5.24.0"],

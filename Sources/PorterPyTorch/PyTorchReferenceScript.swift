@@ -52,19 +52,7 @@ extension PyTorchReader: ReferenceScripting {
             if missing or unexpected:
                 sys.exit(f"{MODEL} is not a state dict of {type(model).__name__} ({CONFIG}): "
                          f"missing {missing[:8]}, unexpected {unexpected[:8]}")
-            arguments = {name: torch.from_numpy(value) for name, value in inputs.items()}
-            if "use_cache" in inspect.signature(model.forward).parameters:
-                arguments["use_cache"] = False
-            with torch.no_grad():
-                result = model(**arguments, output_hidden_states=True)
-            outputs = {}
-            for name in \(request.pythonOutputNames):
-                value = getattr(result, name, None)
-                if value is None and name == "last_hidden_state" and getattr(result, "hidden_states", None):
-                    value = result.hidden_states[-1]
-                if value is None:
-                    sys.exit(f"{MODEL}: {type(model).__name__} returns no {name!r} (it returns {', '.join(result.keys())})")
-                outputs[name] = value.numpy()
+            \(request.transformersForwardPython)
             recorded_by = f"torch {torch.__version__} (the module of transformers {transformers.__version__})"
             """
         let assumptions = [
