@@ -20,12 +20,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
+# The models are copied into the working folder, so the reports show the relative paths a user
+# running porter beside their files would see (a path outside the working folder stays absolute).
+cp -r "$root/fixtures/fairseq/separate" fairseq-en-de
+cp -r "$root/fixtures/verifier/original" bert-original
+cp -r "$root/fixtures/verifier/broken" bert-broken
+
 # Passing: fairseq checkpoint → FSMT folder, verified at every level, against fairseq's reference.
-"$porter" convert "$root/fixtures/fairseq/separate" --to hf -o fsmt --verify \
-    --reference "$root/fixtures/fairseq/separate/reference.safetensors" --report passing -q
+"$porter" convert fairseq-en-de --to hf -o fsmt --verify \
+    --reference fairseq-en-de/reference.safetensors --report passing -q
 # Failing: a converted BERT whose one weight differs (exit 3 is the expected outcome).
 status=0
-"$porter" verify "$root/fixtures/verifier/original" "$root/fixtures/verifier/broken" --report failing -q 2>/dev/null || status=$?
+"$porter" verify bert-original bert-broken --report failing -q 2>/dev/null || status=$?
 [ "$status" -eq 3 ] || { echo "the failing verification exited $status, not 3" >&2; exit 1; }
 
 # A report with 106 dropped tensors (the golden of ReportPresentationTests): long tables folded.

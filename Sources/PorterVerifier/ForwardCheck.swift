@@ -116,7 +116,23 @@ public enum DivergenceSearch {
             last = (item.node, m)
         }
         closeGroup()
-        return (first, layers)
+        return (first, distinctLabels(layers))
+    }
+
+    /// A block that comes back after another one (FSMT's `decoder` embeddings before its
+    /// layers and its output projection after them) would give two bars with one label: each
+    /// run of a recurring block is labelled with its last node's name inside the block,
+    /// `decoder (embeddings)` and `decoder (output_projection)`.
+    static func distinctLabels(_ layers: [LayerError]) -> [LayerError] {
+        var runs: [String: Int] = [:]
+        for l in layers { runs[l.layer, default: 0] += 1 }
+        return layers.map { l in
+            guard runs[l.layer, default: 0] > 1 else { return l }
+            var relabelled = l
+            let inside = l.node.hasPrefix(l.layer + ".") ? String(l.node.dropFirst(l.layer.count + 1)) : l.node
+            relabelled.layer = "\(l.layer) (\(inside))"
+            return relabelled
+        }
     }
 
     /// The block a node belongs to: the descriptor's block (`encoder.layer.3` for

@@ -88,6 +88,25 @@ struct CheckCLITests {
         #expect(r.stdout.contains("check PASSED: 1 step(s)"), "\(r.stdout)")
     }
 
+    /// `--json`: the combined report object on stdout (the same as report.json), no step lines.
+    @Test("--json prints the combined report, not the step lines")
+    func jsonPrintsTheCombinedReport() throws {
+        let dir = try Fixtures.scratchDirectory("porter-check-json-out")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plan = try Self.plan(#"{"name": "mlp", "source": "\#(Fixtures.url("hdf5/mlp_sequential.h5").path)", "to": "safetensors"}"#, in: dir)
+        let work = dir.appendingPathComponent("w")
+        let r = try CLI.run(["check", plan.path, "--work-dir", work.path, "--json"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(!r.stdout.contains("step mlp: PASSED"), "\(r.stdout)")
+        let printed = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(printed["passed"] as? Bool == true)
+        let steps = try #require(printed["steps"] as? [[String: Any]])
+        #expect(steps.count == 1 && steps.first?["passed"] as? Bool == true)
+        let written = try Data(contentsOf: work.appendingPathComponent("check-report/report.json"))
+        let onDisk = try #require(try JSONSerialization.jsonObject(with: written) as? NSDictionary)
+        #expect(NSDictionary(dictionary: printed).isEqual(onDisk))
+    }
+
     @Test("a step that cannot run is an error in JUnit and exit 3; the other steps still run")
     func stepError() throws {
         let dir = try Fixtures.scratchDirectory("porter-check-error")

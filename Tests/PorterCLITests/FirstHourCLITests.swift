@@ -141,6 +141,22 @@ import PorterTestSupport
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("porter: verification FAILED: "), "\(r.stderr)")
     }
 
+    /// FSMT's decoder block comes back after its layers (the output projection): each bar of the
+    /// per-layer series has its own label, in the JSON and the HTML report.
+    @Test func perLayerLabelsAreDistinct() throws {
+        let dir = try Fixtures.scratchDirectory("porter-first-hour")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let report = dir.appendingPathComponent("report")
+        let r = try CLI.run(["convert", Fixtures.url("fairseq/separate").path, "--to", "hf", "-o", dir.appendingPathComponent("fsmt").path,
+                             "--verify", "--report", report.path, "-q"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("report.json"))) as? [String: Any])
+        let layers = try #require((json["forward"] as? [String: Any])?["layers"] as? [[String: Any]]).compactMap { $0["layer"] as? String }
+        #expect(layers.count >= 6, "\(layers)")
+        #expect(Set(layers).count == layers.count, "\(layers)")
+        #expect(layers.contains("decoder (embeddings)") && layers.contains("decoder (output_projection)"), "\(layers)")
+    }
+
     /// A cut-off torch zip says it may be truncated, not just "not a zip".
     @Test func truncatedZipSaysTruncated() throws {
         let dir = try Fixtures.scratchDirectory("porter-first-hour")

@@ -61,6 +61,30 @@ struct ReferenceScriptCLITests {
         #expect(bert.stderr.contains("does not load in fairseq; --framework takes transformers for it"), "\(bert.stderr)")
     }
 
+    /// `--json`: the script and what it feeds and records, as an object; `-o` adds where it was written.
+    @Test("--json describes the script: framework, inputs with shapes, outputs, the text")
+    func jsonDescribesTheScript() throws {
+        let plain = try CLI.run(["reference-script", "fixtures/architectures/bert", "--framework", "transformers"], in: Fixtures.repositoryRoot)
+        let r = try CLI.run(["reference-script", "fixtures/architectures/bert", "--framework", "transformers", "--json"], in: Fixtures.repositoryRoot)
+        #expect(r.status == 0 && plain.status == 0, "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(doc["framework"] as? String == "transformers")
+        #expect(doc["script"] as? String == plain.stdout)
+        let inputs = try #require(doc["inputs"] as? [[String: Any]])
+        #expect(inputs.compactMap { $0["name"] as? String }.contains("input_ids"), "\(inputs)")
+        #expect(inputs.allSatisfy { ($0["shape"] as? [Int])?.isEmpty == false && $0["dtype"] is String }, "\(inputs)")
+        #expect((doc["outputs"] as? [String])?.isEmpty == false)
+        #expect(doc["written"] == nil)
+        let dir = try Fixtures.scratchDirectory("porter-reference-json")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("record.py")
+        let w = try CLI.run(["reference-script", Fixtures.url("architectures/bert").path, "--framework", "transformers", "--json", "-o", file.path])
+        #expect(w.status == 0, "\(w.stderr)")
+        let wdoc = try #require(try JSONSerialization.jsonObject(with: Data(w.stdout.utf8)) as? [String: Any])
+        #expect(wdoc["written"] as? String == file.path)
+        #expect(try String(contentsOf: file, encoding: .utf8) == wdoc["script"] as? String)
+    }
+
     @Test("the script printed today is the one that was run at fixture time", arguments: cases)
     func scriptIsTheOneRun(_ c: Case) throws {
         let r = try CLI.run(["reference-script", c.model, "--framework", c.framework] + c.optionArguments, in: Fixtures.repositoryRoot)
