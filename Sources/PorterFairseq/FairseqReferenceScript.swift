@@ -42,8 +42,11 @@ extension FairseqReader: ReferenceScripting {
         let body = """
             folder = MODEL if os.path.isdir(MODEL) else (os.path.dirname(MODEL) or ".")
             CHECKPOINT = os.path.join(folder, \(py(checkpoint)))
-            models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
-                [CHECKPOINT], arg_overrides={"data": folder, "source_lang": \(py(langs[0])), "target_lang": \(py(langs[1]))})
+            # The checkpoint pickles its training arguments as argparse.Namespace, which torch's default
+            # weights_only load (torch >= 2.6) refuses: that one class is allowed, nothing else.
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
+                    [CHECKPOINT], arg_overrides={"data": folder, "source_lang": \(py(langs[0])), "target_lang": \(py(langs[1]))})
             model = models[0].float().eval()
             PAD = task.source_dictionary.pad()
             assert task.target_dictionary.pad() == PAD, "source and target dictionaries pad with different ids"
@@ -65,7 +68,7 @@ extension FairseqReader: ReferenceScripting {
             """
         return ReferenceScriptPart(
             requirements: ["torch==2.13.0+cpu", "numpy==2.4.6", "fairseq-fixed==0.12.3.1"],
-            imports: ["import os", "import torch", "import fairseq", "from fairseq import checkpoint_utils"],
+            imports: ["import argparse", "import os", "import torch", "import fairseq", "from fairseq import checkpoint_utils"],
             body: body, recordedBy: "fairseq 0.12.3.1 (torch 2.13.0)",
             assumptions: [
                 "MODEL is a fairseq translation model: a folder with \(checkpoint) and its dictionaries",
