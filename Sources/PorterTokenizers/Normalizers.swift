@@ -10,6 +10,12 @@ public indirect enum Normalizer: Sendable {
     case replace(pattern: ReplacePattern, content: String)
     case strip(left: Bool, right: Bool)
     case sequence([Normalizer])
+    /// `tokenizers`' `Precompiled`: SentencePiece rules applied per grapheme cluster.
+    case precompiled(PrecompiledCharsmap)
+    /// sentencepiece's own use of the same rules (a `tokenizer.model`): longest match at each position.
+    case sentencePieceRules(PrecompiledCharsmap)
+    /// `tokenizers`' `Nmt`: drops ASCII control characters, folds other whitespace-like code points to a space.
+    case nmt
 
     public enum ReplacePattern: Sendable {
         case string(String)
@@ -56,6 +62,16 @@ public indirect enum Normalizer: Sendable {
             if lo != 0 || hi != t.count { t = t.slice(lo, hi) }
         case let .sequence(list):
             for n in list { try n.apply(&t) }
+        case let .precompiled(rules): rules.graphemes(&t)
+        case let .sentencePieceRules(rules): rules.sentencePiece(&t)
+        case .nmt:
+            t.mapScalars { c in
+                switch c.value {
+                case 0x01...0x08, 0x0B, 0x0E...0x1F, 0x7F, 0x8F, 0x9F: return []
+                case 0x09, 0x0A, 0x0C, 0x0D, 0x1680, 0x200B...0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD: return [" "]
+                default: return nil
+                }
+            }
         }
     }
 

@@ -6,8 +6,9 @@ import Foundation
 /// `byte_fallback` 35, `unk_id` 40}, `normalizer_spec` 3 {`name` 1, `precompiled_charsmap` 2, `add_dummy_prefix` 3,
 /// `remove_extra_whitespaces` 4, `escape_whitespaces` 5}.
 ///
-/// Runs the model as sentencepiece does: identity normalization only (a precompiled charsmap such as
-/// `nmt_nfkc` is refused), the dummy prefix, `▁` for spaces, then BPE by piece score or Unigram Viterbi,
+/// Runs the model as sentencepiece does: its precompiled normalization rules (`nmt_nfkc` and the like,
+/// `PrecompiledCharsmap`; none for `identity`), extra whitespace removed, the dummy prefix, `▁` for
+/// spaces, then BPE by piece score or Unigram Viterbi,
 /// unknown pieces as bytes under byte fallback. CONTROL, UNKNOWN and BYTE pieces are never matched in text.
 public enum SentencePieceModel {
     public enum PieceType: Int, Sendable { case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6 }
@@ -20,7 +21,8 @@ public enum SentencePieceModel {
         public var byteFallback = false
         public var treatWhitespaceAsSuffix = false
         public var normalizerName = ""
-        public var precompiledCharsmap = 0
+        /// The charsmap's bytes (empty for the identity rule).
+        public var precompiledCharsmap: ArraySlice<UInt8> = []
         public var addDummyPrefix = true
         public var removeExtraWhitespaces = true
         public var escapeWhitespaces = true
@@ -72,7 +74,7 @@ public enum SentencePieceModel {
                 while let (f, w) = try m.tag() {
                     switch (f, w) {
                     case (1, 2): proto.normalizerName = try m.string()
-                    case (2, 2): proto.precompiledCharsmap = try m.lengthDelimited().count
+                    case (2, 2): proto.precompiledCharsmap = try m.lengthDelimited()
                     case (3, 0): proto.addDummyPrefix = try m.varint() != 0
                     case (4, 0): proto.removeExtraWhitespaces = try m.varint() != 0
                     case (5, 0): proto.escapeWhitespaces = try m.varint() != 0
@@ -88,10 +90,6 @@ public enum SentencePieceModel {
     }
 
     public static func tokenizer(_ p: Proto, file: String) throws -> Tokenizer {
-        if p.precompiledCharsmap > 0 {
-            throw TokenizerError.unsupported(file: file, path: "normalizer_spec.precompiled_charsmap",
-                                             what: "SentencePiece normalization rule \(p.normalizerName.debugDescription) (a precompiled charsmap)")
-        }
         if p.treatWhitespaceAsSuffix {
             throw TokenizerError.unsupported(file: file, path: "trainer_spec.treat_whitespace_as_suffix", what: "whitespace as suffix")
         }
@@ -106,6 +104,9 @@ public enum SentencePieceModel {
             }
         }
         var norms: [Normalizer] = []
+        if !p.precompiledCharsmap.isEmpty {
+            norms.append(.sentencePieceRules(try PrecompiledCharsmap(p.precompiledCharsmap, file: file, path: "normalizer_spec.precompiled_charsmap")))
+        }
         if p.removeExtraWhitespaces {
             norms.append(.replace(pattern: .regex(try SplitRegex("^ +| +$")), content: ""))
             norms.append(.replace(pattern: .regex(try SplitRegex(" {2,}")), content: " "))

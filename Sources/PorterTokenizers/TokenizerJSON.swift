@@ -119,6 +119,13 @@ public enum TokenizerJSON {
         case "Sequence":
             let list = try n.required("normalizers").array(max: 64)
             return .sequence(try list.map { try parseNormalizer($0, depth: depth + 1) })
+        case "Precompiled":
+            // An empty (or null) charsmap is SentencePiece's identity rule.
+            guard let map = try n.optional("precompiled_charsmap"), case let text = try map.string(), !text.isEmpty else {
+                return .sequence([])
+            }
+            return .precompiled(try PrecompiledCharsmap(base64: text, file: n.file, path: map.path))
+        case "Nmt": return .nmt
         default:
             throw TokenizerError.unsupported(file: n.file, path: n.keyPath("type"), what: "normalizer \(t.debugDescription)")
         }

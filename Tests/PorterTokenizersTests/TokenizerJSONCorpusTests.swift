@@ -21,6 +21,13 @@ enum Corpus {
         try JSONDecoder().decode([String].self, from: Data(contentsOf: Fixtures.url("tokenizers/corpus.json")))
     }
 
+    /// The corpus, then the fixture's own texts (`<name>/texts.json`, where it has some).
+    static func texts(for name: String) throws -> [String] {
+        let own = Fixtures.url("tokenizers/\(name)/texts.json")
+        guard FileManager.default.fileExists(atPath: own.path) else { return try texts() }
+        return try texts() + JSONDecoder().decode([String].self, from: Data(contentsOf: own))
+    }
+
     static func expected(_ name: String) throws -> [ExpectedRow] {
         try JSONDecoder().decode([ExpectedRow].self, from: Data(contentsOf: Fixtures.url("tokenizers/\(name)/expected.json")))
     }
@@ -53,13 +60,13 @@ struct TokenizerJSONCorpusTests {
     static let names = [
         "bert-wordpiece", "wordpiece-bertprocessing", "gpt2-bytelevel", "roberta-bytelevel", "llama3-split",
         "qwen2-split", "smollm-digits", "sentencepiece-bpe", "unigram-metaspace", "unigram-bytefallback",
-        "bpe-whitespace-added",
+        "bpe-whitespace-added", "sp-unigram-rules-port",
     ]
 
     @Test("every id, token and offset equals the library's", arguments: names)
     func corpus(name: String) throws {
         let tok = try TokenizerJSON.load(Fixtures.url("tokenizers/\(name)/tokenizer.json"))
-        let texts = try Corpus.texts()
+        let texts = try Corpus.texts(for: name)
         let rows = try Corpus.expected(name)
         #expect(texts.count == rows.count)
         var problems: [String] = []
@@ -91,10 +98,10 @@ struct SlowFilesCorpusTests {
 struct SentencePieceCorpusTests {
     struct Row: Decodable { let ids: [Int]; let pieces: [String] }
 
-    @Test("every id and piece equals sentencepiece's", arguments: ["sp-bpe-bytefallback", "sp-unigram"])
+    @Test("every id and piece equals sentencepiece's", arguments: ["sp-bpe-bytefallback", "sp-unigram", "sp-unigram-rules"])
     func corpus(name: String) throws {
         let tok = try TokenizerLoader.load(Fixtures.url("tokenizers/\(name)/tokenizer.model"))
-        let texts = try Corpus.texts()
+        let texts = try Corpus.texts(for: name)
         let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/\(name)/expected.json")))
         var problems: [String] = []
         for (text, row) in zip(texts, rows) {
