@@ -192,6 +192,11 @@ public struct SentencePieceBPE: Sendable {
                 }
             }
             guard let u = unkId else { throw TokenizerError.unencodable(text: s.s, reason: "the SentencePiece model has no unk piece") }
+            // sentencepiece merges a run of unknown pieces into one (SentencePieceProcessor::Encode).
+            if let last = out.last, last.id == u, last.hi == s.lo {
+                out[out.count - 1].hi = s.hi
+                continue
+            }
             out.append(ModelToken(id: u, value: pieces[u], lo: s.lo, hi: s.hi))
         }
         cache.put(key, out)

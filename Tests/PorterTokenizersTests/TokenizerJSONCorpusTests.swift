@@ -98,7 +98,7 @@ struct SlowFilesCorpusTests {
 struct SentencePieceCorpusTests {
     struct Row: Decodable { let ids: [Int]; let pieces: [String] }
 
-    @Test("every id and piece equals sentencepiece's", arguments: ["sp-bpe-bytefallback", "sp-unigram", "sp-unigram-rules"])
+    @Test("every id and piece equals sentencepiece's", arguments: ["sp-bpe-bytefallback", "sp-unigram", "sp-unigram-rules", "sp-bpe-unk"])
     func corpus(name: String) throws {
         let tok = try TokenizerLoader.load(Fixtures.url("tokenizers/\(name)/tokenizer.model"))
         let texts = try Corpus.texts(for: name)

