@@ -51,6 +51,17 @@ public protocol ArchitectureDescriptor: GraphBuilder {
     /// GGUF key-values for a GGUF writer (empty: not used yet).
     /// Throws when llama.cpp could not hold the model as the config describes it.
     func ggufKeyValues(_ config: Config) throws -> [String: JSONValue]
+    /// Tensors llama.cpp's converter computes from the config rather than copies from the
+    /// checkpoint (Llama 3 rope scaling's `rope_freqs.weight`), which a GGUF writer adds.
+    func ggufComputedTensors(_ config: Config) throws -> [GGUFComputedTensor]
+    /// The names of those tensors, which a GGUF reader hands back to
+    /// `hfConfig(_:fromGGUFComputedTensors:)` instead of mapping them.
+    var ggufComputedTensorNames: Set<String> { get }
+    /// transformers' config (from `hfConfig(fromGGUF:)`) completed from the computed tensors a
+    /// GGUF file holds: their values must be exactly what `ggufComputedTensors` gives for the
+    /// returned config, else the file is refused (a typed error naming the tensor), never
+    /// read with the tensor dropped.
+    func hfConfig(_ config: JSONValue, fromGGUFComputedTensors tensors: [String: [Float]]) throws -> JSONValue
     /// The shipped mapping (`mappings/<name>.json`) from transformers' names to llama.cpp's
     /// GGUF names for this family, which the GGUF writer applies when none is given (nil: none).
     var ggufMapping: String? { get }
@@ -211,6 +222,9 @@ extension ArchitectureDescriptor {
     public func tolerance(for dtype: DType) -> ArchitectureTolerance? { nil }
     public func modelCard(_ config: Config, facts: ModelCardFacts) -> String? { nil }
     public func ggufKeyValues(_ config: Config) -> [String: JSONValue] { [:] }
+    public func ggufComputedTensors(_ config: Config) -> [GGUFComputedTensor] { [] }
+    public var ggufComputedTensorNames: Set<String> { [] }
+    public func hfConfig(_ config: JSONValue, fromGGUFComputedTensors tensors: [String: [Float]]) throws -> JSONValue { config }
     public var ggufMapping: String? { nil }
     public var ggufArchitecture: String? { nil }
     public var ggufInverseMapping: String? { nil }
@@ -292,7 +306,24 @@ extension ArchitectureDescriptor {
 
     public func modelCard(config: JSONValue, facts: ModelCardFacts) throws -> String? { modelCard(try decode(config), facts: facts) }
     public func ggufKeyValues(config: JSONValue) throws -> [String: JSONValue] { try ggufKeyValues(try decode(config)) }
+    public func ggufComputedTensors(config: JSONValue) throws -> [GGUFComputedTensor] { try ggufComputedTensors(try decode(config)) }
     public func onnxDynamicAxes(config: JSONValue) throws -> [String: [Int: String]] { onnxDynamicAxes(try decode(config)) }
+}
+
+/// An f32 tensor a GGUF file holds that the checkpoint does not: computed from the config
+/// the way llama.cpp's `convert_hf_to_gguf.py` computes it (`origin` says from what).
+public struct GGUFComputedTensor: Sendable, Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var values: [Float]
+    public var origin: String
+
+    public init(name: String, shape: [Int], values: [Float], origin: String) {
+        self.name = name
+        self.shape = shape
+        self.values = values
+        self.origin = origin
+    }
 }
 
 /// One tensor a model of a given config has.

@@ -436,6 +436,88 @@ extension DecoderDescriptor {
     }
 }
 
+extension DecoderDescriptor {
+    /// Llama 3 rope scaling as llama.cpp holds it: no metadata keys but `rope_freqs.weight`, one
+    /// factor per rotary frequency that llama.cpp divides the frequency by (1 for short
+    /// wavelengths, `factor` for long ones, smoothed between). Computed as `convert_hf_to_gguf.py`
+    /// (llama-cpp-python 0.3.36, `LlamaModel.generate_extra_tensors`) computes it: in float32 as
+    /// torch does, over head_dim (not the partial rotary width), with its defaults for missing keys
+    /// (factor 8, low 1, high 4, original context 8192). Bit-equal to the converter's tensor
+    /// (fixtures/gguf/families, `llama3-rope`).
+    public func ggufComputedTensors(_ c: DecoderConfig) throws -> [GGUFComputedTensor] {
+        guard c.rope.type == "llama3", style.ggufArchitecture == "llama" else { return [] }
+        let dim = c.headDim
+        guard dim >= 2 else { return [] }
+        let factor = Float(c.rope.factor ?? 8), low = c.rope.lowFreqFactor ?? 1, high = c.rope.highFreqFactor ?? 4
+        let old = Double(c.rope.originalMaxPositionEmbeddings ?? 8192)
+        let lowWavelen = Float(old / low), highWavelen = Float(old / high)
+        let twoPi = Float(2 * Double.pi), span = Float(high - low)
+        var values: [Float] = []
+        for k in stride(from: 0, to: dim, by: 2) {
+            // torch: 1.0 / (base ** (arange(0, dim, 2, float32) / dim)), each step in float32.
+            let freq = 1 / powf(Float(c.rope.theta), Float(k) / Float(dim))
+            let wavelen = twoPi / freq
+            if wavelen < highWavelen {
+                values.append(1)
+            } else if wavelen > lowWavelen {
+                values.append(factor)
+            } else {
+                let smooth = (Float(old) / wavelen - Float(low)) / span
+                values.append(1 / ((1 - smooth) / factor + smooth))
+            }
+        }
+        return [GGUFComputedTensor(name: "rope_freqs.weight", shape: [values.count], values: values,
+                                   origin: "rope_scaling (llama3): factor \(c.rope.factor ?? 8), low_freq_factor \(low), high_freq_factor \(high), original_max_position_embeddings \(Int(old))")]
+    }
+}
+
+extension DecoderDescriptor {
+    public var ggufComputedTensorNames: Set<String> { style.ggufArchitecture == "llama" ? ["rope_freqs.weight"] : [] }
+
+    /// `rope_freqs.weight` back to transformers' `rope_scaling` (llama3): llama.cpp keeps only the
+    /// factors, and only the ratios of low/high/original context show in them, so the
+    /// parameters are searched over the values Llama 3.x ships and nearby ones (factor from the
+    /// long-wavelength end; low 0.5–2, high 2–8, original context a power of two from 1 to 2^20
+    /// or the file's context length) and kept only when `ggufComputedTensors` gives the file's
+    /// factors bit for bit. All factors 1 is no scaling. Anything else is refused.
+    public func hfConfig(_ config: JSONValue, fromGGUFComputedTensors tensors: [String: [Float]]) throws -> JSONValue {
+        guard let factors = tensors["rope_freqs.weight"] else { return config }
+        guard var c = config.objectValue else { return config }
+        if factors.allSatisfy({ $0 == 1 }) { return config }
+        guard let factor = factors.last, factor.isFinite, factor > 1 else {
+            throw ArchitectureError.badConfig(model: "GGUF \(style.ggufArchitecture)", key: "rope_freqs.weight", detail:
+                "its factors do not end in a llama3 scaling factor above 1 (last \(factors.last.map { "\($0)" } ?? "none")); Porter cannot write transformers' rope_scaling for them, and dropping them would change every rotary frequency")
+        }
+        var contexts = (0...20).map { 1 << $0 }
+        if let ctx = c["max_position_embeddings"]?.intValue { contexts.insert(ctx, at: 0) }
+        // transformers 5's rope_parameters (rope_theta inside, as hfConfig(fromGGUF:) writes it), or 4.x's rope_scaling.
+        let key = c["rope_parameters"] != nil ? "rope_parameters" : "rope_scaling"
+        // Scaling old, low and high by one power of two gives the same factors bit for bit (only the
+        // ratios count), so Llama 3.x's low 1 / high 4 is tried first at every context.
+        for (low, high) in [(1.0, 4.0), (1.0, 2.0), (1.0, 8.0), (0.5, 2.0), (0.5, 4.0), (0.5, 8.0), (2.0, 4.0), (2.0, 8.0)] {
+            for old in contexts {
+                do {
+                    var scaling = c[key]?.objectValue ?? [:]
+                    scaling["rope_type"] = "llama3"
+                    scaling["factor"] = .double(Double(factor))
+                    scaling["low_freq_factor"] = .double(low)
+                    scaling["high_freq_factor"] = .double(high)
+                    scaling["original_max_position_embeddings"] = .int(Int64(old))
+                    var candidate = c
+                    candidate[key] = .object(scaling)
+                    let computed = try? ggufComputedTensors(config: .object(candidate))
+                    if let v = computed?.first(where: { $0.name == "rope_freqs.weight" })?.values,
+                       v.count == factors.count, zip(v, factors).allSatisfy({ $0.bitPattern == $1.bitPattern }) {
+                        return .object(candidate)
+                    }
+                }
+            }
+        }
+        throw ArchitectureError.badConfig(model: "GGUF \(style.ggufArchitecture)", key: "rope_freqs.weight", detail:
+            "its \(factors.count) factors (scaling factor \(factor)) match no llama3 rope_scaling Porter searched (low_freq_factor 0.5/1/2, high_freq_factor 2/4/8, original context a power of two or the context length); refused rather than written without them, which would change every rotary frequency")
+    }
+}
+
 /// A model Porter will not write as GGUF because llama.cpp would load it and compute
 /// something else (or refuse it): the tensor or config key that shows it, and why. The GGUF
 /// writer reports it as its own `unwritable` error, naming `tensor`.
@@ -456,9 +538,9 @@ extension DecoderDescriptor {
             throw GGUFLayoutRefusal(tensor: "blk.0.attn_q.weight", key: "head_dim", reason:
                 "q is \(c.numAttentionHeads) heads × head_dim \(c.headDim) = \(c.numAttentionHeads * c.headDim) wide, not hidden_size \(c.hiddenSize); llama.cpp's qwen2 loads attn_q/attn_output only as [hidden, hidden] (it has no key_length for qwen2) and refuses the file")
         }
-        if c.rope.type == "llama3" {
+        if c.rope.type == "llama3", a != "llama" {
             throw GGUFLayoutRefusal(tensor: "rope_freqs.weight", key: "rope_scaling.rope_type", reason:
-                "llama3 rope scaling is a per-frequency factor tensor in llama.cpp (rope_freqs.weight), which Porter does not write yet; without it llama.cpp would rotate with unscaled frequencies")
+                "llama3 rope scaling is a per-frequency factor tensor (rope_freqs.weight) that llama.cpp's converter writes for the llama architecture only; its \(a) would rotate with unscaled frequencies")
         }
         if style.gemmaNorms {
             if !c.tieWordEmbeddings {

@@ -32,7 +32,23 @@ public struct GGUFReader: ModelReader, ConversionPreparing {
         } catch let ArchitectureError.badConfig(_, key, detail) {
             throw GGUFError.badMetadata(file: file, key: key, reason: detail)
         }
-        guard let config else { return nil }
+        guard var config else { return nil }
+        // Tensors llama.cpp computed from the config (Llama 3's rope_freqs.weight) go back into it.
+        var computed: [String: [Float]] = [:]
+        for name in d.ggufComputedTensorNames {
+            guard let e = model.tensors[name] else { continue }
+            guard e.tensor.shape.rank == 1, e.tensor.elementCount <= 1 << 16 else {
+                throw GGUFError.badMetadata(file: file, key: name, reason: "is \(e.tensor.shape), not a vector of rotary factors")
+            }
+            computed[name] = try e.tensor.floatValues()
+        }
+        if !computed.isEmpty {
+            do {
+                config = try d.hfConfig(config, fromGGUFComputedTensors: computed)
+            } catch let ArchitectureError.badConfig(_, key, detail) {
+                throw GGUFError.badMetadata(file: file, key: key, reason: detail)
+            }
+        }
         var out = model
         out.config = config
         let tokenizer = try GGUFTokenizer.assets(fromMetadata: metadata, file: file)

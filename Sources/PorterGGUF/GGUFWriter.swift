@@ -208,7 +208,7 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         var tensors: [PlannedTensor] = []
         var offset = 0
         var counts: [String: Int] = [:]
-        for e in model.tensors {
+        for e in try model.tensors.entries + computedTensors(model) {
             try e.tensor.validate(name: e.name)
             let shape = e.tensor.shape.dims
             guard (1...GGUFFormat.maxDims).contains(shape.count) else {
@@ -240,6 +240,24 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         keys.append(("general.file_type", .uint32(fileType(counts))))
         if tensors.contains(where: { $0.blocks != nil }) { keys.append(("general.quantization_version", .uint32(2))) }
         return Plan(metadata: keys, tensors: tensors, dataBytes: offset)
+    }
+
+    /// Tensors llama.cpp's converter computes from a transformers config (the descriptor's
+    /// `ggufComputedTensors`: Llama 3's `rope_freqs.weight`), after the model's own tensors;
+    /// one the model already holds (a GGUF source's) is not computed again.
+    static func computedTensors(_ model: NeutralModel) throws -> [TensorEntry] {
+        guard model.config["general.architecture"] == nil, let d = ArchitectureRegistry.standard.descriptor(for: model.config) else { return [] }
+        let computed: [GGUFComputedTensor]
+        do { computed = try d.ggufComputedTensors(config: model.config) } catch {
+            throw GGUFError.unwritable(tensor: nil, reason: "the \(d.family) config does not give GGUF metadata: \(error.localizedDescription)")
+        }
+        return computed.filter { model.tensors[$0.name] == nil }.map { t in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(t.values.count * 4)
+            for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+            return TensorEntry(name: t.name, tensor: .memory(bytes, dtype: .f32, shape: Shape(t.shape), label: t.name),
+                               provenance: Provenance(sourceFile: model.sourceFiles.first ?? "config.json", sourceName: "config: \(t.origin)"))
+        }
     }
 
     /// llama.cpp's `llama_ftype` for the dominant tensor type (ALL_F32 0, MOSTLY_F16 1,

@@ -1,4 +1,5 @@
 import Foundation
+import PorterArchitectures
 import PorterCore
 
 /// Level 1: replays each converted tensor's provenance on the source tensors and
@@ -40,7 +41,24 @@ public enum WeightsCheck {
         var consumed = Set<String>()
         var bitExact = 0, castExact = 0, checked = 0
         var jobs: [(TensorEntry, ConversionSummary.ProducedTensor)] = []
+        // Tensors the output format computes from the source's config (GGUF's rope_freqs.weight for
+        // Llama 3 rope scaling): checked against the architecture descriptor's values for that config.
+        let computed = Dictionary((try? ArchitectureRegistry.standard.descriptor(for: source.config)?
+            .ggufComputedTensors(config: source.config)).flatMap { $0 }?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { a, _ in a })
         for entry in converted.tensors {
+            if byName[entry.name] == nil, source.tensors[entry.name] == nil, let expected = computed[entry.name] {
+                checked += 1
+                let got = (try? entry.tensor.floatValues()) ?? []
+                if entry.tensor.shape.dims == expected.shape, got.count == expected.values.count,
+                   zip(got, expected.values).allSatisfy({ $0.bitPattern == $1.bitPattern }) {
+                    bitExact += 1
+                } else {
+                    let differing = got.count == expected.values.count ? zip(got, expected.values).filter { $0.bitPattern != $1.bitPattern }.count : nil
+                    mismatches.append(WeightMismatch(name: entry.name, sources: [], transforms: [], problem:
+                        "computed from the config (\(expected.origin)), but its values are not the ones that config gives", differingElements: differing))
+                }
+                continue
+            }
             guard let produced = byName[entry.name] else {
                 // A constant of the converted file's own graph (an ONNX Constant node's value,
                 // which the reader keeps as a tensor): part of the graph, which the forward

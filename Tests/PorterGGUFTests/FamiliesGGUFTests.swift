@@ -6,13 +6,13 @@ import PorterSafetensors
 import PorterTestSupport
 @testable import PorterGGUF
 
-/// Gemma, Gemma 2 and Qwen2 against the GGUF files llama.cpp's own `convert_hf_to_gguf.py` wrote
+/// Gemma, Gemma 2, Qwen2 and Llama with Llama 3 rope scaling against the GGUF files llama.cpp's own `convert_hf_to_gguf.py` wrote
 /// for the same tiny checkpoints (fixtures/gguf/families, fixtures/generate/gen_gguf_families.py):
 /// Porter's HF → GGUF has llama.cpp's tensors byte for byte (Gemma's norm weights stored as
 /// `1 + w`) and its hyperparameter keys; llama.cpp's file reads back to the original
 /// safetensors bit for bit; and what llama.cpp could not hold is refused, naming why.
 @Suite struct FamiliesGGUFTests {
-    static let variants = ["gemma", "gemma2", "qwen2"]
+    static let variants = ["gemma", "gemma2", "qwen2", "llama3-rope"]
 
     func bytes(_ file: GGUFFile, _ t: GGUFFile.TensorInfo) throws -> [UInt8] {
         try OpenFile(path: file.path).read(offset: t.start, count: t.byteCount)
@@ -73,7 +73,7 @@ import PorterTestSupport
         let original = try JSONValue.parse(Data(contentsOf: Fixtures.url("gguf/families/\(variant)/config.json")))
         for key in ["model_type", "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "tie_word_embeddings",
                     "query_pre_attn_scalar", "attn_logit_softcapping", "final_logit_softcapping", "sliding_window"] where original[key] != nil {
-            if key == "head_dim", variant == "qwen2" { continue }  // hidden / heads: not written back
+            if key == "head_dim", ["qwen2", "llama3-rope"].contains(variant) { continue }  // hidden / heads: not written back
             #expect(config[key]?.doubleValue == original[key]?.doubleValue && config[key]?.stringValue == original[key]?.stringValue,
                     "\(variant) \(key): \(config[key] ?? .null) vs \(original[key] ?? .null)")
         }
@@ -108,8 +108,7 @@ import PorterTestSupport
 
     /// Models llama.cpp would load and compute differently, or refuse: refused before anything
     /// is written, naming the tensor or key.
-    @Test(arguments: [("llama/qwen2", "blk.0.attn_q.weight"), ("llama/gemma2", "query_pre_attn_scalar"),
-                      ("llama/llama-rope-llama3", "rope_freqs.weight")])
+    @Test(arguments: [("llama/qwen2", "blk.0.attn_q.weight"), ("llama/gemma2", "query_pre_attn_scalar")])
     func whatLlamaCppCannotHoldIsRefused(fixture: String, named: String) throws {
         let dir = try Fixtures.scratchDirectory("porter-gguf-families")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -120,5 +119,49 @@ import PorterTestSupport
             (e as? GGUFError)?.caseName == "unwritable" && e.localizedDescription.contains(named)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    /// Llama 3 rope scaling: llama.cpp's file holds only `rope_freqs.weight` (bit-equal to
+    /// Porter's, in `toGGUFHasLlamaCppsTensorsAndKeys`); read back, the factors become transformers'
+    /// rope parameters again, and the folder gives transformers' own logits (the reference).
+    @Test func llama3RopeFactorsBecomeTheConfigAgain() throws {
+        let dir = try Fixtures.scratchDirectory("porter-gguf-families")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let back = dir.appendingPathComponent("back")
+        let result = try Pipeline().convert(ConvertRequest(source: Fixtures.url("gguf/families/llama3-rope-llamacpp.gguf"), output: back, to: "hf"))
+        #expect(result.convertedModel.tensors["rope_freqs.weight"] == nil)
+        let config = try JSONValue.parse(Data(contentsOf: back.appendingPathComponent("config.json")))
+        let rope = try #require(config["rope_parameters"])
+        #expect(rope["rope_type"]?.stringValue == "llama3")
+        #expect(rope["factor"]?.doubleValue == 8 && rope["low_freq_factor"]?.doubleValue == 1 && rope["high_freq_factor"]?.doubleValue == 4)
+        #expect(rope["original_max_position_embeddings"]?.intValue == 64)
+        let report = try Pipeline().verify(source: back, converted: back,
+                                           request: VerifyRequest(reference: Fixtures.url("gguf/families/llama3-rope/reference.safetensors")))
+        #expect(report.reference?.status == .passed, "\(report.reference?.reason ?? "")")
+    }
+
+    /// Factors that no llama3 rope_scaling gives are refused (not dropped, which would rotate with
+    /// unscaled frequencies), naming the tensor; nothing is written.
+    @Test func unexplainedRopeFactorsAreRefused() throws {
+        let dir = try Fixtures.scratchDirectory("porter-gguf-families")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = Fixtures.url("gguf/families/llama3-rope-llamacpp.gguf")
+        let file = try GGUFFile.parse(OpenFile(path: source.path))
+        let t = try #require(file.tensors.first { $0.name == "rope_freqs.weight" })
+        var bytes = [UInt8](try Data(contentsOf: source))
+        // The second factor (the smoothed one) nudged by one ulp.
+        let at = Int(t.start) + 4
+        var v = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        v &+= 1
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+        let tampered = dir.appendingPathComponent("tampered.gguf")
+        try Data(bytes).write(to: tampered)
+        let out = dir.appendingPathComponent("out")
+        #expect {
+            _ = try Pipeline().convert(ConvertRequest(source: tampered, output: out, to: "hf"))
+        } throws: { e in
+            e.localizedDescription.contains("rope_freqs.weight") && e.localizedDescription.contains("match no llama3 rope_scaling")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }
