@@ -3,37 +3,6 @@ import PorterCore
 import PorterRuntime
 import PorterArchitectures
 
-/// SplitMix64: a small, fast, fully specified PRNG, so seeded inputs are the same on
-/// every machine and every run.
-public struct SeededGenerator: Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (bound > 0), without modulo bias.
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        precondition(bound > 0)
-        let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let v = next()
-            if v < limit { return v % bound }
-        }
-    }
-
-    /// Uniform in [-1, 1).
-    public mutating func nextSignedUnit() -> Float {
-        Float(next() >> 40) / Float(1 << 23) - 1
-    }
-}
-
 /// Makes the seeded inputs of the forward level from a graph's input list.
 ///
 /// Each input's role comes from the model's architecture descriptor (`InputSpec.role`;

@@ -9,17 +9,6 @@ import PorterTestSupport
 /// the pipeline's reader, with every tensor materialised: a model or a typed error, never a
 /// crash or an untyped failure.
 @Suite struct GGUFMutationTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
 
     static let files = ["types.gguf", "metadata.gguf", "quantize.gguf", "v2.gguf", "refused.gguf"]
 
@@ -28,7 +17,7 @@ import PorterTestSupport
         let original = try [UInt8](Data(contentsOf: Fixtures.url("gguf/" + file)))
         let dir = try Fixtures.scratchDirectory("porter-gguf-mutations")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var rng = Rng(state: 15)
+        var rng = SeededGenerator(seed: 15)
         var typed = 0, read = 0
         for i in 0..<150 {
             var bytes = original

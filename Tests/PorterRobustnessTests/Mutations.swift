@@ -3,19 +3,6 @@ import PorterCore
 import PorterPipeline
 import PorterTestSupport
 
-/// SplitMix64: a tiny deterministic PRNG, so every mutation run is reproducible from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One way of damaging a file's bytes; `description` is enough to reproduce it by hand.
 enum Mutation: CustomStringConvertible, Sendable {
     /// Keep only the first `length` bytes.

@@ -1,4 +1,5 @@
 import Foundation
+import PorterCore
 import Testing
 import PorterTestSupport
 @testable import PorterTokenizers
@@ -53,7 +54,7 @@ struct PrecompiledCharsmapTests {
     func mutatedTrieNeverEscapes() throws {
         let good = try Self.fixtureCharsmap()
         let texts = try Corpus.texts(for: "sp-unigram-rules")
-        var rng = SplitMix(seed: 17)
+        var rng = SeededGenerator(seed: 17)
         var loaded = 0
         for _ in 0..<200 {
             var bytes = good
@@ -72,18 +73,5 @@ struct PrecompiledCharsmapTests {
             }
         }
         #expect(loaded > 100, "\(loaded) of 200 mutated charsmaps loaded")
-    }
-}
-
-/// A small deterministic generator for the mutations.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
