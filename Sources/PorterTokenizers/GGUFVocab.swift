@@ -32,7 +32,9 @@ public enum GGUFPreTokenizerTable {
     static func split(_ p: String) -> String { #"{"type":"Split","pattern":{"Regex":""# + p + #""},"behavior":"Isolated","invert":false}"# }
     static func sequence(_ items: String...) -> String { #"{"type":"Sequence","pretokenizers":["# + items.joined(separator: ",") + "]}" }
 
-    public static let entries: [GGUFPreTokenizer] = [
+    public static let entries: [GGUFPreTokenizer] = canonicalEntries + aliases
+
+    static let canonicalEntries: [GGUFPreTokenizer] = [
         // GPT-2 (and every model that reuses its tokenizer.json): ByteLevel with GPT-2's regex.
         GGUFPreTokenizer(name: "gpt-2", normalizer: "null", preTokenizers: [byteLevelRegex, sequence(split(gpt2Split), byteLevelNoRegex)],
                          ignoreMerges: false),
@@ -48,6 +50,21 @@ public enum GGUFPreTokenizerTable {
                                          sequence(#"{"type":"Digits","individual_digits":true}"#, split(gpt2Split), byteLevelNoRegex)],
                          ignoreMerges: false),
     ]
+
+    static let aliases: [GGUFPreTokenizer] = [
+        // Names llama.cpp splits exactly as one of the above (src/llama-vocab.cpp, llama-cpp-python
+        // 0.3.36: one `regex_exprs` case): StarCoder, Refact and Command-R as SmolLM (each digit, then
+        // GPT-2's pattern), MPT as GPT-2. They come after the entry they share a configuration with,
+        // so a tokenizer.json of that configuration is written as that entry's name.
+        alias("starcoder", of: "smollm"), alias("refact", of: "smollm"), alias("command-r", of: "smollm"),
+        alias("mpt", of: "gpt-2"),
+    ]
+
+    /// An entry under another name with the configuration of `base` (one of the entries above it).
+    static func alias(_ name: String, of base: String) -> GGUFPreTokenizer {
+        let b = canonicalEntries.first { $0.name == base }!
+        return GGUFPreTokenizer(name: name, normalizer: b.normalizer, preTokenizers: b.preTokenizers, ignoreMerges: b.ignoreMerges)
+    }
 
     public static var names: [String] { entries.map(\.name) }
 

@@ -159,18 +159,32 @@ struct GGUFTokenizerTests {
         }
     }
 
-    @Test("every table entry compiles, and each of its spellings finds its own name (never another)")
+    @Test("every table entry compiles, and each of its spellings finds its own name (an alias: its base's, never another)")
     func tableIsConsistent() throws {
         for e in GGUFPreTokenizerTable.entries {
+            let owner = GGUFPreTokenizerTable.canonicalEntries.first {
+                $0.normalizer == e.normalizer && $0.preTokenizers == e.preTokenizers && $0.ignoreMerges == e.ignoreMerges
+            }
+            #expect(owner != nil, "\(e.name) has no canonical entry of its configuration")
+            if GGUFPreTokenizerTable.canonicalEntries.contains(where: { $0.name == e.name }) { #expect(owner?.name == e.name) }
             for pre in e.preTokenizers {
                 let doc = #"{"normalizer":\#(e.normalizer),"pre_tokenizer":\#(pre),"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}"#
                 _ = try TokenizerJSON.parse(Data(doc.utf8), file: e.name)
                 let found = GGUFPreTokenizerTable.entry(normalizer: GGUFPreTokenizerTable.parsed(e.normalizer),
                                                         preTokenizer: GGUFPreTokenizerTable.parsed(pre), ignoreMerges: e.ignoreMerges)
-                #expect(found?.name == e.name)
+                #expect(found?.name == owner?.name)
             }
         }
         #expect(Set(GGUFPreTokenizerTable.names).count == GGUFPreTokenizerTable.entries.count)
+    }
+
+    /// llama.cpp (src/llama-vocab.cpp) splits these names with the very regexes of another entry.
+    @Test("aliases: starcoder, refact and command-r run as smollm, mpt as gpt-2")
+    func aliases() throws {
+        let pairs = Dictionary(uniqueKeysWithValues: GGUFPreTokenizerTable.aliases.map { a in
+            (a.name, GGUFPreTokenizerTable.canonicalEntries.first { $0.preTokenizers == a.preTokenizers && $0.normalizer == a.normalizer }?.name ?? "?")
+        })
+        #expect(pairs == ["starcoder": "smollm", "refact": "smollm", "command-r": "smollm", "mpt": "gpt-2"])
     }
 
     @Test("an unknown tokenizer.ggml.pre is refused by name; so is a tokenizer.json pre-tokenizer one character off the table's")
