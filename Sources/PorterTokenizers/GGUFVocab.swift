@@ -49,7 +49,35 @@ public enum GGUFPreTokenizerTable {
                          preTokenizers: [sequence(#"{"type":"Digits","individual_digits":true}"#, byteLevelRegex),
                                          sequence(#"{"type":"Digits","individual_digits":true}"#, split(gpt2Split), byteLevelNoRegex)],
                          ignoreMerges: false),
+        // Qwen3.5: Qwen2's split with marks joining letters (the pattern llama.cpp quotes as the
+        // tokenizer.json's in src/llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_QWEN35), and no NFC: llama.cpp's
+        // test ids (made by transformers from the real tokenizer) keep a decomposed é as e + U+0301.
+        GGUFPreTokenizer(name: "qwen35", normalizer: "null", preTokenizers: [sequence(split(qwen35Split), byteLevelNoRegex)],
+                         ignoreMerges: false),
+        // DeepSeek Coder: line breaks, letters, punctuation and CJK runs split apart, each digit alone
+        // (llama.cpp's five DEEPSEEK_CODER regexes, in order).
+        GGUFPreTokenizer(name: "deepseek-coder", normalizer: "null",
+                         preTokenizers: [sequence(split(#"[\r\n]"#), split(#"\\s?\\p{L}+"#), split(#"\\s?\\p{P}+"#), split(cjkRun),
+                                                  #"{"type":"Digits","individual_digits":true}"#, byteLevelNoRegex)],
+                         ignoreMerges: false),
+        // DeepSeek LLM: line breaks, Latin/Greek/Cyrillic-range letters, ASCII and full-width
+        // punctuation, trailing whitespace, CJK runs, digit runs (llama.cpp's DEEPSEEK_LLM regexes).
+        GGUFPreTokenizer(name: "deepseek-llm", normalizer: "null",
+                         preTokenizers: [sequence(split(#"[\r\n]"#), split(deepseekLetters), split(#"\\s?[!-/:-~\#u{FF01}-\#u{FF0F}\#u{FF1A}-\#u{FF5E}\#u{2018}-\#u{201F}\#u{3000}-\#u{3002}]+"#),
+                                                  split(#"\\s+$"#), split(cjkRun), #"{"type":"Digits","individual_digits":false}"#, byteLevelNoRegex)],
+                         ignoreMerges: false),
+        // Falcon: punctuation runs, GPT-2's regex, then digits in threes (llama.cpp's FALCON regexes).
+        GGUFPreTokenizer(name: "falcon", normalizer: "null",
+                         preTokenizers: [sequence(#"{"type":"Punctuation","behavior":"Contiguous"}"#, byteLevelRegex,
+                                                  #"{"type":"Digits","individual_digits":false}"#, split(#"[0-9][0-9][0-9]"#))],
+                         ignoreMerges: false),
     ]
+
+    static let qwen35Split = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"#
+    static let cjkRun = #"[\#u{4E00}-\#u{9FA5}\#u{800}-\#u{4E00}\#u{AC00}-\#u{D7FF}]+"#
+    // Copied from src/llama-vocab.cpp as escapes: the class holds characters NFC would change (U+1F7D, U+212A…),
+    // which retyping turned into their canonical equivalents and so into reversed ranges.
+    static let deepseekLetters = #"\\s?[A-Za-z\#u{B5}\#u{C0}-\#u{D6}\#u{D8}-\#u{F6}\#u{F8}-\#u{1BA}\#u{1BC}-\#u{1BF}\#u{1C4}-\#u{293}\#u{295}-\#u{2AF}\#u{370}-\#u{373}\#u{376}\#u{377}\#u{37B}-\#u{37D}\#u{37F}\#u{386}\#u{388}-\#u{38A}\#u{38C}\#u{38E}-\#u{3A1}\#u{3A3}-\#u{3F5}\#u{3F7}-\#u{481}\#u{48A}-\#u{52F}\#u{531}-\#u{556}\#u{10A0}-\#u{10C5}\#u{13A0}-\#u{13F5}\#u{13F8}-\#u{13FD}\#u{1C90}-\#u{1CBA}\#u{1CBD}-\#u{1CBF}\#u{1D00}-\#u{1D2B}\#u{1D6B}-\#u{1D77}\#u{1D79}-\#u{1D9A}\#u{1E00}-\#u{1F15}\#u{1F18}-\#u{1F1D}\#u{1F20}-\#u{1F45}\#u{1F48}-\#u{1F4D}\#u{1F50}-\#u{1F57}\#u{1F59}\#u{1F5B}\#u{1F5D}\#u{1F5F}-\#u{1F7D}\#u{1F80}-\#u{1FB4}\#u{1FB6}-\#u{1FBC}\#u{1FBE}\#u{1FC2}-\#u{1FC4}\#u{1FC6}-\#u{1FCC}\#u{1FD0}-\#u{1FD3}\#u{1FD6}-\#u{1FDB}\#u{1FE0}-\#u{1FEC}\#u{1FF2}-\#u{1FF4}\#u{1FF6}-\#u{1FFC}\#u{2102}\#u{2107}\#u{210A}-\#u{2113}\#u{2115}\#u{2119}-\#u{211D}\#u{2124}\#u{2126}\#u{2128}\#u{212A}-\#u{212D}\#u{212F}-\#u{2134}\#u{2139}\#u{213C}-\#u{213F}\#u{2145}-\#u{2149}\#u{214E}\#u{2183}\#u{2184}\#u{2C00}-\#u{2C7B}\#u{2C7E}-\#u{2CE4}\#u{2CEB}-\#u{2CEE}\#u{2CF2}\#u{2CF3}\#u{A640}-\#u{A66D}\#u{A680}-\#u{A69B}\#u{A722}-\#u{A76F}\#u{A771}-\#u{A787}\#u{A78B}-\#u{A78E}\#u{AB70}-\#u{ABBF}\#u{FB00}-\#u{FB06}\#u{FB13}-\#u{FB17}\#u{FF21}-\#u{FF3A}\#u{FF41}-\#u{FF5A}\#u{10400}-\#u{1044F}\#u{104B0}-\#u{104D3}\#u{104D8}-\#u{104FB}\#u{10C80}-\#u{10CB2}\#u{10CC0}-\#u{10CF2}\#u{118A0}-\#u{118DF}\#u{1E900}-\#u{1E943}]+"#
 
     static let aliases: [GGUFPreTokenizer] = [
         // Names llama.cpp splits exactly as one of the above (src/llama-vocab.cpp, llama-cpp-python
