@@ -161,6 +161,10 @@ public struct GGUFVocab: Sendable, Equatable {
     public var addSep: Bool?
     public var addSpacePrefix: Bool?
     public var chatTemplate: String?
+    /// `t5` (Unigram): SentencePiece's normalization rules (`tokenizer.ggml.precompiled_charsmap`) and
+    /// whether extra whitespace is removed (`tokenizer.ggml.remove_extra_whitespaces`).
+    public var precompiledCharsmap: [UInt8]?
+    public var removeExtraWhitespaces: Bool?
 
     public init(model: String, pre: String? = nil, tokens: [String], scores: [Float]? = nil, tokenTypes: [Int]? = nil,
                 merges: [String]? = nil) {
@@ -254,6 +258,15 @@ public struct GGUFVocab: Sendable, Equatable {
         addSep = try bool("add_sep_token")
         addSpacePrefix = try bool("add_space_prefix")
         chatTemplate = try string("tokenizer.chat_template")
+        removeExtraWhitespaces = try bool("remove_extra_whitespaces")
+        if let a = try array("precompiled_charsmap", max: PrecompiledCharsmap.maxBytes) {
+            precompiledCharsmap = try a.enumerated().map { i, v in
+                guard let b = v.intValue, (0...255).contains(b) else {
+                    throw TokenizerError.wrongType(file: file, path: "\(key("precompiled_charsmap"))[\(i)]", expected: "a byte")
+                }
+                return UInt8(b)
+            }
+        }
     }
 
     /// The key-values a GGUF writer stores, with llama.cpp's key names (values typed by the writer:
@@ -273,6 +286,8 @@ public struct GGUFVocab: Sendable, Equatable {
         if let addSep { kv[Self.p + "add_sep_token"] = .bool(addSep) }
         if let addSpacePrefix { kv[Self.p + "add_space_prefix"] = .bool(addSpacePrefix) }
         if let chatTemplate { kv["tokenizer.chat_template"] = .string(chatTemplate) }
+        if let removeExtraWhitespaces { kv[Self.p + "remove_extra_whitespaces"] = .bool(removeExtraWhitespaces) }
+        if let precompiledCharsmap { kv[Self.p + "precompiled_charsmap"] = .array(precompiledCharsmap.map { .int(Int64($0)) }) }
         return kv
     }
 
@@ -354,6 +369,39 @@ public struct GGUFVocab: Sendable, Equatable {
                      ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
                      ("byte_fallback", .bool(tokens.indices.contains { type($0) == .byte })), ("ignore_merges", .bool(false)),
                      ("vocab", vocab), ("merges", .array(Self.sentencePieceMerges(tokens: tokens, scores: scores, types: tokens.indices.map(type))))]
+        case .unigram:
+            // SentencePiece Unigram (T5, XLM-R and their kin) as transformers' SpmConverter writes it:
+            // the charsmap as a Precompiled normalizer, then right strip and runs of spaces as one ▁,
+            // Metaspace, Unigram with the scores; control and unknown tokens are special added tokens.
+            guard let scores else { throw TokenizerError.missingKey(file: file, path: Self.p + "scores") }
+            if let pre, pre != "default" {
+                throw TokenizerError.unsupported(file: file, path: Self.p + "pre", what: "pre-tokenizer \(pre.debugDescription) for a Unigram (t5) vocabulary (only \"default\")")
+            }
+            if removeExtraWhitespaces == false {
+                throw TokenizerError.unsupported(file: file, path: Self.p + "remove_extra_whitespaces", what: "a Unigram vocabulary that keeps extra whitespace (transformers' converter always removes it)")
+            }
+            guard let unk = unkId ?? tokens.indices.first(where: { type($0) == .unknown }) else {
+                throw TokenizerError.missingKey(file: file, path: Self.p + "unknown_token_id")
+            }
+            for (i, t) in tokens.enumerated() where [.control, .unknown, .userDefined].contains(type(i)) {
+                let special = type(i) != .userDefined
+                added.append(.object([("id", .int(i)), ("content", .string(t)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                                      ("rstrip", .bool(false)), ("normalized", .bool(!special)), ("special", .bool(special))]))
+            }
+            var parts: [OrderedJSON] = []
+            if let map = precompiledCharsmap, !map.isEmpty {
+                _ = try PrecompiledCharsmap(map[...], file: file, path: Self.p + "precompiled_charsmap")
+                parts.append(.object([("type", .string("Precompiled")), ("precompiled_charsmap", .string(Data(map).base64EncodedString()))]))
+            }
+            parts.append(.raw(#"{"type":"Strip","strip_left":false,"strip_right":true}"#))
+            parts.append(.raw(#"{"type":"Replace","pattern":{"Regex":" {2,}"},"content":"▁"}"#))
+            normalizer = .object([("type", .string("Sequence")), ("normalizers", .array(parts))])
+            let scheme = (addSpacePrefix ?? true) ? "always" : "never"
+            preTokenizer = .raw(#"{"type":"Metaspace","replacement":"▁","prepend_scheme":""# + scheme + #"","split":true}"#)
+            decoder = .raw(#"{"type":"Metaspace","replacement":"▁","prepend_scheme":""# + scheme + #"","split":true}"#)
+            model = [("type", .string("Unigram")), ("unk_id", .int(unk)),
+                     ("vocab", .array(tokens.indices.map { .array([.string(tokens[$0]), .double(Double(scores[$0]))]) })),
+                     ("byte_fallback", .bool(tokens.indices.contains { type($0) == .byte }))]
         }
         doc.append(("added_tokens", .array(added)))
         doc.append(("normalizer", normalizer))
@@ -364,14 +412,15 @@ public struct GGUFVocab: Sendable, Equatable {
         return Array(OrderedJSON.object(doc).text(pretty: true).utf8)
     }
 
-    enum Kind { case gpt2, llama }
+    enum Kind { case gpt2, llama, unigram }
 
     func kind(file: String) throws -> Kind {
         switch model {
         case "gpt2": return .gpt2
         case "llama": return .llama
+        case "t5": return .unigram
         default:
-            throw TokenizerError.unsupported(file: file, path: Self.p + "model", what: "tokenizer model \(model.debugDescription) (Porter runs gpt2 and llama)")
+            throw TokenizerError.unsupported(file: file, path: Self.p + "model", what: "tokenizer model \(model.debugDescription) (Porter runs gpt2, llama and t5)")
         }
     }
 

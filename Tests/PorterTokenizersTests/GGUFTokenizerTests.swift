@@ -159,6 +159,52 @@ struct GGUFTokenizerTests {
         }
     }
 
+    /// A `t5` (Unigram) vocabulary as llama.cpp stores one — tokens, scores, token types and the
+    /// SentencePiece charsmap as bytes — here the pieces of `sp-unigram-rules-port` (made by
+    /// transformers' XLMRobertaConverter from a sentencepiece model with a 42-rule charsmap): Porter's
+    /// tokenizer.json for it gives the converter's ids on the corpus, with and without special tokens.
+    /// Texts holding `<unk>` / `<pad>` are left out: Porter makes them special added tokens, as a real
+    /// XLM-R tokenizer.json lists them, which this converter's stub did not.
+    @Test("GGUF t5 (Unigram + precompiled charsmap) → tokenizer: transformers' converter's ids on the corpus")
+    func unigramFromGGUF() throws {
+        let port = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/sp-unigram-rules-port/tokenizer.json")))
+        let pieces = try #require(port["model"]?["vocab"]?.arrayValue)
+        let charsmap = try #require(port["normalizer"]?["normalizers"]?.arrayValue?.first?["precompiled_charsmap"]?.stringValue)
+        let bytes = try #require(Data(base64Encoded: charsmap))
+        var m: [String: JSONValue] = [
+            "tokenizer.ggml.model": "t5", "tokenizer.ggml.pre": "default",
+            "tokenizer.ggml.tokens": .array(pieces.map { $0.arrayValue?.first ?? .null }),
+            "tokenizer.ggml.scores": .array(pieces.map { $0.arrayValue?.last ?? .null }),
+            "tokenizer.ggml.token_type": .array(pieces.indices.map { i in .int(i == 3 ? 2 : (i < 3 ? 3 : 1)) }),
+            "tokenizer.ggml.precompiled_charsmap": .array(bytes.map { .int(Int64($0)) }),
+            "tokenizer.ggml.unknown_token_id": 3, "tokenizer.ggml.bos_token_id": 0, "tokenizer.ggml.eos_token_id": 2,
+            "tokenizer.ggml.add_bos_token": true, "tokenizer.ggml.add_eos_token": true, "tokenizer.ggml.add_space_prefix": true,
+            "tokenizer.ggml.remove_extra_whitespaces": true,
+        ]
+        let tok = try GGUFVocab(metadata: m, file: "t5.gguf").tokenizer(file: "t5.gguf")
+        let texts = try Corpus.texts(for: "sp-unigram-rules-port"), rows = try Corpus.expected("sp-unigram-rules-port")
+        var compared = 0, problems: [String] = []
+        for (text, row) in zip(texts, rows) where !text.contains("<unk>") && !text.contains("<pad>") {
+            compared += 1
+            for (special, want) in [(true, row.with_special), (false, row.without_special)] {
+                let got = try tok.encode(text, addSpecialTokens: special)
+                if got.ids != want.ids { problems.append("\(text.debugDescription) special \(special): \(got.ids) vs \(want.ids)") }
+            }
+        }
+        #expect(compared >= 40)
+        #expect(problems.isEmpty, "\(problems.count) differences\n\(problems.prefix(4).joined(separator: "\n"))")
+        // Without the charsmap the rules are gone: the ligature and full-width texts change.
+        m["tokenizer.ggml.precompiled_charsmap"] = nil
+        let plain = try GGUFVocab(metadata: m, file: "t5.gguf").tokenizer(file: "t5.gguf")
+        let changed = zip(texts, rows).filter { (try? plain.encode($0.0, addSpecialTokens: false).ids) != $0.1.without_special.ids }.count
+        #expect(changed > 0)
+        // A charsmap that is not one is refused naming the key.
+        m["tokenizer.ggml.precompiled_charsmap"] = .array([1, 2, 3].map { .int($0) })
+        #expect { _ = try GGUFVocab(metadata: m, file: "t5.gguf").tokenizer(file: "t5.gguf") } throws: {
+            "\($0.localizedDescription)".contains("tokenizer.ggml.precompiled_charsmap")
+        }
+    }
+
     @Test("every table entry compiles, and each of its spellings finds its own name (an alias: its base's, never another)")
     func tableIsConsistent() throws {
         for e in GGUFPreTokenizerTable.entries {
