@@ -482,7 +482,7 @@ extension DecoderDescriptor {
     /// factors bit for bit. All factors 1 is no scaling. Anything else is refused.
     public func hfConfig(_ config: JSONValue, fromGGUFComputedTensors tensors: [String: [Float]]) throws -> JSONValue {
         guard let factors = tensors["rope_freqs.weight"] else { return config }
-        guard var c = config.objectValue else { return config }
+        guard let c = config.objectValue else { return config }
         if factors.allSatisfy({ $0 == 1 }) { return config }
         guard let factor = factors.last, factor.isFinite, factor > 1 else {
             throw ArchitectureError.badConfig(model: "GGUF \(style.ggufArchitecture)", key: "rope_freqs.weight", detail:
