@@ -139,9 +139,9 @@ extension JSONValue {
 /// GGUF file's key-values or made from `tokenizer.json` (+ `tokenizer_config.json`) or a SentencePiece
 /// `tokenizer.model`, the way llama.cpp's `convert_hf_to_gguf.py` and gguf-py's `SpecialVocab` make it.
 ///
-/// Two models: `gpt2` (byte-level BPE: tokens, token types, merges, and `tokenizer.ggml.pre` naming
-/// the pre-tokenizer through `GGUFPreTokenizerTable`) and `llama` (SentencePiece BPE: tokens, scores,
-/// token types). Porter runs it by writing the `tokenizer.json` transformers would hold for it
+/// Four models: `gpt2` (byte-level BPE: tokens, token types, merges, and `tokenizer.ggml.pre` naming
+/// the pre-tokenizer through `GGUFPreTokenizerTable`), `llama` (SentencePiece BPE: tokens, scores,
+/// token types), `t5` (SentencePiece Unigram with its charsmap) and `bert` (WordPiece, read only). Porter runs it by writing the `tokenizer.json` transformers would hold for it
 /// (`tokenizerJSON()`), so a GGUF file and the folder converted from it run one definition.
 public struct GGUFVocab: Sendable, Equatable {
     public var model: String
@@ -165,6 +165,12 @@ public struct GGUFVocab: Sendable, Equatable {
     /// whether extra whitespace is removed (`tokenizer.ggml.remove_extra_whitespaces`).
     public var precompiledCharsmap: [UInt8]?
     public var removeExtraWhitespaces: Bool?
+    /// `bert` (WordPiece): the `[CLS]` id (`tokenizer.ggml.cls_token_id`, older files; llama.cpp itself reads
+    /// `bos_token_id`) and BertNormalizer's flags (`tokenizer.ggml.normalizer.lowercase` / `.strip_accents`;
+    /// llama.cpp: lowercase when absent, accents stripped when lowercased).
+    public var clsId: Int?
+    public var normalizerLowercase: Bool?
+    public var normalizerStripAccents: Bool?
 
     public init(model: String, pre: String? = nil, tokens: [String], scores: [Float]? = nil, tokenTypes: [Int]? = nil,
                 merges: [String]? = nil) {
@@ -253,6 +259,9 @@ public struct GGUFVocab: Sendable, Equatable {
         padId = try id("padding_token_id", count: n)
         sepId = try id("seperator_token_id", count: n)
         maskId = try id("mask_token_id", count: n)
+        clsId = try id("cls_token_id", count: n)
+        normalizerLowercase = try bool("normalizer.lowercase")
+        normalizerStripAccents = try bool("normalizer.strip_accents")
         addBos = try bool("add_bos_token")
         addEos = try bool("add_eos_token")
         addSep = try bool("add_sep_token")
@@ -278,7 +287,7 @@ public struct GGUFVocab: Sendable, Equatable {
         if let tokenTypes { kv[Self.p + "token_type"] = .array(tokenTypes.map { .int(Int64($0)) }) }
         if let merges { kv[Self.p + "merges"] = .array(merges.map { .string($0) }) }
         for (k, v) in [("bos_token_id", bosId), ("eos_token_id", eosId), ("unknown_token_id", unkId),
-                       ("padding_token_id", padId), ("seperator_token_id", sepId), ("mask_token_id", maskId)] {
+                       ("padding_token_id", padId), ("seperator_token_id", sepId), ("mask_token_id", maskId), ("cls_token_id", clsId)] {
             if let v { kv[Self.p + k] = .int(Int64(v)) }
         }
         if let addBos { kv[Self.p + "add_bos_token"] = .bool(addBos) }
@@ -288,6 +297,8 @@ public struct GGUFVocab: Sendable, Equatable {
         if let chatTemplate { kv["tokenizer.chat_template"] = .string(chatTemplate) }
         if let removeExtraWhitespaces { kv[Self.p + "remove_extra_whitespaces"] = .bool(removeExtraWhitespaces) }
         if let precompiledCharsmap { kv[Self.p + "precompiled_charsmap"] = .array(precompiledCharsmap.map { .int(Int64($0)) }) }
+        if let normalizerLowercase { kv[Self.p + "normalizer.lowercase"] = .bool(normalizerLowercase) }
+        if let normalizerStripAccents { kv[Self.p + "normalizer.strip_accents"] = .bool(normalizerStripAccents) }
         return kv
     }
 
@@ -312,12 +323,15 @@ public struct GGUFVocab: Sendable, Equatable {
     /// is refused); for `llama`, SentencePiece BPE as transformers' LlamaConverter writes it (merges from
     /// the pieces by score, byte fallback, `▁` for spaces). Control and user-defined tokens of `gpt2`
     /// become added tokens; `add_bos_token` / `add_eos_token` become a TemplateProcessing post-processor.
+    /// For `bert`, BERT's WordPiece tokenizer (BertNormalizer with the file's flags, BertPreTokenizer,
+    /// `##` continuations, `[CLS] $A [SEP]`), the pieces spelled as transformers holds them.
     public func tokenizerJSON(file: String) throws -> [UInt8] {
         var seen = Set<TokenKey>()
         for (i, t) in tokens.enumerated() where !seen.insert(TokenKey(t)).inserted {
             throw TokenizerError.idConflict(file: file, path: "\(Self.p)tokens[\(i)]", id: i, reason: "repeats the token \(TokenizerError.clip(t))")
         }
         var vocab = OrderedJSON.object(tokens.enumerated().map { ($1, .int($0)) })
+        var postProcessor = OrderedJSON.null
         var doc: [(String, OrderedJSON)] = [("version", .string("1.0")), ("truncation", .null), ("padding", .null)]
         var added: [OrderedJSON] = []
         var model: [(String, OrderedJSON)]
@@ -402,26 +416,85 @@ public struct GGUFVocab: Sendable, Equatable {
             model = [("type", .string("Unigram")), ("unk_id", .int(unk)),
                      ("vocab", .array(tokens.indices.map { .array([.string(tokens[$0]), .double(Double(scores[$0]))]) })),
                      ("byte_fallback", .bool(tokens.indices.contains { type($0) == .byte }))]
+        case .wordPiece:
+            let words = try wordPieceTokens(file: file)
+            guard let unk = unkId else { throw TokenizerError.missingKey(file: file, path: Self.p + "unknown_token_id") }
+            // llama.cpp's WPM adds bos_token_id … seperator_token_id around the text (cls_token_id in older files).
+            guard let cls = bosId ?? clsId else { throw TokenizerError.missingKey(file: file, path: Self.p + "bos_token_id") }
+            guard let sep = sepId else { throw TokenizerError.missingKey(file: file, path: Self.p + "seperator_token_id") }
+            for i in tokens.indices where type(i) == .control {
+                added.append(.object([("id", .int(i)), ("content", .string(words[i])), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                                      ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(true))]))
+            }
+            let lowercase = normalizerLowercase ?? true
+            normalizer = .object([("type", .string("BertNormalizer")), ("clean_text", .bool(true)), ("handle_chinese_chars", .bool(true)),
+                                  ("strip_accents", .bool(normalizerStripAccents ?? lowercase)), ("lowercase", .bool(lowercase))])
+            preTokenizer = .raw(#"{"type":"BertPreTokenizer"}"#)
+            decoder = .raw(###"{"type":"WordPiece","prefix":"##","cleanup":true}"###)
+            postProcessor = Self.bertProcessing(cls: (words[cls], cls), sep: (words[sep], sep))
+            model = [("type", .string("WordPiece")), ("unk_token", .string(words[unk])), ("continuing_subword_prefix", .string("##")),
+                     ("max_input_chars_per_word", .int(100)), ("vocab", .object(words.enumerated().map { ($1, .int($0)) }))]
         }
         doc.append(("added_tokens", .array(added)))
         doc.append(("normalizer", normalizer))
         doc.append(("pre_tokenizer", preTokenizer))
-        doc.append(("post_processor", try postProcessor(file: file)))
+        if case .wordPiece = try kind(file: file) {} else { postProcessor = try self.postProcessor(file: file) }
+        doc.append(("post_processor", postProcessor))
         doc.append(("decoder", decoder))
         doc.append(("model", .object(model)))
         return Array(OrderedJSON.object(doc).text(pretty: true).utf8)
     }
 
-    enum Kind { case gpt2, llama, unigram }
+    enum Kind { case gpt2, llama, unigram, wordPiece }
 
     func kind(file: String) throws -> Kind {
         switch model {
         case "gpt2": return .gpt2
         case "llama": return .llama
         case "t5": return .unigram
+        case "bert": return .wordPiece
         default:
-            throw TokenizerError.unsupported(file: file, path: Self.p + "model", what: "tokenizer model \(model.debugDescription) (Porter runs gpt2, llama and t5)")
+            throw TokenizerError.unsupported(file: file, path: Self.p + "model", what: "tokenizer model \(model.debugDescription) (Porter runs gpt2, llama, t5 and bert)")
         }
+    }
+
+    /// The WordPiece vocabulary of a `bert` GGUF: llama.cpp's converter writes word-initial pieces with a
+    /// phantom `▁` and continuation pieces bare (`##ing` → `ing`), control tokens as they are (older
+    /// converters: every `[…]` token as it is). Undone here: `▁x` → `x`, control and `[…]` tokens kept,
+    /// any other `x` → `##x`. User-defined tokens are refused (the file does not record whether the HF
+    /// tokenizer normalized them), and so is a vocabulary the undoing makes ambiguous (two equal pieces).
+    func wordPieceTokens(file: String) throws -> [String] {
+        var seen = Set<TokenKey>()
+        return try tokens.enumerated().map { i, t in
+            if type(i) == .userDefined {
+                throw TokenizerError.unsupported(file: file, path: "\(Self.p)token_type[\(i)]",
+                                                 what: "a user-defined token (\(TokenizerError.clip(t))) in a bert vocabulary: whether transformers normalized it is not recorded")
+            }
+            // By scalars: `▁` followed by an extending scalar (`▁🏽`) is one Character, and hasPrefix would miss it.
+            let s = t.unicodeScalars
+            let word: String
+            if type(i) == .control || (s.first == "[" && s.last == "]") { word = t }
+            else if s.first == "\u{2581}" { word = String(String.UnicodeScalarView(s.dropFirst())) }
+            else { word = "##" + t }
+            guard seen.insert(TokenKey(word)).inserted else {
+                throw TokenizerError.idConflict(file: file, path: "\(Self.p)tokens[\(i)]", id: i,
+                                                reason: "becomes \(TokenizerError.clip(word)) once llama.cpp's phantom-space spelling is undone, which an earlier token already is")
+            }
+            return word
+        }
+    }
+
+    /// BERT's TemplateProcessing: `[CLS] $A [SEP]` and `[CLS] $A [SEP] $B:1 [SEP]:1`.
+    static func bertProcessing(cls: (String, Int), sep: (String, Int)) -> OrderedJSON {
+        func special(_ t: (String, Int), _ typeId: Int) -> OrderedJSON { .object([("SpecialToken", .object([("id", .string(t.0)), ("type_id", .int(typeId))]))]) }
+        func seq(_ id: String, _ typeId: Int) -> OrderedJSON { .object([("Sequence", .object([("id", .string(id)), ("type_id", .int(typeId))]))]) }
+        var specials: [(String, OrderedJSON)] = []
+        for t in [cls, sep] where !specials.contains(where: { $0.0 == t.0 }) {
+            specials.append((t.0, .object([("id", .string(t.0)), ("ids", .array([.int(t.1)])), ("tokens", .array([.string(t.0)]))])))
+        }
+        return .object([("type", .string("TemplateProcessing")), ("single", .array([special(cls, 0), seq("A", 0), special(sep, 0)])),
+                        ("pair", .array([special(cls, 0), seq("A", 0), special(sep, 0), seq("B", 1), special(sep, 1)])),
+                        ("special_tokens", .object(specials))])
     }
 
     /// TemplateProcessing: `<bos> $A <eos>` as `add_bos_token` / `add_eos_token` say (llama.cpp's defaults:
@@ -473,11 +546,18 @@ public struct GGUFVocab: Sendable, Equatable {
     /// `tokenizer_config.json` for the folder: the special tokens by content, add_bos/add_eos, the chat template.
     public func tokenizerConfigJSON() -> [UInt8] {
         var o: [(String, OrderedJSON)] = []
-        o.append(("add_bos_token", .bool(addBos ?? (model == "llama"))))
-        o.append(("add_eos_token", .bool(addEos ?? false)))
+        var words = tokens
+        if model == "bert" {
+            // BERT's [CLS] … [SEP] is the post-processor's; add_bos/add_eos would have transformers rebuild it.
+            words = (try? wordPieceTokens(file: "")) ?? tokens
+            if let cls = bosId ?? clsId { o.append(("cls_token", .string(words[cls]))) }
+        } else {
+            o.append(("add_bos_token", .bool(addBos ?? (model == "llama"))))
+            o.append(("add_eos_token", .bool(addEos ?? false)))
+        }
         for (k, id) in [("bos_token", bosId), ("eos_token", eosId), ("unk_token", unkId), ("pad_token", padId), ("sep_token", sepId),
                         ("mask_token", maskId)] {
-            if let id { o.append((k, .string(tokens[id]))) }
+            if let id { o.append((k, .string(words[id]))) }
         }
         if let chatTemplate { o.append(("chat_template", .string(chatTemplate))) }
         o.append(("tokenizer_class", .string("PreTrainedTokenizerFast")))

@@ -123,6 +123,61 @@ struct GGUFTokenizerTests {
         #expect(try added.allSatisfy { try !$0.bool("special", default: true) && !$0.bool("normalized", default: true) })
     }
 
+    @Test("bert GGUF (WordPiece in llama.cpp's phantom-space spelling) → tokenizer: the tokenizers library's ids on the corpus, [CLS] … [SEP] with special tokens")
+    func wordPieceFromGGUF() throws {
+        let m = try Self.metadata("gguf-bert")
+        let v = try GGUFVocab(metadata: m, file: "gguf-bert")
+        let tok = try v.tokenizer(file: "gguf-bert")
+        let texts = try Corpus.texts(), rows = try Corpus.expected("bert-wordpiece")
+        var bad: [String] = []
+        for (text, row) in zip(texts, rows) {
+            let with = try tok.encode(text, addSpecialTokens: true).ids, without = try tok.encode(text, addSpecialTokens: false).ids
+            if with != row.with_special.ids { bad.append("\(text.debugDescription) with special: \(with) vs \(row.with_special.ids)") }
+            if without != row.without_special.ids { bad.append("\(text.debugDescription): \(without) vs \(row.without_special.ids)") }
+        }
+        #expect(rows.count == texts.count)
+        #expect(bad.isEmpty, "\(bad.count) differences\n\(bad.prefix(5).joined(separator: "\n"))")
+        // The vocabulary written is the original's, piece for piece.
+        let written = try JSONNode.parse(Data(try v.tokenizerJSON(file: "x")), file: "tokenizer.json")
+        let original = try JSONNode.parse(Data(contentsOf: Fixtures.url("tokenizers/bert-wordpiece/tokenizer.json")), file: "tokenizer.json")
+        func vocab(_ n: JSONNode) throws -> [String: Int] {
+            try #require(try n.required("model").required("vocab").value as? JSONObject).members.reduce(into: [:]) { $0[$1.key] = ($1.value as? JSONNumber).flatMap { Int($0.text) } }
+        }
+        let (w, o) = (try vocab(written), try vocab(original))
+        #expect(w.count == 600 && w == o, "\(w.filter { o[$0.key] != $0.value }.prefix(5)) vs \(o.filter { w[$0.key] != $0.value }.prefix(5))")
+        let cfg = try #require(try JSONSerialization.jsonObject(with: Data(v.tokenizerConfigJSON())) as? [String: Any])
+        #expect(cfg["cls_token"] as? String == "[CLS]" && cfg["sep_token"] as? String == "[SEP]" && cfg["add_bos_token"] == nil)
+    }
+
+    @Test("bert GGUF spelling: older files' [unused] tokens kept, the normalizer flags honoured, user-defined tokens and ambiguous pieces refused by key")
+    func wordPieceSpelling() throws {
+        var m: [String: JSONValue] = ["tokenizer.ggml.model": .string("bert"),
+                                      "tokenizer.ggml.tokens": .array(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[unused0]", "▁un", "aff", "▁Café"].map { .string($0) }),
+                                      "tokenizer.ggml.token_type": .array([3, 3, 3, 3, 1, 1, 1, 1].map { .int($0) }),
+                                      "tokenizer.ggml.unknown_token_id": .int(1), "tokenizer.ggml.cls_token_id": .int(2),
+                                      "tokenizer.ggml.seperator_token_id": .int(3), "tokenizer.ggml.normalizer.lowercase": .bool(false)]
+        let v = try GGUFVocab(metadata: m, file: "f.gguf")
+        #expect(try v.wordPieceTokens(file: "f") == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[unused0]", "un", "##aff", "Café"])
+        let tok = try v.tokenizer(file: "f.gguf")
+        #expect(try tok.encode("unaff Café", addSpecialTokens: true).ids == [2, 5, 6, 7, 3])
+        #expect(try tok.encode("cafe", addSpecialTokens: false).ids == [1])  // cased: no lowercasing, no accent stripping
+        func error(_ change: (inout [String: JSONValue]) -> Void) -> String? {
+            var c = m
+            change(&c)
+            do { _ = try GGUFVocab(metadata: c, file: "f.gguf").tokenizer(file: "f.gguf"); return nil } catch {
+                return (error as? TokenizerError)?.errorDescription
+            }
+        }
+        #expect(error { $0["tokenizer.ggml.token_type"] = .array([3, 3, 3, 3, 1, 4, 1, 1].map { .int($0) }) }?.contains("tokenizer.ggml.token_type[5]") == true)
+        #expect(error { $0["tokenizer.ggml.tokens"] = .array(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[unused0]", "▁un", "aff", "▁##aff"].map { .string($0) }) }?
+            .contains("tokenizer.ggml.tokens[7]") == true)
+        #expect(error { $0.removeValue(forKey: "tokenizer.ggml.unknown_token_id") }?.contains("tokenizer.ggml.unknown_token_id") == true)
+        #expect(error { $0.removeValue(forKey: "tokenizer.ggml.seperator_token_id") }?.contains("tokenizer.ggml.seperator_token_id") == true)
+        #expect(error { $0.removeValue(forKey: "tokenizer.ggml.cls_token_id") }?.contains("tokenizer.ggml.bos_token_id") == true)
+        m["tokenizer.ggml.normalizer.lowercase"] = nil
+        #expect(try GGUFVocab(metadata: m, file: "f.gguf").tokenizer(file: "f.gguf").encode("UNAFF", addSpecialTokens: false).ids == [5, 6])
+    }
+
     @Test("tokenizer.model → GGUF: tokens, scores, types and special keys equal gguf-py's")
     func sentencePieceToGGUF() throws {
         let want = Self.tokenizerKeys(try Self.metadata("gguf-llama-spm"))
@@ -277,7 +332,7 @@ struct GGUFTokenizerTests {
         #expect(error { $0["tokenizer.ggml.bos_token_id"] = .int(70000) }?.contains("tokenizer.ggml.bos_token_id") == true)
         #expect(error { $0.removeValue(forKey: "tokenizer.ggml.merges") }?.contains("tokenizer.ggml.merges") == true)
         #expect(error { $0.removeValue(forKey: "tokenizer.ggml.tokens") }?.contains("tokenizer.ggml.tokens") == true)
-        #expect(error { $0["tokenizer.ggml.model"] = .string("bert") }?.contains("tokenizer.ggml.model") == true)
+        #expect(error { $0["tokenizer.ggml.model"] = .string("rwkv") }?.contains("tokenizer.ggml.model") == true)
         #expect(error { $0["tokenizer.ggml.tokens"] = .array([.string("a"), .string("a")]); $0.removeValue(forKey: "tokenizer.ggml.token_type") }?
             .contains("tokenizer.ggml.tokens[1]") == true)
         #expect(error { $0["tokenizer.ggml.merges"] = .array([.string("zz qq")]) }?.contains("merges[0]") == true)
