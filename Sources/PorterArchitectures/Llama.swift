@@ -383,7 +383,9 @@ extension DecoderDescriptor {
         }
         for (key, name) in [("bos_token_id", "tokenizer.ggml.bos_token_id"), ("eos_token_id", "tokenizer.ggml.eos_token_id"),
                             ("pad_token_id", "tokenizer.ggml.padding_token_id")] {
-            if let v = metadata[name]?.intValue { c[key] = .int(Int64(v)) }
+            // Absent: null, not the config class's default (Phi3Config's pad_token_id 32000 is past a
+            // smaller vocabulary, and transformers refuses the model).
+            c[key] = metadata[name]?.intValue.map { .int(Int64($0)) } ?? .null
         }
         return .object(c)
     }

@@ -81,6 +81,12 @@ import PorterTestSupport
         #expect(p.model.config["num_key_value_heads"] == .int(4))
         #expect(p.model.config["rms_norm_eps"] == .double(1e-5))
         #expect(p.model.config["tie_word_embeddings"] == .bool(true))
+        // No special ids in the file: null, never the config class's default (Phi3Config's pad 32000
+        // past a 64-token vocabulary made transformers refuse a Phi-3 GGUF converted back).
+        for k in ["bos_token_id", "eos_token_id", "pad_token_id"] { #expect(p.model.config[k] == .null, "\(k)") }
+        var keys = Self.llamaKeys
+        keys["tokenizer.ggml.padding_token_id"] = 3
+        #expect(try GGUFReader().prepared(model(keys), forWriter: "hf")?.model.config["pad_token_id"] == .int(3))
         // Other writers get the model as read.
         #expect(try GGUFReader().prepared(model(Self.llamaKeys), forWriter: "safetensors") == nil)
     }
