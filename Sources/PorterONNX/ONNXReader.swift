@@ -69,22 +69,50 @@ public struct ONNXReader: ModelReader {
     /// A graph with no initializers keeps its weights in Constant nodes (Paddle2ONNX writes
     /// RapidOCR's models so): each Constant's tensor value becomes a model tensor named by the
     /// node's output, with `graph constant` provenance, so converting the file loses nothing
-    /// (scalars excepted: they stay constants of the graph).
+    /// (scalars excepted: they stay constants of the graph). When no If branch has initializers
+    /// either, the Constants inside the branches (nested ones included; spox writes silero-vad's
+    /// whole network there) are read the same way, then before else; a name another tensor has
+    /// already becomes `<If output>/<branch>/<name>`, as for branch initializers.
     func constantWeights(_ graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws {
-        for n in graph.nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
-            guard let out = n.outputs.first, !out.isEmpty, model.tensors[out] == nil,
-                  let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t, !t.dims.isEmpty else { continue }
-            // (A scalar is never a weight: it stays a constant of the graph.)
-            if t.name.isEmpty { t.name = out }
-            switch try Initializer.tensor(t, file: file, external: external) {
-            case let .tensor(ref):
-                try model.tensors.add(TensorEntry(name: out, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: out, transforms: [.graphConstant])))
-            case let .dropped(reason, bytes):
-                model.dropped.append(DroppedTensor(name: out, reason: reason, byteCount: bytes, sourceFile: file.path))
+        var inBranches = 0
+        var renamed: [String] = []
+        func read(_ g: GraphProto, prefix: String?) throws {
+            for n in g.nodes where n.opType == "Constant" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+                guard let out = n.outputs.first, !out.isEmpty,
+                      let a = n.attributes.first(where: { $0.name == "value" }), var t = a.t, !t.dims.isEmpty else { continue }
+                // (A scalar is never a weight: it stays a constant of the graph.)
+                var name = out
+                if model.tensors[name] != nil || model.dropped.contains(where: { $0.name == name }) {
+                    guard let prefix else { continue }
+                    name = "\(prefix)/\(out)"
+                    guard model.tensors[name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: name, offset: t.offset) }
+                    renamed.append("\(out) → \(name)")
+                }
+                if t.name.isEmpty { t.name = out }
+                switch try Initializer.tensor(t, file: file, external: external) {
+                case let .tensor(ref):
+                    try model.tensors.add(TensorEntry(name: name, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: out, transforms: [.graphConstant])))
+                    if prefix != nil { inBranches += 1 }
+                case let .dropped(reason, bytes):
+                    model.dropped.append(DroppedTensor(name: name, reason: reason, byteCount: bytes, sourceFile: file.path))
+                }
             }
         }
+        func branches(_ g: GraphProto) throws {
+            for n in g.nodes where n.opType == "If" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+                for branch in ["then_branch", "else_branch"] {
+                    guard let sub = n.attributes.first(where: { $0.name == branch })?.g else { continue }
+                    try read(sub, prefix: "\(n.outputs.first ?? n.name)/\(branch)")
+                    try branches(sub)
+                }
+            }
+        }
+        try read(graph, prefix: nil)
+        if Self.subgraphStats(graph).initializers == 0 { try branches(graph) }
         if !model.tensors.names.isEmpty {
-            model.notes.append("no initializers: the \(model.tensors.names.count) Constant nodes' values are read as the model's tensors")
+            model.notes.append("no initializers: the \(model.tensors.names.count) Constant nodes' values are read as the model's tensors"
+                               + (inBranches > 0 ? " (\(inBranches) of them inside If branches)" : "")
+                               + (renamed.isEmpty ? "" : " (renamed: \(renamed.joined(separator: ", ")))"))
         }
     }
 

@@ -119,6 +119,25 @@ import Testing
         #expect(Set(model.tensors.names).isSuperset(of: ["w", "b", "y/else_branch/w"]), "\(model.tensors.names)")
     }
 
+    /// No initializers anywhere, weights in Constant nodes inside If branches (silero_vad.onnx,
+    /// written by spox, was refused as "nothing to convert" before): every non-scalar Constant of
+    /// every branch, the nested If's included, is a model tensor, bit-exact against onnx's reading;
+    /// the else branch's `w` is renamed since the then branch's has that name; scalars stay constants.
+    @Test func constantsInsideIfBranchesAreTheModelsTensors() throws {
+        let model = try Self.model("if_constants")
+        #expect(model.graph == nil)  // the If's condition is data-dependent
+        let facts = try #require(try Fixtures.json("onnx/generator.json")["facts"]?["import_ops"]?["if_constants.onnx"]?["branch_constants"]?.objectValue)
+        let names = ["then/w": "w", "then/b": "b", "inner_then/scale": "scale", "else/w": "y/else_branch/w"]
+        #expect(Set(facts.keys) == Set(names.keys))
+        #expect(Set(model.tensors.names) == Set(names.values), "\(model.tensors.names)")
+        for (key, name) in names {
+            let entry = try #require(model.tensors[name], "\(name) not read")
+            #expect(entry.provenance.sourceName == String(key.split(separator: "/")[1]) && entry.provenance.transforms == [.graphConstant])
+            #expect(try tensorDigest(entry.tensor) == facts[key]?["sha256"]?.stringValue, "\(key)")
+        }
+        #expect(model.notes.contains { $0.contains("4 of them inside If branches") && $0.contains("w → y/else_branch/w") }, "\(model.notes)")
+    }
+
     /// Forms the wild files use, each refused before (docs/wild.md): YOLOv8's padded MaxPool
     /// (`pad` with float32's lowest, then `max_pool`), an AveragePool counting its pads, Pow
     /// by 2 and 0.5, tf2onnx's Shape → Cast(INT32) → Slice over initializers → Reshape.

@@ -240,12 +240,49 @@ def framework_tensors(entry, src):
         for init in m.graph.initializer:
             if init.data_type != onnx.TensorProto.STRING:
                 found[init.name] = numpy_helper.to_array(init, base_dir=os.path.dirname(src))
-        if not m.graph.initializer:
-            # No initializers (Paddle2ONNX): the weights are the Constant nodes' (non-scalar) values.
-            for n in m.graph.node:
+        def branches(g):
+            for n in g.node:
+                if n.op_type != "If":
+                    continue
+                for branch in ("then_branch", "else_branch"):
+                    sub = next((a.g for a in n.attribute if a.name == branch), None)
+                    if sub is not None:
+                        yield (n.output[0] if n.output else n.name) + "/" + branch, sub
+
+        def add(name, prefix, array):
+            # Porter's rule (docs/formats/onnx.md): a name another tensor has becomes <If output>/<branch>/<name>.
+            if name in found:
+                if prefix is None:
+                    return
+                name = prefix + "/" + name
+            found[name] = array
+
+        def branch_initializers(g):
+            for prefix, sub in branches(g):
+                for init in sub.initializer:
+                    add(init.name, prefix, numpy_helper.to_array(init, base_dir=os.path.dirname(src)))
+                branch_initializers(sub)
+
+        def constants(g, prefix):
+            # No initializers (Paddle2ONNX, spox): the weights are the Constant nodes' (non-scalar) values.
+            for n in g.node:
                 for a in n.attribute:
                     if n.op_type == "Constant" and a.name == "value" and len(a.t.dims) > 0:
-                        found[n.output[0]] = numpy_helper.to_array(a.t)
+                        add(n.output[0], prefix, numpy_helper.to_array(a.t))
+
+        def branch_constants(g):
+            for prefix, sub in branches(g):
+                constants(sub, prefix)
+                branch_constants(sub)
+
+        def any_branch_initializer(g):
+            return any(sub.initializer or any_branch_initializer(sub) for _, sub in branches(g))
+
+        if not m.graph.initializer:
+            constants(m.graph, None)
+            if not any_branch_initializer(m.graph):
+                branch_constants(m.graph)
+        branch_initializers(m.graph)
     elif fw == "tensorflow":
         prefix = src
         if kind == "tf-savedmodel":
