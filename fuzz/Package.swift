@@ -32,6 +32,7 @@ let package = Package(
         .executableTarget(name: "fuzz-tf-checkpoint", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-tf-savedmodel", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-tokenizer-json", dependencies: ["FuzzSupport", .product(name: "PorterTokenizers", package: "Porter")]),
+        .executableTarget(name: "fuzz-sentencepiece", dependencies: ["FuzzSupport", .product(name: "PorterTokenizers", package: "Porter")]),
         .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzSupport", .product(name: "PorterPipeline", package: "Porter")]),
         .executableTarget(name: "fuzz-hdf5", dependencies: ["FuzzSupport", "CFuzzSupport", .product(name: "PorterPipeline", package: "Porter"), .product(name: "PorterHDF5", package: "Porter")]),
         .executableTarget(name: "fuzz-hdf5-checks", dependencies: ["FuzzSupport", .product(name: "PorterCore", package: "Porter"), .product(name: "PorterHDF5", package: "Porter")]),

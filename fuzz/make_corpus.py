@@ -99,6 +99,8 @@ def main():
     copy("fuzz-bpecodes", "fairseq/*/bpecodes")
     # tokenizer.json: every trained tokenizer fixture (WordPiece, byte-level BPE with split patterns, Unigram, ...).
     copy("fuzz-tokenizer-json", "tokenizers/*/tokenizer.json")
+    # tokenizer.model: SentencePiece Unigram and BPE models (byte fallback, unk runs, a precompiled charsmap).
+    copy("fuzz-sentencepiece", "tokenizers/*/tokenizer.model")
 
     # The checkpoint harness's data shard is tensorflow/object's; other indexes still drive the SSTable.
     copy("fuzz-tf-checkpoint", "tensorflow/*/*.index", "tensorflow/*/variables/variables.index")

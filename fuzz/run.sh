@@ -18,7 +18,7 @@ cd "$here"
 
 HARNESSES=(fuzz-json fuzz-safetensors fuzz-numpy fuzz-gguf fuzz-pickle-vm fuzz-pickle-scan fuzz-torch-zip fuzz-torch-tar
            fuzz-torch-legacy fuzz-mapping fuzz-fairseq-dict fuzz-bpecodes fuzz-tf-checkpoint
-           fuzz-tf-savedmodel fuzz-hdf5 fuzz-hdf5-checks fuzz-tokenizer-json fuzz-onnx)
+           fuzz-tf-savedmodel fuzz-hdf5 fuzz-hdf5-checks fuzz-tokenizer-json fuzz-sentencepiece fuzz-onnx)
 # libFuzzer links through --sanitize=fuzzer; Swift 6.3's driver does not add coverage
 # instrumentation for it, so ask for the counters libFuzzer reads explicitly.
 CONFIG="${FUZZ_CONFIG:-debug}"

@@ -28,15 +28,16 @@ public struct PrecompiledCharsmap: Sendable {
         if bytes.count > Self.maxBytes { throw TokenizerError.tooLarge(file: file, path: path, count: bytes.count, limit: Self.maxBytes) }
         guard bytes.count >= 4 else { throw bad("a precompiled charsmap of \(bytes.count) bytes (it starts with a 4-byte trie size)") }
         let b = bytes.startIndex
-        let trieBytes = Int(bytes[b]) | Int(bytes[b + 1]) << 8 | Int(bytes[b + 2]) << 16 | Int(bytes[b + 3]) << 24
+        // A little-endian UInt32 at byte `o` (callers check that 4 bytes are there).
+        func uint32(at o: Int) -> UInt32 {
+            UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+        }
+        let trieBytes = Int(uint32(at: b))
         guard trieBytes % 4 == 0, trieBytes >= 4, trieBytes <= bytes.count - 4 else {
             throw bad("the charsmap's trie size \(trieBytes) does not fit its \(bytes.count) bytes in 4-byte units")
         }
         var units = [UInt32](repeating: 0, count: trieBytes / 4)
-        for k in units.indices {
-            let o = b + 4 + 4 * k
-            units[k] = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
-        }
+        for k in units.indices { units[k] = uint32(at: b + 4 + 4 * k) }
         let pool = Array(bytes[(b + 4 + trieBytes)...])
         guard String(validating: pool, as: UTF8.self) != nil else { throw bad("the charsmap's replacement strings are not UTF-8") }
         self.units = units
@@ -104,8 +105,7 @@ public struct PrecompiledCharsmap: Sendable {
             } else {
                 var k = i
                 for s in cluster.unicodeScalars {
-                    let one = Array(String(s).utf8)
-                    if let m = prefixMatches(one[...], shortestOnly: true).first, let r = replacement(m.value) {
+                    if let m = prefixMatches(Array(s.utf8)[...], shortestOnly: true).first, let r = replacement(m.value) {
                         out.append(r, replacing: k..<(k + 1), of: t)
                     } else {
                         out.append([s], replacing: k..<(k + 1), of: t)
@@ -124,10 +124,9 @@ public struct PrecompiledCharsmap: Sendable {
         var scalarAt: [Int] = []  // byte offset → index of the scalar that starts there (-1 inside one)
         bytes.reserveCapacity(t.count)
         for (k, s) in t.scalars.enumerated() {
-            let u = Array(String(s).utf8)
             scalarAt.append(k)
-            scalarAt.append(contentsOf: repeatElement(-1, count: u.count - 1))
-            bytes.append(contentsOf: u)
+            scalarAt.append(contentsOf: repeatElement(-1, count: s.utf8.count - 1))
+            bytes.append(contentsOf: s.utf8)
         }
         scalarAt.append(t.count)
         var out = NormalizedText(scalars: [], starts: [], ends: [])
@@ -143,7 +142,7 @@ public struct PrecompiledCharsmap: Sendable {
                 b += m.length
             } else {
                 out.append([t.scalars[k]], replacing: k..<(k + 1), of: t)
-                b += String(t.scalars[k]).utf8.count
+                b += t.scalars[k].utf8.count
             }
         }
         t = out
