@@ -32,7 +32,7 @@ struct ONNXGraphImporter {
         "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul", "Softmax",
         "Transpose", "LayerNormalization", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Cast", "Constant",
         // Folded at import time (shape arithmetic) or, for Range(0, seq, 1), run as position_ids.
-        "Shape", "Pow", "Range",
+        "Shape", "Size", "Pow", "Range",
         // Comparison, logic and selection (bool values are int64 0 / 1 in Porter's graph).
         "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where",
         "CumSum", "ConstantOfShape", "Trilu", "Reciprocal", "Slice", "Pad",
@@ -40,7 +40,7 @@ struct ONNXGraphImporter {
         "BatchNormalization", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "LogSoftmax",
         "Clip", "Max", "Min", "ReduceMean", "Split", "Gelu",
         // GraphImportOps.swift.
-        "Expand", "Tile", "Resize", "ConvTranspose", "InstanceNormalization", "If",
+        "Expand", "Tile", "Resize", "ConvTranspose", "InstanceNormalization", "If", "LSTM",
         "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp",
     ]
 
@@ -531,7 +531,8 @@ struct ONNXGraphImporter {
         }
     }
 
-    /// Slice with constant starts, ends, axes and steps ≥ 1: one `slice` per axis.
+    /// Slice with constant starts, ends, axes and non-zero steps (negative ones reverse, as a
+    /// reflection pad is written): one `slice` per axis.
     func slice(_ n: NodeProto, _ state: State) throws {
         let ins = n.inputs
         guard opset >= 10, ins.count >= 3, let out = n.outputs.first else { throw refuse(n, "only Slice with starts and ends as inputs (opset ≥ 10) is supported") }
@@ -541,7 +542,7 @@ struct ONNXGraphImporter {
         guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !starts.isEmpty else {
             throw refuse(n, "starts, ends, axes and steps differ in length")
         }
-        guard steps.allSatisfy({ $0 >= 1 && $0 <= 1 << 31 }) else { throw refuse(n, "steps must be between 1 and 2^31") }
+        guard steps.allSatisfy({ $0 != 0 && abs($0) <= 1 << 31 }) else { throw refuse(n, "steps must be non-zero and at most 2^31 either way") }
         var x = try data(ins[0], state)
         for k in starts.indices {
             let last = k == starts.count - 1
@@ -553,10 +554,11 @@ struct ONNXGraphImporter {
         }
     }
 
-    /// Pad, mode constant, pads constant (ONNX: all begins, then all ends).
+    /// Pad, mode constant, reflect or edge, pads constant (ONNX: all begins, then all ends).
     func pad(_ n: NodeProto, _ state: State) throws {
         let ins = n.inputs
-        guard (string(n, "mode") ?? "constant") == "constant" else { throw refuse(n, "only mode constant is supported") }
+        let mode = string(n, "mode") ?? "constant"
+        guard ["constant", "reflect", "edge"].contains(mode) else { throw refuse(n, "mode \(mode) is not supported (constant, reflect and edge are)") }
         guard ins.count < 4 || ins[3].isEmpty else { throw refuse(n, "the axes input is not supported") }
         let pads: [Int]
         if opset >= 11 { pads = try constantInts(ins.count > 1 ? ins[1] : "", state, node: n) } else { pads = ints(n, "pads") ?? [] }
@@ -575,7 +577,9 @@ struct ONNXGraphImporter {
         }
         let r = pads.count / 2
         let flat = (0..<r).flatMap { [pads[$0], pads[r + $0]] }
-        emit(n, "pad", [try data(ins[0], state)], ["pads": .array(flat.map { .int(Int64($0)) }), "value": .double(value)], state)
+        var a: [String: JSONValue] = ["pads": .array(flat.map { .int(Int64($0)) }), "value": .double(value)]
+        if mode != "constant" { a["mode"] = .string(mode) }
+        emit(n, "pad", [try data(ins[0], state)], a, state)
     }
 
     /// Conv's strides, dilations and pads (ONNX: all begins, then all ends; Porter: before and

@@ -40,6 +40,8 @@ extension ONNXGraphImporter {
             try resize(n, state)
         case "ConvTranspose":
             try convTranspose(n, state)
+        case "LSTM":
+            try lstm(n, state)
         case "InstanceNormalization":
             emit(n, "instance_norm", [try input(0), try input(1), try input(2)], ["epsilon": .double(Double(float(n, "epsilon", 1e-5)))], state)
         case "If":
@@ -172,6 +174,33 @@ extension ONNXGraphImporter {
         emit(n, "conv_transpose", inputs, a, state)
     }
 
+    /// ONNX LSTM as Porter's `lstm` (ONNX's gate order and layout kept): the default activations
+    /// only, no peepholes, clip, input_forget or layout 1, and no sequence_lens (every sequence is
+    /// the whole length); each refused by name otherwise.
+    func lstm(_ n: NodeProto, _ state: State) throws {
+        let ins = n.inputs
+        guard ins.count >= 3, !ins[0].isEmpty, !ins[1].isEmpty, !ins[2].isEmpty else { throw refuse(n, "needs X, W and R") }
+        if ins.count > 4, !ins[4].isEmpty { throw refuse(n, "sequence_lens is not supported (every sequence must be the whole length)") }
+        if ins.count > 7, !ins[7].isEmpty { throw refuse(n, "peephole weights (P) are not supported") }
+        if int(n, "layout", 0) != 0 { throw refuse(n, "layout 1 (batch first) is not supported") }
+        if int(n, "input_forget", 0) != 0 { throw refuse(n, "input_forget is not supported") }
+        if attr(n, "clip") != nil { throw refuse(n, "clip is not supported") }
+        let direction = string(n, "direction") ?? "forward"
+        guard lstmDirections.contains(direction) else { throw refuse(n, "direction '\(direction)' is not one of \(lstmDirections)") }
+        let dirs = direction == "bidirectional" ? 2 : 1
+        if let acts = attr(n, "activations")?.strings.map({ String(decoding: $0, as: UTF8.self).lowercased() }), !acts.isEmpty {
+            guard acts == Array(repeating: ["sigmoid", "tanh", "tanh"], count: dirs).flatMap({ $0 }) else { throw refuse(n, "activations \(acts) are not supported (the default Sigmoid, Tanh, Tanh are)") }
+        }
+        guard let hidden = attr(n, "hidden_size")?.i, hidden >= 1 else { throw refuse(n, "hidden_size is missing") }
+        var inputs = [try data(ins[0], state), try data(ins[1], state), try data(ins[2], state)]
+        for i in [3, 5, 6] { inputs.append(i < ins.count && !ins[i].isEmpty ? try data(ins[i], state) : "") }
+        while inputs.last == "" { inputs.removeLast() }
+        // Outputs the file leaves out (or unnamed) get names of their own: the op always has three.
+        let base = n.name.isEmpty ? "LSTM_\(state.nodes.count)" : n.name
+        let outputs = (0..<3).map { k in k < n.outputs.count && !n.outputs[k].isEmpty ? n.outputs[k] : "\(base)#unused\(k)" }
+        emit(base, "lstm", inputs, outputs, ["hidden_size": .int(hidden), "direction": .string(direction)], state)
+    }
+
     func reduce(_ n: NodeProto, function: String, _ state: State) throws {
         let ins = n.inputs
         let fromInput = n.opType == "ReduceSum" ? opset >= 13 : opset >= 18
@@ -236,20 +265,70 @@ extension ONNXGraphImporter {
             for s in v { guard case let .known(k) = s else { return nil }; r.append(k) }
             return r
         }
+        // Known integers with their shape (a vector's symbolic entries only where nothing moves them).
+        func grid(_ v: Folded) -> (values: [Int], shape: [Int])? {
+            switch v {
+            case let .tensor(values, shape): return (values, shape)
+            case let .ints(syms, scalar): return known(syms).map { ($0, scalar ? [] : [$0.count]) }
+            case .float: return nil
+            }
+        }
+        func result(_ values: [Int], _ shape: [Int]) -> Folded {
+            shape.count >= 2 ? .tensor(values, shape: shape) : .ints(values.map { .known($0) }, scalar: shape.isEmpty)
+        }
         switch n.opType {
         case "Slice":
-            guard f.count >= 3, case let .ints(vec, false) = f[0], case let .ints(s, _) = f[1], case let .ints(e, _) = f[2],
-                  let start = known(s), let end = known(e), start.count == 1, end.count == 1 else { return false }
-            if f.count > 3 {
-                guard case let .ints(ax, _) = f[3], let axes = known(ax), axes == [0] || axes == [-1] else { return false }
+            guard f.count >= 3, case let .ints(s, _) = f[1], case let .ints(e, _) = f[2], let start = known(s), let end = known(e),
+                  start.count == end.count, !start.isEmpty else { return false }
+            var axes = Array(start.indices), steps = start.map { _ in 1 }
+            if f.count > 3 { guard case let .ints(ax, _) = f[3], let a = known(ax), a.count == start.count else { return false }; axes = a }
+            if f.count > 4 { guard case let .ints(st, _) = f[4], let k = known(st), k.count == start.count, !k.contains(0) else { return false }; steps = k }
+            // A vector with symbolic entries: one axis, step 1 (the common shape slice).
+            if case let .ints(vec, false) = f[0], known(vec) == nil {
+                guard axes == [0] || axes == [-1], steps == [1] else { return false }
+                let (b, count) = sliceBounds(length: vec.count, start: start[0], end: end[0], step: 1)
+                state.folded[out] = .ints(Array(vec[b..<(b + count)]), scalar: false)
+                return true
             }
-            var step = 1
-            if f.count > 4, case let .ints(st, _) = f[4] { guard let k = known(st), k.count == 1 else { return false }; step = k[0] }
-            guard step == 1 else { return false }
-            let count = vec.count
-            func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + count : i, 0), count) }
-            let (b, e2) = (clamp(start[0]), clamp(end[0]))
-            state.folded[out] = .ints(b < e2 ? Array(vec[b..<e2]) : [], scalar: false)
+            guard var (values, shape) = grid(f[0]), !shape.isEmpty else { return false }
+            for (k, axis0) in axes.enumerated() {
+                let axis = axis0 < 0 ? axis0 + shape.count : axis0
+                guard (0..<shape.count).contains(axis) else { throw refuse(n, "axis \(axis0) of a rank-\(shape.count) value") }
+                let (b, count) = sliceBounds(length: shape[axis], start: start[k], end: end[k], step: steps[k])
+                let inner = shape[(axis + 1)...].reduce(1, *), outer = shape[..<axis].reduce(1, *)
+                var next: [Int] = []
+                for o in 0..<outer { for i in 0..<count { let src = (o * shape[axis] + b + i * steps[k]) * inner; next += values[src..<(src + inner)] } }
+                values = next
+                shape[axis] = count
+            }
+            state.folded[out] = result(values, shape)
+        case "Reshape":
+            guard f.count == 2, let (values, shape) = grid(f[0]), case let .ints(t, false) = f[1], let target = known(t),
+                  values.count <= foldedTensorLimit else { return false }
+            var dims = target.enumerated().map { i, d in d == 0 && int(n, "allowzero", 0) == 0 && i < shape.count ? shape[i] : d }
+            if let hole = dims.firstIndex(of: -1) {
+                let rest = dims.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
+                guard rest > 0, values.count % rest == 0 else { throw refuse(n, "cannot reshape \(shape) to \(target)") }
+                dims[hole] = values.count / rest
+            }
+            guard dims.allSatisfy({ $0 >= 0 }), dims.reduce(1, *) == values.count else { throw refuse(n, "cannot reshape \(shape) to \(target)") }
+            state.folded[out] = result(values, dims)
+        case "Transpose":
+            guard f.count == 1, let (values, shape) = grid(f[0]) else { return false }
+            let perm = ints(n, "perm") ?? Array(shape.indices.reversed())
+            guard perm.count == shape.count, Set(perm) == Set(shape.indices) else { throw refuse(n, "perm \(perm) for a rank-\(shape.count) value") }
+            let outShape = perm.map { shape[$0] }
+            let strides = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
+            var next = [Int](repeating: 0, count: values.count)
+            var index = [Int](repeating: 0, count: shape.count)
+            for i in 0..<values.count {
+                var src = 0
+                for (a, p) in perm.enumerated() { src += index[a] * strides[p] }
+                next[i] = values[src]
+                var a = index.count - 1
+                while a >= 0 { index[a] += 1; if index[a] < outShape[a] { break }; index[a] = 0; a -= 1 }
+            }
+            state.folded[out] = result(next, outShape)
         case "ReduceProd":
             guard case let .ints(vec, _) = f[0], let v = known(vec), n.inputs.count == 1 else { return false }
             var p = 1
@@ -399,6 +478,11 @@ extension ONNXGraphImporter {
                 state.shapes[o] = r
             }
             return state.shapes[out]
+        case "lstm":
+            guard let x = s(0), x.count == 3, let hidden = a["hidden_size"]?.intValue, node.outputs.count == 3 else { return nil }
+            let dirs: Sym = .known(a["direction"]?.stringValue == "bidirectional" ? 2 : 1)
+            for o in node.outputs.dropFirst() { state.shapes[o] = [dirs, x[1], .known(hidden)] }
+            return [x[0], dirs, x[1], .known(hidden)]
         case "range":
             return [.dim(out, 0)]
         default:

@@ -343,8 +343,9 @@ struct ONNXLowering {
             let flat = intList(a["pads"]) ?? []
             let begins = stride(from: 0, to: flat.count, by: 2).map { flat[$0] }
             let ends = stride(from: 1, to: flat.count, by: 2).map { flat[$0] }
-            _ = node(base, "Pad", [x[0], ints(base + "_pads", begins + ends), float(base + "_value", Float(a["value"]?.doubleValue ?? 0))], out,
-                     [.string("mode", "constant")])
+            let mode = a["mode"]?.stringValue ?? "constant"
+            _ = node(base, "Pad", [x[0], ints(base + "_pads", begins + ends)] + (mode == "constant" ? [float(base + "_value", Float(a["value"]?.doubleValue ?? 0))] : []), out,
+                     [.string("mode", mode)])
         case "equal", "less", "greater", "less_equal", "greater_equal":
             // Porter's truth values are int64 0 / 1; ONNX's are BOOL.
             let op = ["equal": "Equal", "less": "Less", "greater": "Greater", "less_equal": "LessOrEqual", "greater_equal": "GreaterOrEqual"][n.op]!

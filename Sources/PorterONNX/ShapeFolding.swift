@@ -1,5 +1,6 @@
 import Foundation
 import PorterCore
+import PorterOps
 
 /// A dimension as the importer knows it: a number, a graph input's named dimension
 /// (`dim_param`), or dimension `axis` of the value `origin` (unknown, equal only to itself).
@@ -24,7 +25,13 @@ enum Folded {
     /// An integer scalar (`scalar`) or vector.
     case ints([Sym], scalar: Bool)
     case float(Double)
+    /// Known integers of rank 2 or more, row-major (torch.onnx's F.pad writes its pads through a
+    /// [-1, 2] Reshape, a reversing Slice and a Transpose); at most `foldedTensorLimit` of them.
+    case tensor([Int], shape: [Int])
 }
+
+/// The most elements a folded integer tensor may hold.
+let foldedTensorLimit = 4096
 
 extension ONNXGraphImporter {
     /// Folds `n` when every input is known at import time; true when it did.
@@ -47,6 +54,24 @@ extension ONNXGraphImporter {
             func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + s.count : i, 0), s.count) }
             let lo = clamp(int(n, "start", 0)), hi = clamp(int(n, "end", s.count))
             state.folded[out] = .ints(lo < hi ? Array(s[lo..<hi]) : [], scalar: false)
+            return true
+        case "Size":
+            // The element count: a folded vector's length (silero-vad takes Size of a Shape), or the
+            // product of dims all known at import time.
+            guard ins.count == 1 else { return false }
+            if case let .ints(vec, scalar)? = state.folded[ins[0]] {
+                state.folded[out] = .ints([.known(scalar ? 1 : vec.count)], scalar: true)
+                return true
+            }
+            guard let s = state.shapes[ins[0]] else { return false }
+            var count = 1
+            for d in s {
+                guard case let .known(k) = d else { return false }
+                let (p, o) = count.multipliedReportingOverflow(by: k)
+                guard !o else { throw refuse(n, "the element count of \(s) overflows") }
+                count = p
+            }
+            state.folded[out] = .ints([.known(count)], scalar: true)
             return true
         default: break
         }
@@ -86,6 +111,9 @@ extension ONNXGraphImporter {
                 } else {
                     return false
                 }
+            case .tensor:
+                guard n.opType == "Identity" || to == ONNXDataType.int64 || to == ONNXDataType.int32 else { return false }
+                state.folded[out] = f[0]
             case let .float(d):
                 if to == ONNXDataType.int64 {
                     guard d.isFinite, abs(d) < 0x1p62 else { throw refuse(n, "casts \(d) to INT64") }
@@ -153,6 +181,9 @@ extension ONNXGraphImporter {
         case let .float(d):
             var v = Float(d)
             return .memory(withUnsafeBytes(of: &v) { Array($0) }, dtype: .f32, shape: Shape([]), label: name)
+        case let .tensor(values, shape):
+            let bytes = values.map { Int64($0) }.withUnsafeBytes { Array($0) }
+            return .memory(bytes, dtype: .i64, shape: Shape(shape), label: name)
         case let .ints(syms, scalar):
             var values: [Int64] = []
             for s in syms {
@@ -238,12 +269,10 @@ extension ONNXGraphImporter {
             if var a = s(0), var axis = node.attributes["axis"]?.intValue, (-a.count..<a.count).contains(axis) {
                 if axis < 0 { axis += a.count }
                 let start = node.attributes["start"]?.intValue ?? 0, end = node.attributes["end"]?.intValue ?? Int.max
-                let step = max(node.attributes["step"]?.intValue ?? 1, 1)
-                if case let .known(length) = a[axis] {
-                    func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
-                    let (b, e) = (clamp(start), clamp(end))
-                    a[axis] = .known(e > b ? (e - b - 1) / step + 1 : 0)
-                } else if start == 0, end == 1 {
+                let step = node.attributes["step"]?.intValue ?? 1
+                if case let .known(length) = a[axis], step != 0 {
+                    a[axis] = .known(sliceBounds(length: length, start: start, end: end, step: step).count)
+                } else if start == 0, end == 1, step == 1 {
                     a[axis] = .known(1)
                 } else if !(start == 0 && end >= Int(Int32.max) && step == 1) {
                     a[axis] = .dim(out, axis)

@@ -3,7 +3,7 @@ import PorterCore
 // Ops real ONNX files need beyond the rest of the set (docs/ops.md, "ONNX import"): `expand`,
 // `tile`, `resize`, `conv_transpose` (ONNX's form: channels first, IOHW kernel in groups,
 // explicit pads), `instance_norm`, `reduce` (sum, max, min, prod, l1, l2, sum_square,
-// log_sum, log_sum_exp) and `range`. Every number an attribute carries is bounded here, so a
+// log_sum, log_sum_exp), `lstm` and `range`. Every number an attribute carries is bounded here, so a
 // graph read from a hostile file is refused by name before a kernel allocates anything.
 
 /// Elements at most one op of this file may produce (2^31).
@@ -33,6 +33,9 @@ private func checkCount(_ c: InferenceContext, _ shape: [Int]) throws {
 
 /// The reductions of `reduce`.
 public let reduceFunctions = ["sum", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp"]
+
+/// LSTM's directions.
+public let lstmDirections = ["forward", "reverse", "bidirectional"]
 
 /// Resize's modes and coordinate transformations Porter runs.
 public let resizeModes = ["nearest", "linear"]
@@ -151,6 +154,39 @@ let onnxImportOps: [OpSpec] = [
         let keep = try c.attributes.bool("keepdims")
         let out = keep ? xs.indices.map { axes.contains($0) ? 1 : xs[$0] } : xs.indices.filter { !axes.contains($0) }.map { xs[$0] }
         return [ValueType(dtype: dtype, shape: out)]
+    },
+    // ONNX LSTM (layout 0): x [seq, batch, input]; w [dirs, 4·hidden, input] and r [dirs, 4·hidden,
+    // hidden] with the gates in ONNX's order i, o, f, c; b [dirs, 8·hidden] (input then recurrent
+    // biases); initial_h / initial_c [dirs, batch, hidden]. Gates σ, cell and output tanh, no
+    // peepholes, no clip. Outputs y [seq, dirs, batch, hidden], y_h and y_c [dirs, batch, hidden].
+    OpSpec(name: "lstm", inputs: [.required("x"), .required("w"), .required("r"), .optional("b"),
+                                  .optional("initial_h"), .optional("initial_c")], attributes: [
+        AttributeSpec("hidden_size", .int, default: .required),
+        AttributeSpec("direction", .string(allowed: lstmDirections), default: .value(.string("forward"))),
+    ]) { c in
+        for i in 0..<6 where c.has(i) { try c.requireFloat(i) }
+        let hidden = try c.attributes.int("hidden_size")
+        guard hidden >= 1, hidden <= 1 << 16 else { throw c.badAttribute("hidden_size", "\(hidden) must be between 1 and 65536") }
+        let dirs = try c.attributes.string("direction") == "bidirectional" ? 2 : 1
+        let xs = Dims.orDynamic(c.input(0).shape, rank: 3), ws = Dims.orDynamic(c.input(1).shape, rank: 3), rs = Dims.orDynamic(c.input(2).shape, rank: 3)
+        guard xs.count == 3, ws.count == 3, rs.count == 3 else { throw c.mismatch("x, w and r must be 3-D ([seq, batch, input], [dirs, 4·hidden, input], [dirs, 4·hidden, hidden])") }
+        if Dims.conflict(ws[0], dirs) || Dims.conflict(ws[1], 4 * hidden) || Dims.conflict(ws[2], xs[2]) {
+            throw c.mismatch("w is \(ws), expected [\(dirs), \(4 * hidden), \(xs[2])]")
+        }
+        if Dims.conflict(rs[0], dirs) || Dims.conflict(rs[1], 4 * hidden) || Dims.conflict(rs[2], hidden) {
+            throw c.mismatch("r is \(rs), expected [\(dirs), \(4 * hidden), \(hidden)]")
+        }
+        if c.has(3), let bs = c.input(3).shape, bs.count != 2 || Dims.conflict(bs[0], dirs) || Dims.conflict(bs[1], 8 * hidden) {
+            throw c.mismatch("b is \(bs), expected [\(dirs), \(8 * hidden)]")
+        }
+        for i in 4...5 where c.has(i) {
+            if let s = c.input(i).shape, s.count != 3 || Dims.conflict(s[0], dirs) || Dims.conflict(s[1], xs[1]) || Dims.conflict(s[2], hidden) {
+                throw c.mismatch("\(i == 4 ? "initial_h" : "initial_c") is \(s), expected [\(dirs), \(xs[1]), \(hidden)]")
+            }
+        }
+        let y = [xs[0], dirs, xs[1], hidden], state = [dirs, xs[1], hidden]
+        try checkCount(c, y)
+        return [ValueType(dtype: .f32, shape: y), ValueType(dtype: .f32, shape: state), ValueType(dtype: .f32, shape: state)]
     },
     // ONNX Range over three scalars read at run time: [start, start + delta, …) below limit.
     OpSpec(name: "range", inputs: [.required("start"), .required("limit"), .required("delta")]) { c in

@@ -99,3 +99,17 @@ func windowOutput(input: Int, kernel: Int, stride: Int, dilation: Int, pad: (Int
     }
     return out
 }
+
+/// The elements a slice takes along an axis of `length`, by ONNX's rules: negative indices count
+/// from the end; a positive step clamps start and end to [0, length], a negative one start to
+/// [0, length − 1] and end to [−1, length − 1] (so a reversed slice can reach index 0). Returns the
+/// first index and how many (`step` must not be 0).
+public func sliceBounds(length: Int, start: Int, end: Int, step: Int) -> (first: Int, count: Int) {
+    func wrap(_ i: Int) -> Int { i < 0 ? (i < -length ? Int.min / 2 : i + length) : i }
+    if step > 0 {
+        let b = min(max(wrap(start), 0), length), e = min(max(wrap(end), 0), length)
+        return (b, e > b ? (e - b - 1) / step + 1 : 0)
+    }
+    let b = min(max(wrap(start), 0), length - 1), e = min(max(wrap(end), -1), length - 1)
+    return (b, b > e ? (b - e - 1) / (-step) + 1 : 0)
+}

@@ -117,15 +117,13 @@ private let shape: [OpSpec] = [
         AttributeSpec("end", .int, default: .value(.int(Int.max))), AttributeSpec("step", .int, default: .value(.int(1))),
     ]) { c in
         let step = try c.attributes.int("step")
-        guard step >= 1 else { throw c.badAttribute("step", "must be at least 1") }
+        guard step != 0, abs(step) <= 1 << 31 else { throw c.badAttribute("step", "must be non-zero, at most 2^31 either way") }
         let x = c.input(0)
         guard var dims = x.shape else { return [ValueType(dtype: x.dtype, shape: nil)] }
         let axis = try c.axis(try c.attributes.int("axis"), rank: dims.count)
         let length = dims[axis]
         if length >= 0 {
-            func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
-            let start = clamp(try c.attributes.int("start")), end = clamp(try c.attributes.int("end"))
-            dims[axis] = end > start ? (end - start + step - 1) / step : 0
+            dims[axis] = sliceBounds(length: length, start: try c.attributes.int("start"), end: try c.attributes.int("end"), step: step).count
         }
         return [ValueType(dtype: x.dtype, shape: dims)]
     },
@@ -192,7 +190,11 @@ private let shape: [OpSpec] = [
         guard axes.count == list.count else { throw c.badAttribute("axes", "repeats an axis") }
         return [ValueType(dtype: x.dtype, shape: ShapeRules.unsqueezed(xs, at: axes))]
     },
-    OpSpec(name: "pad", inputs: [.required("x")], attributes: [AttributeSpec("pads", .ints, default: .required), AttributeSpec("value", .number, default: .value(.number(0)))]) { c in
+    // Pads before and after per axis; mode constant (`value`), reflect (mirror without the edge) or edge.
+    OpSpec(name: "pad", inputs: [.required("x")], attributes: [
+        AttributeSpec("pads", .ints, default: .required), AttributeSpec("value", .number, default: .value(.number(0))),
+        AttributeSpec("mode", .string(allowed: ["constant", "reflect", "edge"]), default: .value(.string("constant"))),
+    ]) { c in
         let x = c.input(0)
         let flat = try c.attributes.ints("pads")
         guard flat.allSatisfy({ $0 >= 0 }) else { throw c.badAttribute("pads", "\(flat) has a negative amount") }

@@ -3,7 +3,7 @@ import PorterCore
 import PorterOps
 
 // Kernels of the ONNX import ops (PorterOps/ONNXImportOps.swift): expand, tile, resize,
-// conv_transpose, instance_norm, reduce, range. Sizes come from the graph, which may come
+// conv_transpose, instance_norm, reduce, lstm, range. Sizes come from the graph, which may come
 // from a file: every output's element count is checked before anything is allocated.
 
 private func checkedCount(_ shape: [Int], _ ctx: NodeContext) throws -> Int {
@@ -284,6 +284,7 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
         return [HostTensor(shape: out, floats: cur)]
     },
     "conv_transpose": convTransposeKernel,
+    "lstm": lstmKernel,
     "instance_norm": { ctx in
         try ctx.requireInputs(3...3)
         let (shape, x) = try ctx.floats(0)
@@ -331,3 +332,65 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
         return [HostTensor(shape: [n], floats: values)]
     },
 ]
+
+/// `lstm`: ONNX's LSTM, layout 0, step by step per direction (reverse runs the steps last to first
+/// and writes each at its own time index): gates = x·Wᵀ + h·Rᵀ + Wb + Rb in the order i, o, f, c;
+/// c = σ(f)·c + σ(i)·tanh(g); h = σ(o)·tanh(c). Sums in float32, in input order, as ONNX
+/// Runtime's reference loops do.
+private let lstmKernel: Kernel = { ctx in
+    try ctx.requireInputs(3...6)
+    let (xs, x) = try ctx.floats(0), (ws, w) = try ctx.floats(1), (rs, r) = try ctx.floats(2)
+    let hidden = try ctx.attrs.int("hidden_size")
+    let direction = try ctx.attrs.string("direction")
+    let dirs = direction == "bidirectional" ? 2 : 1
+    guard xs.count == 3, ws == [dirs, 4 * hidden, xs[2]], rs == [dirs, 4 * hidden, hidden] else {
+        throw ctx.shapeError("expects x [seq, batch, input], w [\(dirs), \(4 * hidden), input], r [\(dirs), \(4 * hidden), \(hidden)]", [xs, ws, rs])
+    }
+    let (steps, batch, features) = (xs[0], xs[1], xs[2])
+    let stateCount = try checkedCount([dirs, batch, hidden], ctx)
+    let yCount = try checkedCount([steps, dirs, batch, hidden], ctx)
+    var bias = [Float](repeating: 0, count: dirs * 8 * hidden)
+    if let b = ctx.optionalInput(3) {
+        guard b.shape == [dirs, 8 * hidden], let v = b.floats else { throw ctx.shapeError("b must be [\(dirs), \(8 * hidden)] float32", [b.shape]) }
+        bias = v
+    }
+    func state(_ i: Int, _ name: String) throws -> [Float] {
+        guard let t = ctx.optionalInput(i) else { return [Float](repeating: 0, count: stateCount) }
+        guard t.shape == [dirs, batch, hidden], let v = t.floats else { throw ctx.shapeError("\(name) must be [\(dirs), \(batch), \(hidden)] float32", [t.shape]) }
+        return v
+    }
+    var hAll = try state(4, "initial_h"), cAll = try state(5, "initial_c")
+    var y = [Float](repeating: 0, count: yCount)
+    let gates = 4 * hidden
+    var z = [Float](repeating: 0, count: gates)
+    for d in 0..<dirs {
+        let backwards = direction == "reverse" || d == 1
+        let wBase = d * gates * features, rBase = d * gates * hidden, bBase = d * 8 * hidden
+        for n in 0..<batch {
+            let sBase = (d * batch + n) * hidden
+            for s in 0..<steps {
+                let t = backwards ? steps - 1 - s : s
+                let xBase = (t * batch + n) * features
+                for j in 0..<gates {
+                    var a: Float = 0
+                    let wr = wBase + j * features
+                    for f in 0..<features { a += x[xBase + f] * w[wr + f] }
+                    var b: Float = 0
+                    let rr = rBase + j * hidden
+                    for k in 0..<hidden { b += hAll[sBase + k] * r[rr + k] }
+                    z[j] = a + b + bias[bBase + j] + bias[bBase + gates + j]
+                }
+                for k in 0..<hidden {
+                    let i = sigmoidf(z[k]), o = sigmoidf(z[hidden + k]), f = sigmoidf(z[2 * hidden + k]), g = tanhf(z[3 * hidden + k])
+                    let c = f * cAll[sBase + k] + i * g
+                    cAll[sBase + k] = c
+                    hAll[sBase + k] = o * tanhf(c)
+                }
+                let yBase = ((t * dirs + d) * batch + n) * hidden
+                for k in 0..<hidden { y[yBase + k] = hAll[sBase + k] }
+            }
+        }
+    }
+    return [HostTensor(shape: [steps, dirs, batch, hidden], floats: y), HostTensor(shape: [dirs, batch, hidden], floats: hAll),
+            HostTensor(shape: [dirs, batch, hidden], floats: cAll)]
+}

@@ -97,6 +97,45 @@ func padConstant<T>(_ x: [T], shape: [Int], pads: [(Int, Int)], value: T) -> (sh
     return (outShape, out)
 }
 
+/// `pad` in mode reflect (the mirror image without the edge element: numpy's and ONNX's
+/// `reflect`; each pad shorter than its axis) or edge (the edge element repeated): every output
+/// element gathered from its source index per axis.
+func padGather<T>(_ x: [T], shape: [Int], pads: [(Int, Int)], reflect: Bool) -> (shape: [Int], values: [T]) {
+    let outShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
+    let total = outShape.reduce(1, *)
+    if total == 0 || x.isEmpty { return (outShape, []) }
+    let strides = stridesOf(shape)
+    // Per axis: the source offset of each output index.
+    let tables: [[Int]] = shape.indices.map { a in
+        let n = shape[a]
+        return (0..<outShape[a]).map { k in
+            var i = k - pads[a].0
+            if reflect {
+                if n == 1 { i = 0 } else { while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i } }
+            } else {
+                i = min(max(i, 0), n - 1)
+            }
+            return i * strides[a]
+        }
+    }
+    var out: [T] = []
+    out.reserveCapacity(total)
+    var index = [Int](repeating: 0, count: shape.count)
+    for _ in 0..<total {
+        var src = 0
+        for a in index.indices { src += tables[a][index[a]] }
+        out.append(x[src])
+        var a = index.count - 1
+        while a >= 0 {
+            index[a] += 1
+            if index[a] < outShape[a] { break }
+            index[a] = 0
+            a -= 1
+        }
+    }
+    return (outShape, out)
+}
+
 private func withStorage(_ t: HostTensor, float: ([Float]) throws -> HostTensor.Storage, int: ([Int64]) throws -> HostTensor.Storage) rethrows -> HostTensor.Storage {
     switch t.storage {
     case let .float(v): return try float(v)
@@ -154,11 +193,8 @@ let shapeKernels: KeyValuePairs<String, Kernel> = [
         let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: t.rank)
         let length = t.shape[axis]
         let step = try ctx.attrs.int("step")
-        guard step >= 1 else { throw ctx.bad("step", "must be at least 1") }
-        func clampIndex(_ i: Int) -> Int { min(max(i < 0 ? i + length : i, 0), length) }
-        let start = clampIndex(try ctx.attrs.int("start"))
-        let end = clampIndex(try ctx.attrs.int("end"))
-        let count = end > start ? (end - start + step - 1) / step : 0
+        guard step != 0, abs(step) <= 1 << 31 else { throw ctx.bad("step", "must be non-zero, at most 2^31 either way") }
+        let (start, count) = sliceBounds(length: length, start: try ctx.attrs.int("start"), end: try ctx.attrs.int("end"), step: step)
         let outer = t.shape[..<axis].reduce(1, *)
         let inner = t.shape[(axis + 1)...].reduce(1, *)
         var shape = t.shape
@@ -251,6 +287,18 @@ let shapeKernels: KeyValuePairs<String, Kernel> = [
             let (product, o2) = total.multipliedReportingOverflow(by: sum)
             guard !o1, !o2, product <= 1 << 34 else { throw ctx.bad("pads", "make a tensor too large to allocate") }
             total = product
+        }
+        let mode = try ctx.attrs.string("mode")
+        if mode != "constant" {
+            let reflect = mode == "reflect"
+            for (d, p) in zip(t.shape, pads) where p.0 > 0 || p.1 > 0 {
+                guard d > 0, !reflect || (p.0 < d && p.1 < d) else {
+                    throw ctx.shapeError("\(mode) pads \(flat) need \(reflect ? "each pad shorter than its axis" : "non-empty axes")", [t.shape])
+                }
+            }
+            let storage = withStorage(t, float: { .float(padGather($0, shape: t.shape, pads: pads, reflect: reflect).values) },
+                                      int: { .int64(padGather($0, shape: t.shape, pads: pads, reflect: reflect).values) })
+            return [HostTensor(shape: zip(t.shape, pads).map { $0 + $1.0 + $1.1 }, storage: storage)]
         }
         let value = try ctx.attrs.number("value")
         switch t.storage {

@@ -148,6 +148,50 @@ import Testing
         #expect(graph.nodes.first { $0.op == "reshape" }?.attributes["shape"] == .array([.int(0), .int(108)]))
     }
 
+    /// LSTM (silero-vad's decoder): forward with biases and initial states, reverse with none
+    /// (Y only; the op's other outputs get names of their own), bidirectional; at two seq × batch
+    /// shapes against ONNX Runtime.
+    @Test func lstmMatchesONNXRuntime() throws {
+        let worst = try Self.run("lstm", expectOps: ["lstm"])
+        #expect(worst <= 1e-5, "max abs diff \(worst)")
+        let graph = try #require(try Self.model("lstm").graph)
+        let reverse = try #require(graph.nodes.first { $0.name == "lstm_reverse" })
+        #expect(reverse.inputs.count == 3 && reverse.outputs.count == 3 && reverse.outputs[0] == "y_rev" && reverse.attributes["direction"] == .string("reverse"))
+    }
+
+    /// LSTM forms Porter does not run are refused by name, never approximated.
+    @Test(arguments: [("layout", "layout 1"), ("clip", "clip"), ("sequence_lens", "sequence_lens"), ("activations", "activations")])
+    func lstmVariantsAreRefused(change: String, named: String) throws {
+        let data = try Data(contentsOf: Fixtures.url("onnx/import_ops/lstm.onnx"))
+        let proto = try data.withUnsafeBytes { try ProtoParser(bytes: $0, file: "lstm.onnx").model() }
+        var graph = try #require(proto.graph)
+        let i = try #require(graph.nodes.firstIndex { $0.name == "lstm_forward" })
+        switch change {
+        case "layout": graph.nodes[i].attributes.append(AttributeProto(name: "layout", i: 1))
+        case "clip": graph.nodes[i].attributes.append(AttributeProto(name: "clip", f: 3))
+        case "sequence_lens": graph.nodes[i].inputs[4] = "h0"
+        default: graph.nodes[i].attributes.append(AttributeProto(name: "activations", strings: [Array("Relu".utf8), Array("Tanh".utf8), Array("Tanh".utf8)]))
+        }
+        let importer = ONNXGraphImporter(graph: graph, opset: 17, file: "lstm.onnx", initializers: try Self.model("lstm").tensors.reduce(into: [:]) { $0[$1.name] = $1.tensor },
+                                         constantValues: [:])
+        guard case let .failure(failure) = importer.run() else { Issue.record("\(change): imported"); return }
+        #expect(failure.description.contains("lstm_forward") && failure.description.contains(named), "\(failure.description)")
+    }
+
+    /// Pad reflect and edge, Slice with negative steps, the pads torch.onnx computes for F.pad
+    /// (ConstantOfShape → Concat → Reshape [-1, 2] → reversing Slice → Transpose → Reshape → Cast,
+    /// folded at import) and Size of a Shape: against ONNX Runtime at two batch sizes.
+    @Test func padModesNegativeStepsAndFoldedPadsMatchONNXRuntime() throws {
+        let worst = try Self.run("pad_slice", expectOps: ["pad", "slice", "mul"])
+        #expect(worst == 0, "max abs diff \(worst)")
+        let graph = try #require(try Self.model("pad_slice").graph)
+        let pads = graph.nodes.filter { $0.op == "pad" }
+        #expect(Set(pads.compactMap { $0.attributes["mode"]?.stringValue }) == ["reflect", "edge"])
+        // F.pad's pads folded to [0, 0, 2, 0, 0, 1] (Porter: before and after per axis).
+        let want: [JSONValue] = [0, 0, 0, 0, 2, 1].map { JSONValue.int(Int64($0)) }
+        #expect(pads.first { $0.outputs == ["torch_pad"] }?.attributes["pads"] == .array(want))
+    }
+
     /// Softmax and LogSoftmax at opset 11 over the last axis of a 2-D input (PP-OCR's
     /// direction classifier) are the opset-13 ops.
     @Test func softmaxBeforeOpset13OverTheLastAxisRuns() throws {

@@ -91,19 +91,19 @@ import Testing
     @Test func unsupportedFormsAreRefusedWithTheNodeNamed() throws {
         var g = GraphProto()
         var pad = NodeProto()
-        pad.name = "reflect_pad"
+        pad.name = "wrap_pad"
         pad.opType = "Pad"
         pad.inputs = ["x", "pads"]
         pad.outputs = ["y"]
         var mode = AttributeProto()
         mode.name = "mode"
-        mode.s = Array("reflect".utf8)
+        mode.s = Array("wrap".utf8)
         pad.attributes = [mode]
         g.nodes = [pad]
         g.inputs = [ONNXValueInfo(name: "x", elementType: ONNXDataType.float, shape: [.value(2), .value(3)], isTensor: true)]
         let importer = ONNXGraphImporter(graph: g, opset: 17, file: "t.onnx", initializers: [:], constantValues: [:])
         guard case let .failure(f) = importer.run() else { Issue.record("imported"); return }
-        #expect(f.description.contains("reflect_pad") && f.description.contains("mode constant"), "\(f.description)")
+        #expect(f.description.contains("wrap_pad") && f.description.contains("mode wrap is not supported"), "\(f.description)")
     }
 
     /// Hostile constants the importer hands to the op set are refused with the node named,

@@ -36,6 +36,9 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     ("squeeze", [ramp([2, 1, 3])], ["axes": [1]], 1),
     ("unsqueeze", [ramp([2, 3])], ["axes": [0, -1]], 1),
     ("pad", [ramp([2, 3])], ["pads": [0, 1, 2, 0], "value": 2], 1),
+    ("pad", [ramp([2, 3])], ["pads": [1, 1, 2, 2], "mode": "reflect"], 1),
+    ("pad", [ramp([2, 3])], ["pads": [0, 1, 3, 0], "mode": "edge"], 1),
+    ("slice", [ramp([2, 5])], ["axis": 1, "start": -1, "end": -100, "step": -2], 1),
     ("matmul", [ramp([2, 2, 3]), ramp([4, 3])], ["transpose_a": false, "transpose_b": true], 1),
     ("linear", [ramp([2, 3]), ramp([3, 4]), ramp([4])], ["weight_layout": "in_out"], 1),
     ("mean", [ramp([2, 3, 4])], ["axes": [1, 2], "keepdims": true], 1),
@@ -99,6 +102,9 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     ("instance_norm", [ramp([1, 2, 3]), ramp([2]), ramp([2])], ["epsilon": 1e-3], 1),
     ("reduce", [ramp([2, 3])], ["function": "log_sum_exp", "axes": [1], "keepdims": false], 1),
     ("range", [i([], [1]), i([], [9]), i([], [2])], [:], 1),
+    ("lstm", [ramp([3, 2, 4]), ramp([2, 12, 4]), ramp([2, 12, 3]), ramp([2, 24]), ramp([2, 2, 3]), ramp([2, 2, 3])],
+     ["hidden_size": 3, "direction": "bidirectional"], 3),
+    ("lstm", [ramp([2, 1, 4]), ramp([1, 8, 4]), ramp([1, 8, 2])], ["hidden_size": 2, "direction": "reverse"], 3),
 ]
 
 @Suite struct OpSpecRegistryTests {
