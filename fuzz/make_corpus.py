@@ -60,7 +60,7 @@ def main():
     copy("fuzz-numpy", "numpy/*.npy", "numpy/*.npz", "wild-regressions/*.npy")
 
     # onnx: every .onnx fixture (torch exports, typed-field initializers, external-data entries).
-    copy("fuzz-onnx", "onnx/*.onnx")
+    copy("fuzz-onnx", "onnx/*.onnx", "onnx/import_ops/*.onnx")
     # gguf: every GGUF fixture (all tensor types, every metadata value type, v2, a refused type).
     copy("fuzz-gguf", "gguf/*.gguf")
 
