@@ -56,6 +56,11 @@ struct ONNXGraphImporter {
         var folded: [String: Folded] = [:]
         /// Symbolic shapes of graph inputs, weights and emitted values.
         var shapes: [String: [Sym]] = [:]
+        /// Folded values with dims known only at run time that a node reads as data: computed by
+        /// emitted `shape` / `slice` / `concat` nodes (`emitShapeValue`).
+        var computedAtRunTime: Set<String> = []
+        /// The emitted `shape` of a value, by value name.
+        var shapeOf: [String: String] = [:]
     }
 
     func run() -> Result<(Graph, [String: TensorRef]), ONNXGraphImportFailure> {
@@ -141,11 +146,54 @@ struct ONNXGraphImporter {
     func data(_ name: String, _ state: State) throws -> String {
         if let c = state.constants[name] {
             state.usedConstants[name] = c
-        } else if let f = state.folded[name], state.usedConstants[name] == nil {
-            state.usedConstants[name] = try materialize(name, f, state)
+        } else if let f = state.folded[name], state.usedConstants[name] == nil, !state.computedAtRunTime.contains(name) {
+            if case let .ints(syms, scalar) = f, syms.contains(where: { if case .known = $0 { return false }; return true }) {
+                try emitShapeValue(name, syms, scalar: scalar, state)
+            } else {
+                state.usedConstants[name] = try materialize(name, f, state)
+            }
         }
         if state.shapes[name] == nil, let t = state.usedConstants[name] { state.shapes[name] = t.shape.dims.map { .known($0) } }
         return name
+    }
+
+    /// A folded shape value with dims known only at run time, read as data (YOLOv8's anchor grid,
+    /// silero-vad's STFT pad): each element is a constant or dim `axis` of a value, taken by an
+    /// emitted `shape` of that value and a one-element `slice`; the elements are concatenated (and
+    /// squeezed for a scalar) into `name`.
+    func emitShapeValue(_ name: String, _ syms: [Sym], scalar: Bool, _ state: State) throws {
+        var parts: [String] = []
+        for (k, sym) in syms.enumerated() {
+            let part = "\(name)#\(k)"
+            switch sym {
+            case let .known(v):
+                let bytes = [Int64(v)].withUnsafeBytes { Array($0) }
+                state.usedConstants[part] = .memory(bytes, dtype: .i64, shape: Shape([1]), label: part)
+                state.shapes[part] = [.known(1)]
+            case .param, .dim:
+                let (origin, axis): (String, Int)
+                if case let .dim(o, a) = sym, state.shapes[o] != nil || graph.inputs.contains(where: { $0.name == o }) {
+                    (origin, axis) = (o, a)
+                } else if let holder = valueHolding([sym], state), let a = holder.shape.firstIndex(of: sym) {
+                    (origin, axis) = (holder.name, a)
+                } else {
+                    throw Failure(reason: "value '\(name)' = \(syms) needs dim \(sym) at run time, and no value holds it")
+                }
+                let shape = state.shapeOf[origin] ?? "\(origin)#shape"
+                if state.shapeOf[origin] == nil {
+                    emit(shape, "shape", [origin], [shape], [:], state)
+                    state.shapeOf[origin] = shape
+                }
+                emit(part, "slice", [shape], [part], ["axis": .int(0), "start": .int(Int64(axis)), "end": .int(Int64(axis + 1))], state)
+                state.shapes[part] = [.known(1)]
+            }
+            parts.append(part)
+        }
+        let vector = scalar ? "\(name)#vector" : name
+        emit(vector, "concat", parts, [vector], ["axis": .int(0)], state)
+        if scalar { emit(name, "squeeze", [vector], [name], ["axes": .array([.int(0)])], state) }
+        state.shapes[name] = scalar ? [] : [.known(syms.count)]
+        state.computedAtRunTime.insert(name)
     }
 
     // MARK: attributes
@@ -206,7 +254,17 @@ struct ONNXGraphImporter {
             default: throw refuse(n, "exponent \(e) is not supported (2, 0.5, 1 and -1 are)")
             }
         case "Shape":
-            throw refuse(n, "computes from values Porter cannot fold at import time (only shape arithmetic and scalars are folded)")
+            // Not folded (the input's rank is not known here): the dims at run time.
+            guard let out = n.outputs.first, !ins.isEmpty else { throw refuse(n, "input 0 is missing") }
+            let x = try input(0)
+            let base = n.name.isEmpty ? "Shape_\(state.nodes.count)" : n.name
+            let (start, end) = (int(n, "start", 0), attr(n, "end")?.i.map { Int(truncatingIfNeeded: $0) })
+            if start == 0 && end == nil {
+                emit(base, "shape", [x], [out], [:], state)
+            } else {
+                emit(base, "shape", [x], [out + "#all"], [:], state)
+                emit(base + "/range", "slice", [out + "#all"], [out], ["axis": .int(0), "start": .int(Int64(start)), "end": .int(Int64(end ?? Int(Int32.max)))], state)
+            }
         case "Range":
             // Range(0, seq, 1) where seq is dim 1 of a [batch, seq] value: position_ids of that
             // value's first row.

@@ -49,7 +49,17 @@ extension ONNXGraphImporter {
             }
             return true
         case "Shape":
-            guard ins.count == 1, let s = state.shapes[ins[0]] else { return false }
+            guard ins.count == 1 else { return false }
+            // A Constant's or folded value's shape is known too (silero-vad takes Shape of a Constant).
+            var known = state.shapes[ins[0]] ?? constantTensor(ins[0], state).map { $0.shape.dims.map { Sym.known($0) } }
+            if known == nil, let f = state.folded[ins[0]] {
+                switch f {
+                case let .ints(v, scalar): known = scalar ? [] : [.known(v.count)]
+                case let .tensor(_, shape): known = shape.map { .known($0) }
+                case .float: known = []
+                }
+            }
+            guard let s = known else { return false }
             // start / end (opset 15): negative counts from the end; both clamp to the rank.
             func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + s.count : i, 0), s.count) }
             let lo = clamp(int(n, "start", 0)), hi = clamp(int(n, "end", s.count))
@@ -138,6 +148,25 @@ extension ONNXGraphImporter {
                 default: return false
                 }
                 state.folded[out] = .ints([.known(r)], scalar: true)
+            case let (.ints(a, sa), .ints(b, sb)) where !(sa && sb) && (sa || sb || a.count == b.count):
+                // Known integers, a scalar broadcast against a vector or two vectors of one length
+                // (F.pad's `2 · rank − len(pad)` as torch.onnx writes it).
+                let n0 = max(a.count, b.count)
+                var r: [Sym] = []
+                for k in 0..<n0 {
+                    guard case let .known(x) = a[sa ? 0 : k], case let .known(y) = b[sb ? 0 : k] else { return false }
+                    switch n.opType {
+                    case "Add": r.append(.known(x &+ y))
+                    case "Sub": r.append(.known(x &- y))
+                    case "Mul": r.append(.known(x &* y))
+                    case "Div":
+                        let (q, o) = x.dividedReportingOverflow(by: y)
+                        guard y != 0, !o else { throw refuse(n, "divides \(x) by \(y)") }
+                        r.append(.known(q))
+                    default: return false
+                    }
+                }
+                state.folded[out] = .ints(r, scalar: false)
             default:
                 guard let x = scalar(f[0]), let y = scalar(f[1]) else { return false }
                 let r: Double

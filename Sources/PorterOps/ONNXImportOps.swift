@@ -3,7 +3,7 @@ import PorterCore
 // Ops real ONNX files need beyond the rest of the set (docs/ops.md, "ONNX import"): `expand`,
 // `tile`, `resize`, `conv_transpose` (ONNX's form: channels first, IOHW kernel in groups,
 // explicit pads), `instance_norm`, `reduce` (sum, max, min, prod, l1, l2, sum_square,
-// log_sum, log_sum_exp), `lstm` and `range`. Every number an attribute carries is bounded here, so a
+// log_sum, log_sum_exp), `lstm`, `shape` and `range`. Every number an attribute carries is bounded here, so a
 // graph read from a hostile file is refused by name before a kernel allocates anything.
 
 /// Elements at most one op of this file may produce (2^31).
@@ -187,6 +187,10 @@ let onnxImportOps: [OpSpec] = [
         let y = [xs[0], dirs, xs[1], hidden], state = [dirs, xs[1], hidden]
         try checkCount(c, y)
         return [ValueType(dtype: .f32, shape: y), ValueType(dtype: .f32, shape: state), ValueType(dtype: .f32, shape: state)]
+    },
+    // The dims of x at run time, as int64 (ONNX Shape where the importer cannot fold it).
+    OpSpec(name: "shape", inputs: [.required("x")]) { c in
+        [ValueType(dtype: .i64, shape: c.input(0).rank.map { [$0] } ?? [-1])]
     },
     // ONNX Range over three scalars read at run time: [start, start + delta, …) below limit.
     OpSpec(name: "range", inputs: [.required("start"), .required("limit"), .required("delta")]) { c in

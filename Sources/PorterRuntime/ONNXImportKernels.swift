@@ -285,6 +285,11 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
     },
     "conv_transpose": convTransposeKernel,
     "lstm": lstmKernel,
+    "shape": { ctx in
+        try ctx.requireInputs(1...1)
+        let t = try ctx.input(0)
+        return [HostTensor(shape: [t.rank], int64s: t.shape.map { Int64($0) })]
+    },
     "instance_norm": { ctx in
         try ctx.requireInputs(3...3)
         let (shape, x) = try ctx.floats(0)

@@ -192,6 +192,19 @@ import Testing
         #expect(pads.first { $0.outputs == ["torch_pad"] }?.attributes["pads"] == .array(want))
     }
 
+    /// Shape values of dynamic dims read as data run at run time (`shape`, then a one-element
+    /// `slice` per dim, `concat`): x scaled by its own length, a Range over it, a product of two
+    /// dims; Shape of a Constant and a scalar minus a one-element vector still fold. Two batch ×
+    /// length shapes against ONNX Runtime (a frozen length would fail the second).
+    @Test func shapeValuesOfDynamicDimsRunAtRunTime() throws {
+        let worst = try Self.run("shape_runtime", expectOps: ["shape", "range", "mul", "add"])
+        #expect(worst == 0, "max abs diff \(worst)")
+        let graph = try #require(try Self.model("shape_runtime").graph)
+        #expect(graph.nodes.filter { $0.op == "shape" }.count == 1, "one shape node per value: \(graph.nodes.map(\.op))")
+        // 4 − Shape([0, 64]) folded: `doubled` multiplies by a constant, no shape node of `pair`.
+        #expect(!graph.nodes.contains { $0.op == "shape" && $0.inputs == ["pair"] })
+    }
+
     /// Softmax and LogSoftmax at opset 11 over the last axis of a 2-D input (PP-OCR's
     /// direction classifier) are the opset-13 ops.
     @Test func softmaxBeforeOpset13OverTheLastAxisRuns() throws {

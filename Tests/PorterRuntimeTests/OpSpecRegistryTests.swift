@@ -105,6 +105,7 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
     ("lstm", [ramp([3, 2, 4]), ramp([2, 12, 4]), ramp([2, 12, 3]), ramp([2, 24]), ramp([2, 2, 3]), ramp([2, 2, 3])],
      ["hidden_size": 3, "direction": "bidirectional"], 3),
     ("lstm", [ramp([2, 1, 4]), ramp([1, 8, 4]), ramp([1, 8, 2])], ["hidden_size": 2, "direction": "reverse"], 3),
+    ("shape", [ramp([2, 3, 1])], [:], 1),
 ]
 
 @Suite struct OpSpecRegistryTests {
