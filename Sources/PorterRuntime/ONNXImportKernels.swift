@@ -27,7 +27,7 @@ private func gathered(_ t: HostTensor, shape: [Int], _ offsets: [Int]) -> HostTe
 
 /// For each element of `out` (row-major), the offset into a tensor of `shape` whose index on
 /// each axis is `map(axis, outIndex)`.
-private func offsets(_ out: [Int], _ shape: [Int], _ map: (Int, Int) -> Int) -> [Int] {
+func offsets(_ out: [Int], _ shape: [Int], _ map: (Int, Int) -> Int) -> [Int] {
     let count = out.reduce(1, *)
     let strides = stridesOf(shape)
     // Per-axis tables of offsets, summed over a row-major walk.

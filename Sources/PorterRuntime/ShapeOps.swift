@@ -102,38 +102,16 @@ func padConstant<T>(_ x: [T], shape: [Int], pads: [(Int, Int)], value: T) -> (sh
 /// element gathered from its source index per axis.
 func padGather<T>(_ x: [T], shape: [Int], pads: [(Int, Int)], reflect: Bool) -> (shape: [Int], values: [T]) {
     let outShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
-    let total = outShape.reduce(1, *)
-    if total == 0 || x.isEmpty { return (outShape, []) }
-    let strides = stridesOf(shape)
-    // Per axis: the source offset of each output index.
-    let tables: [[Int]] = shape.indices.map { a in
+    if outShape.reduce(1, *) == 0 || x.isEmpty { return (outShape, []) }
+    let sources = offsets(outShape, shape) { a, k in
         let n = shape[a]
-        return (0..<outShape[a]).map { k in
-            var i = k - pads[a].0
-            if reflect {
-                if n == 1 { i = 0 } else { while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i } }
-            } else {
-                i = min(max(i, 0), n - 1)
-            }
-            return i * strides[a]
-        }
+        var i = k - pads[a].0
+        if !reflect { return min(max(i, 0), n - 1) }
+        if n == 1 { return 0 }
+        while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
+        return i
     }
-    var out: [T] = []
-    out.reserveCapacity(total)
-    var index = [Int](repeating: 0, count: shape.count)
-    for _ in 0..<total {
-        var src = 0
-        for a in index.indices { src += tables[a][index[a]] }
-        out.append(x[src])
-        var a = index.count - 1
-        while a >= 0 {
-            index[a] += 1
-            if index[a] < outShape[a] { break }
-            index[a] = 0
-            a -= 1
-        }
-    }
-    return (outShape, out)
+    return (outShape, sources.map { x[$0] })
 }
 
 private func withStorage(_ t: HostTensor, float: ([Float]) throws -> HostTensor.Storage, int: ([Int64]) throws -> HostTensor.Storage) rethrows -> HostTensor.Storage {
