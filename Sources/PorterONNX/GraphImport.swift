@@ -291,7 +291,9 @@ struct ONNXGraphImporter {
                 return
             }
             guard let source = graph.inputs.map(\.name).first(where: { state.shapes[$0]?.count == 2 && state.shapes[$0]?[1] == limit }) else {
-                throw refuse(n, "its length \(limit) is not the second dim of a [batch, seq] graph input")
+                // Another dynamic length: Range at run time over the dim it reads.
+                emit(n, "range", [try input(0), try input(1), try input(2)], [:], state)
+                return
             }
             let base = n.name.isEmpty ? "Range_\(state.nodes.count)" : n.name
             emit(base + "/position_ids", "position_ids", [source], [out + "#positions"], [:], state)
@@ -531,9 +533,7 @@ struct ONNXGraphImporter {
     /// ConstantOfShape: a constant when every dim is known, else `fill` over the dims of the
     /// one value they come from (a graph input's named dims, or another value's).
     func constantOfShape(_ n: NodeProto, _ state: State) throws {
-        guard let out = n.outputs.first, n.inputs.count == 1, case let .ints(syms, false)? = state.folded[n.inputs[0]] else {
-            throw refuse(n, "the shape must be computable at import time (a constant or shape arithmetic)")
-        }
+        guard let out = n.outputs.first, n.inputs.count == 1, !n.inputs[0].isEmpty else { throw refuse(n, "needs its shape input") }
         var dtype = DType.f32
         var value = 0.0
         if let t = attr(n, "value")?.t {
@@ -544,6 +544,16 @@ struct ONNXGraphImporter {
             dtype = d == .f32 || d == .f64 ? .f32 : .i64
             value = try firstNumber(ref)
             if dtype == .i64, !(value.isFinite && abs(value) < 0x1p62) { throw refuse(n, "its value \(value) is not an int64") }
+        }
+        guard case let .ints(syms, false)? = state.folded[n.inputs[0]] else {
+            // The shape is computed at run time (YOLOv8's anchor grid: the product of a feature
+            // map's dynamic height and width): `constant_of_shape` reads it then.
+            let base = n.name.isEmpty ? "ConstantOfShape_\(state.nodes.count)" : n.name
+            emit(base, "constant_of_shape", [try data(n.inputs[0], state)], [out], ["value": .double(value), "dtype": .string(dtype == .i64 ? "i64" : "f32")], state)
+            if let count = state.shapes[n.inputs[0]]?.first, case let .known(rank) = count {
+                state.shapes[out] = (0..<rank).map { .dim(out, $0) }
+            }
+            return
         }
         // Every dim known: a constant tensor (bounded, so a hostile shape cannot make one huge).
         if let dims = try? syms.map({ s -> Int in

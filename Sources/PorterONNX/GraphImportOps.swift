@@ -87,7 +87,12 @@ extension ONNXGraphImporter {
         }
         var inputs = [x]
         if !open.isEmpty {
-            guard let like = valueHolding(open, state) else { throw refuse(n, "its shape \(target) is not made of the dims of one value") }
+            guard let like = valueHolding(open, state) else {
+                // Dims of several values (YOLOv8's meshgrid of two Ranges): the shape at run time.
+                emit(n, "expand_to", [x, try data(n.inputs[1], state)], [:], state)
+                if let xs, let out = n.outputs.first, let b = broadcast(xs, target, out: out) { state.shapes[out] = b }
+                return
+            }
             inputs.append(like.name)
             for (i, s) in target.enumerated() where dims[i] == Int.min { dims[i] = -1 - like.shape.firstIndex(of: s)! }
         }

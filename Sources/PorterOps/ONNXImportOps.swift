@@ -188,6 +188,24 @@ let onnxImportOps: [OpSpec] = [
         try checkCount(c, y)
         return [ValueType(dtype: .f32, shape: y), ValueType(dtype: .f32, shape: state), ValueType(dtype: .f32, shape: state)]
     },
+    // ONNX ConstantOfShape whose dims are known only at run time: `value` (f32 or i64) in the shape
+    // the int64 vector `shape` holds (at most 2^31 elements).
+    OpSpec(name: "constant_of_shape", inputs: [.required("shape")], attributes: [
+        AttributeSpec("value", .number, default: .value(.number(0))),
+        AttributeSpec("dtype", .string(allowed: ["f32", "i64"]), default: .value(.string("f32"))),
+    ]) { c in
+        guard c.input(0).dtype == nil || c.input(0).dtype == .i64 else { throw c.mismatch("the shape must be int64") }
+        if let r = c.input(0).rank, r != 1 { throw c.mismatch("the shape must be a vector, has rank \(r)") }
+        let rank = c.input(0).shape?.first
+        return [ValueType(dtype: try c.attributes.string("dtype") == "i64" ? .i64 : .f32, shape: rank.flatMap { $0 >= 0 ? [Int](repeating: -1, count: $0) : nil })]
+    },
+    // ONNX Expand to a shape known only at run time (an int64 vector): x broadcast against it.
+    OpSpec(name: "expand_to", inputs: [.required("x"), .required("shape")]) { c in
+        guard c.input(1).dtype == nil || c.input(1).dtype == .i64 else { throw c.mismatch("the shape must be int64") }
+        if let r = c.input(1).rank, r != 1 { throw c.mismatch("the shape must be a vector, has rank \(r)") }
+        guard let xr = c.input(0).rank, let n = c.input(1).shape?.first, n >= 0 else { return [ValueType(dtype: c.input(0).dtype, shape: nil)] }
+        return [ValueType(dtype: c.input(0).dtype, shape: [Int](repeating: -1, count: max(xr, n)))]
+    },
     // The dims of x at run time, as int64 (ONNX Shape where the importer cannot fold it).
     OpSpec(name: "shape", inputs: [.required("x")]) { c in
         [ValueType(dtype: .i64, shape: c.input(0).rank.map { [$0] } ?? [-1])]

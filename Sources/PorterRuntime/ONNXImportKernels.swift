@@ -235,6 +235,20 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
             a < lead ? 0 : (x.shape[a - lead] == 1 ? 0 : i)
         })]
     },
+    "expand_to": { ctx in
+        try ctx.requireInputs(2...2)
+        let x = try ctx.input(0), s = try ctx.input(1)
+        guard s.rank == 1, let dims = s.int64s, dims.allSatisfy({ $0 >= 0 && $0 <= Int64(onnxImportElementLimit) }) else {
+            throw ctx.shapeError("the shape must be an int64 vector of dims between 0 and 2^31", [s.shape])
+        }
+        let target = dims.map { Int($0) }
+        guard let out = broadcastShapes(x.shape, target) else { throw ctx.shapeError("cannot expand to \(target)", [x.shape, target]) }
+        _ = try checkedCount(out, ctx)
+        let lead = out.count - x.shape.count
+        return [gathered(x, shape: out, offsets(out, [Int](repeating: 1, count: lead) + x.shape) { a, i in
+            a < lead ? 0 : (x.shape[a - lead] == 1 ? 0 : i)
+        })]
+    },
     "tile": { ctx in
         try ctx.requireInputs(1...1)
         let x = try ctx.input(0)
@@ -285,6 +299,19 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
     },
     "conv_transpose": convTransposeKernel,
     "lstm": lstmKernel,
+    "constant_of_shape": { ctx in
+        try ctx.requireInputs(1...1)
+        let t = try ctx.input(0)
+        guard t.rank == 1, let dims = t.int64s else { throw ctx.shapeError("the shape must be an int64 vector", [t.shape]) }
+        let shape = try dims.map { d -> Int in
+            guard d >= 0, d <= Int64(onnxImportElementLimit) else { throw ctx.shapeError("dim \(d) must be between 0 and 2^31", [t.shape]) }
+            return Int(d)
+        }
+        let count = try checkedCount(shape, ctx)
+        let value = try ctx.attrs.number("value")
+        if try ctx.attrs.string("dtype") == "i64" { return [HostTensor(shape: shape, int64s: [Int64](repeating: Int64(value), count: count))] }
+        return [HostTensor(shape: shape, floats: [Float](repeating: Float(value), count: count))]
+    },
     "shape": { ctx in
         try ctx.requireInputs(1...1)
         let t = try ctx.input(0)

@@ -106,6 +106,8 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
      ["hidden_size": 3, "direction": "bidirectional"], 3),
     ("lstm", [ramp([2, 1, 4]), ramp([1, 8, 4]), ramp([1, 8, 2])], ["hidden_size": 2, "direction": "reverse"], 3),
     ("shape", [ramp([2, 3, 1])], [:], 1),
+    ("constant_of_shape", [i([2], [2, 3])], ["value": 1.5, "dtype": "f32"], 1),
+    ("expand_to", [ramp([3, 1]), i([3], [2, 3, 4])], [:], 1),
 ]
 
 @Suite struct OpSpecRegistryTests {
@@ -162,8 +164,10 @@ private let samples: [(op: String, inputs: [HostTensor?], attributes: [String: J
             let result = try GraphExecutor(graph: graph, weights: TensorStore()).run(feed)
             for name in outs {
                 let actual = try #require(result.outputs[name])
-                // `range`'s length depends on its inputs' values: inferred dynamic ([-1]).
-                let want = sample.op == "range" ? ValueType(dtype: actual.dtype, shape: [-1]) : ValueType(dtype: actual.dtype, shape: actual.shape)
+                // Ops whose dims come from their inputs' values (`range`'s length, the dims
+                // `constant_of_shape` and `expand_to` read at run time): inferred dynamic, of that rank.
+                let valueShaped = ["range", "constant_of_shape", "expand_to"].contains(sample.op)
+                let want = ValueType(dtype: actual.dtype, shape: valueShaped ? [Int](repeating: -1, count: actual.shape.count) : actual.shape)
                 #expect(inferred[name] == want, "\(sample.op): inferred \(inferred[name]!), ran \(actual.dtype)\(actual.shape)")
             }
         }
