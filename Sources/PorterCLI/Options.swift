@@ -1,5 +1,6 @@
 import ArgumentParser
 import PorterCore
+import PorterPipeline
 
 /// `--quiet`: no progress or summaries on a terminal.
 struct QuietOption: ParsableArguments {
@@ -75,9 +76,23 @@ struct VerificationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write report.json, report.md and report.html into this folder.", valueName: "dir"))
     var report: String?
 
+    @Option(help: ArgumentHelp("Seeded inputs: the size of each input's first dynamic dim (default 2).", valueName: "n"))
+    var batch: Int?
+
+    @Option(help: ArgumentHelp("Seeded inputs: the size of every other dynamic dim — sequence length, or an image model's height and width (default 8).", valueName: "n"))
+    var sequence: Int?
+
     func validate() throws {
         if let atol, atol < 0 || !atol.isFinite { throw ValidationError("--atol must be a finite number ≥ 0") }
         if let rtol, rtol < 0 || !rtol.isFinite { throw ValidationError("--rtol must be a finite number ≥ 0") }
+        if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch must be between 1 and 4096") }
+        if let sequence, !(1...65536).contains(sequence) { throw ValidationError("--sequence must be between 1 and 65536") }
+    }
+
+    /// The seeded input sizes into a verify request.
+    func apply(to request: inout VerifyRequest) {
+        if let batch { request.batch = batch }
+        if let sequence { request.sequence = sequence }
     }
 }
 

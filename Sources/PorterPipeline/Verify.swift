@@ -33,6 +33,10 @@ public struct VerifyRequest: Sendable {
     /// It costs a second pair of forward runs; nil traces only when a report is written
     /// (failing outputs are traced whatever this says).
     public var traceLayers: Bool? = nil
+    /// Sizes the seeded inputs of the forward level give dynamic dims: the first axis
+    /// (`--batch`) and every other (`--sequence`; an image model's height and width too).
+    public var batch = 2
+    public var sequence = 8
     /// The reader of the source, when detection should be skipped (`--from`).
     public var from: String?
     /// Settings of the source's reader (`--read-option`), checked against what it declares.
@@ -141,7 +145,8 @@ extension Pipeline {
         if let dir = request.reportDirectory, !request.force, FileManager.default.fileExists(atPath: dir.path) {
             throw CoreError.outputExists(path: dir.path)
         }
-        var options = Verifier.Options(atol: request.atol, rtol: request.rtol, alwaysTraceLayers: request.traceLayers ?? (request.reportDirectory != nil))
+        var options = Verifier.Options(atol: request.atol, rtol: request.rtol, batch: request.batch, sequence: request.sequence,
+                                       alwaysTraceLayers: request.traceLayers ?? (request.reportDirectory != nil))
         options.createdAt = request.timestamped ? Verifier.timestamp() : nil
         options.progress = request.progress
         // A graph stored with the source (Keras, SavedModel) reads the source's weight

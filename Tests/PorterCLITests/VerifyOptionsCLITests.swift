@@ -33,6 +33,30 @@ struct VerifyOptionsCLITests {
         #expect(!r.stdout.contains("rerun with --mapping"), "\(r.stdout)")
     }
 
+    /// The seeded inputs' dynamic dims (an ONNX graph's `batch` and `length`): 2 and 8 by default,
+    /// `--batch` / `--sequence` otherwise (an image model whose height must be a multiple of 32 —
+    /// YOLOv8, PP-OCR's detector — fails at 8 and passes at 64); out of range is a usage error,
+    /// and convert takes them only with --verify.
+    @Test("--batch and --sequence size the seeded inputs' dynamic dims")
+    func seededInputSizes() throws {
+        let dir = try Fixtures.scratchDirectory("porter-verify-sizes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = Fixtures.url("onnx/import_ops/shape_runtime.onnx").path
+        let out = dir.appendingPathComponent("m.porter").path
+        #expect(try CLI.run(["convert", source, "--to", "porter", "-o", out, "-q"]).status == 0)
+        func shape(_ extra: [String]) throws -> [Int]? {
+            let r = try CLI.run(["verify", source, out, "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            return ((doc?["forward"] as? [String: Any])?["inputs"] as? [[String: Any]])?.first?["shape"] as? [Int]
+        }
+        #expect(try shape([]) == [2, 8])
+        #expect(try shape(["--batch", "3", "--sequence", "5"]) == [3, 5])
+        #expect(try CLI.run(["verify", source, out, "--sequence", "0"]).status == 2)
+        let convert = try CLI.run(["convert", source, "--to", "porter", "-o", dir.appendingPathComponent("n.porter").path, "--batch", "3"])
+        #expect(convert.status == 2 && convert.stderr.contains("go with --verify"), "\(convert.stderr)")
+    }
+
     @Test("--from names the source's reader; a misspelt one is a usage error with a suggestion")
     func from() throws {
         let bert = Fixtures.url("architectures/bert").path

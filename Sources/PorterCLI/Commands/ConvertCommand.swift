@@ -71,8 +71,9 @@ struct ConvertCommand: ParsableCommand {
         if let s = maxShardSize, ByteSize.parse(s) == nil {
             throw ValidationError("--max-shard-size: '\(s)' is not a size like 500MB or 5GB")
         }
-        if !verify && (verification.reference != nil || verification.report != nil || verification.atol != nil || verification.rtol != nil) {
-            throw ValidationError("--reference, --report, --atol and --rtol go with --verify")
+        if !verify && (verification.reference != nil || verification.report != nil || verification.atol != nil || verification.rtol != nil
+                       || verification.batch != nil || verification.sequence != nil) {
+            throw ValidationError("--reference, --report, --atol, --rtol, --batch and --sequence go with --verify")
         }
         if URL(fileURLWithPath: source).standardizedFileURL == URL(fileURLWithPath: output).standardizedFileURL {
             throw ValidationError("the output must differ from the source")
@@ -104,6 +105,7 @@ struct ConvertCommand: ParsableCommand {
         var verifyRequest = VerifyRequest(
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force)
+        verification.apply(to: &verifyRequest)
         verifyRequest.progress = request.progress
         if json.json || verbose.verbose { verifyRequest.traceLayers = true }  // both print every layer
         let report = try pipeline.verify(result, request: verifyRequest)

@@ -70,6 +70,7 @@ struct VerifyCommand: ParsableCommand {
             reference: verification.reference.map { URL(fileURLWithPath: $0) }, atol: verification.atol, rtol: verification.rtol,
             reportDirectory: verification.report.map { URL(fileURLWithPath: $0) }, force: force.force,
             mapping: mapping, allowUnmapped: allowUnmapped, dtype: dtype)
+        verification.apply(to: &request)
         request.from = from.from
         request.readOptions = settings.dictionary
         request.allowMissingTokenizer = allowMissingTokenizer
