@@ -947,7 +947,8 @@ def main():
         print(ttbl)
     if a.update_doc:
         # Each table is rewritten only from the entries run (run the whole corpus, or one kind, e.g. --only vocab).
-        if weights:
+        # The main table lists the whole corpus: a run of some entries (--only, --tokenizers) leaves it.
+        if weights and not a.only:
             update_doc(os.path.join(ROOT, "docs", "wild.md"), tbl)
         if otbl:
             update_doc(os.path.join(ROOT, "docs", "wild.md"), otbl, "<!-- wild-onnx:begin -->", "<!-- wild-onnx:end -->")
