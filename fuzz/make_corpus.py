@@ -62,7 +62,8 @@ def main():
     # onnx: every .onnx fixture (torch exports, typed-field initializers, external-data entries).
     copy("fuzz-onnx", "onnx/*.onnx", "onnx/import_ops/*.onnx")
     # gguf: every GGUF fixture (all tensor types, every metadata value type, v2, a refused type).
-    copy("fuzz-gguf", "gguf/*.gguf")
+    # GGUF files, and the vocabulary-only ones whose tokenizer metadata the harness builds (gpt2, llama, bert).
+    copy("fuzz-gguf", "gguf/*.gguf", "tokenizers/gguf-*/tokenizer.gguf")
 
     copy("fuzz-safetensors", "safetensors/valid/*.safetensors", "safetensors/malformed/*.safetensors",
          "safetensors/hf/bert/model.safetensors", "safetensors/sharded/*.safetensors")
