@@ -98,17 +98,10 @@ public struct ONNXReader: ModelReader {
                 }
             }
         }
-        func branches(_ g: GraphProto) throws {
-            for n in g.nodes where n.opType == "If" && (n.domain.isEmpty || n.domain == "ai.onnx") {
-                for branch in ["then_branch", "else_branch"] {
-                    guard let sub = n.attributes.first(where: { $0.name == branch })?.g else { continue }
-                    try read(sub, prefix: "\(n.outputs.first ?? n.name)/\(branch)")
-                    try branches(sub)
-                }
-            }
-        }
         try read(graph, prefix: nil)
-        if Self.subgraphStats(graph).initializers == 0 { try branches(graph) }
+        if Self.subgraphStats(graph).initializers == 0 {
+            try Self.eachIfBranch(graph) { n, branch, sub in try read(sub, prefix: "\(n.outputs.first ?? n.name)/\(branch)") }
+        }
         if !model.tensors.names.isEmpty {
             model.notes.append("no initializers: the \(model.tensors.names.count) Constant nodes' values are read as the model's tensors"
                                + (inBranches > 0 ? " (\(inBranches) of them inside If branches)" : "")
@@ -123,41 +116,33 @@ public struct ONNXReader: ModelReader {
     /// (`ONNXGraphImporter.branchKey`), the names in the branch → the model tensors' names.
     func branchInitializers(_ graph: GraphProto, file: OpenFile, external: ExternalData, into model: inout NeutralModel) throws -> [String: [String: String]] {
         var result: [String: [String: String]] = [:]
-        func visit(_ g: GraphProto) throws {
-            for n in g.nodes where n.opType == "If" && (n.domain.isEmpty || n.domain == "ai.onnx") {
-                // then before else, whatever the order of the attributes in the file.
-                for branch in ["then_branch", "else_branch"] {
-                    guard let a = n.attributes.first(where: { $0.name == branch }), let sub = a.g else { continue }
-                    let key = ONNXGraphImporter.branchKey(n, a.name)
-                    var names: [String: String] = [:]
-                    var renamed: [String] = []
-                    for t in sub.initializers {
-                        guard !t.name.isEmpty else { throw ONNXError.unnamedTensor(file: file.path, offset: t.offset) }
-                        guard names[t.name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: t.name, offset: t.offset) }
-                        var name = t.name
-                        if model.tensors[name] != nil || model.dropped.contains(where: { $0.name == name }) {
-                            name = "\(n.outputs.first ?? n.name)/\(a.name)/\(t.name)"
-                            renamed.append("\(t.name) → \(name)")
-                        }
-                        guard model.tensors[name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: name, offset: t.offset) }
-                        switch try Initializer.tensor(t, file: file, external: external) {
-                        case let .tensor(ref):
-                            try model.tensors.add(TensorEntry(name: name, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: t.name)))
-                            names[t.name] = name
-                        case let .dropped(reason, bytes):
-                            model.dropped.append(DroppedTensor(name: name, reason: reason, byteCount: bytes, sourceFile: file.path))
-                        }
-                    }
-                    if !sub.initializers.isEmpty {
-                        model.notes.append("If node '\(n.name)' \(a.name): \(sub.initializers.count) initializer(s) read as tensors"
-                                           + (renamed.isEmpty ? "" : " (renamed: \(renamed.joined(separator: ", ")))"))
-                    }
-                    result[key] = names
-                    try visit(sub)
+        try Self.eachIfBranch(graph) { n, branch, sub in
+            let key = ONNXGraphImporter.branchKey(n, branch)
+            var names: [String: String] = [:]
+            var renamed: [String] = []
+            for t in sub.initializers {
+                guard !t.name.isEmpty else { throw ONNXError.unnamedTensor(file: file.path, offset: t.offset) }
+                guard names[t.name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: t.name, offset: t.offset) }
+                var name = t.name
+                if model.tensors[name] != nil || model.dropped.contains(where: { $0.name == name }) {
+                    name = "\(n.outputs.first ?? n.name)/\(branch)/\(t.name)"
+                    renamed.append("\(t.name) → \(name)")
+                }
+                guard model.tensors[name] == nil else { throw ONNXError.duplicateTensor(file: file.path, tensor: name, offset: t.offset) }
+                switch try Initializer.tensor(t, file: file, external: external) {
+                case let .tensor(ref):
+                    try model.tensors.add(TensorEntry(name: name, tensor: ref, provenance: Provenance(sourceFile: file.path, sourceName: t.name)))
+                    names[t.name] = name
+                case let .dropped(reason, bytes):
+                    model.dropped.append(DroppedTensor(name: name, reason: reason, byteCount: bytes, sourceFile: file.path))
                 }
             }
+            if !sub.initializers.isEmpty {
+                model.notes.append("If node '\(n.name)' \(branch): \(sub.initializers.count) initializer(s) read as tensors"
+                                   + (renamed.isEmpty ? "" : " (renamed: \(renamed.joined(separator: ", ")))"))
+            }
+            result[key] = names
         }
-        try visit(graph)
         return result
     }
 
@@ -253,6 +238,18 @@ public struct ONNXReader: ModelReader {
             counts[op, default: 0] += 1
         }
         return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Calls `body` for each branch of each If (default domain), then before else whatever the
+    /// order of the attributes in the file, and then for the Ifs inside that branch.
+    static func eachIfBranch(_ g: GraphProto, _ body: (NodeProto, String, GraphProto) throws -> Void) rethrows {
+        for n in g.nodes where n.opType == "If" && (n.domain.isEmpty || n.domain == "ai.onnx") {
+            for branch in ["then_branch", "else_branch"] {
+                guard let sub = n.attributes.first(where: { $0.name == branch })?.g else { continue }
+                try body(n, branch, sub)
+                try eachIfBranch(sub, body)
+            }
+        }
     }
 
     static func subgraphStats(_ graph: GraphProto) -> (graphs: Int, nodes: Int, initializers: Int) {

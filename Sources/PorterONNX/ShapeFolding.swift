@@ -134,26 +134,11 @@ extension ONNXGraphImporter {
             }
         case ("Add", 2), ("Sub", 2), ("Mul", 2), ("Div", 2), ("Pow", 2):
             switch (f[0], f[1]) {
-            case let (.ints(a, true), .ints(b, true)):
-                guard case let .known(x) = a[0], case let .known(y) = b[0] else { return false }
-                let r: Int
-                switch n.opType {
-                case "Add": r = x &+ y
-                case "Sub": r = x &- y
-                case "Mul": r = x &* y
-                case "Div":
-                    let (q, o) = x.dividedReportingOverflow(by: y)
-                    guard y != 0, !o else { throw refuse(n, "divides \(x) by \(y)") }
-                    r = q
-                default: return false
-                }
-                state.folded[out] = .ints([.known(r)], scalar: true)
-            case let (.ints(a, sa), .ints(b, sb)) where !(sa && sb) && (sa || sb || a.count == b.count):
-                // Known integers, a scalar broadcast against a vector or two vectors of one length
-                // (F.pad's `2 · rank − len(pad)` as torch.onnx writes it).
-                let n0 = max(a.count, b.count)
+            case let (.ints(a, sa), .ints(b, sb)) where sa || sb || a.count == b.count:
+                // Known integers: two scalars, a scalar broadcast against a vector, or two vectors of
+                // one length (F.pad's `2 · rank − len(pad)` as torch.onnx writes it).
                 var r: [Sym] = []
-                for k in 0..<n0 {
+                for k in 0..<max(a.count, b.count) {
                     guard case let .known(x) = a[sa ? 0 : k], case let .known(y) = b[sb ? 0 : k] else { return false }
                     switch n.opType {
                     case "Add": r.append(.known(x &+ y))
@@ -166,7 +151,7 @@ extension ONNXGraphImporter {
                     default: return false
                     }
                 }
-                state.folded[out] = .ints(r, scalar: false)
+                state.folded[out] = .ints(r, scalar: sa && sb)
             default:
                 guard let x = scalar(f[0]), let y = scalar(f[1]) else { return false }
                 let r: Double

@@ -25,6 +25,16 @@ private func gathered(_ t: HostTensor, shape: [Int], _ offsets: [Int]) -> HostTe
     }
 }
 
+/// `x` broadcast against `target` (ONNX Expand), for `expand` and `expand_to`.
+private func expanded(_ x: HostTensor, to target: [Int], _ ctx: NodeContext) throws -> HostTensor {
+    guard let out = broadcastShapes(x.shape, target) else { throw ctx.shapeError("cannot expand to \(target)", [x.shape, target]) }
+    _ = try checkedCount(out, ctx)
+    let lead = out.count - x.shape.count
+    return gathered(x, shape: out, offsets(out, [Int](repeating: 1, count: lead) + x.shape) { a, i in
+        a < lead ? 0 : (x.shape[a - lead] == 1 ? 0 : i)
+    })
+}
+
 /// For each element of `out` (row-major), the offset into a tensor of `shape` whose index on
 /// each axis is `map(axis, outIndex)`.
 func offsets(_ out: [Int], _ shape: [Int], _ map: (Int, Int) -> Int) -> [Int] {
@@ -228,12 +238,7 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
             guard let like, -1 - d < like.count else { throw ctx.bad("shape", "\(d) copies no dim of the like input") }
             return like[-1 - d]
         }
-        guard let out = broadcastShapes(x.shape, target) else { throw ctx.shapeError("cannot expand to \(target)", [x.shape, target]) }
-        _ = try checkedCount(out, ctx)
-        let lead = out.count - x.shape.count
-        return [gathered(x, shape: out, offsets(out, [Int](repeating: 1, count: lead) + x.shape) { a, i in
-            a < lead ? 0 : (x.shape[a - lead] == 1 ? 0 : i)
-        })]
+        return [try expanded(x, to: target, ctx)]
     },
     "expand_to": { ctx in
         try ctx.requireInputs(2...2)
@@ -242,12 +247,7 @@ let onnxImportKernels: KeyValuePairs<String, Kernel> = [
             throw ctx.shapeError("the shape must be an int64 vector of dims between 0 and 2^31", [s.shape])
         }
         let target = dims.map { Int($0) }
-        guard let out = broadcastShapes(x.shape, target) else { throw ctx.shapeError("cannot expand to \(target)", [x.shape, target]) }
-        _ = try checkedCount(out, ctx)
-        let lead = out.count - x.shape.count
-        return [gathered(x, shape: out, offsets(out, [Int](repeating: 1, count: lead) + x.shape) { a, i in
-            a < lead ? 0 : (x.shape[a - lead] == 1 ? 0 : i)
-        })]
+        return [try expanded(x, to: target, ctx)]
     },
     "tile": { ctx in
         try ctx.requireInputs(1...1)

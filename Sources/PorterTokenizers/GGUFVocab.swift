@@ -336,7 +336,8 @@ public struct GGUFVocab: Sendable, Equatable {
         var added: [OrderedJSON] = []
         var model: [(String, OrderedJSON)]
         var normalizer = OrderedJSON.null, preTokenizer = OrderedJSON.null, decoder = OrderedJSON.null
-        switch try kind(file: file) {
+        let kind = try self.kind(file: file)
+        switch kind {
         case .gpt2:
             guard let pre else { throw TokenizerError.missingKey(file: file, path: Self.p + "pre") }
             guard let entry = GGUFPreTokenizerTable.entry(named: pre) else {
@@ -349,8 +350,7 @@ public struct GGUFVocab: Sendable, Equatable {
             decoder = .raw(#"{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}"#)
             for (i, t) in tokens.enumerated() where type(i) == .control || type(i) == .userDefined {
                 let special = type(i) == .control
-                added.append(.object([("id", .int(i)), ("content", .string(t)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
-                                      ("rstrip", .bool(false)), ("normalized", .bool(!special)), ("special", .bool(special))]))
+                added.append(Self.addedToken(id: i, content: t, normalized: !special, special: special))
             }
             model = [("type", .string("BPE")), ("dropout", .null), ("unk_token", unkId.map { .string(tokens[$0]) } ?? .null),
                      ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)),
@@ -368,8 +368,7 @@ public struct GGUFVocab: Sendable, Equatable {
             // parse_special, and take part in no merge: added tokens, normalized false, not special. The text
             // after one is normalized on its own (`▁` prepended), as llama.cpp prefixes a space after a token.
             for i in tokens.indices where type(i) == .userDefined {
-                added.append(.object([("id", .int(i)), ("content", .string(tokens[i])), ("single_word", .bool(false)), ("lstrip", .bool(false)),
-                                      ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(false))]))
+                added.append(Self.addedToken(id: i, content: tokens[i], normalized: false, special: false))
             }
             let unk = unkId ?? tokens.indices.first { type($0) == .unknown }
             vocab = .object(tokens.enumerated().map { ($1, .int($0)) })
@@ -399,8 +398,7 @@ public struct GGUFVocab: Sendable, Equatable {
             }
             for (i, t) in tokens.enumerated() where [.control, .unknown, .userDefined].contains(type(i)) {
                 let special = type(i) != .userDefined
-                added.append(.object([("id", .int(i)), ("content", .string(t)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
-                                      ("rstrip", .bool(false)), ("normalized", .bool(!special)), ("special", .bool(special))]))
+                added.append(Self.addedToken(id: i, content: t, normalized: !special, special: special))
             }
             var parts: [OrderedJSON] = []
             if let map = precompiledCharsmap, !map.isEmpty {
@@ -423,8 +421,7 @@ public struct GGUFVocab: Sendable, Equatable {
             guard let cls = bosId ?? clsId else { throw TokenizerError.missingKey(file: file, path: Self.p + "bos_token_id") }
             guard let sep = sepId else { throw TokenizerError.missingKey(file: file, path: Self.p + "seperator_token_id") }
             for i in tokens.indices where type(i) == .control {
-                added.append(.object([("id", .int(i)), ("content", .string(words[i])), ("single_word", .bool(false)), ("lstrip", .bool(false)),
-                                      ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(true))]))
+                added.append(Self.addedToken(id: i, content: words[i], normalized: false, special: true))
             }
             let lowercase = normalizerLowercase ?? true
             normalizer = .object([("type", .string("BertNormalizer")), ("clean_text", .bool(true)), ("handle_chinese_chars", .bool(true)),
@@ -438,7 +435,7 @@ public struct GGUFVocab: Sendable, Equatable {
         doc.append(("added_tokens", .array(added)))
         doc.append(("normalizer", normalizer))
         doc.append(("pre_tokenizer", preTokenizer))
-        if case .wordPiece = try kind(file: file) {} else { postProcessor = try self.postProcessor(file: file) }
+        if kind != .wordPiece { postProcessor = try self.postProcessor(file: file) }
         doc.append(("post_processor", postProcessor))
         doc.append(("decoder", decoder))
         doc.append(("model", .object(model)))
@@ -495,6 +492,12 @@ public struct GGUFVocab: Sendable, Equatable {
         return .object([("type", .string("TemplateProcessing")), ("single", .array([special(cls, 0), seq("A", 0), special(sep, 0)])),
                         ("pair", .array([special(cls, 0), seq("A", 0), special(sep, 0), seq("B", 1), special(sep, 1)])),
                         ("special_tokens", .object(specials))])
+    }
+
+    /// One `added_tokens` entry of tokenizer.json (never single-word, no stripping).
+    static func addedToken(id: Int, content: String, normalized: Bool, special: Bool) -> OrderedJSON {
+        .object([("id", .int(id)), ("content", .string(content)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                 ("rstrip", .bool(false)), ("normalized", .bool(normalized)), ("special", .bool(special))])
     }
 
     /// TemplateProcessing: `<bos> $A <eos>` as `add_bos_token` / `add_eos_token` say (llama.cpp's defaults:
