@@ -1,4 +1,6 @@
+#include <malloc.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include "porter_runtime.h"
@@ -24,43 +26,6 @@ void porter_gelu_tanh(float *values, size_t count) {
     }
 }
 
-PORTER_CLONES
-static void softmax_row(float *o, size_t length, float scale, const float *mask, size_t step) {
-    float maxValue = -INFINITY;
-    if (mask) {
-        if (step == 1) {
-            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j];
-        } else {
-            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j * step];
-        }
-    } else if (scale != 1.0f) {
-        for (size_t j = 0; j < length; j++) o[j] *= scale;
-    }
-    for (size_t j = 0; j < length; j++) maxValue = o[j] > maxValue ? o[j] : maxValue;
-    if (maxValue == -INFINITY) maxValue = 0;
-    // Below -87 the weight is exactly 0, as expf's underflow gives, not porter_exp_nonpositive's
-    // e^-87 ≈ 1.6e-38: under a causal or padding mask (-3.4e38) that tiny value made every
-    // masked product with V subnormal in the context GEMM, a microcode assist each (13× the
-    // unmasked time per head on this CPU; docs/benchmarks.md).
-    float sum = 0;
-    for (size_t j = 0; j < length; j++) {
-        float x = o[j] - maxValue;
-        float e = x < -87.0f ? 0.0f : porter_exp_nonpositive(x);
-        o[j] = e;
-        sum += e;
-    }
-    float inv = 1.0f / sum;
-    for (size_t j = 0; j < length; j++) o[j] *= inv;
-}
-
-void porter_softmax_rows(float *x, size_t rows, size_t length, size_t stride, float scale,
-                         const float *mask, const size_t *mask_offsets, size_t mask_step) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *m = mask ? mask + (mask_offsets ? mask_offsets[r] : 0) : NULL;
-        softmax_row(x + r * stride, length, scale, m, mask_step);
-    }
-}
-
 // Sum of `n` floats in 16 partial sums (so the loop vectorises without reassociating a
 // single chain), then the partials in a fixed order.
 PORTER_CLONES
@@ -73,6 +38,56 @@ static float sum16(const float *x, size_t n) {
     for (int l = 0; l < 16; l++) total += acc[l];
     for (; j < n; j++) total += x[j];
     return total;
+}
+
+// Largest of `n` floats (-inf when n = 0), in 16 lanes like sum16.
+PORTER_CLONES
+static float max16(const float *x, size_t n) {
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = -INFINITY;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+    float best = -INFINITY;
+    for (int l = 0; l < 16; l++) best = lanes[l] > best ? lanes[l] : best;
+    for (; j < n; j++) best = x[j] > best ? x[j] : best;
+    return best;
+}
+
+PORTER_CLONES
+static void softmax_row(float *o, size_t length, float scale, const float *mask, size_t step) {
+    if (mask) {
+        if (step == 1) {
+            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j];
+        } else {
+            for (size_t j = 0; j < length; j++) o[j] = o[j] * scale + mask[j * step];
+        }
+    } else if (scale != 1.0f) {
+        for (size_t j = 0; j < length; j++) o[j] *= scale;
+    }
+    // A single running max or sum is a serial chain (4 cycles per element) the compiler may not
+    // reorder; 16 lanes combined in a fixed order vectorise.
+    float maxValue = max16(o, length);
+    if (maxValue == -INFINITY) maxValue = 0;
+    // Below -87 the weight is exactly 0, as expf's underflow gives, not porter_exp_nonpositive's
+    // e^-87 ≈ 1.6e-38: under a causal or padding mask (-3.4e38) that tiny value made every
+    // masked product with V subnormal in the context GEMM, a microcode assist each (13× the
+    // unmasked time per head on this CPU; docs/benchmarks.md).
+    for (size_t j = 0; j < length; j++) {
+        float x = o[j] - maxValue;
+        o[j] = x < -87.0f ? 0.0f : porter_exp_nonpositive(x);
+    }
+    float sum = sum16(o, length);
+    float inv = 1.0f / sum;
+    for (size_t j = 0; j < length; j++) o[j] *= inv;
+}
+
+void porter_softmax_rows(float *x, size_t rows, size_t length, size_t stride, float scale,
+                         const float *mask, const size_t *mask_offsets, size_t mask_step) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *m = mask ? mask + (mask_offsets ? mask_offsets[r] : 0) : NULL;
+        softmax_row(x + r * stride, length, scale, m, mask_step);
+    }
 }
 
 PORTER_CLONES
@@ -107,4 +122,15 @@ void porter_layer_norm_rows(const float *x, float *out, size_t rows, size_t widt
             }
         }
     }
+}
+
+void porter_malloc_keep_freed(void) {
+#if defined(__GLIBC__)
+    static int done = 0;
+    if (done) return;
+    done = 1;
+    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES")) return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 }

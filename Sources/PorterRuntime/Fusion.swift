@@ -92,10 +92,16 @@ extension GraphExecutor {
             return false
         case let .linearActivation(l, a):
             let act = graph.nodes[a]
-            guard let y = try linearNode(l, values: values, residual: nil) else { return false }
-            var out = y.floats!
             let approximate = act.op == "gelu" ? try attributes[a].string("approximate") : "relu"
             guard ["none", "tanh", "relu"].contains(approximate) else { return false }
+            if packed[graph.nodes[l].inputs[1]] != nil {
+                let activation: PackedActivation = approximate == "none" ? .geluErf : approximate == "tanh" ? .geluTanh : .relu
+                guard let y = try linearNode(l, values: values, residual: nil, activation: activation) else { return false }
+                values[act.outputs[0]] = y
+                return true
+            }
+            guard var y = try linearNode(l, values: values, residual: nil, activation: nil), case .float(var out) = y.storage else { return false }
+            y.storage = .float([])  // `out` is the only reference: the activation runs in place, no copy
             out.withUnsafeMutableBufferPointer { o in
                 nonisolated(unsafe) let o = o
                 parallelChunks(o.count, minimumPerChunk: 1 << 14) { range in
@@ -112,7 +118,7 @@ extension GraphExecutor {
             let lin = graph.nodes[l], add = graph.nodes[a]
             let otherName = add.inputs[0] == lin.outputs[0] ? add.inputs[1] : add.inputs[0]
             guard let other = try value(otherName, for: add, in: values),
-                  let y = try linearNode(l, values: values, residual: other) else { return false }
+                  let y = try linearNode(l, values: values, residual: other, activation: nil) else { return false }
             values[add.outputs[0]] = y
             return true
         case let .attention(p):
@@ -156,17 +162,25 @@ extension GraphExecutor {
 
     /// `linear` of `node` with the residual (same shape as the result) added, or nil when the
     /// operands do not fit the fast path.
-    private func linearNode(_ index: Int, values: [String: HostTensor], residual: HostTensor?) throws -> HostTensor? {
+    /// A weight held packed (`PackedMatrix`) is multiplied by the packed GEMM, which also adds
+    /// the residual and applies `activation` per tile; otherwise `activation` must be nil (the
+    /// caller applies it).
+    func linearNode(_ index: Int, values: [String: HostTensor], residual: HostTensor?,
+                    activation: PackedActivation?) throws -> HostTensor? {
         let node = graph.nodes[index]
-        guard node.inputs.count >= 2, let xt = try value(node.inputs[0], for: node, in: values), let x = xt.floats,
-              let wt = try value(node.inputs[1], for: node, in: values), let w = wt.floats, wt.shape.count == 2 else { return nil }
+        guard node.inputs.count >= 2, let xt = try value(node.inputs[0], for: node, in: values), let x = xt.floats else { return nil }
         var bias: [Float]? = nil
         if node.inputs.count > 2, let b = try value(node.inputs[2], for: node, in: values) {
             guard let bf = b.floats else { return nil }
             bias = bf
         }
-        let outIn = try attributes[index].string("weight_layout") == "out_in"
         let ctx = NodeContext(node: node, inputs: [], attrs: attributes[index])
+        if let pw = packed[node.inputs[1]] {
+            if let residual, residual.floats == nil || residual.shape != Array(xt.shape.dropLast()) + [pw.n] { return nil }
+            return try packedLinear(x: x, xShape: xt.shape, weight: pw, bias: bias, residual: residual, activation: activation, ctx: ctx)
+        }
+        guard activation == nil, let wt = try value(node.inputs[1], for: node, in: values), let w = wt.floats, wt.shape.count == 2 else { return nil }
+        let outIn = try attributes[index].string("weight_layout") == "out_in"
         guard let residual else {
             return try linearForward(x: x, xShape: xt.shape, weight: w, wShape: wt.shape, bias: bias, outIn: outIn, ctx: ctx)
         }

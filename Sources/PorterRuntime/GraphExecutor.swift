@@ -3,6 +3,7 @@ import Foundation
 import PorterCore
 import PorterOps
 import CBLAS
+import CPorterRuntime
 
 /// What one run of a graph produced.
 public struct ExecutionResult: Sendable {
@@ -25,6 +26,8 @@ public struct ExecutionResult: Sendable {
 public final class GraphExecutor: @unchecked Sendable {
     public let graph: Graph
     let weights: [String: HostTensor]
+    /// `linear` weights held packed for the AVX-512 GEMM instead of in `weights` (`PackedLinear.swift`).
+    let packed: [String: PackedMatrix]
     /// For each node index, the values whose last reader is that node (freed after it).
     let releaseAfter: [[String]]
     /// Execution plan with adjacent nodes fused where the intermediate has one reader.
@@ -52,15 +55,19 @@ public final class GraphExecutor: @unchecked Sendable {
     /// the weights the graph reads from `weights` (f16/bf16/f64 widened to float32).
     /// Weights named in `shared` are taken from it instead of loaded again (the verifier
     /// shares weights proven bit-identical between its two models; `SharedWeights.swift`).
-    public init(graph: Graph, weights: TensorStore, shared: [String: HostTensor] = [:]) throws {
+    /// `linear` weights are packed for the AVX-512 GEMM where the CPU has it (`PackedMatrix`).
+    public convenience init(graph: Graph, weights: TensorStore, shared: [String: LoadedWeight] = [:]) throws {
+        try self.init(graph: graph, weights: weights, shared: shared, packing: PackedMatrix.enabled)
+    }
+
+    /// `packing` false keeps every weight a float32 tensor (oneDNN / OpenBLAS products).
+    init(graph: Graph, weights: TensorStore, shared: [String: LoadedWeight], packing: Bool) throws {
         BLASThreads.configure()
+        porter_malloc_keep_freed()
         self.graph = graph
-        var available = Set(graph.inputs.map(\.name))
-        var loaded: [String: HostTensor] = [:]
-        var lastUse: [String: Int] = [:]
         var attributes: [OpAttributes] = []
         var kernels: [Kernel] = []
-        for (index, node) in graph.nodes.enumerated() {
+        for node in graph.nodes {
             guard let entry = KernelRegistry.standard.entries[node.op] else { throw RuntimeError.unknownOp(node: node.name, op: node.op) }
             do {
                 try entry.spec.checkInputs(of: node)
@@ -69,11 +76,24 @@ public final class GraphExecutor: @unchecked Sendable {
                 throw RuntimeError.invalidNode(error)
             }
             kernels.append(entry.kernel)
+        }
+        let packable = packing && porter_packed_gemm_available() != 0 ? Self.packableWeights(graph, attributes: attributes, weights: weights) : [:]
+        var available = Set(graph.inputs.map(\.name))
+        var loaded: [String: HostTensor] = [:]
+        var packed: [String: PackedMatrix] = [:]
+        var lastUse: [String: Int] = [:]
+        for (index, node) in graph.nodes.enumerated() {
             for name in node.inputs where !name.isEmpty {
                 lastUse[name] = index
-                if available.contains(name) || loaded[name] != nil { continue }
+                if available.contains(name) || loaded[name] != nil || packed[name] != nil { continue }
                 guard let entry = weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
-                loaded[name] = try Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name)
+                if let outIn = packable[name] {
+                    // Packed straight away, so only one weight's float32 copy exists at a time.
+                    packed[name] = try Self.sharedPacked(shared[name], for: entry.tensor, outIn: outIn)
+                        ?? PackedMatrix(Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name), outIn: outIn)
+                } else {
+                    loaded[name] = try Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name)
+                }
             }
             for name in node.outputs { available.insert(name) }
         }
@@ -82,14 +102,33 @@ public final class GraphExecutor: @unchecked Sendable {
         }
         let kept = Set(graph.outputs.map(\.name))
         var release = [[String]](repeating: [], count: graph.nodes.count)
-        for (name, index) in lastUse where !kept.contains(name) && loaded[name] == nil {
+        for (name, index) in lastUse where !kept.contains(name) && loaded[name] == nil && packed[name] == nil {
             release[index].append(name)
         }
         self.weights = loaded
+        self.packed = packed
         self.releaseAfter = release
         self.attributes = attributes
         self.kernels = kernels
         self.fusedSteps = FusedStep.plan(graph, attributes: attributes)
+    }
+
+    /// Weights to hold packed (`PackedMatrix`), with their layout (`out_in`: true): 2-D float
+    /// weights every reader of which is a `linear` node reading it as its weight, in one layout.
+    static func packableWeights(_ graph: Graph, attributes: [OpAttributes], weights: TensorStore) -> [String: Bool] {
+        var layout: [String: Bool] = [:]
+        var excluded = Set(graph.inputs.map(\.name)).union(graph.outputs.map(\.name)).union(graph.nodes.flatMap(\.outputs))
+        for (index, node) in graph.nodes.enumerated() {
+            for (slot, name) in node.inputs.enumerated() where !name.isEmpty && !excluded.contains(name) {
+                let outIn: Bool? = node.op == "linear" && slot == 1
+                    ? (try? attributes[index].string("weight_layout")).flatMap { $0 == "out_in" ? true : $0 == "in_out" ? false : nil } : nil
+                if let outIn, layout[name] ?? outIn == outIn { layout[name] = outIn } else { excluded.insert(name); layout[name] = nil }
+            }
+        }
+        return layout.filter { name, _ in
+            guard let t = weights[name]?.tensor else { return false }
+            return t.dtype.isCastableFloat && t.shape.dims.count == 2
+        }
     }
 
     /// Runs the graph on `inputs` (by graph input name). With `captureIntermediates`,
@@ -148,6 +187,14 @@ public final class GraphExecutor: @unchecked Sendable {
     private func runNode(_ index: Int, values: inout [String: HostTensor],
                          capture: (((node: String, op: String, output: String, value: HostTensor)) -> Void)?) throws {
         let node = graph.nodes[index]
+        if node.op == "linear", node.inputs.count >= 2, packed[node.inputs[1]] != nil {
+            guard let y = try linearNode(index, values: values, residual: nil, activation: nil), let name = node.outputs.first else {
+                throw RuntimeError.shapeMismatch(node: node.name, op: node.op, detail: "the input is not a float tensor", shapes: [])
+            }
+            values[name] = y
+            capture?((node: node.name, op: node.op, output: name, value: y))
+            return
+        }
         let args = try node.inputs.map { try value($0, for: node, in: values) }
         let results = try kernels[index](NodeContext(node: node, inputs: args, attrs: attributes[index]))
         guard results.count >= node.outputs.count else {

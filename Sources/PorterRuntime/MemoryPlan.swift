@@ -15,7 +15,7 @@ public struct MemoryPlan: Sendable, Equatable {
     public var peakBytes: Int
     /// The node at which the peak is reached (nil when the inputs alone are the peak).
     public var peakNode: String?
-    /// Bytes of the weights the executor holds, as loaded (float32 / int64).
+    /// Bytes of the weights the executor holds, as loaded (float32 / int64, or packed).
     public var weightBytes: Int
 }
 
@@ -37,6 +37,10 @@ extension GraphExecutor {
         for (name, t) in weights {
             weightTypes[name] = ValueType(dtype: t.dtype, shape: t.shape)
             weightBytes += t.elementCount * (t.dtype == .i64 ? 8 : 4)
+        }
+        for (name, p) in packed {
+            weightTypes[name] = ValueType(dtype: .f32, shape: p.shape)
+            weightBytes += p.byteCount
         }
         let types: [String: ValueType]
         do { types = try GraphValidator.validate(concrete, weights: weightTypes) } catch let error as OpError { throw RuntimeError.invalidNode(error) }

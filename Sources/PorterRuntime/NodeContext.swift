@@ -1,4 +1,5 @@
 import Foundation
+import CPorterRuntime
 import PorterCore
 import PorterOps
 
@@ -63,7 +64,7 @@ struct NodeContext {
     }
 }
 
-/// Splits `0..<count` into contiguous chunks run on all cores when the work is large.
+/// Splits `0..<count` into contiguous chunks run on the runtime's threads (`porter_pool_run`) when the work is large.
 @inline(__always)
 func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let cores = RuntimeThreads.current
@@ -73,13 +74,24 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
         return
     }
     withoutActuallyEscaping(body) { escapable in
-        nonisolated(unsafe) let run = escapable
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let start = count * c / chunks
-            let end = count * (c + 1) / chunks
-            if start < end { run(start..<end) }
+        var job = ChunkJob(count: count, chunks: chunks, body: escapable)
+        withUnsafeMutablePointer(to: &job) { pointer in
+            porter_pool_run(chunks, Int32(cores), { context, chunk in
+                let job = context!.assumingMemoryBound(to: ChunkJob.self).pointee
+                let start = job.count * chunk / job.chunks
+                let end = job.count * (chunk + 1) / job.chunks
+                if start < end { job.body(start..<end) }
+            }, pointer)
         }
     }
+}
+
+/// What `parallelChunks` hands the pool's threads: chunk i of `chunks` covers
+/// count·i/chunks ..< count·(i+1)/chunks.
+private struct ChunkJob {
+    var count: Int
+    var chunks: Int
+    var body: (Range<Int>) -> Void
 }
 
 /// An array of `count` elements whose contents the caller overwrites entirely (no zero fill).

@@ -17,7 +17,7 @@ public enum PreparedGraph {
     /// `shared`: weights already loaded by another executor that this model's tensors of
     /// those names equal bit for bit (the verifier's source side), taken instead of a copy.
     public static func prepare(_ model: NeutralModel, registry: ArchitectureRegistry,
-                               shared: [String: HostTensor] = [:]) -> PreparedGraph {
+                               shared: [String: LoadedWeight] = [:]) -> PreparedGraph {
         let graph: Graph
         if let g = model.graph {
             graph = g

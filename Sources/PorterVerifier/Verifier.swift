@@ -136,9 +136,9 @@ public struct Verifier: Sendable {
     /// proved identical to them, under the converted names. `PORTER_VERIFY_SHARE_WEIGHTS=0`
     /// turns sharing off (each side loads its own copy), for before/after measurements
     /// (`bench/verify_bert_base.sh`).
-    static func sharedWeights(_ identical: [String: String], from graph: PreparedGraph) -> [String: HostTensor] {
+    static func sharedWeights(_ identical: [String: String], from graph: PreparedGraph) -> [String: LoadedWeight] {
         guard case let .ready(executor) = graph, ProcessInfo.processInfo.environment["PORTER_VERIFY_SHARE_WEIGHTS"] != "0" else { return [:] }
-        var out: [String: HostTensor] = [:]
+        var out: [String: LoadedWeight] = [:]
         for (convertedName, sourceName) in identical {
             if let w = executor.loadedWeight(sourceName) { out[convertedName] = w }
         }

@@ -10,10 +10,7 @@ import PorterTestSupport
 /// executor takes the source executor's widened floats (same buffer), not a second copy.
 /// Weights that differ, or were cast, are loaded from the converted model itself.
 @Suite struct SharedWeightsTests {
-    static func buffer(_ t: HostTensor?) -> UnsafeRawPointer? {
-        guard case let .float(values)? = t?.storage else { return nil }
-        return values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-    }
+    static func buffer(_ w: LoadedWeight?) -> UnsafeRawPointer? { w?.storageAddress }
 
     static func executor(_ g: PreparedGraph) throws -> GraphExecutor {
         guard case let .ready(e) = g else { Issue.record("graph not ready: \(g)"); throw CancellationError() }

@@ -38,4 +38,42 @@ void porter_softmax_rows(float *x, size_t rows, size_t length, size_t stride, fl
 void porter_layer_norm_rows(const float *x, float *out, size_t rows, size_t width, const float *gamma, const float *beta,
                             float epsilon);
 
+/// Keeps freed activation buffers in the process (glibc: blocks up to 32 MB from the heap,
+/// trimmed back to the OS only past 256 MB free), so each op's output reuses pages already
+/// faulted in instead of a fresh mmap a page fault per 4 KB (a run allocates and frees its
+/// activations op by op). Once per process; skipped when MALLOC_MMAP_THRESHOLD_,
+/// MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES is set. No-op off glibc.
+void porter_malloc_keep_freed(void);
+
+/// The runtime's thread pool (porter_pool.c): runs fn(ctx, i) for i in [0, tasks) on up to
+/// `threads` threads (the caller and threads − 1 persistent workers) and returns when all are
+/// done. Workers poll for the next job for PORTER_POOL_SPIN_US microseconds (default 100)
+/// after each one, then sleep. Runs the tasks inline, in order, when `tasks` or `threads` is
+/// 1, when called from inside a task, or while another thread's job is running.
+typedef void (*porter_task_fn)(void *ctx, size_t task);
+void porter_pool_run(size_t tasks, int threads, porter_task_fn fn, void *ctx);
+
+/// Packed-weight GEMM (porter_packed_gemm.c): B (a weight) packed once into panels of
+/// PORTER_PACK_NR columns, A packed per call into tiles of PORTER_PACK_MR rows, multiplied by
+/// an AVX-512 8 × 48 register-blocked kernel. `porter_packed_gemm_available` is 1 when this
+/// CPU has AVX-512F (else the runtime keeps oneDNN / OpenBLAS and never calls the others).
+#define PORTER_PACK_MR 8
+#define PORTER_PACK_NR 48
+int porter_packed_gemm_available(void);
+/// Floats of packed B for a k × n B (n rounded up to whole panels), and of packed A for m × k.
+size_t porter_packed_b_count(size_t k, size_t n);
+size_t porter_packed_a_count(size_t m, size_t k);
+/// Packs B (k × n row-major, or its transpose n × k when `b_is_transposed`: an out × in weight).
+void porter_pack_b(const float *b, size_t k, size_t n, int b_is_transposed, float *packed);
+/// Packs row tiles [tile_begin, tile_end) of A (m × k, row stride lda) into `packed`.
+void porter_pack_a(const float *a, size_t m, size_t k, size_t lda, size_t tile_begin, size_t tile_end, float *packed);
+/// C[:, panels] = A·B (+ C when `accumulate`) (+ bias[n], may be NULL), then `activation` (may
+/// be NULL) on each finished row segment, for B's panels [panel_begin, panel_end): threads
+/// take disjoint panel ranges.
+void porter_packed_sgemm(size_t m, size_t n, size_t k, const float *packed_a, const float *packed_b,
+                         size_t panel_begin, size_t panel_end, float *c, size_t ldc, int accumulate, const float *bias,
+                         void (*activation)(float *, size_t));
+/// max(x, 0) in place (NaN kept), as an activation for `porter_packed_sgemm`.
+void porter_relu(float *values, size_t count);
+
 #endif

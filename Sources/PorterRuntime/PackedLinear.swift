@@ -1,0 +1,98 @@
+import Foundation
+import CPorterKernels
+import CPorterRuntime
+
+/// A `linear` weight packed once, at load, for the runtime's AVX-512 GEMM
+/// (`porter_packed_gemm.c`): B = Wᵀ (`out_in`) or W (`in_out`) in panels of 48 columns. It
+/// replaces the weight's float32 copy: a weight only `linear` nodes read is held packed only.
+public final class PackedMatrix: @unchecked Sendable {
+    /// B is `k × n`: `k` input features, `n` output features.
+    let k: Int, n: Int
+    /// The weight's shape and layout as the graph names them.
+    let shape: [Int]
+    let outIn: Bool
+    let count: Int
+    let storage: UnsafeMutablePointer<Float>
+
+    /// Packs a 2-D float weight.
+    init(_ weight: HostTensor, outIn: Bool) throws {
+        guard weight.rank == 2, let values = weight.floats, values.count == weight.shape[0] * weight.shape[1] else {
+            throw RuntimeError.unsupportedDType(tensor: "linear weight", dtype: weight.dtype.rawValue)
+        }
+        shape = weight.shape
+        self.outIn = outIn
+        let (n, k) = outIn ? (shape[0], shape[1]) : (shape[1], shape[0])
+        (self.n, self.k) = (n, k)
+        count = porter_packed_b_count(k, n)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.size, alignment: 64)
+        storage = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let storage = storage
+        values.withUnsafeBufferPointer { w in
+            if let base = w.baseAddress { porter_pack_b(base, k, n, outIn ? 1 : 0, storage) }
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Bytes the packed copy holds.
+    var byteCount: Int { count * MemoryLayout<Float>.size }
+
+    /// Whether the runtime packs `linear` weights: this CPU has AVX-512F and
+    /// `PORTER_PACKED_GEMM` is not `0` (`0` keeps the weights as float32 arrays for oneDNN /
+    /// OpenBLAS, for before/after measurements and tests of both paths).
+    static let enabled: Bool = porter_packed_gemm_available() != 0
+        && ProcessInfo.processInfo.environment["PORTER_PACKED_GEMM"] != "0"
+}
+
+/// The activation a packed `linear` applies to each finished tile (`linear` → `gelu`/`relu`).
+enum PackedActivation {
+    case geluErf, geluTanh, relu
+
+    var function: (@convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void) {
+        switch self {
+        case .geluErf: return porter_gelu_erf
+        case .geluTanh: return porter_gelu_tanh
+        case .relu: return porter_relu
+        }
+    }
+}
+
+/// y = x·W (+ bias) (+ residual), then `activation`, with W packed; x's last axis is the
+/// input features. Row tiles of x are packed per call; B's panels are split across threads.
+func packedLinear(x: [Float], xShape: [Int], weight w: PackedMatrix, bias: [Float]?, residual: HostTensor?,
+                  activation: PackedActivation?, ctx: NodeContext) throws -> HostTensor {
+    guard let inFeatures = xShape.last, inFeatures == w.k else {
+        throw ctx.shapeError("weight expects \(w.k) input features, x has \(xShape.last ?? 0)", [xShape, w.shape])
+    }
+    if let bias, bias.count != w.n { throw ctx.shapeError("bias has \(bias.count) elements, expected \(w.n)", [xShape, w.shape, [bias.count]]) }
+    let outShape = Array(xShape.dropLast()) + [w.n]
+    if let residual, residual.shape != outShape || residual.floats == nil {
+        throw ctx.shapeError("the residual's shape differs from the product's", [outShape, residual.shape])
+    }
+    let rows = xShape.dropLast().reduce(1, *)
+    let (k, n) = (w.k, w.n)
+    var out: [Float] = residual?.floats ?? uninitialized(rows * n)
+    if rows == 0 || n == 0 { return HostTensor(shape: outShape, floats: out) }
+    let tiles = (rows + Int(PORTER_PACK_MR) - 1) / Int(PORTER_PACK_MR)
+    var packedA: [Float] = uninitialized(porter_packed_a_count(rows, k))
+    x.withUnsafeBufferPointer { px in packedA.withUnsafeMutableBufferPointer { pa in
+        nonisolated(unsafe) let (px, pa) = (px.baseAddress!, pa.baseAddress!)
+        // Packing is a copy of x, split from 32 K floats per thread on.
+        parallelChunks(tiles, minimumPerChunk: max(1, (1 << 15) / max(1, k * Int(PORTER_PACK_MR)))) { range in
+            porter_pack_a(px, rows, k, k, range.lowerBound, range.upperBound, pa)
+        }
+    } }
+    let panels = (n + Int(PORTER_PACK_NR) - 1) / Int(PORTER_PACK_NR)
+    let accumulate: Int32 = residual == nil ? 0 : 1
+    let act = activation?.function
+    packedA.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in (bias ?? []).withUnsafeBufferPointer { pb in
+        nonisolated(unsafe) let (pa, po, pb) = (pa.baseAddress!, po.baseAddress!, bias == nil ? nil : pb.baseAddress)
+        nonisolated(unsafe) let storage = w.storage
+        // At least ~2 MFLOP per chunk, so small products stay on one thread.
+        let perPanel = max(1, rows * k * Int(PORTER_PACK_NR) * 2)
+        parallelChunks(panels, minimumPerChunk: max(1, (1 << 21) / perPanel)) { range in
+            porter_packed_sgemm(rows, n, k, pa, storage, range.lowerBound, range.upperBound, po, n, accumulate, pb, act)
+        }
+    } } }
+    return HostTensor(shape: outShape, floats: out)
+}
