@@ -88,9 +88,14 @@ public final class GraphExecutor: @unchecked Sendable {
                 if available.contains(name) || loaded[name] != nil || packed[name] != nil { continue }
                 guard let entry = weights[name] else { throw RuntimeError.missingValue(node: node.name, name: name) }
                 if let outIn = packable[name] {
-                    // Packed straight away, so only one weight's float32 copy exists at a time.
-                    packed[name] = try Self.sharedPacked(shared[name], for: entry.tensor, outIn: outIn)
-                        ?? PackedMatrix(Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name), outIn: outIn)
+                    // Packed straight from the file's f32 bytes where it can (no float32 copy in between).
+                    if let p = Self.sharedPacked(shared[name], for: entry.tensor, outIn: outIn) {
+                        packed[name] = p
+                    } else if let t = Self.sharedWeight(shared[name], for: entry.tensor) {
+                        packed[name] = try PackedMatrix(t, outIn: outIn)
+                    } else {
+                        packed[name] = try PackedMatrix(entry.tensor, name: name, outIn: outIn)
+                    }
                 } else {
                     loaded[name] = try Self.sharedWeight(shared[name], for: entry.tensor) ?? HostTensor(entry.tensor, name: name)
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import CPorterKernels
 import CPorterRuntime
+import PorterCore
 
 /// A `linear` weight packed once, at load, for the runtime's AVX-512 GEMM
 /// (`porter_packed_gemm.c`): B = Wᵀ (`out_in`) or W (`in_out`) in panels of 48 columns. It
@@ -15,21 +16,47 @@ public final class PackedMatrix: @unchecked Sendable {
     let storage: UnsafeMutablePointer<Float>
 
     /// Packs a 2-D float weight.
-    init(_ weight: HostTensor, outIn: Bool) throws {
+    convenience init(_ weight: HostTensor, outIn: Bool) throws {
         guard weight.rank == 2, let values = weight.floats, values.count == weight.shape[0] * weight.shape[1] else {
             throw RuntimeError.unsupportedDType(tensor: "linear weight", dtype: weight.dtype.rawValue)
         }
-        shape = weight.shape
+        self.init(shape: weight.shape, outIn: outIn)
+        values.withUnsafeBufferPointer { w in if let base = w.baseAddress { pack(from: base) } }
+    }
+
+    /// Packs the 2-D float weight `ref`: a little-endian, 4-byte-aligned f32 tensor straight from
+    /// its bytes (a mapped file's pages, no float32 copy in between), other float kinds widened
+    /// first.
+    convenience init(_ ref: TensorRef, name: String, outIn: Bool) throws {
+        let shape = ref.shape.dims
+        guard shape.count == 2 else { throw RuntimeError.unsupportedDType(tensor: name, dtype: ref.dtype.rawValue) }
+        let bytes = shape[0] * shape[1] * 4
+        var direct = false
+        if ref.dtype == .f32 {
+            direct = try ref.withContiguousBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+                guard let base = raw.baseAddress else { return false }
+                return Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 && raw.count >= bytes
+            }
+        }
+        if direct {
+            self.init(shape: shape, outIn: outIn)
+            try ref.withContiguousBytes { raw in pack(from: raw.baseAddress!.assumingMemoryBound(to: Float.self)) }
+            return
+        }
+        try self.init(HostTensor(ref, name: name), outIn: outIn)
+    }
+
+    private init(shape: [Int], outIn: Bool) {
+        self.shape = shape
         self.outIn = outIn
-        let (n, k) = outIn ? (shape[0], shape[1]) : (shape[1], shape[0])
-        (self.n, self.k) = (n, k)
+        (n, k) = outIn ? (shape[0], shape[1]) : (shape[1], shape[0])
         count = porter_packed_b_count(k, n)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.size, alignment: 64)
         storage = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        let storage = storage
-        values.withUnsafeBufferPointer { w in
-            if let base = w.baseAddress { porter_pack_b(base, k, n, outIn ? 1 : 0, storage) }
-        }
+    }
+
+    private func pack(from weight: UnsafePointer<Float>) {
+        porter_pack_b(weight, k, n, outIn ? 1 : 0, storage)
     }
 
     deinit { storage.deallocate() }

@@ -107,8 +107,10 @@ import Testing
     /// An MLP with every fused form the packed path takes (`linear` alone, `linear+gelu`,
     /// `linear+relu`, `linear+add` residual) and a weight also read by another op (kept
     /// unpacked): packed and unpacked executors agree, and the packed one holds only the
-    /// weights `linear` alone reads as packed.
-    @Test func packedAndUnpackedExecutorsAgree() throws {
+    /// weights `linear` alone reads as packed. f32 weights are packed from their bytes, f16
+    /// ones widened first.
+    @Test(arguments: [DType.f32, .f16])
+    func packedAndUnpackedExecutorsAgree(dtype: DType) throws {
         let (d, h) = (40, 100)
         let nodes = [
             GraphNode(name: "fc1", op: "linear", inputs: ["x", "w1", "b1"], outputs: ["a"], attributes: ["weight_layout": .string("out_in")]),
@@ -125,7 +127,8 @@ import Testing
                           outputs: [GraphValue(name: "y1", dtype: .f32, shape: [-1, -1, h]), GraphValue(name: "w4x2", dtype: .f32, shape: [d, d])],
                           nodes: nodes, origin: "test")
         func w(_ name: String, _ shape: [Int], _ seed: Int) -> TensorEntry {
-            ExecutorBehaviourTests.weight(name, SpeedKernelTests.pattern(shape.reduce(1, *), multiplier: 31 + seed, offset: seed, modulus: 41).map { $0 * 0.2 }, shape)
+            ExecutorBehaviourTests.weight(name, SpeedKernelTests.pattern(shape.reduce(1, *), multiplier: 31 + seed, offset: seed, modulus: 41).map { $0 * 0.2 },
+                                          shape, dtype: dtype)
         }
         let store = try TensorStore([w("w1", [h, d], 1), w("b1", [h], 2), w("w2", [h, d], 3), w("w3", [h, d], 4), w("b3", [h], 5), w("w4", [d, h], 6)])
         let x = HostTensor(shape: [3, 11, d], floats: SpeedKernelTests.pattern(3 * 11 * d, multiplier: 17, offset: 1, modulus: 29))
