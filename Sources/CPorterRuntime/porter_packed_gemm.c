@@ -82,6 +82,12 @@ void porter_pack_a(const float *a, size_t m, size_t k, size_t lda, size_t tile_b
     }
 }
 
+void porter_packed_b_column(const float *packed, size_t k, size_t n, size_t column, float *out) {
+    if (column >= n) return;
+    const float *src = packed + (column / NR) * k * NR + column % NR;
+    for (size_t kk = 0; kk < k; kk++) out[kk] = src[kk * NR];
+}
+
 #if PORTER_HAVE_AVX512_KERNEL
 // One 8 × 48 tile over a k-block of `kc`: acc starts from C (load_c), from the bias row, or 0;
 // the `rows` × `cols` valid part is stored back.

@@ -119,19 +119,27 @@ public final class GraphExecutor: @unchecked Sendable {
     }
 
     /// Weights to hold packed (`PackedMatrix`), with their layout (`out_in`: true): 2-D float
-    /// weights every reader of which is a `linear` node reading it as its weight, in one layout.
+    /// weights read by `linear` nodes as their weight, in one layout, and otherwise only as the
+    /// table of a `gather` on axis 0 when that layout is `out_in` (a tied embedding: its rows
+    /// are the packed matrix's columns, `packedGather`).
     static func packableWeights(_ graph: Graph, attributes: [OpAttributes], weights: TensorStore) -> [String: Bool] {
         var layout: [String: Bool] = [:]
+        var gathered = Set<String>()
         var excluded = Set(graph.inputs.map(\.name)).union(graph.outputs.map(\.name)).union(graph.nodes.flatMap(\.outputs))
         for (index, node) in graph.nodes.enumerated() {
-            for (slot, name) in node.inputs.enumerated() where !name.isEmpty && !excluded.contains(name) {
-                let outIn: Bool? = node.op == "linear" && slot == 1
-                    ? (try? attributes[index].string("weight_layout")).flatMap { $0 == "out_in" ? true : $0 == "in_out" ? false : nil } : nil
-                if let outIn, layout[name] ?? outIn == outIn { layout[name] = outIn } else { excluded.insert(name); layout[name] = nil }
+            for (slot, name) in node.inputs.enumerated() where !name.isEmpty {
+                if node.op == "linear", slot == 1,
+                   let outIn = (try? attributes[index].string("weight_layout")).flatMap({ $0 == "out_in" ? true : $0 == "in_out" ? false : nil }) {
+                    if let known = layout[name], known != outIn { excluded.insert(name) } else { layout[name] = outIn }
+                } else if node.op == "gather", slot == 0, let axis = try? attributes[index].int("axis"), axis == 0 || axis == -2 {
+                    gathered.insert(name)
+                } else {
+                    excluded.insert(name)
+                }
             }
         }
-        return layout.filter { name, _ in
-            guard let t = weights[name]?.tensor else { return false }
+        return layout.filter { name, outIn in
+            guard !excluded.contains(name), outIn || !gathered.contains(name), let t = weights[name]?.tensor else { return false }
             return t.dtype.isCastableFloat && t.shape.dims.count == 2
         }
     }
@@ -196,6 +204,13 @@ public final class GraphExecutor: @unchecked Sendable {
             guard let y = try linearNode(index, values: values, residual: nil, activation: nil), let name = node.outputs.first else {
                 throw RuntimeError.shapeMismatch(node: node.name, op: node.op, detail: "the input is not a float tensor", shapes: [])
             }
+            values[name] = y
+            capture?((node: node.name, op: node.op, output: name, value: y))
+            return
+        }
+        if node.op == "gather", node.inputs.count == 2, let table = packed[node.inputs[0]], let name = node.outputs.first {
+            let ctx = NodeContext(node: node, inputs: [nil, try value(node.inputs[1], for: node, in: values)], attrs: attributes[index])
+            let y = try packedGather(table, ctx: ctx)
             values[name] = y
             capture?((node: node.name, op: node.op, output: name, value: y))
             return

@@ -123,3 +123,19 @@ func packedLinear(x: [Float], xShape: [Int], weight w: PackedMatrix, bias: [Floa
     } } }
     return HostTensor(shape: outShape, floats: out)
 }
+
+/// `gather` on axis 0 of an `out_in` weight held packed (a tied embedding: the LM head's
+/// weight): row t of the weight is column t of the packed matrix.
+func packedGather(_ table: PackedMatrix, ctx: NodeContext) throws -> HostTensor {
+    let (ishape, indices) = try ctx.ints(1)
+    guard table.outIn else { throw ctx.shapeError("a packed in_out weight cannot be gathered by rows", [table.shape]) }
+    for i in indices where i < 0 || i >= Int64(table.n) {
+        throw RuntimeError.indexOutOfRange(node: ctx.name, index: i, size: table.n)
+    }
+    let width = table.k
+    var out: [Float] = uninitialized(indices.count * width)
+    out.withUnsafeMutableBufferPointer { o in
+        for (r, i) in indices.enumerated() { porter_packed_b_column(table.storage, table.k, table.n, Int(i), o.baseAddress! + r * width) }
+    }
+    return HostTensor(shape: ishape + [width], floats: out)
+}

@@ -122,9 +122,12 @@ import Testing
             GraphNode(name: "fc4", op: "linear", inputs: ["re", "w4"], outputs: ["y0"], attributes: ["weight_layout": .string("out_in")]),
             GraphNode(name: "fc5", op: "linear", inputs: ["y0", "w1"], outputs: ["y1"], attributes: ["weight_layout": .string("out_in")]),
             GraphNode(name: "shared", op: "add", inputs: ["w4", "w4"], outputs: ["w4x2"]),
+            // w1 is also a tied embedding: gathered by rows from its packed form.
+            GraphNode(name: "embed", op: "gather", inputs: ["w1", "ids"], outputs: ["emb"], attributes: ["axis": .int(0)]),
         ]
-        let graph = Graph(inputs: [GraphValue(name: "x", dtype: .f32, shape: [-1, -1, d])],
-                          outputs: [GraphValue(name: "y1", dtype: .f32, shape: [-1, -1, h]), GraphValue(name: "w4x2", dtype: .f32, shape: [d, d])],
+        let graph = Graph(inputs: [GraphValue(name: "x", dtype: .f32, shape: [-1, -1, d]), GraphValue(name: "ids", dtype: .i64, shape: [-1, -1])],
+                          outputs: [GraphValue(name: "y1", dtype: .f32, shape: [-1, -1, h]), GraphValue(name: "w4x2", dtype: .f32, shape: [d, h]),
+                                    GraphValue(name: "emb", dtype: .f32, shape: [-1, -1, d])],
                           nodes: nodes, origin: "test")
         func w(_ name: String, _ shape: [Int], _ seed: Int) -> TensorEntry {
             ExecutorBehaviourTests.weight(name, SpeedKernelTests.pattern(shape.reduce(1, *), multiplier: 31 + seed, offset: seed, modulus: 41).map { $0 * 0.2 },
@@ -132,6 +135,7 @@ import Testing
         }
         let store = try TensorStore([w("w1", [h, d], 1), w("b1", [h], 2), w("w2", [h, d], 3), w("w3", [h, d], 4), w("b3", [h], 5), w("w4", [d, h], 6)])
         let x = HostTensor(shape: [3, 11, d], floats: SpeedKernelTests.pattern(3 * 11 * d, multiplier: 17, offset: 1, modulus: 29))
+        let ids = HostTensor(shape: [2, 3], int64s: [0, 99, 48, 47, 5, 0])
         let plain = try GraphExecutor(graph: graph, weights: store, shared: [:], packing: false)
         let packed = try GraphExecutor(graph: graph, weights: store, shared: [:], packing: true)
         #expect(plain.packed.isEmpty)
@@ -140,14 +144,19 @@ import Testing
             #expect(packed.weights["w4"] != nil && packed.weights["w1"] == nil)
         }
         for capture in [false, true] {
-            let a = try plain.run(["x": x], captureIntermediates: capture).outputs
-            let b = try packed.run(["x": x], captureIntermediates: capture).outputs
-            for name in ["y1", "w4x2"] {
+            let a = try plain.run(["x": x, "ids": ids], captureIntermediates: capture).outputs
+            let b = try packed.run(["x": x, "ids": ids], captureIntermediates: capture).outputs
+            #expect(a["emb"] == b["emb"], "gathered rows are the weight's own floats, exactly")
+            for name in ["y1", "w4x2", "emb"] {
                 let (p, q) = (try #require(a[name]?.floats), try #require(b[name]?.floats))
                 #expect(a[name]?.shape == b[name]?.shape)
                 let worst = zip(p, q).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
                 #expect(worst <= 1e-5, "\(name) capture \(capture): \(worst)")
             }
         }
+        // An id past the table fails the same way on both.
+        let bad = HostTensor(shape: [1, 1], int64s: [Int64(h)])
+        #expect(throws: RuntimeError.indexOutOfRange(node: "embed", index: Int64(h), size: h)) { try plain.run(["x": x, "ids": bad]) }
+        #expect(throws: RuntimeError.indexOutOfRange(node: "embed", index: Int64(h), size: h)) { try packed.run(["x": x, "ids": bad]) }
     }
 }

@@ -65,6 +65,8 @@ size_t porter_packed_b_count(size_t k, size_t n);
 size_t porter_packed_a_count(size_t m, size_t k);
 /// Packs B (k × n row-major, or its transpose n × k when `b_is_transposed`: an out × in weight).
 void porter_pack_b(const float *b, size_t k, size_t n, int b_is_transposed, float *packed);
+/// Column `column` of packed B (k floats) into `out`: row `column` of an out × in weight.
+void porter_packed_b_column(const float *packed, size_t k, size_t n, size_t column, float *out);
 /// Packs row tiles [tile_begin, tile_end) of A (m × k, row stride lda) into `packed`.
 void porter_pack_a(const float *a, size_t m, size_t k, size_t lda, size_t tile_begin, size_t tile_end, float *packed);
 /// C[:, panels] = A·B (+ C when `accumulate`) (+ bias[n], may be NULL), then `activation` (may
