@@ -1,0 +1,68 @@
+import Foundation
+import PorterCore
+import PorterTestSupport
+import Testing
+
+/// llama.cpp tokenized the corpus with the tokenizer metadata Porter writes from each trained
+/// tokenizer.json as the Rust `tokenizers` library does (fixtures/generate/check_gguf_llamacpp_tokenize.py,
+/// llama-cpp-python at fixture time; facts.llama_cpp_tokenizes in fixtures/gguf/generator.json).
+/// Without Python these tests check what was recorded, and that Porter still writes exactly the
+/// bytes llama.cpp tokenized with (or still refuses what it refused).
+@Suite struct LlamaCppTokenizesCLITests {
+    static let facts: JSONValue? = try? JSONValue.parse(Data(contentsOf: Fixtures.url("gguf/generator.json")))["facts"]?["llama_cpp_tokenizes"]
+    static let names: [String] = facts?["tokenizers"]?.objectValue?.keys.sorted() ?? []
+
+    /// Every written file loaded; ids equal on every corpus text with and without special tokens,
+    /// except that Qwen2's NFC normalizer (no GGUF key; llama.cpp's "qwen2" pre-tokenizer does not
+    /// normalize) makes texts that are not already NFC differ — and only those.
+    @Test func llamaCppIdsAreRecorded() throws {
+        let all = try #require(Self.facts?["tokenizers"]?.objectValue)
+        #expect(Self.facts?["failures"]?.arrayValue == [])
+        let corpus = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/corpus.json"))).arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(corpus.count == 41)
+        var written = 0
+        for (name, e) in all where e["written"] == .bool(true) {
+            written += 1
+            #expect(e["loaded"] == .bool(true), "\(name)")
+            for mode in ["without_special", "with_special"] {
+                let r = try #require(e[mode], "\(name) \(mode)")
+                #expect(r["texts"]?.intValue == corpus.count)
+                let differing = r["differing_texts"]?.arrayValue?.compactMap(\.intValue) ?? []
+                #expect(r["equal"]?.intValue == corpus.count - differing.count)
+                if name == "qwen2-split" {
+                    #expect(!differing.isEmpty && differing.count <= 2, "\(name): \(differing)")
+                    // Scalars, not Strings: Swift compares Strings by canonical equivalence.
+                    for i in differing {
+                        #expect(Array(corpus[i].precomposedStringWithCanonicalMapping.unicodeScalars) != Array(corpus[i].unicodeScalars),
+                                "\(name): text \(i) is NFC and still differs")
+                    }
+                } else {
+                    #expect(differing.isEmpty, "\(name) \(mode): \(differing)")
+                }
+            }
+        }
+        #expect(written == 4)
+        #expect(all["bert-wordpiece"]?["written"] == .bool(false) && all["sentencepiece-bpe"]?["written"] == .bool(false))
+    }
+
+    @Test(arguments: names)
+    func porterStillWritesWhatLlamaCppTokenized(name: String) throws {
+        let entry = try #require(Self.facts?["tokenizers"]?[name])
+        let dir = try Fixtures.scratchDirectory("porter-llamacpp-tokenize")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: Fixtures.url("gguf/llamacpp-tokenize/\(name)"), to: folder)
+        try FileManager.default.copyItem(at: Fixtures.url("tokenizers/\(name)/tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
+        let out = dir.appendingPathComponent("\(name).gguf")
+        let r = try CLI.run(["convert", folder.path, "--to", "gguf", "-o", out.path])
+        if entry["written"] == .bool(true) {
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let digest = SHA256.hex([UInt8](try Data(contentsOf: out)))
+            #expect(entry["sha256"]?.stringValue == digest, "\(name): not the bytes llama.cpp tokenized with (rerun check_gguf_llamacpp_tokenize.py)")
+        } else {
+            #expect(r.status != 0 && !FileManager.default.fileExists(atPath: out.path), "\(name)")
+            let recorded = try #require(entry["porter"]?.stringValue)
+            #expect(r.stderr.contains(recorded.replacingOccurrences(of: "porter: error: ", with: "")), "\(name): \(r.stderr)")
+        }
+    }
+}
