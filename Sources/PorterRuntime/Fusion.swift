@@ -92,25 +92,18 @@ extension GraphExecutor {
             return false
         case let .linearActivation(l, a):
             let act = graph.nodes[a]
-            let approximate = act.op == "gelu" ? try attributes[a].string("approximate") : "relu"
-            guard ["none", "tanh", "relu"].contains(approximate) else { return false }
+            guard let activation = try PackedActivation(graph.nodes[a], attributes: attributes[a]) else { return false }
             if packed[graph.nodes[l].inputs[1]] != nil {
-                let activation: PackedActivation = approximate == "none" ? .geluErf : approximate == "tanh" ? .geluTanh : .relu
                 guard let y = try linearNode(l, values: values, residual: nil, activation: activation) else { return false }
                 values[act.outputs[0]] = y
                 return true
             }
             guard var y = try linearNode(l, values: values, residual: nil, activation: nil), case .float(var out) = y.storage else { return false }
             y.storage = .float([])  // `out` is the only reference: the activation runs in place, no copy
+            let function = activation.function
             out.withUnsafeMutableBufferPointer { o in
                 nonisolated(unsafe) let o = o
-                parallelChunks(o.count, minimumPerChunk: 1 << 14) { range in
-                    switch approximate {
-                    case "none": porter_gelu_erf(o.baseAddress! + range.lowerBound, range.count)
-                    case "tanh": porter_gelu_tanh(o.baseAddress! + range.lowerBound, range.count)
-                    default: for k in range { o[k] = max(o[k], 0) }
-                    }
-                }
+                parallelChunks(o.count, minimumPerChunk: 1 << 14) { range in function(o.baseAddress! + range.lowerBound, range.count) }
             }
             values[act.outputs[0]] = HostTensor(shape: y.shape, floats: out)
             return true

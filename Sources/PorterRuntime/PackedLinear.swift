@@ -2,6 +2,7 @@ import Foundation
 import CPorterKernels
 import CPorterRuntime
 import PorterCore
+import PorterOps
 
 /// A `linear` weight packed once, at load, for the runtime's AVX-512 GEMM
 /// (`porter_packed_gemm.c`): B = Wᵀ (`out_in`) or W (`in_out`) in panels of 48 columns. It
@@ -71,9 +72,24 @@ public final class PackedMatrix: @unchecked Sendable {
         && ProcessInfo.processInfo.environment["PORTER_PACKED_GEMM"] != "0"
 }
 
-/// The activation a packed `linear` applies to each finished tile (`linear` → `gelu`/`relu`).
+/// The activation a fused `linear` applies (`linear` → `gelu`/`relu`): per finished tile in
+/// the packed GEMM, over the whole product otherwise.
 enum PackedActivation {
     case geluErf, geluTanh, relu
+
+    /// The activation node `node` computes, or nil when it is not one the fusion knows.
+    init?(_ node: GraphNode, attributes: OpAttributes) throws {
+        switch node.op {
+        case "relu": self = .relu
+        case "gelu":
+            switch try attributes.string("approximate") {
+            case "none": self = .geluErf
+            case "tanh": self = .geluTanh
+            default: return nil
+            }
+        default: return nil
+        }
+    }
 
     var function: (@convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void) {
         switch self {
@@ -85,7 +101,7 @@ enum PackedActivation {
 }
 
 /// y = x·W (+ bias) (+ residual), then `activation`, with W packed; x's last axis is the
-/// input features. Row tiles of x are packed per call; B's panels are split across threads.
+/// input features; `residual`, when given, is a float tensor of the product's shape. Row tiles of x are packed per call; B's panels are split across threads.
 func packedLinear(x: [Float], xShape: [Int], weight w: PackedMatrix, bias: [Float]?, residual: HostTensor?,
                   activation: PackedActivation?, ctx: NodeContext) throws -> HostTensor {
     guard let inFeatures = xShape.last, inFeatures == w.k else {
@@ -93,9 +109,8 @@ func packedLinear(x: [Float], xShape: [Int], weight w: PackedMatrix, bias: [Floa
     }
     if let bias, bias.count != w.n { throw ctx.shapeError("bias has \(bias.count) elements, expected \(w.n)", [xShape, w.shape, [bias.count]]) }
     let outShape = Array(xShape.dropLast()) + [w.n]
-    if let residual, residual.shape != outShape || residual.floats == nil {
-        throw ctx.shapeError("the residual's shape differs from the product's", [outShape, residual.shape])
-    }
+    // The caller (`linearNode`) passes only a float residual of the product's shape.
+    precondition(residual == nil || (residual!.shape == outShape && residual!.floats != nil))
     let rows = xShape.dropLast().reduce(1, *)
     let (k, n) = (w.k, w.n)
     var out: [Float] = residual?.floats ?? uninitialized(rows * n)
