@@ -23,6 +23,7 @@ func sinusoidalRow(position: Int64, dim: Int, paddingIdx: Int?, into out: Unsafe
 let embeddingKernels: KeyValuePairs<String, Kernel> = [
     "gather": { ctx in
         try ctx.requireInputs(2...2)
+        if let packed = ctx.packedInput(0) { return [try packedGather(packed, ctx: ctx)] }
         let table = try ctx.input(0)
         let (ishape, indices) = try ctx.ints(1)
         let axis = try ctx.axis(try ctx.attrs.int("axis"), rank: table.rank)

@@ -200,23 +200,9 @@ public final class GraphExecutor: @unchecked Sendable {
     private func runNode(_ index: Int, values: inout [String: HostTensor],
                          capture: (((node: String, op: String, output: String, value: HostTensor)) -> Void)?) throws {
         let node = graph.nodes[index]
-        if node.op == "linear", node.inputs.count >= 2, packed[node.inputs[1]] != nil {
-            guard let y = try linearNode(index, values: values, residual: nil, activation: nil), let name = node.outputs.first else {
-                throw RuntimeError.shapeMismatch(node: node.name, op: node.op, detail: "the input is not a float tensor", shapes: [])
-            }
-            values[name] = y
-            capture?((node: node.name, op: node.op, output: name, value: y))
-            return
-        }
-        if node.op == "gather", node.inputs.count == 2, let table = packed[node.inputs[0]], let name = node.outputs.first {
-            let ctx = NodeContext(node: node, inputs: [nil, try value(node.inputs[1], for: node, in: values)], attrs: attributes[index])
-            let y = try packedGather(table, ctx: ctx)
-            values[name] = y
-            capture?((node: node.name, op: node.op, output: name, value: y))
-            return
-        }
-        let args = try node.inputs.map { try value($0, for: node, in: values) }
-        let results = try kernels[index](NodeContext(node: node, inputs: args, attrs: attributes[index]))
+        let held = packed.isEmpty ? [] : node.inputs.map { packed[$0] }
+        let args = try node.inputs.enumerated().map { i, name in i < held.count && held[i] != nil ? nil : try value(name, for: node, in: values) }
+        let results = try kernels[index](NodeContext(node: node, inputs: args, attrs: attributes[index], packed: held))
         guard results.count >= node.outputs.count else {
             throw RuntimeError.badAttribute(node: node.name, attribute: "outputs", detail: "names \(node.outputs.count) outputs but the op made \(results.count)")
         }

@@ -191,9 +191,12 @@ let linearAlgebraKernels: KeyValuePairs<String, Kernel> = [
     "linear": { ctx in
         try ctx.requireInputs(2...3)
         let (sx, x) = try ctx.floats(0)
-        let (sw, w) = try ctx.floats(1)
         var bias: [Float]? = nil
         if ctx.optionalInput(2) != nil { bias = try ctx.floats(2).values }
+        if let pw = ctx.packedInput(1) {
+            return [try packedLinear(x: x, xShape: sx, weight: pw, bias: bias, residual: nil, activation: nil, ctx: ctx)]
+        }
+        let (sw, w) = try ctx.floats(1)
         let layout = try ctx.attrs.string("weight_layout")
         guard layout == "out_in" || layout == "in_out" else { throw ctx.bad("weight_layout", "is '\(layout)'; expected \"out_in\" or \"in_out\"") }
         return [try linearForward(x: x, xShape: sx, weight: w, wShape: sw, bias: bias, outIn: layout == "out_in", ctx: ctx)]

@@ -6,13 +6,18 @@ import PorterOps
 /// A kernel computes a node's outputs from its inputs and attributes.
 typealias Kernel = @Sendable (NodeContext) throws -> [HostTensor]
 
-/// The node being executed, its input values (nil for an omitted optional input), and
-/// its attributes decoded once by the op's spec (`attrs.int("axis")`; defaults come from
-/// the spec, and reading an attribute the spec does not declare is an error).
+/// The node being executed, its input values (nil for an omitted optional input, and for a
+/// weight held packed), its attributes decoded once by the op's spec (`attrs.int("axis")`;
+/// defaults come from the spec, and reading an attribute the spec does not declare is an
+/// error), and the weights it reads that are held packed (`PackedMatrix`, by input slot).
 struct NodeContext {
     let node: GraphNode
     let inputs: [HostTensor?]
     let attrs: OpAttributes
+    var packed: [PackedMatrix?] = []
+
+    /// Input `i` when it is a weight held packed (only `linear`'s weight and `gather`'s table are).
+    func packedInput(_ i: Int) -> PackedMatrix? { i < packed.count ? packed[i] : nil }
 
     var name: String { node.name }
 
