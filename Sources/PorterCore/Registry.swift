@@ -288,6 +288,10 @@ public protocol ModelWriter: Sendable {
     /// Throws when the writer cannot write `model` at all (e.g. a folder format that needs a
     /// config the model lacks); called before any output is staged (default: accepts all).
     func check(_ model: NeutralModel, options: WriteOptions) throws
+    /// What a user should know about writing `model` in this format that the output cannot say
+    /// (a behaviour the target's runtime will not reproduce); shown as notes of the conversion
+    /// (default: none).
+    func notes(for model: NeutralModel, options: WriteOptions) throws -> [String]
     func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws
     /// The file name a single-file output gets when `-o` names a folder (default: `model`
     /// and the first extension in `info.extensions`, e.g. `model.safetensors`).
@@ -299,6 +303,8 @@ extension ModelReader {
 }
 
 extension ModelWriter {
+    public func notes(for model: NeutralModel, options: WriteOptions) throws -> [String] { [] }
+
     public var defaultFileName: String {
         "model" + (info.extensions.first { $0.hasPrefix(".") } ?? "")
     }

@@ -8,26 +8,37 @@ import PorterTokenizers
 /// `assets(fromMetadata:file:)` when it prepares a GGUF file for `--to hf`.
 public enum GGUFTokenizer {
     /// The tokenizer metadata for the model's tokenizer assets: a SentencePiece `tokenizer.model`
-    /// (llama.cpp's `llama` vocabulary), else a byte-level BPE `tokenizer.json` (`gpt2`), each with
+    /// (llama.cpp's `llama` vocabulary), else a `tokenizer.json` (byte-level BPE: `gpt2`; a SentencePiece
+    /// BPE port: `llama`), each with
     /// `tokenizer_config.json`. Empty when the model carries no tokenizer. A tokenizer GGUF cannot hold
     /// as llama.cpp reads it (a pre-tokenizer without a `tokenizer.ggml.pre` name, WordPiece, …) is
     /// refused with the tokenizer's own message, never written approximately.
     public static func keyValues(for model: NeutralModel) throws -> [String: JSONValue] {
+        try vocab(for: model)?.keyValues ?? [:]
+    }
+
+    /// What llama.cpp will do differently from the model's tokenizer with those keys (Qwen2's NFC
+    /// normalizer, which GGUF cannot hold): notes for the conversion's report.
+    public static func notes(for model: NeutralModel) throws -> [String] {
+        try vocab(for: model)?.notes.map { "GGUF tokenizer: \($0)" } ?? []
+    }
+
+    static func vocab(for model: NeutralModel) throws -> GGUFVocab? {
         let config = model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes
         let json = model.assets.first { $0.fileName == "tokenizer.json" }
         let modelConfig = model.config.objectValue ?? [:]
         do {
             if let sp = model.assets.first(where: { $0.fileName == "tokenizer.model" }) {
                 return try GGUFVocab.fromSentencePiece(sp.bytes, config: config, tokenizerJSON: json?.bytes, modelConfig: modelConfig,
-                                                       file: "tokenizer.model").keyValues
+                                                       file: "tokenizer.model")
             }
             if let json {
-                return try GGUFVocab.fromTokenizerJSON(json.bytes, config: config, modelConfig: modelConfig, file: "tokenizer.json").keyValues
+                return try GGUFVocab.fromTokenizerJSON(json.bytes, config: config, modelConfig: modelConfig, file: "tokenizer.json")
             }
         } catch {
             throw GGUFError.unwritable(tensor: nil, reason: "the tokenizer cannot be written as GGUF metadata: \(error.localizedDescription)")
         }
-        return [:]
+        return nil
     }
 
     /// `tokenizer.json` and `tokenizer_config.json` (with the chat template) for a GGUF file's tokenizer

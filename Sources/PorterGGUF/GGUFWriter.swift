@@ -53,6 +53,12 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         _ = try Self.plan(model)
     }
 
+    /// The tokenizer's caveats (`GGUFTokenizer.notes`) when the metadata is made from a transformers folder.
+    public func notes(for model: NeutralModel, options: WriteOptions) throws -> [String] {
+        guard model.config["general.architecture"] == nil, ArchitectureRegistry.standard.descriptor(for: model.config) != nil else { return [] }
+        return try GGUFTokenizer.notes(for: model)
+    }
+
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {
         let plan = try Self.plan(model)
         options.progress.begin("writing \(url.lastPathComponent)", totalUnits: Int64(plan.dataBytes))

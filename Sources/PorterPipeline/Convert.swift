@@ -262,6 +262,7 @@ public struct Pipeline: Sendable {
         }
         let layout = writer.outputLayout(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         try writer.check(model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
+        model.notes += try writer.notes(for: model, options: WriteOptions(maxShardSize: maxShardSize, extra: writeExtra))
         if request.force { try layout.checkReplaceable(request.output) }
         if request.dryRun {
             return ConvertResult(source: request.source, output: request.output, reader: readerInfo, writer: writer.info,

@@ -18,6 +18,9 @@ public struct GGUFPreTokenizer: Sendable {
     public let preTokenizers: [String]
     /// llama.cpp sets `ignore_merges` for this name (the vocabulary's whole words win).
     public let ignoreMerges: Bool
+    /// Where llama.cpp's tokenizer for this name differs from the `tokenizer.json` it stands for
+    /// (told to the user as a note of the conversion), or nil.
+    public var llamaCppDiffers: String? = nil
 }
 
 /// The one table between `tokenizer.ggml.pre` and `tokenizer.json`'s normalizer, pre-tokenizer and
@@ -42,8 +45,11 @@ public enum GGUFPreTokenizerTable {
         GGUFPreTokenizer(name: "llama-bpe", normalizer: "null", preTokenizers: [sequence(split(llama3Split), byteLevelNoRegex)],
                          ignoreMerges: true),
         // Qwen2 / Qwen2.5 / Qwen3: NFC, then Split with single digits, then ByteLevel.
+        // llama.cpp's "qwen2" pre-tokenizer does not normalize, and GGUF has no normalizer key
+        // (fixtures/generate/check_gguf_llamacpp_tokenize.py measured it).
         GGUFPreTokenizer(name: "qwen2", normalizer: #"{"type":"NFC"}"#, preTokenizers: [sequence(split(qwen2Split), byteLevelNoRegex)],
-                         ignoreMerges: false),
+                         ignoreMerges: false,
+                         llamaCppDiffers: "tokenizer.json normalizes text to NFC; GGUF has no normalizer key and llama.cpp's \"qwen2\" pre-tokenizer does not normalize, so text not already in NFC (decomposed accents, combining marks) can become other tokens in llama.cpp"),
         // SmolLM: each digit alone, then GPT-2's pattern.
         GGUFPreTokenizer(name: "smollm", normalizer: "null",
                          preTokenizers: [sequence(#"{"type":"Digits","individual_digits":true}"#, byteLevelRegex),
@@ -91,7 +97,8 @@ public enum GGUFPreTokenizerTable {
     /// An entry under another name with the configuration of `base` (one of the entries above it).
     static func alias(_ name: String, of base: String) -> GGUFPreTokenizer {
         let b = canonicalEntries.first { $0.name == base }!
-        return GGUFPreTokenizer(name: name, normalizer: b.normalizer, preTokenizers: b.preTokenizers, ignoreMerges: b.ignoreMerges)
+        return GGUFPreTokenizer(name: name, normalizer: b.normalizer, preTokenizers: b.preTokenizers, ignoreMerges: b.ignoreMerges,
+                                llamaCppDiffers: b.llamaCppDiffers)
     }
 
     public static var names: [String] { entries.map(\.name) }
@@ -171,6 +178,9 @@ public struct GGUFVocab: Sendable, Equatable {
     public var clsId: Int?
     public var normalizerLowercase: Bool?
     public var normalizerStripAccents: Bool?
+    /// What llama.cpp will do differently from the tokenizer this vocabulary was made from (not
+    /// stored in the file; the writer tells the user).
+    public var notes: [String] = []
 
     public init(model: String, pre: String? = nil, tokens: [String], scores: [Float]? = nil, tokenTypes: [Int]? = nil,
                 merges: [String]? = nil) {
@@ -529,10 +539,14 @@ public struct GGUFVocab: Sendable, Equatable {
     /// transformers' SentencePiece merges: the normal pieces by descending score (stable), each with every
     /// split into two pieces of the vocabulary, ordered by the left piece's id, then the right's.
     static func sentencePieceMerges(tokens: [String], scores: [Float], types: [GGUFTokenType]) -> [OrderedJSON] {
+        sentencePieceMergePairs(tokens: tokens, scores: scores, types: types).map { .array([.string($0.0), .string($0.1)]) }
+    }
+
+    static func sentencePieceMergePairs(tokens: [String], scores: [Float], types: [GGUFTokenType]) -> [(String, String)] {
         var ids: [TokenKey: Int] = [:]
         for (i, t) in tokens.enumerated() where types[i] != .unused && types[i] != .userDefined && ids[TokenKey(t)] == nil { ids[TokenKey(t)] = i }
         let order = tokens.indices.filter { types[$0] == .normal }.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        var out: [OrderedJSON] = []
+        var out: [(String, String)] = []
         for i in order {
             let sc = Array(tokens[i].unicodeScalars)
             var splits: [(Int, Int, String, String)] = []
@@ -541,7 +555,7 @@ public struct GGUFVocab: Sendable, Equatable {
                 if let a = ids[TokenKey(l)], let b = ids[TokenKey(r)] { splits.append((a, b, l, r)) }
             }
             splits.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            out += splits.map { .array([.string($0.2), .string($0.3)]) }
+            out += splits.map { ($0.2, $0.3) }
         }
         return out
     }
@@ -569,67 +583,177 @@ public struct GGUFVocab: Sendable, Equatable {
 
     // MARK: tokenizer.json → vocab
 
-    /// The GGUF vocabulary of a `tokenizer.json` (byte-level BPE of a family in `GGUFPreTokenizerTable`)
-    /// with its `tokenizer_config.json`, as `convert_hf_to_gguf.py` (`_set_vocab_gpt2`) and gguf-py's
-    /// `SpecialVocab` make it: tokens by id (a missing id is `[PAD<id>]`, user-defined), special added
-    /// tokens CONTROL, other added tokens USER_DEFINED, merges as `"a b"`, special ids from the config's
-    /// token names, add_bos/add_eos from the config or else the post-processor's template.
+    /// The GGUF vocabulary of a `tokenizer.json` with its `tokenizer_config.json`: byte-level BPE of a
+    /// family in `GGUFPreTokenizerTable` as `convert_hf_to_gguf.py` (`_set_vocab_gpt2`) and gguf-py's
+    /// `SpecialVocab` make it — tokens by id (a missing id is `[PAD<id>]`, unused), special added tokens
+    /// CONTROL, other added tokens USER_DEFINED, merges as `"a b"`, special ids from the config's token
+    /// names, add_bos/add_eos from the config or else the post-processor's template — or a SentencePiece
+    /// BPE ported to `tokenizer.json` (`fromSentencePieceBPE`).
     public static func fromTokenizerJSON(_ data: [UInt8], config: [UInt8]?, modelConfig: [String: JSONValue] = [:],
                                          file: String) throws -> GGUFVocab {
         let root = try JSONNode.parse(Data(data), file: file)
         let model = try root.required("model")
         guard try model.string("type", default: "BPE") == "BPE", try model.has("merges") else {
-            throw TokenizerError.unsupported(file: file, path: model.keyPath("type"), what: "a \(try model.string("type", default: "?")) model for GGUF (Porter writes byte-level BPE from tokenizer.json; SentencePiece from tokenizer.model)")
+            throw TokenizerError.unsupported(file: file, path: model.keyPath("type"), what: "a \(try model.string("type", default: "?")) model for GGUF (Porter writes BPE from tokenizer.json; Unigram from tokenizer.model)")
         }
         let ignoreMerges = try model.bool("ignore_merges", default: false)
         let norm = try root.optional("normalizer")?.value, preTok = try root.optional("pre_tokenizer")?.value
+        if let addSpacePrefix = sentencePieceNormalizer(norm, preTokenizer: preTok) {
+            return try fromSentencePieceBPE(root, data: data, addSpacePrefix: addSpacePrefix, config: config, modelConfig: modelConfig, file: file)
+        }
         guard let entry = GGUFPreTokenizerTable.entry(normalizer: norm, preTokenizer: preTok, ignoreMerges: ignoreMerges) else {
-            let shown = GGUFPreTokenizerTable.canonical(preTok ?? NSNull())
+            if try model.bool("byte_fallback", default: false) || preTok.map({ canonical($0).contains("\"Metaspace\"") }) == true {
+                throw TokenizerError.unsupported(file: file, path: preTok == nil ? "normalizer" : "pre_tokenizer",
+                                                 what: "a SentencePiece-style BPE with normalizer \(clipped(norm)) and pre-tokenizer \(clipped(preTok)) for GGUF (llama.cpp's llama vocabulary runs transformers' Llama port: normalizer Prepend \"▁\" + Replace \" \" → \"▁\", no pre-tokenizer; with the model's tokenizer.model beside tokenizer.json, Porter writes the vocabulary from that)")
+            }
             throw TokenizerError.unsupported(file: file, path: "pre_tokenizer",
-                                             what: "the pre-tokenizer \(shown.count > 300 ? String(shown.prefix(300)) + "…" : shown) with normalizer \(GGUFPreTokenizerTable.canonical(norm ?? NSNull())) and ignore_merges \(ignoreMerges), which has no tokenizer.ggml.pre name in Porter's table (\(GGUFPreTokenizerTable.names.joined(separator: ", "))); refused rather than given the nearest name")
+                                             what: "the pre-tokenizer \(clipped(preTok)) with normalizer \(clipped(norm)) and ignore_merges \(ignoreMerges), which has no tokenizer.ggml.pre name in Porter's table (\(GGUFPreTokenizerTable.names.joined(separator: ", "))); refused rather than given the nearest name")
         }
-        // The Porter tokenizer checks vocab, merges and ids.
-        _ = try TokenizerJSON.parse(Data(data), file: file)
-        let vocabNode = try model.required("vocab")
-        let vocab = try TokenizerJSON.vocabObject(vocabNode)
-        var byId: [Int: String] = [:]
-        for (t, i) in vocab.entries { byId[i] = t }
-        var addedSpecial: [Int: Bool] = [:]
-        var contentIds: [String: Int] = [:]
-        if let list = try root.optional("added_tokens") {
-            for n in try list.array(max: TokenizerLimits.maxAddedTokens) {
-                let c = try n.required("content").string()
-                let id = try vocab[c] ?? n.required("id").int(min: 0, max: Int(Int32.max))
-                byId[id] = c
-                addedSpecial[id] = try n.bool("special", default: false)
-                contentIds[c] = id
-            }
-        }
-        var count = (byId.keys.max() ?? -1) + 1
-        if let rows = try embeddingRows(modelConfig, tokens: count, file: file) { count = rows }
-        var tokens: [String] = [], types: [Int] = []
-        tokens.reserveCapacity(count)
-        for i in 0..<count {
-            // convert_hf_to_gguf.py's get_vocab_base: an id without a token is `[PAD<id>]`, UNUSED.
-            guard let t = byId[i] else { tokens.append("[PAD\(i)]"); types.append(GGUFTokenType.unused.rawValue); continue }
-            tokens.append(t)
-            if let special = addedSpecial[i] {
-                types.append(special ? GGUFTokenType.control.rawValue : GGUFTokenType.userDefined.rawValue)
-            } else {
-                types.append(GGUFTokenType.normal.rawValue)
-            }
-        }
-        var merges: [String] = []
-        for m in try model.required("merges").array(max: TokenizerLimits.maxMerges) {
-            if let s = m.value as? String { merges.append(s) } else {
-                let pair = try m.array()
-                guard pair.count == 2 else { throw m.invalid("a merge must be a pair of tokens") }
-                merges.append(try pair[0].string() + " " + pair[1].string())
-            }
-        }
-        var v = GGUFVocab(model: "gpt2", pre: entry.name, tokens: tokens, tokenTypes: types, merges: merges)
-        try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { contentIds[$0] })
+        let bpe = try BPEParts(root, data: data, modelConfig: modelConfig, file: file)
+        var v = GGUFVocab(model: "gpt2", pre: entry.name, tokens: bpe.tokens, tokenTypes: bpe.types.map(\.rawValue), merges: bpe.merges.map { $0.0 + " " + $0.1 })
+        if let differs = entry.llamaCppDiffers { v.notes.append(differs) }
+        try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { bpe.contentIds[$0] })
         return v
+    }
+
+    static func canonical(_ v: Any?) -> String { GGUFPreTokenizerTable.canonical(v ?? NSNull()) }
+    static func clipped(_ v: Any?) -> String {
+        let shown = canonical(v)
+        return shown.count > 300 ? String(shown.prefix(300)) + "…" : shown
+    }
+
+    /// Whether `tokenizer.json`'s normalizer and pre-tokenizer are transformers' (legacy) Llama port of a
+    /// SentencePiece model, which llama.cpp's `llama` vocabulary runs: the normalizer `Prepend "▁"`
+    /// (present: true, absent: false, the add_space_prefix) then `Replace " " → "▁"`, no pre-tokenizer.
+    /// Nil for anything else (Metaspace with `prepend_scheme: first` prepends only to the text's first
+    /// part, llama.cpp after every special token too).
+    static func sentencePieceNormalizer(_ normalizer: Any?, preTokenizer: Any?) -> Bool? {
+        guard preTokenizer == nil || preTokenizer is NSNull else { return nil }
+        let prepend = #"{"type":"Prepend","prepend":"▁"}"#, replace = #"{"type":"Replace","pattern":{"String":" "},"content":"▁"}"#
+        let n = canonical(normalizer)
+        for (parts, prefix) in [([prepend, replace], true), ([replace], false)] {
+            if n == canonical(GGUFPreTokenizerTable.parsed(#"{"type":"Sequence","normalizers":["# + parts.joined(separator: ",") + "]}")) { return prefix }
+        }
+        if n == canonical(GGUFPreTokenizerTable.parsed(replace)) { return false }
+        return nil
+    }
+
+    /// What both BPE routes read from `tokenizer.json`: tokens by id (a missing id is `[PAD<id>]`,
+    /// UNUSED, as `convert_hf_to_gguf.py`'s get_vocab_base), added tokens as CONTROL (special) or
+    /// USER_DEFINED, the merges, and the ids of added tokens by content.
+    struct BPEParts {
+        var tokens: [String] = [], types: [GGUFTokenType] = [], merges: [(String, String)] = []
+        var vocab: Vocabulary
+        var contentIds: [String: Int] = [:]
+
+        init(_ root: JSONNode, data: [UInt8], modelConfig: [String: JSONValue], file: String) throws {
+            let model = try root.required("model")
+            // The Porter tokenizer checks vocab, merges and ids.
+            _ = try TokenizerJSON.parse(Data(data), file: file)
+            vocab = try TokenizerJSON.vocabObject(try model.required("vocab"))
+            var byId: [Int: String] = [:]
+            for (t, i) in vocab.entries { byId[i] = t }
+            var addedSpecial: [Int: Bool] = [:]
+            if let list = try root.optional("added_tokens") {
+                for n in try list.array(max: TokenizerLimits.maxAddedTokens) {
+                    let c = try n.required("content").string()
+                    let id = try vocab[c] ?? n.required("id").int(min: 0, max: Int(Int32.max))
+                    byId[id] = c
+                    addedSpecial[id] = try n.bool("special", default: false)
+                    contentIds[c] = id
+                }
+            }
+            var count = (byId.keys.max() ?? -1) + 1
+            if let rows = try GGUFVocab.embeddingRows(modelConfig, tokens: count, file: file) { count = rows }
+            tokens.reserveCapacity(count)
+            for i in 0..<count {
+                guard let t = byId[i] else { tokens.append("[PAD\(i)]"); types.append(.unused); continue }
+                tokens.append(t)
+                types.append(addedSpecial[i].map { $0 ? .control : .userDefined } ?? .normal)
+            }
+            for m in try model.required("merges").array(max: TokenizerLimits.maxMerges) {
+                if let s = m.value as? String {
+                    guard let space = s.firstIndex(of: " ") else { throw m.invalid("a merge must be two tokens separated by a space") }
+                    merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
+                } else {
+                    let pair = try m.array()
+                    guard pair.count == 2 else { throw m.invalid("a merge must be a pair of tokens") }
+                    merges.append((try pair[0].string(), try pair[1].string()))
+                }
+            }
+        }
+    }
+
+    /// The GGUF `llama` vocabulary of a SentencePiece BPE ported to `tokenizer.json` the way transformers'
+    /// LlamaConverter ports it (Llama 2 / Mistral folders without `tokenizer.model`). llama.cpp merges
+    /// by piece score where `tokenizers` merges by rank, so the scores are made from the merges — a piece
+    /// scores minus the rank of its first merge (from -1) — and the port must be exactly the one those scores give
+    /// back (every split of each piece into two pieces, pieces by score: `sentencePieceMerges`). Then
+    /// llama.cpp can only merge listed pairs, in the listed order. Merges that are not (a piece with a
+    /// split the merges omit, which llama.cpp would merge; a merge out of its piece's place) are refused,
+    /// naming the first that differs (a BPE trained by `tokenizers` usually has such pieces). A port
+    /// with its merges reordered piece by piece is another valid port, written as it is. Byte pieces `<0xHH>` are BYTE, the unknown
+    /// token UNKNOWN, added tokens CONTROL / USER_DEFINED; pieces made by no merge score below them all.
+    static func fromSentencePieceBPE(_ root: JSONNode, data: [UInt8], addSpacePrefix: Bool, config: [UInt8]?,
+                                     modelConfig: [String: JSONValue], file: String) throws -> GGUFVocab {
+        let model = try root.required("model")
+        var bpe = try BPEParts(root, data: data, modelConfig: modelConfig, file: file)
+        let byteFallback = try model.bool("byte_fallback", default: false)
+        let unk = try model.optional("unk_token").flatMap { $0.value is NSNull ? nil : try $0.string() }
+        // The model's unk_token is the UNKNOWN piece (as in a tokenizer.model), added or not.
+        for (i, t) in bpe.tokens.enumerated() where bpe.types[i] != .unused {
+            if t == unk { bpe.types[i] = .unknown } else if bpe.types[i] == .normal, byteFallback, Self.isBytePiece(t) { bpe.types[i] = .byte }
+        }
+        // The special ids first (as SpecialVocab finds them): the pieces they name are CONTROL, as
+        // LlamaHfVocab types them and as a tokenizer.model has them; the unknown piece stays UNKNOWN.
+        var v = GGUFVocab(model: "llama", pre: "default", tokens: bpe.tokens)
+        try v.applySpecials(root: root, config: config, modelConfig: modelConfig, file: file, idOf: { bpe.contentIds[$0] ?? bpe.vocab[$0] })
+        for id in [v.bosId, v.eosId, v.padId, v.sepId, v.maskId].compactMap({ $0 }) where bpe.types[id] == .normal { bpe.types[id] = .control }
+        if v.unkId == nil { v.unkId = bpe.types.firstIndex(of: .unknown) }
+        // Scores from the merges: pieces by the rank of the first merge that makes them.
+        var scores = [Float](repeating: 0, count: bpe.tokens.count)
+        var ranked = 0
+        var made = [Bool](repeating: false, count: bpe.tokens.count)
+        for (k, (a, b)) in bpe.merges.enumerated() {
+            guard let id = bpe.vocab[a + b], id < bpe.tokens.count else {
+                throw TokenizerError.invalidValue(file: file, path: "model.merges[\(k)]", reason: "merges into \(TokenizerError.clip(a + b)), which is not in the vocabulary")
+            }
+            if made[id] { continue }
+            guard bpe.types[id] == .normal else {
+                throw TokenizerError.unsupported(file: file, path: "model.merges[\(k)]", what: "a merge into the \(bpe.types[id]) token \(TokenizerError.clip(a + b)) for GGUF's llama vocabulary (SentencePiece merges only normal pieces)")
+            }
+            guard ranked < 1 << 24 else { throw TokenizerError.tooLarge(file: file, path: "model.merges", count: bpe.merges.count, limit: 1 << 24) }
+            made[id] = true
+            ranked += 1
+            scores[id] = -Float(ranked)
+        }
+        for i in bpe.tokens.indices where bpe.types[i] == .normal && !made[i] {
+            ranked += 1
+            scores[i] = -Float(ranked)
+        }
+        let types = bpe.types
+        let expected = sentencePieceMergePairs(tokens: bpe.tokens, scores: scores, types: types)
+        let given = bpe.merges
+        for k in 0..<max(expected.count, given.count) {
+            let want: (String, String)? = k < expected.count ? expected[k] : nil
+            let got: (String, String)? = k < given.count ? given[k] : nil
+            if want?.0 != got?.0 || want?.1 != got?.1 {
+                func show(_ m: (String, String)?) -> String { m.map { "\(TokenizerError.clip($0.0)) \(TokenizerError.clip($0.1))" } ?? "none" }
+                throw TokenizerError.unsupported(file: file, path: "model.merges[\(k)]",
+                                                 what: "writing as GGUF a SentencePiece-style BPE whose merges are not a SentencePiece model's port (merge \(k) is \(show(got)); the port of the pieces in the order the merges rank them puts \(show(want)) there; llama.cpp merges any two adjacent pieces that make a piece, by score, so it could tokenize text differently; with the model's tokenizer.model beside tokenizer.json, Porter writes the vocabulary from that)")
+            }
+        }
+        v.scores = scores
+        v.tokenTypes = types.map(\.rawValue)
+        if !addSpacePrefix { v.addSpacePrefix = false }
+        return v
+    }
+
+    /// `<0xHH>`: a SentencePiece byte piece.
+    static func isBytePiece(_ t: String) -> Bool {
+        let u = Array(t.utf8)
+        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+        return u.count == 6 && u[0] == 60 && u[1] == 48 && u[2] == 120 && hex(u[3]) && hex(u[4]) && u[5] == 62
     }
 
     /// The GGUF vocabulary of a SentencePiece `tokenizer.model` (BPE), as `convert_hf_to_gguf.py`'s

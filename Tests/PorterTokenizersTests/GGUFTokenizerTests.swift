@@ -54,8 +54,12 @@ struct GGUFTokenizerTests {
                 Issue.record("\(name): \(k) differs (counts \(ga.count) vs \(wa.count)) first at \(first): \(ga[safe: first].map { "\($0)" } ?? "-") vs \(wa[safe: first].map { "\($0)" } ?? "-")")
             }
         }
-        // And back: the metadata read again is the same vocabulary.
-        #expect(try GGUFVocab(metadata: got, file: name) == v)
+        // And back: the metadata read again is the same vocabulary (the notes are not stored).
+        var stored = v
+        stored.notes = []
+        #expect(try GGUFVocab(metadata: got, file: name) == stored)
+        // Only Qwen2's NFC normalizer, which llama.cpp does not apply, is a note.
+        #expect(v.notes.contains { $0.contains("NFC") } == (name == "gguf-qwen2") && v.notes.count <= 1, "\(name): \(v.notes)")
     }
 
     @Test("GGUF → tokenizer.json: Porter's file parses to the same ids; the chat template goes to tokenizer_config.json byte for byte")
@@ -189,6 +193,60 @@ struct GGUFTokenizerTests {
         #expect(Set(got.keys) == Set(want.keys), "Porter \(got.keys.sorted()) vs gguf-py \(want.keys.sorted())")
         for (k, w) in want where got[k] != w { Issue.record("\(k) differs") }
         #expect(try GGUFVocab(metadata: got, file: "x") == v)
+    }
+
+    /// Llama 2 / Mistral folders without `tokenizer.model`: the SentencePiece BPE as transformers'
+    /// LlamaConverter ports it to tokenizer.json (`sp-bpe-port`, the port of `sp-bpe-bytefallback`).
+    @Test("tokenizer.json (SentencePiece port) → GGUF llama: the tokenizer.model's pieces and merge order, sentencepiece's ids on the corpus")
+    func sentencePiecePortToGGUF() throws {
+        let v = try GGUFVocab.fromTokenizerJSON(try Self.bytes("tokenizers/sp-bpe-port/tokenizer.json"), config: nil, file: "tokenizer.json")
+        let fromModel = try GGUFVocab.fromSentencePiece(try Self.bytes("tokenizers/sp-bpe-bytefallback/tokenizer.model"), config: nil, file: "tokenizer.model")
+        #expect(v.model == "llama" && v.pre == "default" && v.merges == nil)
+        #expect(v.tokens == fromModel.tokens)
+        let types = try #require(v.tokenTypes).compactMap(GGUFTokenType.init(rawValue:))
+        #expect(types.filter { $0 == .byte }.count == 256 && types[0] == .unknown)
+        // The scores made from the merges rank the pieces as the model's own scores do.
+        let mine = GGUFVocab.sentencePieceMergePairs(tokens: v.tokens, scores: try #require(v.scores), types: types)
+        let theirs = GGUFVocab.sentencePieceMergePairs(tokens: fromModel.tokens, scores: try #require(fromModel.scores),
+                                                       types: try #require(fromModel.tokenTypes).compactMap(GGUFTokenType.init(rawValue:)))
+        #expect(mine.map { $0.0 + " " + $0.1 } == theirs.map { $0.0 + " " + $0.1 })
+        let tok = try GGUFVocab(metadata: v.keyValues, file: "port.gguf").tokenizer(file: "port.gguf")
+        struct Row: Decodable { let ids: [Int] }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(contentsOf: Fixtures.url("tokenizers/sp-bpe-bytefallback/expected.json")))
+        let texts = try Corpus.texts()
+        #expect(rows.count == texts.count)
+        for (text, row) in zip(texts, rows) { #expect(try tok.encode(text, addSpecialTokens: false).ids == row.ids, "\(text.debugDescription)") }
+        // Without the Prepend normalizer: no space prefix.
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("tokenizers/sp-bpe-port/tokenizer.json"))) as? [String: Any])
+        doc["normalizer"] = ["type": "Sequence", "normalizers": [["type": "Replace", "pattern": ["String": " "], "content": "▁"]]]
+        let noPrefix = try GGUFVocab.fromTokenizerJSON([UInt8](try JSONSerialization.data(withJSONObject: doc)), config: nil, file: "tokenizer.json")
+        #expect(noPrefix.addSpacePrefix == false && v.addSpacePrefix != false)
+    }
+
+    /// A SentencePiece-style BPE trained by `tokenizers` (`sentencepiece-bpe`): some merged pieces have
+    /// splits the merges do not list, which llama.cpp's merge-by-score would take.
+    @Test("tokenizer.json SentencePiece-style BPE trained by tokenizers → GGUF refused, naming the first merge a port would differ at")
+    func sentencePieceStyleBPERefused() throws {
+        #expect { try GGUFVocab.fromTokenizerJSON(try Self.bytes("tokenizers/sentencepiece-bpe/tokenizer.json"), config: nil, file: "tokenizer.json") } throws: {
+            let m = $0.localizedDescription
+            return m.contains("model.merges[30]") && m.contains("not a SentencePiece model's port") && m.contains("tokenizer.model")
+        }
+    }
+
+    /// The port with one merge moved ahead (`sp-bpe-port-merge-reordered`) is another valid port: the
+    /// GGUF vocabulary keeps it, tokenizing as that file does, not as sentencepiece — the tokenizer level
+    /// of `verify` is what tells it from its source.
+    @Test("tokenizer.json SentencePiece port with one merge moved → GGUF keeps the moved merge: the file's ids, not sentencepiece's")
+    func sentencePiecePortReorderedIsKept() throws {
+        let facts = try JSONValue.parse(Data(contentsOf: Fixtures.url("tokenizers/generator.json")))
+        let k = try #require(facts["facts"]?["sp-bpe-port-merge-reordered"]?["first_difference_on_corpus"]?["text_index"]?.intValue)
+        let v = try GGUFVocab.fromTokenizerJSON(try Self.bytes("tokenizers/sp-bpe-port-merge-reordered/tokenizer.json"), config: nil, file: "tokenizer.json")
+        let fromGGUF = try GGUFVocab(metadata: v.keyValues, file: "moved.gguf").tokenizer(file: "moved.gguf")
+        let file = try TokenizerLoader.load(Fixtures.url("tokenizers/sp-bpe-port-merge-reordered/tokenizer.json"))
+        let good = try TokenizerLoader.load(Fixtures.url("tokenizers/sp-bpe-port/tokenizer.json"))
+        let texts = try Corpus.texts()
+        for text in texts { #expect(try fromGGUF.encode(text, addSpecialTokens: false).ids == file.encode(text, addSpecialTokens: false).ids, "\(text.debugDescription)") }
+        #expect(try fromGGUF.encode(texts[k], addSpecialTokens: false).ids != good.encode(texts[k], addSpecialTokens: false).ids)
     }
 
     @Test("tokenizer.model → GGUF pads to config.json's vocab_size as convert_hf_to_gguf.py does ([PAD1]…, score -1000, UNUSED); the padded vocabulary still encodes as before")
