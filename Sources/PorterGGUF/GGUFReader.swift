@@ -54,7 +54,10 @@ public struct GGUFReader: ModelReader, ConversionPreparing {
         let tokenizer = try GGUFTokenizer.assets(fromMetadata: metadata, file: file)
         out.assets.removeAll { a in tokenizer.contains { $0.fileName == a.fileName } }
         out.assets += tokenizer
-        if !tokenizer.isEmpty { out.notes.append("tokenizer.ggml.* written as tokenizer.json + tokenizer_config.json") }
+        if !tokenizer.isEmpty {
+            out.notes.append("tokenizer.ggml.* written as tokenizer.json + tokenizer_config.json")
+            out.notes += GGUFTokenizer.notes(fromMetadata: metadata, file: file)
+        }
         return (out, mapping)
     }
 

@@ -41,6 +41,12 @@ public enum GGUFTokenizer {
         return nil
     }
 
+    /// What the file's tokenizer metadata leaves open (a gpt2 vocabulary that names no pre-tokenizer),
+    /// as notes for the model read from it.
+    public static func notes(fromMetadata metadata: [String: JSONValue], file: String) -> [String] {
+        ((try? GGUFVocab(metadata: metadata, file: file))?.notes ?? []).map { "GGUF tokenizer: \($0)" }
+    }
+
     /// `tokenizer.json` and `tokenizer_config.json` (with the chat template) for a GGUF file's tokenizer
     /// metadata; none when the file has no `tokenizer.ggml.model`.
     public static func assets(fromMetadata metadata: [String: JSONValue], file: String) throws -> [Asset] {

@@ -72,6 +72,13 @@ public enum GGUFPreTokenizerTable {
                          preTokenizers: [sequence(split(#"[\r\n]"#), split(deepseekLetters), split(#"\\s?[!-/:-~\#u{FF01}-\#u{FF0F}\#u{FF1A}-\#u{FF5E}\#u{2018}-\#u{201F}\#u{3000}-\#u{3002}]+"#),
                                                   split(#"\\s+$"#), split(cjkRun), #"{"type":"Digits","individual_digits":false}"#, byteLevelNoRegex)],
                          ignoreMerges: false),
+        // "default": what llama.cpp runs for a gpt2 vocabulary whose file names no pre-tokenizer
+        // (older files: GPT-NeoX, Aquila) or names "default": its four default BPE regexes in order
+        // (src/llama-vocab.cpp, llama-cpp-python 0.3.36), each splitting the pieces of the one before.
+        GGUFPreTokenizer(name: "default", normalizer: "null",
+                         preTokenizers: [sequence(split(#"[\\p{P}\\$\\+<=>\\^~\\|]+"#), split(#"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"#),
+                                                  split(#"\\p{N}+"#), split(#"[0-9][0-9][0-9]"#), byteLevelNoRegex)],
+                         ignoreMerges: false),
         // Falcon: punctuation runs, GPT-2's regex, then digits in threes (llama.cpp's FALCON regexes).
         GGUFPreTokenizer(name: "falcon", normalizer: "null",
                          preTokenizers: [sequence(#"{"type":"Punctuation","behavior":"Contiguous"}"#, byteLevelRegex,
@@ -240,6 +247,9 @@ public struct GGUFVocab: Sendable, Equatable {
             tokens.append(s)
         }
         self.init(model: model, pre: try string("pre"), tokens: tokens)
+        if model == "gpt2" && pre == nil {
+            notes.append("the file names no tokenizer.ggml.pre: llama.cpp then splits text with its \"default\" regexes (warning that generation quality will be degraded), and so does the tokenizer.json Porter writes; the model's original pre-tokenizer is not recorded in the file, and may differ")
+        }
         let n = tokens.count
         if let a = try array("scores", max: TokenizerLimits.maxVocab) {
             guard a.count == n else { throw TokenizerError.invalidValue(file: file, path: key("scores"), reason: "has \(a.count) entries for \(n) tokens") }
@@ -349,7 +359,8 @@ public struct GGUFVocab: Sendable, Equatable {
         let kind = try self.kind(file: file)
         switch kind {
         case .gpt2:
-            guard let pre else { throw TokenizerError.missingKey(file: file, path: Self.p + "pre") }
+            // No name: llama.cpp runs its "default" regexes (and says generation quality will suffer).
+            let pre = self.pre ?? "default"
             guard let entry = GGUFPreTokenizerTable.entry(named: pre) else {
                 throw TokenizerError.unsupported(file: file, path: Self.p + "pre",
                                                  what: "pre-tokenizer \(pre.debugDescription) (Porter's table: \(GGUFPreTokenizerTable.names.joined(separator: ", ")))")

@@ -52,6 +52,29 @@ import Testing
         #expect(all["bert-wordpiece"]?["written"] == .bool(false) && all["sentencepiece-bpe"]?["written"] == .bool(false))
     }
 
+    /// Every real vocabulary-only GGUF llama.cpp ships, read by Porter and by llama.cpp itself on the
+    /// corpus and the file's own texts (recorded at fixture time; the files are never committed): the
+    /// same ids on every text except the ones the script explains (llama.cpp retyping tokens by name,
+    /// Qwen2's NFC, Hangul in WordPiece); GPT-NeoX and Aquila, which name no pre-tokenizer, run
+    /// llama.cpp's default regexes. gemma-4's vocabulary type is refused.
+    @Test func realVocabulariesReadAsLlamaCppReadsThem() throws {
+        let all = try #require(Self.facts?["real_vocabularies_read"]?.objectValue)
+        #expect(all.count >= 19)
+        for (name, e) in all {
+            if e["read"] == .bool(false) {
+                #expect(name == "ggml-vocab-gemma-4.gguf" && e["porter"]?.stringValue?.contains("gemma4") == true, "\(name)")
+                continue
+            }
+            let texts = try #require(e["texts"]?.intValue), equal = try #require(e["equal"]?.intValue)
+            let explained = e["explained"]?.objectValue?.count ?? 0
+            #expect(equal + explained == texts && explained <= 3, "\(name): \(equal) equal, \(explained) explained of \(texts)")
+        }
+        for name in ["ggml-vocab-gpt-neox.gguf", "ggml-vocab-aquila.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf"] {
+            #expect(all[name]?["read"] == .bool(true), "\(name)")
+        }
+        #expect(all["ggml-vocab-gpt-neox.gguf"]?["equal"] == all["ggml-vocab-gpt-neox.gguf"]?["texts"])
+    }
+
     @Test(arguments: names)
     func porterStillWritesWhatLlamaCppTokenized(name: String) throws {
         let entry = try #require(Self.facts?["tokenizers"]?[name])

@@ -346,6 +346,31 @@ struct GGUFTokenizerTests {
         #expect(pairs == ["starcoder": "smollm", "refact": "smollm", "command-r": "smollm", "mpt": "gpt-2"])
     }
 
+    /// Older gpt2 GGUF files (GPT-NeoX, Aquila) name no pre-tokenizer: llama.cpp runs its "default"
+    /// regexes then, and so does Porter, saying so in a note. llama.cpp's own ids on its real such
+    /// files are compared in fixtures/generate/check_gguf_llamacpp_tokenize.py.
+    @Test("gpt2 GGUF without tokenizer.ggml.pre: llama.cpp's default regexes (digits in threes, punctuation runs apart), with a note")
+    func missingPreIsLlamaCppsDefault() throws {
+        var m = try Self.metadata("gguf-gpt2")
+        m["tokenizer.ggml.pre"] = nil
+        let v = try GGUFVocab(metadata: m, file: "old.gguf")
+        #expect(v.notes.count == 1 && v.notes[0].contains("names no tokenizer.ggml.pre"))
+        let tok = try v.tokenizer(file: "old.gguf")
+        let text = "a 1234567, (x) b!"
+        let e = try tok.encode(text, addSpecialTokens: false)
+        // Byte-level: "Ġ" is the space. Pieces never join a space to digits, four digits, or punctuation to letters.
+        #expect(e.tokens.joined().replacingOccurrences(of: "Ġ", with: " ") == text)
+        for t in e.tokens {
+            #expect(!(t.contains("Ġ") && t.contains { $0.isNumber }), "\(e.tokens)")
+            #expect(t.filter(\.isNumber).count <= 3, "\(e.tokens)")
+            #expect(!(t.contains { "(),!".contains($0) } && t.contains { $0.isLetter && $0 != "Ġ" }), "\(e.tokens)")
+        }
+        // With the name: the same vocabulary under gpt-2's single regex joins " 1234567" differently.
+        let named = try GGUFVocab(metadata: try Self.metadata("gguf-gpt2"), file: "new.gguf").tokenizer(file: "new.gguf")
+        #expect(try named.encode(text, addSpecialTokens: false).tokens != e.tokens)
+        #expect(try GGUFVocab(metadata: try Self.metadata("gguf-gpt2"), file: "new.gguf").notes.isEmpty)
+    }
+
     @Test("an unknown tokenizer.ggml.pre is refused by name; so is a tokenizer.json pre-tokenizer one character off the table's")
     func unknownRefused() throws {
         var m = try Self.metadata("gguf-llama3")
