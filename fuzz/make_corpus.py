@@ -99,7 +99,7 @@ def main():
     copy("fuzz-fairseq-dict", "fairseq/*/dict.*.txt")
     copy("fuzz-bpecodes", "fairseq/*/bpecodes")
     # tokenizer.json: every trained tokenizer fixture (WordPiece, byte-level BPE with split patterns, Unigram, ...).
-    copy("fuzz-tokenizer-json", "tokenizers/*/tokenizer.json")
+    copy("fuzz-tokenizer-json", "tokenizers/*/tokenizer.json", "gguf/llamacpp-tokenize/*/tokenizer.json")
     # tokenizer.model: SentencePiece Unigram and BPE models (byte fallback, unk runs, a precompiled charsmap).
     copy("fuzz-sentencepiece", "tokenizers/*/tokenizer.model")
 
