@@ -51,6 +51,9 @@ public protocol ArchitectureDescriptor: GraphBuilder {
     /// GGUF key-values for a GGUF writer (empty: not used yet).
     /// Throws when llama.cpp could not hold the model as the config describes it.
     func ggufKeyValues(_ config: Config) throws -> [String: JSONValue]
+    /// What llama.cpp will compute differently from transformers for a model it can hold (a
+    /// sliding window its architecture ignores): notes for the conversion (empty: none).
+    func ggufNotes(_ config: Config) throws -> [String]
     /// Tensors llama.cpp's converter computes from the config rather than copies from the
     /// checkpoint (Llama 3 rope scaling's `rope_freqs.weight`), which a GGUF writer adds.
     func ggufComputedTensors(_ config: Config) throws -> [GGUFComputedTensor]
@@ -222,6 +225,7 @@ extension ArchitectureDescriptor {
     public func tolerance(for dtype: DType) -> ArchitectureTolerance? { nil }
     public func modelCard(_ config: Config, facts: ModelCardFacts) -> String? { nil }
     public func ggufKeyValues(_ config: Config) -> [String: JSONValue] { [:] }
+    public func ggufNotes(_ config: Config) -> [String] { [] }
     public func ggufComputedTensors(_ config: Config) -> [GGUFComputedTensor] { [] }
     public var ggufComputedTensorNames: Set<String> { [] }
     public func hfConfig(_ config: JSONValue, fromGGUFComputedTensors tensors: [String: [Float]]) throws -> JSONValue { config }
@@ -306,6 +310,7 @@ extension ArchitectureDescriptor {
 
     public func modelCard(config: JSONValue, facts: ModelCardFacts) throws -> String? { modelCard(try decode(config), facts: facts) }
     public func ggufKeyValues(config: JSONValue) throws -> [String: JSONValue] { try ggufKeyValues(try decode(config)) }
+    public func ggufNotes(config: JSONValue) throws -> [String] { try ggufNotes(try decode(config)) }
     public func ggufComputedTensors(config: JSONValue) throws -> [GGUFComputedTensor] { try ggufComputedTensors(try decode(config)) }
     public func onnxDynamicAxes(config: JSONValue) throws -> [String: [Int: String]] { onnxDynamicAxes(try decode(config)) }
 }

@@ -53,10 +53,11 @@ public struct GGUFWriter: ModelWriter, BlockQuantizedWriting, DefaultMappingChoo
         _ = try Self.plan(model)
     }
 
-    /// The tokenizer's caveats (`GGUFTokenizer.notes`) when the metadata is made from a transformers folder.
+    /// When the metadata is made from a transformers folder: the architecture's caveats
+    /// (`ggufNotes`, e.g. a sliding window llama.cpp ignores) and the tokenizer's (`GGUFTokenizer.notes`).
     public func notes(for model: NeutralModel, options: WriteOptions) throws -> [String] {
-        guard model.config["general.architecture"] == nil, ArchitectureRegistry.standard.descriptor(for: model.config) != nil else { return [] }
-        return try GGUFTokenizer.notes(for: model)
+        guard model.config["general.architecture"] == nil, let d = ArchitectureRegistry.standard.descriptor(for: model.config) else { return [] }
+        return try d.ggufNotes(config: model.config).map { "GGUF: \($0)" } + GGUFTokenizer.notes(for: model)
     }
 
     public func write(_ model: NeutralModel, to url: URL, options: WriteOptions) throws {

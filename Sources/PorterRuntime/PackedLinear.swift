@@ -101,7 +101,8 @@ enum PackedActivation {
 }
 
 /// y = x·W (+ bias) (+ residual), then `activation`, with W packed; x's last axis is the
-/// input features; `residual`, when given, is a float tensor of the product's shape. Row tiles of x are packed per call; B's panels are split across threads.
+/// input features; `residual`, when given, is a float tensor of the product's shape. Row tiles
+/// of x are packed per call; B's panels are split across threads.
 func packedLinear(x: [Float], xShape: [Int], weight w: PackedMatrix, bias: [Float]?, residual: HostTensor?,
                   activation: PackedActivation?, ctx: NodeContext) throws -> HostTensor {
     guard let inFeatures = xShape.last, inFeatures == w.k else {

@@ -185,8 +185,8 @@ public struct GGUFVocab: Sendable, Equatable {
     public var clsId: Int?
     public var normalizerLowercase: Bool?
     public var normalizerStripAccents: Bool?
-    /// What llama.cpp will do differently from the tokenizer this vocabulary was made from (not
-    /// stored in the file; the writer tells the user).
+    /// What llama.cpp will do differently from the tokenizer this vocabulary was made from, or what
+    /// the file leaves open (not stored in the file; shown as notes of the conversion).
     public var notes: [String] = []
 
     public init(model: String, pre: String? = nil, tokens: [String], scores: [Float]? = nil, tokenTypes: [Int]? = nil,
