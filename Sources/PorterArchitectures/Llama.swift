@@ -393,7 +393,7 @@ extension DecoderDescriptor {
     /// llama.cpp's per-architecture key-values (gguf-py `Keys.LLM`, `Keys.Attention`,
     /// `Keys.Rope`; what `convert_hf_to_gguf.py`'s `set_gguf_parameters` writes for these
     /// families). Rope scaling: `linear` and `yarn` as llama.cpp spells them; dynamic NTK has
-    /// no GGUF spelling (llama.cpp's converter writes nothing for it) and is refused. A config whose
+    /// no GGUF spelling (llama.cpp's converter writes nothing for it; `ggufNotes` tells). A config whose
     /// model llama.cpp would compute differently is refused (`checkGGUFLayout`).
     public func ggufKeyValues(_ c: DecoderConfig) throws -> [String: JSONValue] {
         let a = style.ggufArchitecture
@@ -439,14 +439,25 @@ extension DecoderDescriptor {
 }
 
 extension DecoderDescriptor {
-    /// llama.cpp's `llama` architecture (Llama, Mistral) has no sliding-window attention: it reads
-    /// `attention.sliding_window` for other architectures only (src/models/llama.cpp, llama-cpp-python
-    /// 0.3.36), so past the window it attends where transformers does not (measured:
-    /// fixtures/llama/mistral-window, window 3, top token differs; check_gguf_llamacpp_load.py).
+    /// What llama.cpp computes differently past a length: dynamic NTK rope scaling, which GGUF has
+    /// no key for (llama.cpp has none; `convert_hf_to_gguf.py` writes nothing), rescales the rotary
+    /// frequencies past `max_position_embeddings` in transformers only; and llama.cpp's `llama`
+    /// architecture (Llama, Mistral) has no sliding-window attention (it reads
+    /// `attention.sliding_window` for other architectures only, src/models/llama.cpp,
+    /// llama-cpp-python 0.3.36). Both measured by check_gguf_llamacpp_load.py on
+    /// fixtures/llama/llama-rope-dynamic (7.3e-3 past 4 positions) and mistral-window (window 3: the
+    /// top token differs past it). Up to those lengths llama.cpp agrees, so the file is written and
+    /// the user told.
     public func ggufNotes(_ c: DecoderConfig) throws -> [String] {
-        guard style.ggufArchitecture == "llama", let w = c.slidingWindow, w < c.maxPositionEmbeddings,
-              DecoderGraph.windowedLayers(c, style: style).contains(true) else { return [] }
-        return ["llama.cpp's llama architecture has no sliding-window attention: with more than \(w) tokens of context (sliding_window) it attends to all of them, where transformers attends to the last \(w) only, so its outputs differ there"]
+        var notes: [String] = []
+        if c.rope.type == "dynamic" {
+            notes.append("llama.cpp has no dynamic NTK rope scaling (GGUF has no key for it): past \(c.maxPositionEmbeddings) tokens (max_position_embeddings) transformers rescales the rotary frequencies and llama.cpp does not, so its outputs differ there")
+        }
+        if style.ggufArchitecture == "llama", let w = c.slidingWindow, w < c.maxPositionEmbeddings,
+           DecoderGraph.windowedLayers(c, style: style).contains(true) {
+            notes.append("llama.cpp's llama architecture has no sliding-window attention: with more than \(w) tokens of context (sliding_window) it attends to all of them, where transformers attends to the last \(w) only, so its outputs differ there")
+        }
+        return notes
     }
 
     /// Llama 3 rope scaling as llama.cpp holds it: no metadata keys but `rope_freqs.weight`, one
@@ -549,12 +560,6 @@ extension DecoderDescriptor {
         if a == "qwen2", c.headDim * c.numAttentionHeads != c.hiddenSize {
             throw GGUFLayoutRefusal(tensor: "blk.0.attn_q.weight", key: "head_dim", reason:
                 "q is \(c.numAttentionHeads) heads × head_dim \(c.headDim) = \(c.numAttentionHeads * c.headDim) wide, not hidden_size \(c.hiddenSize); llama.cpp's qwen2 loads attn_q/attn_output only as [hidden, hidden] (it has no key_length for qwen2) and refuses the file")
-        }
-        if c.rope.type == "dynamic" {
-            // Measured: fixtures/llama/llama-rope-dynamic through llama.cpp, logits 7.3e-3 from
-            // transformers' (check_gguf_llamacpp_load.py).
-            throw GGUFLayoutRefusal(tensor: nil, key: "rope_scaling.rope_type", reason:
-                "'dynamic' (NTK) rope scaling has no GGUF form: llama.cpp has no dynamic scaling and its converter writes none, so llama.cpp would rotate with other frequencies than transformers")
         }
         if c.rope.type == "llama3", a != "llama" {
             throw GGUFLayoutRefusal(tensor: "rope_freqs.weight", key: "rope_scaling.rope_type", reason:
