@@ -760,10 +760,12 @@ public struct GGUFVocab: Sendable, Equatable {
         return v
     }
 
-    /// `<0xHH>`: a SentencePiece byte piece.
+    /// `<0xHH>` with upper-case hex digits: a SentencePiece byte piece. Only these are: `tokenizers`'
+    /// byte fallback and llama.cpp's byte lookup both name a byte `<0x%02X>`, so a `<0x0a>` piece is
+    /// an ordinary one (typed BYTE it would decode as the byte in llama.cpp, not as its text).
     static func isBytePiece(_ t: String) -> Bool {
         let u = Array(t.utf8)
-        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) }
         return u.count == 6 && u[0] == 60 && u[1] == 48 && u[2] == 120 && hex(u[3]) && hex(u[4]) && u[5] == 62
     }
 

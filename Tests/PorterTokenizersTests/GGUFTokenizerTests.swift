@@ -223,6 +223,24 @@ struct GGUFTokenizerTests {
         #expect(noPrefix.addSpacePrefix == false && v.addSpacePrefix != false)
     }
 
+    /// A piece that only looks like a byte piece (`<0x0a>`, lower-case hex) is not one: `tokenizers`'
+    /// byte fallback looks bytes up as `<0x%02X>`, and so does llama.cpp.
+    @Test("tokenizer.json SentencePiece port → GGUF: a lower-case <0x0a> piece stays NORMAL, not BYTE; the GGUF tokenizer still encodes as the file does")
+    func lowerCaseByteLookalikeIsNormal() throws {
+        let text = String(decoding: try Self.bytes("tokenizers/sp-bpe-port/tokenizer.json"), as: UTF8.self)
+        #expect(text.contains("\"<0x0A>\""))
+        let edited = Array(text.replacingOccurrences(of: "\"<0x0A>\"", with: "\"<0x0a>\"").utf8)
+        let v = try GGUFVocab.fromTokenizerJSON(edited, config: nil, file: "tokenizer.json")
+        let types = try #require(v.tokenTypes).compactMap(GGUFTokenType.init(rawValue:))
+        let id = try #require(v.tokens.firstIndex(of: "<0x0a>"))
+        #expect(types[id] == .normal && types.filter { $0 == .byte }.count == 255)
+        let fromGGUF = try GGUFVocab(metadata: v.keyValues, file: "edited.gguf").tokenizer(file: "edited.gguf")
+        let file = try TokenizerJSON.parse(Data(edited), file: "tokenizer.json")
+        for text in try Corpus.texts() {
+            #expect(try fromGGUF.encode(text, addSpecialTokens: false).ids == file.encode(text, addSpecialTokens: false).ids, "\(text.debugDescription)")
+        }
+    }
+
     /// A SentencePiece-style BPE trained by `tokenizers` (`sentencepiece-bpe`): some merged pieces have
     /// splits the merges do not list, which llama.cpp's merge-by-score would take.
     @Test("tokenizer.json SentencePiece-style BPE trained by tokenizers → GGUF refused, naming the first merge a port would differ at")
