@@ -23,17 +23,43 @@ public enum GGUFTokenizer {
         try vocab(for: model)?.notes.map { "GGUF tokenizer: \($0)" } ?? []
     }
 
+    /// The files a vocabulary is made from; the last one made is kept for the next ask.
+    private struct Sources: Equatable {
+        let sentencePiece: [UInt8]?, json: [UInt8]?, config: [UInt8]?
+        let modelConfig: [String: JSONValue]
+    }
+    private static let lastLock = NSLock()
+    nonisolated(unsafe) private static var last: (sources: Sources, vocab: GGUFVocab?)?
+
+    /// The model's GGUF vocabulary. One conversion asks for it several times (the writer's check,
+    /// its notes, the write itself, the output layout), and a Llama 3 `tokenizer.json` (128 K tokens,
+    /// 280 K merges) takes a noticeable time to parse and port, so the last vocabulary made is
+    /// reused while the same files are asked about.
     static func vocab(for model: NeutralModel) throws -> GGUFVocab? {
-        let config = model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes
-        let json = model.assets.first { $0.fileName == "tokenizer.json" }
-        let modelConfig = model.config.objectValue ?? [:]
+        let sources = Sources(sentencePiece: model.assets.first { $0.fileName == "tokenizer.model" }?.bytes,
+                              json: model.assets.first { $0.fileName == "tokenizer.json" }?.bytes,
+                              config: model.assets.first { $0.fileName == "tokenizer_config.json" }?.bytes,
+                              modelConfig: model.config.objectValue ?? [:])
+        lastLock.lock()
+        let kept = last
+        lastLock.unlock()
+        if let kept, kept.sources == sources { return kept.vocab }
+        let vocab = try makeVocab(sources)
+        lastLock.lock()
+        last = (sources, vocab)
+        lastLock.unlock()
+        return vocab
+    }
+
+    private static func makeVocab(_ sources: Sources) throws -> GGUFVocab? {
+        let (config, json, modelConfig) = (sources.config, sources.json, sources.modelConfig)
         do {
-            if let sp = model.assets.first(where: { $0.fileName == "tokenizer.model" }) {
-                return try GGUFVocab.fromSentencePiece(sp.bytes, config: config, tokenizerJSON: json?.bytes, modelConfig: modelConfig,
+            if let sp = sources.sentencePiece {
+                return try GGUFVocab.fromSentencePiece(sp, config: config, tokenizerJSON: json, modelConfig: modelConfig,
                                                        file: "tokenizer.model")
             }
             if let json {
-                return try GGUFVocab.fromTokenizerJSON(json.bytes, config: config, modelConfig: modelConfig, file: "tokenizer.json")
+                return try GGUFVocab.fromTokenizerJSON(json, config: config, modelConfig: modelConfig, file: "tokenizer.json")
             }
         } catch {
             throw GGUFError.unwritable(tensor: nil, reason: "the tokenizer cannot be written as GGUF metadata: \(error.localizedDescription)")
