@@ -1,4 +1,7 @@
 #include <malloc.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -132,5 +135,18 @@ void porter_malloc_keep_freed(void) {
     if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES")) return;
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
+int porter_advise_huge_pages(void *base, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (bytes < ((size_t)4 << 20)) return -1;
+    uintptr_t begin = ((uintptr_t)base + huge - 1) & ~(huge - 1), end = ((uintptr_t)base + bytes) & ~(huge - 1);
+    if (end <= begin) return -1;
+    return madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+#else
+    (void)base; (void)bytes;
+    return -1;
 #endif
 }

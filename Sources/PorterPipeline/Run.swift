@@ -141,6 +141,7 @@ extension Pipeline {
         var times: [Double] = []
         var last: ExecutionResult?
         for _ in 0..<max(1, request.repeats) {
+            last = nil  // the previous pass's outputs are not kept while the next one runs
             let start = DispatchTime.now().uptimeNanoseconds
             do { last = try executor.run(inputs) } catch {
                 throw RunError.runFailed(model: request.model.path, reason: error.localizedDescription)

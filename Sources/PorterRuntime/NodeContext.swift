@@ -102,7 +102,11 @@ private struct ChunkJob {
 /// An array of `count` elements whose contents the caller overwrites entirely (no zero fill).
 @inline(__always)
 func uninitialized<T: BitwiseCopyable>(_ count: Int, of type: T.Type = T.self) -> [T] {
-    [T](unsafeUninitializedCapacity: count) { _, n in n = count }
+    [T](unsafeUninitializedCapacity: count) { buffer, n in
+        // A large block is a fresh mapping: huge pages before its first write (porter_advise_huge_pages).
+        if count >= 1 << 20, let base = buffer.baseAddress { _ = porter_advise_huge_pages(base, count * MemoryLayout<T>.stride) }
+        n = count
+    }
 }
 
 /// Row-major strides of `shape`.

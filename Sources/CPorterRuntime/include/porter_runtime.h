@@ -45,6 +45,13 @@ void porter_layer_norm_rows(const float *x, float *out, size_t rows, size_t widt
 /// MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES is set. No-op off glibc.
 void porter_malloc_keep_freed(void);
 
+/// Asks the kernel for transparent huge pages over the whole 2 MB pages inside
+/// [base, base + bytes) of a buffer not yet touched (glibc maps blocks over 32 MB on their own, so a
+/// large output — GPT-2's 206 MB of logits at 8 × 128 — is otherwise faulted in 4 KB at a time,
+/// 50 K faults a pass, and written through 4 KB TLB entries). Linux `madvise(MADV_HUGEPAGE)`;
+/// a no-op elsewhere, below 4 MB, and when THP is off. Returns 0 when advised.
+int porter_advise_huge_pages(void *base, size_t bytes);
+
 /// The runtime's thread pool (porter_pool.c): runs fn(ctx, i) for i in [0, tasks) on up to
 /// `threads` threads (the caller and threads − 1 persistent workers) and returns when all are
 /// done. Workers poll for the next job for PORTER_POOL_SPIN_US microseconds (default 100)
