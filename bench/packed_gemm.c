@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     if (!porter_packed_gemm_available()) { fprintf(stderr, "no AVX-512F: the packed GEMM is not used here\n"); return 1; }
     int dnnl = porter_dnnl_available();
     if (dnnl) porter_dnnl_set_num_threads(threads);
-    int shapes[][3] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {128, 2304, 768}, {1024, 768, 768}, {1024, 3072, 768}, {1024, 768, 3072}, {128, 50257, 768}};
+    int shapes[][3] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {128, 2304, 768}, {1024, 768, 768}, {1024, 3072, 768}, {1024, 768, 3072}, {128, 50257, 768}, {1024, 2304, 768}, {1024, 50257, 768}};
     printf("threads %d, best of %d interleaved rounds, GFLOP/s (ms)\n", threads, rounds);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];

@@ -7,8 +7,10 @@ For each model (transformers 5.24 random init, `save_pretrained` into WORKDIR, n
 exports ONNX with `torch.onnx.export`, writes seeded inputs (safetensors for porter, the same arrays for
 ORT), then for each shape runs R INTERLEAVED rounds: `PORTER run MODEL --inputs … --repeat N --threads T
 --json` (Porter's own per-pass timer, median of N) and an ONNX Runtime session (intra_op_num_threads=T,
-inter_op 1, created once, its median of N `run` calls). The order within a round alternates so neither
-side always runs first. Prints per-round figures, the median ratio porter/ORT and its spread (min..max
+inter_op 1, two warm-up runs, then its median of N `run` calls). Each side runs in a process of its own
+(this script with --ort-child for ORT), so neither is alive while the other is timed (an ORT session
+held by this process, with its thread pool, no longer shares the machine with Porter's runs). The
+order within a round alternates so neither side always runs first. Prints per-round figures, the median ratio porter/ORT and its spread (min..max
 over rounds), and checks Porter's output against ORT's within 1e-4 × max(1, max|ref|) (exit 1 if not).
 A JSON summary goes to WORKDIR/summary.json."""
 import argparse
@@ -92,16 +94,38 @@ def porter_round(porter, model, inputs_path, out_path, repeat, threads):
     return json.loads(res.stdout)["median_ms"]
 
 
-def ort_round(session, feeds, repeat):
+def ort_session(onnx_path, threads):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+
+
+def ort_child(onnx_path, inputs_path, repeat, threads):
+    """--ort-child: one ORT session in this process, two warm-up runs, prints the median of `repeat`."""
+    session, feeds = ort_session(onnx_path, threads), load_file(inputs_path)
+    session.run(None, feeds)
+    session.run(None, feeds)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         session.run(None, feeds)
         times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    print(json.dumps({"median_ms": statistics.median(times)}))
+
+
+def ort_round(model, inputs_path, repeat, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), "--ort-child", model["onnx"], inputs_path, str(repeat), str(threads)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"onnxruntime child failed ({res.returncode}): {' '.join(cmd)}\n{res.stderr}")
+    return json.loads(res.stdout)["median_ms"]
 
 
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "--ort-child":
+        ort_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        return
     p = argparse.ArgumentParser()
     p.add_argument("porter")
     p.add_argument("work")
@@ -117,17 +141,14 @@ def main():
                "torch": torch.__version__, "cases": []}
     failed = False
     for name, model in models.items():
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = a.threads
-        opts.inter_op_num_threads = 1
-        session = ort.InferenceSession(model["onnx"], opts, providers=["CPUExecutionProvider"])
         for batch, seq in shapes:
             feeds = sample_inputs(model["inputs"], model["vocab"], batch, seq)
             inputs_path = os.path.join(a.work, f"{name}-{batch}x{seq}.inputs.safetensors")
             out_path = os.path.join(a.work, f"{name}-{batch}x{seq}.porter.safetensors")
             save_file(feeds, inputs_path)
+            session = ort_session(model["onnx"], a.threads)
             ref = session.run(None, feeds)[0]
-            session.run(None, feeds)  # warm-up
+            del session  # its thread pool must not be alive while the rounds are timed
             # Correctness first: Porter's output vs ORT's.
             porter_round(porter=a.porter, model=model, inputs_path=inputs_path, out_path=out_path, repeat=1,
                          threads=a.threads)
@@ -143,9 +164,9 @@ def main():
                 load = os.getloadavg()[0]
                 if r % 2 == 0:
                     pm = porter_round(a.porter, model, inputs_path, None, a.repeat, a.threads)
-                    om = ort_round(session, feeds, a.repeat)
+                    om = ort_round(model, inputs_path, a.repeat, a.threads)
                 else:
-                    om = ort_round(session, feeds, a.repeat)
+                    om = ort_round(model, inputs_path, a.repeat, a.threads)
                     pm = porter_round(a.porter, model, inputs_path, None, a.repeat, a.threads)
                 rows.append({"porter_ms": pm, "ort_ms": om, "ratio": pm / om, "load1": load})
                 print(f"  round {r + 1}: porter {pm:.1f} ms, ort {om:.1f} ms, ratio {pm / om:.2f} (load {load:.1f})",
